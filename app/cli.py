@@ -1,0 +1,219 @@
+"""The command-line face (DESIGN section 6). `kursdesk` with no command opens the window.
+
+User errors exit 2 with one line per problem on stderr; other failures exit 1 with one line
+(the details go to the log file, never a traceback in the user's face).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from app import config
+from app.errors import UserError
+from app.i18n import LANGUAGES, _, set_language
+
+log = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors are user errors: exit 2, one line
+        self.exit(2, f"kursdesk: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", help="database file (or SQLAlchemy URL)")
+    common.add_argument("--lang", choices=LANGUAGES, help="language: sv or en")
+
+    p = _Parser(prog="kursdesk", parents=[common], description="Kursdesk")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--smoke", action="store_true", help="start the application, open every page once, exit")
+    p.add_argument("--demo-if-empty", action="store_true", help=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    sub.add_parser("demo", parents=[common], help="fill an empty database with demo data")
+
+    exp = sub.add_parser("export", parents=[common], help="export the database")
+    exp.add_argument("--json", metavar="FILE", required=True, type=Path)
+
+    imp = sub.add_parser("import", parents=[common], help="import a JSON bundle or a participant list")
+    imp.add_argument("--json", metavar="FILE", type=Path)
+    imp.add_argument("what", nargs="?", choices=["participants"])
+    imp.add_argument("file", nargs="?", type=Path)
+    imp.add_argument("--course", metavar="CODE")
+    imp.add_argument("--skip-invalid", action="store_true")
+
+    courses = sub.add_parser("courses", parents=[common], help="list courses")
+    courses.add_argument("--json", action="store_true")
+
+    al = sub.add_parser("attendance-list", parents=[common], help="write sign-in sheets")
+    al.add_argument("code")
+    al.add_argument("--out", required=True, type=Path)
+    al.add_argument("--session", metavar="YYYY-MM-DD")
+
+    cert = sub.add_parser("certificates", parents=[common], help="issue certificates and write PDFs")
+    cert.add_argument("code")
+    cert.add_argument("--out", required=True, type=Path)
+
+    ver = sub.add_parser("verify", parents=[common], help="verify a certificate")
+    ver.add_argument("number_or_code")
+
+    rep = sub.add_parser("report", parents=[common], help="reports for the funder")
+    rep.add_argument("kind", choices=["month"])
+    rep.add_argument("month", metavar="YYYY-MM")
+    rep.add_argument("--out", required=True, type=Path)
+
+    syn = sub.add_parser("sync", parents=[common], help="sync through the shared folder")
+    syn.add_argument("--folder", required=True, type=Path)
+    syn.add_argument("--key", type=Path)
+    syn.add_argument("--setup", action="store_true")
+    syn.add_argument("--yes", action="store_true", help="apply batches that delete many records")
+    return p
+
+
+def _open(args):
+    from app.db import open_database
+
+    return open_database(args.db)
+
+
+# --- handlers: each returns the exit code --------------------------------------------------
+
+def cmd_demo(args) -> int:
+    from app.demo import fill_demo
+
+    db = _open(args)
+    counts = fill_demo(db)
+    print(_("Demo data created: {summary}").format(summary=", ".join(f"{k} {v}" for k, v in counts.items())))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from app.interchange.bundle import export_bundle
+
+    db = _open(args)
+    counts = export_bundle(db, args.json)
+    print(_("Exported {n} records to {file}").format(n=sum(counts.values()), file=args.json))
+    return 0
+
+
+def cmd_import(args) -> int:
+    if args.json and args.what:
+        raise UserError(_("Give either --json FILE or 'participants FILE', not both."))
+    if args.json:
+        from app.interchange.bundle import import_bundle
+
+        db = _open(args)
+        counts = import_bundle(db, args.json)
+        print(_("Imported {n} records from {file}").format(n=sum(counts.values()), file=args.json))
+        return 0
+    if args.what == "participants":
+        if not args.file or not args.course:
+            raise UserError(_("Usage: kursdesk import participants FILE --course CODE [--skip-invalid]"))
+        from app.interchange.participant_list import import_participants_cli
+
+        return import_participants_cli(_open(args), args.file, args.course, skip_invalid=args.skip_invalid)
+    raise UserError(_("Nothing to import: give --json FILE or 'participants FILE --course CODE'."))
+
+
+def cmd_courses(args) -> int:
+    from app.services.courses import course_overview
+
+    rows = course_overview(_open(args))
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
+        return 0
+    header = (_("Code"), _("Title"), _("Sessions"), _("Participants"), _("Certificates"))
+    table = [header] + [
+        (r.code, r.title, str(r.sessions), str(r.participants), str(r.certificates)) for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_attendance_list(args) -> int:
+    raise UserError(_("This command is not available yet."))
+
+
+def cmd_certificates(args) -> int:
+    raise UserError(_("This command is not available yet."))
+
+
+def cmd_verify(args) -> int:
+    raise UserError(_("This command is not available yet."))
+
+
+def cmd_report(args) -> int:
+    raise UserError(_("This command is not available yet."))
+
+
+def cmd_sync(args) -> int:
+    raise UserError(_("This command is not available yet."))
+
+
+HANDLERS = {
+    "demo": cmd_demo,
+    "export": cmd_export,
+    "import": cmd_import,
+    "courses": cmd_courses,
+    "attendance-list": cmd_attendance_list,
+    "certificates": cmd_certificates,
+    "verify": cmd_verify,
+    "report": cmd_report,
+    "sync": cmd_sync,
+}
+
+
+def _language(args) -> str:
+    if args.lang:
+        return args.lang
+    return "sv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.applog import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    set_language(_language(args))
+    if args.version:
+        print(f"Kursdesk {config.version()}")
+        return 0
+    try:
+        if args.command:
+            return HANDLERS[args.command](args)
+        from ui.app import run
+
+        return run(db_path=args.db, lang=args.lang, smoke=args.smoke, demo_if_empty=args.demo_if_empty)
+    except UserError as exc:
+        for line in str(exc).splitlines() or [""]:
+            print(f"kursdesk: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for the user
+        # the exception's text may hold record values (SQL parameters): log its type and frames only
+        log.error(
+            "unexpected %s in %s\n%s",
+            type(exc).__name__,
+            args.command or "window",
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        print(
+            _("kursdesk: unexpected error ({kind}); details are in {log}").format(
+                kind=type(exc).__name__, log=config.log_dir() / "kursdesk.log"
+            ),
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,199 @@
+"""Engine, sessions, migrations and backups. The only module that knows the database is SQLite.
+
+Reads use `db.read()`; every write goes through `db.write()`, which serialises writers with a
+lock (one write path) and commits or rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import config
+
+log = logging.getLogger(__name__)
+
+KEEP_BACKUPS = 10
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_url(path_or_url: str | Path) -> str:
+    value = str(path_or_url)
+    return value if "://" in value else f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+class Database:
+    """One database: an engine, a session factory and the single write path."""
+
+    def __init__(self, path_or_url: str | Path, *, migrate: bool = True):
+        self.url = make_url(path_or_url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.RLock()
+        if migrate:
+            upgrade(self)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.Session() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits when the block ends and rolls back on any error."""
+        with self._write_lock, self.Session() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- backups ---------------------------------------------------------------------
+
+    def backup(self, reason: str, folder: Path | None = None) -> Path | None:
+        """A consistent copy of the database file (SQLite's backup API, safe with WAL)."""
+        if not self.is_sqlite or self.path is None or not self.path.exists():
+            return None
+        folder = folder or config.backup_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = folder / f"{self.path.stem}-{stamp}-{reason}.db"
+        src = sqlite3.connect(self.path)
+        dst = sqlite3.connect(target)
+        try:
+            with dst:
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        _prune(folder, self.path.stem, reason)
+        log.info("backup written (%s)", reason)
+        return target
+
+    def restore(self, backup_file: Path) -> None:
+        """Put a backup back in place of the live database."""
+        assert self.path is not None
+        self.engine.dispose()
+        src = sqlite3.connect(backup_file)
+        dst = sqlite3.connect(self.path)
+        try:
+            with dst:
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+
+
+def _prune(folder: Path, stem: str, reason: str) -> None:
+    old = sorted(folder.glob(f"{stem}-*-{reason}.db"))
+    for path in old[:-KEEP_BACKUPS]:
+        path.unlink(missing_ok=True)
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+def alembic_config(connection=None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(config.MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def upgrade(db: Database, revision: str = "head", *, cfg=None) -> None:
+    """Bring the schema to `revision`, taking a backup first when the database holds data.
+
+    Alembic's batch mode recreates tables (copy, drop, rename); with foreign keys on, dropping
+    a parent table cascades into its children. So migrations run with foreign keys off, and
+    `PRAGMA foreign_key_check` must come back empty before the transaction commits.
+    """
+    from alembic import command
+
+    cfg = cfg or alembic_config()
+    current = current_revision(db)
+    target = revision
+    if target == "head":
+        from alembic.script import ScriptDirectory
+
+        target = ScriptDirectory.from_config(cfg).get_current_head()
+    if current == target:
+        return
+    has_tables = bool(inspect(db.engine).get_table_names())
+    if has_tables:
+        db.backup(f"before-migration-{target}")
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, or it is ignored
+            conn.commit()
+        cfg.attributes["connection"] = conn
+        try:
+            with conn.begin():
+                command.upgrade(cfg, revision)
+                if db.is_sqlite:
+                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if bad:
+                        raise MigrationError(f"foreign key check failed after migration: {len(bad)} rows")
+        finally:
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+    log.info("database migrated to %s", target)
+
+
+def open_database(path_or_url: str | Path | None = None) -> Database:
+    return Database(path_or_url or config.default_db_path())
+
+
+def copy_database_file(src: Path, dst: Path) -> None:
+    """Copy a database that is not open (tests, fixtures)."""
+    shutil.copyfile(src, dst)
+
+
+def table_counts(db: Database) -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {
+            name: conn.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
+            for name in inspect(conn).get_table_names()
+        }

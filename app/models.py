@@ -1,0 +1,256 @@
+"""The records of the programme (DESIGN sections 2 and 7), as SQLAlchemy 2.0 typed models.
+
+Every synced record has a UUID string id, created/updated stamps (UTC) and a tombstone
+(`deleted_at`): deletions are soft, so they can be undone and synced. Queries that list
+records skip tombstoned rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints so that Alembic batch migrations can find them again.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Record(Base):
+    """Columns every synced record carries."""
+
+    __abstract__ = True
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+ENROLLMENT_STATUSES = ("enrolled", "waitlisted", "completed", "withdrawn")
+ATTENDANCE_STATUSES = ("present", "late", "excused", "absent")
+GENDERS = ("", "female", "male")
+CERTIFICATE_LANGUAGES = ("sv", "en")
+
+
+class Provider(Record):
+    __tablename__ = "providers"
+
+    name: Mapped[str] = mapped_column(String(200))
+    org_number: Mapped[str] = mapped_column(String(11), default="")
+
+
+class Company(Record):
+    __tablename__ = "companies"
+
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    org_number: Mapped[str] = mapped_column(String(11), default="", index=True)
+    municipality: Mapped[str] = mapped_column(String(100), default="")
+    industry: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    # default hourly wage cost (SEK) of the company's staff, for co-financing
+    hourly_wage_cost: Mapped[float | None] = mapped_column(Numeric(10, 2), default=None)
+
+    participants: Mapped[list[Participant]] = relationship(back_populates="company")
+
+
+class NeedsAnalysis(Record):
+    __tablename__ = "needs"
+
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="")
+    target_groups: Mapped[str] = mapped_column(Text, default="")
+
+
+class NeedCourse(Record):
+    """A course that answers a company's needs analysis."""
+
+    __tablename__ = "need_courses"
+    __table_args__ = (UniqueConstraint("need_id", "course_id"),)
+
+    need_id: Mapped[str] = mapped_column(ForeignKey("needs.id"), index=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+
+
+class Participant(Record):
+    __tablename__ = "participants"
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), index=True)
+    # 12 digits YYYYMMDDNNNC (personnummer or samordningsnummer)
+    personal_number: Mapped[str] = mapped_column(String(12), index=True)
+    gender: Mapped[str] = mapped_column(String(6), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"), index=True, default=None)
+    # hourly wage cost (SEK); when empty the company's default applies
+    hourly_wage_cost: Mapped[float | None] = mapped_column(Numeric(10, 2), default=None)
+
+    company: Mapped[Company | None] = relationship(back_populates="participants")
+
+
+class Course(Record):
+    __tablename__ = "courses"
+    __table_args__ = (
+        CheckConstraint("min_attendance_percent BETWEEN 0 AND 100", name="min_attendance"),
+    )
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    learning_outcomes: Mapped[str] = mapped_column(Text, default="")
+    provider_id: Mapped[str | None] = mapped_column(ForeignKey("providers.id"), default=None)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    teacher: Mapped[str] = mapped_column(String(200), default="")
+    min_attendance_percent: Mapped[int] = mapped_column(Integer, default=80)
+    certificate_language: Mapped[str] = mapped_column(String(2), default="sv")
+    capacity: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    sessions: Mapped[list[CourseSession]] = relationship(back_populates="course", order_by="CourseSession.date")
+
+
+class CourseSession(Record):
+    """A kurstillfälle. (Named so to keep it apart from SQLAlchemy's Session.)"""
+
+    __tablename__ = "sessions"
+    __table_args__ = (CheckConstraint("end_time > start_time", name="ends_after_start"),)
+
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    teacher: Mapped[str] = mapped_column(String(200), default="")
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    course: Mapped[Course] = relationship(back_populates="sessions")
+
+    @property
+    def minutes(self) -> int:
+        return (self.end_time.hour * 60 + self.end_time.minute) - (self.start_time.hour * 60 + self.start_time.minute)
+
+
+class Enrollment(Record):
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("course_id", "participant_id"),)
+
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="enrolled")
+    # overrides the course's certificate language for this participant ('' = the course's)
+    certificate_language: Mapped[str] = mapped_column(String(2), default="")
+
+
+class Attendance(Record):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8))
+    # minutes attended; None with 'present' means the whole session
+    minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Certificate(Record):
+    __tablename__ = "certificates"
+
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    verification_code: Mapped[str] = mapped_column(String(40), unique=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(2), default="sv")
+    revoked_on: Mapped[date | None] = mapped_column(Date, default=None)
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    # the certificate this one corrects; the old one stays on record
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("certificates.id"), default=None)
+    # the frozen document as issued, and its SHA-256
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OriginalReceived(Record):
+    """A signed monthly time report (original) received for a participant and month."""
+
+    __tablename__ = "originals_received"
+    __table_args__ = (UniqueConstraint("participant_id", "month"),)
+
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    received_on: Mapped[date] = mapped_column(Date)
+
+
+class Setting(Base):
+    """Settings of this laptop's organisation (name, signatory, logo, ...): key and JSON value."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+# Record types of the JSON bundle and of sync, parents before children.
+SYNCED_MODELS: tuple[type[Record], ...] = (
+    Provider,
+    Company,
+    Participant,
+    Course,
+    NeedsAnalysis,
+    NeedCourse,
+    CourseSession,
+    Enrollment,
+    Attendance,
+    Certificate,
+    OriginalReceived,
+)
+
+
+# Marks and enrollments get ids derived from what they join, so that two laptops that record
+# the same participant in the same session offline create the same record, not a duplicate.
+_ID_NAMESPACE = uuid.UUID("6f1c1e52-4c1a-4e0b-9a8e-6b2d0f6c9a11")
+
+
+def attendance_id(session_id: str, participant_id: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"attendance:{session_id}:{participant_id}"))
+
+
+def enrollment_id(course_id: str, participant_id: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"enrollment:{course_id}:{participant_id}"))
