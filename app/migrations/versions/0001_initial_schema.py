@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:58:17.710737
+Create Date: 2026-11-26 20:00:33.337231
 
 """
 from typing import Sequence, Union
