@@ -77,9 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open(args):
+    """The database named by --db (or the default); without --lang, its language setting applies."""
     from app.db import open_database
+    from app.services.settings import get_settings
 
-    return open_database(args.db)
+    db = open_database(args.db)
+    if not args.lang:
+        set_language(get_settings(db).language)
+    return db
 
 
 # --- handlers: each returns the exit code --------------------------------------------------
@@ -171,18 +176,12 @@ HANDLERS = {
 }
 
 
-def _language(args) -> str:
-    if args.lang:
-        return args.lang
-    return "sv"
-
-
 def main(argv: list[str] | None = None) -> int:
     from app.applog import setup_logging
 
     args = build_parser().parse_args(argv)
     setup_logging()
-    set_language(_language(args))
+    set_language(args.lang or "sv")
     if args.version:
         print(f"Kursdesk {config.version()}")
         return 0
