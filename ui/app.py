@@ -44,7 +44,14 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
 
 
 def smoke_test(app: QApplication, window) -> int:
-    """Open every page once; any exception fails the run."""
+    """Open every page once, then self-check the core (fonts, PDF, babel, catalogs, migrations)
+    and the Qt side (read the sample PDF back with QtPdf, Qt's own Swedish translations).
+    Any exception or problem fails the run (exit 1, one line per problem on stderr)."""
+    import tempfile
+    from pathlib import Path
+
+    from app.selfcheck import PDF_FILE_NAME, PDF_SAMPLE_NAMES, SWEDISH_FUNDING_STATEMENT, run_selfcheck
+
     failures = []
     for key in window.pages:
         try:
@@ -52,10 +59,29 @@ def smoke_test(app: QApplication, window) -> int:
             app.processEvents()
         except Exception as exc:  # noqa: BLE001 - reported as the smoke result
             failures.append(f"{key}: {type(exc).__name__}")
+    with tempfile.TemporaryDirectory(prefix="kursdesk-smoke-") as tmp:
+        failures += run_selfcheck(window.ctx.db, Path(tmp))
+        pdf = Path(tmp) / PDF_FILE_NAME
+        if pdf.exists():
+            try:
+                from PySide6.QtPdf import QPdfDocument
+
+                doc = QPdfDocument()
+                doc.load(str(pdf))
+                text = doc.getAllText(0).text() if doc.pageCount() else ""
+                doc.close()
+                if SWEDISH_FUNDING_STATEMENT not in text or PDF_SAMPLE_NAMES not in text:
+                    failures.append("QtPdf: the sample PDF does not read back as written")
+            except Exception as exc:  # noqa: BLE001
+                failures.append(f"QtPdf: {type(exc).__name__}")
+    qt_sv = QTranslator()
+    if not qt_sv.load(QLocale("sv_SE"), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        failures.append("Qt translations: qtbase_sv.qm not found")
     QTimer.singleShot(0, app.quit)
     app.exec()
     if failures:
-        print("smoke failed: " + "; ".join(failures), file=sys.stderr)
+        for failure in failures:
+            print("smoke failed: " + failure, file=sys.stderr)
         return 1
     print("smoke ok")
     return 0
