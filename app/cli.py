@@ -176,9 +176,25 @@ HANDLERS = {
 }
 
 
+CONSOLE_FILE = "console.txt"
+
+
+def _ensure_streams() -> None:
+    """A windowed Windows build has no stdout/stderr (they are None): send the output of this run
+    (`--version`, "smoke ok", error lines) to <log dir>/console.txt instead, so it can be read."""
+    if sys.stdout is not None and sys.stderr is not None:
+        return
+    stream = open(config.log_dir() / CONSOLE_FILE, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+    if sys.stdout is None:
+        sys.stdout = stream
+    if sys.stderr is None:
+        sys.stderr = stream
+
+
 def main(argv: list[str] | None = None) -> int:
     from app.applog import setup_logging
 
+    _ensure_streams()
     args = build_parser().parse_args(argv)
     setup_logging()
     set_language(args.lang or "sv")
