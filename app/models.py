@@ -254,3 +254,75 @@ def attendance_id(session_id: str, participant_id: str) -> str:
 
 def enrollment_id(course_id: str, participant_id: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"enrollment:{course_id}:{participant_id}"))
+
+
+# --- sync bookkeeping (local to each laptop, never synced itself; see app/sync/) --------------
+
+
+class SyncChange(Base):
+    """Outbox: one local change of a synced record, written in the same transaction as the change."""
+
+    __tablename__ = "sync_changes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(8))  # upsert | delete
+    fields: Mapped[str] = mapped_column(Text)  # JSON {field: value}
+    base: Mapped[str] = mapped_column(Text, default="")  # JSON {field: hlc seen before} or ""
+    hlc: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(36))
+    batch_seq: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+
+
+class SyncClock(Base):
+    """Per-field clocks of one record: JSON {field: [hlc, base_hlc], '*': default, '~d': tombstone}."""
+
+    __tablename__ = "sync_clocks"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+
+
+class SyncConflict(Base):
+    """A concurrent edit of one field: the value kept and the value that lost (both JSON)."""
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    table_name: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(36), index=True)
+    field: Mapped[str] = mapped_column(String(60))
+    kept_value: Mapped[str] = mapped_column(Text, default="null")
+    other_value: Mapped[str] = mapped_column(Text, default="null")
+    kept_hlc: Mapped[str] = mapped_column(String(64), default="")
+    other_hlc: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="field")  # field | deletion | unique
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class SyncPeer(Base):
+    """How far this laptop has imported a partner's batches, and the partner's last state."""
+
+    __tablename__ = "sync_peers"
+
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(Text, default="")  # last message about this partner (no personal data)
+
+
+class SyncAudit(Base):
+    """Append-only log of sync events: UUIDs and sequence numbers only, never personal data."""
+
+    __tablename__ = "sync_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    device_id: Mapped[str] = mapped_column(String(36), default="")
+    seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 20:00:33.337231
+Create Date: 2026-11-26 20:05:34.050789
 
 """
 from typing import Sequence, Union
@@ -53,6 +53,61 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_settings'))
+    )
+    op.create_table('sync_audit',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('event', sa.String(length=40), nullable=False),
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_audit'))
+    )
+    op.create_table('sync_changes',
+    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('table_name', sa.String(length=40), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('op', sa.String(length=8), nullable=False),
+    sa.Column('fields', sa.Text(), nullable=False),
+    sa.Column('base', sa.Text(), nullable=False),
+    sa.Column('hlc', sa.String(length=64), nullable=False),
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('batch_seq', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_changes'))
+    )
+    with op.batch_alter_table('sync_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_changes_batch_seq'), ['batch_seq'], unique=False)
+
+    op.create_table('sync_clocks',
+    sa.Column('table_name', sa.String(length=40), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('table_name', 'record_id', name=op.f('pk_sync_clocks'))
+    )
+    op.create_table('sync_conflicts',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('table_name', sa.String(length=40), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('field', sa.String(length=60), nullable=False),
+    sa.Column('kept_value', sa.Text(), nullable=False),
+    sa.Column('other_value', sa.Text(), nullable=False),
+    sa.Column('kept_hlc', sa.String(length=64), nullable=False),
+    sa.Column('other_hlc', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_conflicts'))
+    )
+    with op.batch_alter_table('sync_conflicts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_conflicts_record_id'), ['record_id'], unique=False)
+
+    op.create_table('sync_peers',
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('device_id', name=op.f('pk_sync_peers'))
     )
     op.create_table('courses',
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -271,6 +326,17 @@ def downgrade() -> None:
 
     op.drop_table('needs')
     op.drop_table('courses')
+    op.drop_table('sync_peers')
+    with op.batch_alter_table('sync_conflicts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_conflicts_record_id'))
+
+    op.drop_table('sync_conflicts')
+    op.drop_table('sync_clocks')
+    with op.batch_alter_table('sync_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_changes_batch_seq'))
+
+    op.drop_table('sync_changes')
+    op.drop_table('sync_audit')
     op.drop_table('settings')
     op.drop_table('providers')
     with op.batch_alter_table('companies', schema=None) as batch_op:
