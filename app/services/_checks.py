@@ -1,0 +1,75 @@
+"""Small helpers shared by the core services (companies, participants, courses, ...):
+collecting every validation problem of one save into one ValidationError, and the
+soft-delete filters."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, TypeVar
+
+from app.errors import Problem, ValidationError
+from app.i18n import _
+from app.validation import FieldError
+
+T = TypeVar("T")
+
+
+class Checker:
+    """Collects the problems of one record; `done()` raises them all at once."""
+
+    def __init__(self, record_type: str = "", record_id: str = "") -> None:
+        self.record_type = record_type
+        self.record_id = record_id
+        self.problems: list[Problem] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.problems.append(Problem(field, message, self.record_type, self.record_id))
+
+    def run(self, fn: Callable[..., T], *args: Any, field: str | None = None, **kwargs: Any) -> T | None:
+        """fn(*args) or None after recording its FieldError (under `field` when given)."""
+        try:
+            return fn(*args, **kwargs)
+        except FieldError as exc:
+            self.add(field or exc.field, exc.message)
+            return None
+
+    def required(self, field: str, value: object, message: str) -> str:
+        text = " ".join(str(value or "").split())
+        if not text:
+            self.add(field, message)
+        return text
+
+    def money(self, field: str, value: object) -> Decimal | None:
+        """An optional amount in SEK, >= 0, two decimals."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            text = str(value).strip().replace(" ", "").replace(",", ".")
+            amount = Decimal(text)
+        except (InvalidOperation, ValueError):
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0:
+            self.add(field, _("Enter an amount of zero or more, e.g. 350 or 350.50."))
+            return None
+        return amount.quantize(Decimal("0.01"))
+
+    def has(self, field: str) -> bool:
+        return any(p.field == field for p in self.problems)
+
+    def done(self) -> None:
+        if self.problems:
+            raise ValidationError(self.problems)
+
+
+def alive(model):
+    """The WHERE clause that skips tombstoned rows of `model`."""
+    return model.deleted_at.is_(None)
+
+
+def clean(value: object) -> str:
+    """Text trimmed, inner whitespace runs kept (multi-line fields stay multi-line)."""
+    return str(value or "").strip()
+
+
+def one_line(value: object) -> str:
+    return " ".join(str(value or "").split())

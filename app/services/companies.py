@@ -1,0 +1,201 @@
+"""Företag: the companies whose employees take part, with their contact person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import distinct, func, or_, select
+
+from app.db import Database
+from app.errors import NotFound
+from app.i18n import _
+from app.models import Company, Course, Enrollment, Participant, utcnow
+from app.services._checks import Checker, alive, one_line
+from app.services.needs import NeedRow, list_needs
+from app.services.participants import ParticipantRow, list_participants
+from app.validation import normalize_email, normalize_municipality, normalize_org_number, normalize_phone
+
+
+@dataclass(frozen=True)
+class CompanyData:
+    name: str
+    org_number: str
+    municipality: str = ""
+    industry: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    hourly_wage_cost: Decimal | float | str | None = None
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    id: str
+    name: str
+    org_number: str
+    municipality: str
+    industry: str
+    participants: int
+    courses: int
+
+
+@dataclass(frozen=True)
+class CompanyDetail:
+    id: str
+    data: CompanyData
+    participants: list[ParticipantRow]
+    needs: list[NeedRow]
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_companies(db: Database, search: str = "") -> list[CompanyRow]:
+    """Companies by name with their number of participants and of courses their staff take
+    part in (enrolled or completed). `search` matches every word against name, org number,
+    municipality and industry."""
+    people = (
+        select(Participant.company_id, func.count().label("n"))
+        .where(alive(Participant))
+        .group_by(Participant.company_id)
+        .subquery()
+    )
+    courses = (
+        select(Participant.company_id, func.count(distinct(Enrollment.course_id)).label("n"))
+        .join(Enrollment, Enrollment.participant_id == Participant.id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(
+            alive(Participant),
+            alive(Enrollment),
+            alive(Course),
+            Enrollment.status.in_(("enrolled", "completed")),
+        )
+        .group_by(Participant.company_id)
+        .subquery()
+    )
+    q = (
+        select(
+            Company.id,
+            Company.name,
+            Company.org_number,
+            Company.municipality,
+            Company.industry,
+            func.coalesce(people.c.n, 0),
+            func.coalesce(courses.c.n, 0),
+        )
+        .outerjoin(people, people.c.company_id == Company.id)
+        .outerjoin(courses, courses.c.company_id == Company.id)
+        .where(alive(Company))
+    )
+    words = search.split()
+    for word in (w for w in words if w.isascii()):
+        pattern = _like(word.lower())
+        q = q.where(
+            or_(
+                *(
+                    func.lower(col).like(pattern, escape="\\")
+                    for col in (Company.name, Company.org_number, Company.municipality, Company.industry)
+                )
+            )
+        )
+    with db.read() as s:
+        rows = [CompanyRow(*r) for r in s.execute(q).all()]
+    others = [w.casefold() for w in words if not w.isascii()]
+    if others:
+        rows = [
+            r
+            for r in rows
+            if all(w in " ".join((r.name, r.org_number, r.municipality, r.industry)).casefold() for w in others)
+        ]
+    rows.sort(key=lambda r: (r.name.casefold(), r.org_number))
+    return rows
+
+
+def get_company(db: Database, company_id: str) -> CompanyDetail:
+    with db.read() as s:
+        c = s.get(Company, company_id)
+        if c is None or c.deleted_at is not None:
+            raise NotFound(_("The company was not found."))
+        data = CompanyData(
+            name=c.name,
+            org_number=c.org_number,
+            municipality=c.municipality,
+            industry=c.industry,
+            contact_name=c.contact_name,
+            contact_email=c.contact_email,
+            contact_phone=c.contact_phone,
+            hourly_wage_cost=c.hourly_wage_cost,
+        )
+    return CompanyDetail(
+        id=company_id,
+        data=data,
+        participants=list_participants(db, company_id=company_id),
+        needs=list_needs(db, company_id),
+    )
+
+
+def _validated(db: Database, data: CompanyData, company_id: str = "") -> dict:
+    check = Checker("company", company_id)
+    values: dict = {"name": check.required("name", data.name, _("Enter the company's name."))}
+    org = check.run(normalize_org_number, data.org_number)
+    values["org_number"] = org or ""
+    values["municipality"] = (
+        check.run(normalize_municipality, data.municipality) or "" if one_line(data.municipality) else ""
+    )
+    values["industry"] = one_line(data.industry)
+    values["contact_name"] = one_line(data.contact_name)
+    values["contact_email"] = check.run(normalize_email, data.contact_email, field="contact_email") or ""
+    values["contact_phone"] = check.run(normalize_phone, data.contact_phone, field="contact_phone") or ""
+    values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
+    if org:
+        with db.read() as s:
+            other = s.execute(
+                select(Company.name).where(Company.org_number == org, alive(Company), Company.id != company_id)
+            ).first()
+        if other is not None:
+            check.add(
+                "org_number",
+                _("{number} is already registered for {name}.").format(number=org, name=other[0]),
+            )
+    check.done()
+    return values
+
+
+def create_company(db: Database, data: CompanyData) -> str:
+    values = _validated(db, data)
+    with db.write() as s:
+        company = Company(**values)
+        s.add(company)
+        s.flush()
+        return company.id
+
+
+def update_company(db: Database, company_id: str, data: CompanyData) -> None:
+    values = _validated(db, data, company_id)
+    with db.write() as s:
+        company = s.get(Company, company_id)
+        if company is None or company.deleted_at is not None:
+            raise NotFound(_("The company was not found."))
+        for key, value in values.items():
+            if getattr(company, key) != value:
+                setattr(company, key, value)
+
+
+def delete_company(db: Database, company_id: str) -> None:
+    """Soft delete; its participants stay (shown without employer until it is restored)."""
+    _set_deleted(db, company_id, True)
+
+
+def restore_company(db: Database, company_id: str) -> None:
+    _set_deleted(db, company_id, False)
+
+
+def _set_deleted(db: Database, company_id: str, deleted: bool) -> None:
+    with db.write() as s:
+        company = s.get(Company, company_id)
+        if company is None:
+            raise NotFound(_("The company was not found."))
+        company.deleted_at = utcnow() if deleted else None

@@ -1,0 +1,294 @@
+"""Deltagare: the employees who take part in courses.
+
+A person is registered once (one personnummer, one participant). Rows and lists show the
+personnummer masked; only ParticipantDetail.data carries the full number, for the edit form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+
+from app.db import Database
+from app.errors import NotFound, UserError
+from app.i18n import _
+from app.models import Company, Participant, utcnow
+from app.services._checks import Checker, alive, one_line
+from app.services.enrollments import EnrollmentRow, participant_enrollments
+from app.validation import (
+    FieldError,
+    birth_date_from_personal_number,
+    gender_from_personal_number,
+    mask_personal_number,
+    normalize_email,
+    normalize_gender,
+    normalize_personal_number,
+    normalize_phone,
+)
+
+
+@dataclass(frozen=True)
+class ParticipantData:
+    first_name: str
+    last_name: str
+    personal_number: str
+    gender: str = ""
+    email: str = ""
+    phone: str = ""
+    company_id: str | None = None
+    hourly_wage_cost: Decimal | float | str | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    id: str
+    first_name: str
+    last_name: str
+    full_name: str
+    masked_personal_number: str
+    birth_date: date
+    company_id: str | None
+    company_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ParticipantDetail:
+    id: str
+    data: ParticipantData
+    company_name: str
+    masked_personal_number: str
+    birth_date: date
+    enrollments: list[EnrollmentRow]
+
+
+_COLUMNS = (
+    Participant.id,
+    Participant.first_name,
+    Participant.last_name,
+    Participant.personal_number,
+    Participant.company_id,
+    func.coalesce(Company.name, ""),
+    Participant.email,
+)
+
+
+def _row(r) -> ParticipantRow:
+    pid, first, last, pnr, company_id, company_name, email = r
+    return ParticipantRow(
+        id=pid,
+        first_name=first,
+        last_name=last,
+        full_name=f"{first} {last}",
+        masked_personal_number=mask_personal_number(pnr),
+        birth_date=birth_date_from_personal_number(pnr),
+        company_id=company_id,
+        company_name=company_name,
+        email=email,
+    )
+
+
+def _base_query():
+    return (
+        select(*_COLUMNS)
+        .outerjoin(Company, (Company.id == Participant.company_id) & alive(Company))
+        .where(alive(Participant))
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search_terms(search: str):
+    """One condition per word: each word must match a name, the employer or the birth date."""
+    conditions = []
+    for word in search.split():
+        try:
+            # a whole personnummer typed in: match exactly that person
+            conditions.append(Participant.personal_number == normalize_personal_number(word))
+            continue
+        except FieldError:
+            pass
+        pattern = _like(word.lower())
+        alternatives = [
+            func.lower(Participant.first_name).like(pattern, escape="\\"),
+            func.lower(Participant.last_name).like(pattern, escape="\\"),
+            func.lower(Company.name).like(pattern, escape="\\"),
+        ]
+        digits = re.sub(r"[-\s]", "", word)
+        if digits.isdigit():
+            # the birth-date part only (YYYYMMDD); never search the last four digits
+            alternatives.append(func.substr(Participant.personal_number, 1, 8).like(f"%{digits}%"))
+        conditions.append(or_(*alternatives))
+    return conditions
+
+
+def list_participants(db: Database, search: str = "", company_id: str | None = None) -> list[ParticipantRow]:
+    """Participants sorted by last and first name; `search` matches every word against first
+    name, last name, employer and birth date (e.g. '1985', '19850312'); lower/upper case alike.
+    SQLite's lower() only folds ASCII, so words with å/ä/ö are matched in Python."""
+    q = _base_query()
+    if company_id is not None:
+        q = q.where(Participant.company_id == company_id)
+    words = search.split()
+    sql_words = [word for word in words if word.isascii()]
+    other_words = [word for word in words if not word.isascii()]
+    if sql_words:
+        q = q.where(*_search_terms(" ".join(sql_words)))
+    with db.read() as s:
+        found = s.execute(q).all()
+    rows = [_row(r) for r in found]
+    if other_words:
+        rows = [row for row in rows if _matches(row, other_words)]
+    rows.sort(key=lambda r: (r.last_name.casefold(), r.first_name.casefold(), r.birth_date))
+    return rows
+
+
+def _matches(row: ParticipantRow, words: list[str]) -> bool:
+    haystack = " ".join((row.first_name, row.last_name, row.company_name)).casefold()
+    born = row.birth_date.strftime("%Y%m%d")
+    for word in words:
+        folded = word.casefold()
+        digits = re.sub(r"[-\s]", "", word)
+        if folded in haystack or (digits.isdigit() and digits in born):
+            continue
+        return False
+    return True
+
+
+def get_participant(db: Database, participant_id: str) -> ParticipantDetail:
+    with db.read() as s:
+        p = s.get(Participant, participant_id)
+        if p is None or p.deleted_at is not None:
+            raise NotFound(_("The participant was not found."))
+        company = s.get(Company, p.company_id) if p.company_id else None
+        company_name = company.name if company is not None and company.deleted_at is None else ""
+        data = ParticipantData(
+            first_name=p.first_name,
+            last_name=p.last_name,
+            personal_number=p.personal_number,
+            gender=p.gender,
+            email=p.email,
+            phone=p.phone,
+            company_id=p.company_id,
+            hourly_wage_cost=p.hourly_wage_cost,
+        )
+    return ParticipantDetail(
+        id=participant_id,
+        data=data,
+        company_name=company_name,
+        masked_personal_number=mask_personal_number(data.personal_number),
+        birth_date=birth_date_from_personal_number(data.personal_number),
+        enrollments=participant_enrollments(db, participant_id),
+    )
+
+
+def find_by_personal_number(db: Database, personal_number: str) -> ParticipantRow | None:
+    """The (not deleted) participant with this personnummer in any written form, or None.
+    An invalid number raises ValidationError."""
+    check = Checker("participant")
+    pnr = check.run(normalize_personal_number, personal_number)
+    check.done()
+    with db.read() as s:
+        found = s.execute(_base_query().where(Participant.personal_number == pnr)).first()
+    return _row(found) if found is not None else None
+
+
+def _validated(db: Database, data: ParticipantData, participant_id: str = "") -> dict:
+    check = Checker("participant", participant_id)
+    values: dict = {
+        "first_name": check.required("first_name", data.first_name, _("Enter the first name.")),
+        "last_name": check.required("last_name", data.last_name, _("Enter the last name.")),
+    }
+    pnr = check.run(normalize_personal_number, data.personal_number)
+    gender = check.run(normalize_gender, data.gender)
+    if gender == "" and pnr:
+        gender = gender_from_personal_number(pnr)
+    values["personal_number"] = pnr
+    values["gender"] = gender or ""
+    values["email"] = check.run(normalize_email, data.email) or ""
+    values["phone"] = check.run(normalize_phone, data.phone) or ""
+    values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
+    company_id = data.company_id or None
+    values["company_id"] = company_id
+    with db.read() as s:
+        if company_id is not None:
+            company = s.get(Company, company_id)
+            if company is None or company.deleted_at is not None:
+                check.add("company_id", _("The chosen company does not exist."))
+        if pnr:
+            other = s.execute(
+                select(Participant).where(Participant.personal_number == pnr, Participant.id != participant_id)
+            ).scalars().first()
+            if other is not None:
+                masked = mask_personal_number(pnr)
+                if other.deleted_at is None:
+                    check.add(
+                        "personal_number",
+                        _("{number} is already registered as {name}. A person is registered only once.").format(
+                            number=masked, name=f"{other.first_name} {other.last_name}"
+                        ),
+                    )
+                else:
+                    check.add(
+                        "personal_number",
+                        _("{number} belongs to a deleted participant. Restore that participant instead.").format(
+                            number=masked
+                        ),
+                    )
+    check.done()
+    return values
+
+
+def create_participant(db: Database, data: ParticipantData) -> str:
+    values = _validated(db, data)
+    with db.write() as s:
+        p = Participant(**values)
+        s.add(p)
+        s.flush()
+        return p.id
+
+
+def update_participant(db: Database, participant_id: str, data: ParticipantData) -> None:
+    values = _validated(db, data, participant_id)
+    with db.write() as s:
+        p = s.get(Participant, participant_id)
+        if p is None or p.deleted_at is not None:
+            raise NotFound(_("The participant was not found."))
+        for key, value in values.items():
+            if getattr(p, key) != value:
+                setattr(p, key, value)
+
+
+def delete_participant(db: Database, participant_id: str) -> None:
+    _set_deleted(db, participant_id, True)
+
+
+def restore_participant(db: Database, participant_id: str) -> None:
+    _set_deleted(db, participant_id, False)
+
+
+def _set_deleted(db: Database, participant_id: str, deleted: bool) -> None:
+    with db.write() as s:
+        p = s.get(Participant, participant_id)
+        if p is None:
+            raise NotFound(_("The participant was not found."))
+        if not deleted and p.deleted_at is not None:
+            clash = s.execute(
+                select(Participant.id).where(
+                    Participant.personal_number == p.personal_number, alive(Participant), Participant.id != p.id
+                )
+            ).first()
+            if clash is not None:
+                raise UserError(
+                    _("{number} is registered again as another participant; this one cannot be restored.").format(
+                        number=mask_personal_number(p.personal_number)
+                    )
+                )
+        p.deleted_at = utcnow() if deleted else None

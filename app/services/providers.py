@@ -1,0 +1,85 @@
+"""Utbildningsanordnare: the organisations that run courses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from app.db import Database
+from app.errors import NotFound
+from app.i18n import _
+from app.models import Provider, utcnow
+from app.services._checks import Checker, alive, one_line
+from app.validation import normalize_org_number
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    id: str
+    name: str
+    org_number: str
+
+
+def list_providers(db: Database) -> list[ProviderRow]:
+    with db.read() as s:
+        rows = s.execute(
+            select(Provider.id, Provider.name, Provider.org_number)
+            .where(alive(Provider))
+            .order_by(func.lower(Provider.name))
+        ).all()
+    return [ProviderRow(*row) for row in rows]
+
+
+def _validated(db: Database, name: str, org_number: str, provider_id: str = "") -> tuple[str, str]:
+    check = Checker("provider", provider_id)
+    name = check.required("name", name, _("Enter the provider's name."))
+    org = ""
+    if one_line(org_number):
+        org = check.run(normalize_org_number, org_number) or ""
+    if name:
+        with db.read() as s:
+            clash = s.execute(
+                select(Provider.id).where(
+                    alive(Provider), func.lower(Provider.name) == name.lower(), Provider.id != provider_id
+                )
+            ).first()
+        if clash is not None:
+            check.add("name", _("There is already a provider named {name}.").format(name=name))
+    check.done()
+    return name, org
+
+
+def create_provider(db: Database, name: str, org_number: str = "") -> str:
+    name, org = _validated(db, name, org_number)
+    with db.write() as s:
+        provider = Provider(name=name, org_number=org)
+        s.add(provider)
+        s.flush()
+        return provider.id
+
+
+def update_provider(db: Database, provider_id: str, name: str, org_number: str = "") -> None:
+    name, org = _validated(db, name, org_number, provider_id)
+    with db.write() as s:
+        provider = s.get(Provider, provider_id)
+        if provider is None or provider.deleted_at is not None:
+            raise NotFound(_("The provider was not found."))
+        provider.name = name
+        provider.org_number = org
+
+
+def delete_provider(db: Database, provider_id: str) -> None:
+    _set_deleted(db, provider_id, True)
+
+
+def restore_provider(db: Database, provider_id: str) -> None:
+    _set_deleted(db, provider_id, False)
+
+
+def _set_deleted(db: Database, provider_id: str, deleted: bool) -> None:
+    with db.write() as s:
+        provider = s.get(Provider, provider_id)
+        if provider is None:
+            raise NotFound(_("The provider was not found."))
+        provider.deleted_at = utcnow() if deleted else None
