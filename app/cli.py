@@ -144,7 +144,32 @@ def cmd_courses(args) -> int:
 
 
 def cmd_attendance_list(args) -> int:
-    raise UserError(_("This command is not available yet."))
+    from datetime import date as _date
+
+    from app.documents.signin_sheet import write_signin_sheet
+    from app.services.attendance import course_id_by_code, course_sessions
+
+    db = _open(args)
+    course_id = course_id_by_code(db, args.code)
+    session_ids = None
+    if args.session:
+        try:
+            day = _date.fromisoformat(args.session.strip())
+        except ValueError:
+            raise UserError(_("Invalid date {date}: use YYYY-MM-DD.").format(date=args.session)) from None
+        on_day = [x for x in course_sessions(db, course_id) if x.date == day]
+        session_ids = [x.id for x in on_day if not x.cancelled]
+        if on_day and not session_ids:
+            raise UserError(
+                _("The session of course {code} on {date} is cancelled.").format(code=args.code, date=day.isoformat())
+            )
+        if not session_ids:
+            raise UserError(
+                _("Course {code} has no session on {date}.").format(code=args.code, date=day.isoformat())
+            )
+    path = write_signin_sheet(db, course_id, args.out, session_ids=session_ids)
+    print(_("Sign-in sheet written to {file}").format(file=path))
+    return 0
 
 
 def cmd_certificates(args) -> int:
