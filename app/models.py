@@ -205,6 +205,9 @@ class Certificate(Record):
     # the frozen document as issued, and its SHA-256
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # the exact data the PDF was drawn from (JSON, app.documents.certificate.CertificateData), so
+    # a combined print file can draw the same pages without re-reading names, logo or course texts
+    document: Mapped[str] = mapped_column(Text, default="", deferred=True)
 
 
 class OriginalReceived(Record):

@@ -11,29 +11,28 @@ the time of a page (research/ecosystem.md, addendum).
 
 from __future__ import annotations
 
+import base64
 import io
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 import segno
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import KeepInFrame, Paragraph
 
 from app.documents.common import (
     FONT,
     FONT_BOLD,
     PAGE,
+    EU_BLUE,
     draw_funding_statement,
     draw_logo,
     new_canvas,
-    register_fonts,
-    text,
 )
 from app.i18n import N_, format_date, format_hours, format_percent, translate_in
 
@@ -56,7 +55,6 @@ T_PLACE_DATE = N_("{place}, {date}")
 T_NUMBER = N_("Certificate number")
 T_CODE = N_("Verification code")
 T_VERIFY_HINT = N_("Scan the code or give the number to the issuer to check this certificate.")
-T_PROGRAMME = N_("Issued within {programme}")
 T_DOC_TITLE = N_("Certificate {number}")
 
 
@@ -85,12 +83,50 @@ class CertificateData:
     issued_on: date
     signatory_name: str
     signatory_title: str
-    logo_path: str = ""
+    logo_png: bytes = b""  # the logo file's bytes as they were at issue (empty: no logo)
     qr_payload: str = ""  # empty: "KURSDESK:<number>:<code>"
+    layout: int = 1  # LAYOUT when the certificate was issued
 
     @property
     def qr_text(self) -> str:
         return self.qr_payload or qr_payload(self.number, self.verification_code)
+
+    @property
+    def logo(self):
+        return io.BytesIO(self.logo_png) if self.logo_png else ""
+
+    # frozen form: the exact data, kept with the issued PDF, to draw the same page again
+    def to_json(self) -> str:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, bytes):
+                value = base64.b64encode(value).decode("ascii")
+            out[f.name] = value
+        return json.dumps(out, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str) -> CertificateData:
+        stored = json.loads(raw)
+        values = {}
+        for f in fields(cls):
+            if f.name not in stored:
+                continue
+            value = stored[f.name]
+            if f.name in _DATE_FIELDS and value:
+                value = date.fromisoformat(value)
+            elif f.name == "logo_png":
+                value = base64.b64decode(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+#: bumped whenever the drawing of the page changes; frozen data of another layout is never
+#: redrawn (its stored PDF is the certificate).
+LAYOUT = 1
+_DATE_FIELDS = ("birth_date", "first_date", "last_date", "issued_on")
 
 
 def qr_payload(number: str, code: str, url_template: str = "") -> str:
@@ -138,22 +174,57 @@ def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float) -> None:
 
 
 # --- the page -------------------------------------------------------------------------------
+# User text is drawn with canvas text operators (drawString), never through Paragraph markup, so
+# `<`, `&` and every other character print exactly as typed; wrapping uses reportlab's simpleSplit
+# (measured: Paragraph layout was a third of the page's time).
 
-@lru_cache(maxsize=1)
-def _styles() -> dict[str, ParagraphStyle]:
-    register_fonts()
-    return {
-        "name": ParagraphStyle("name", fontName=FONT_BOLD, fontSize=22, leading=27, alignment=TA_CENTER),
-        "course": ParagraphStyle("course", fontName=FONT_BOLD, fontSize=15, leading=19, alignment=TA_CENTER),
-        "label": ParagraphStyle("label", fontName=FONT_BOLD, fontSize=10, leading=13, alignment=TA_LEFT),
-        "body": ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13, alignment=TA_LEFT),
-        "small": ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, alignment=TA_LEFT),
-    }
+BODY = 10.0
 
 
-def _multiline(value: str) -> str:
-    """User text escaped for Paragraph markup, its line breaks kept."""
-    return "<br/>".join(text(line) for line in value.strip().splitlines())
+def _wrap(value: str, font: str, size: float, width: float) -> list[str]:
+    lines: list[str] = []
+    for paragraph in value.strip().splitlines():
+        lines.extend(simpleSplit(paragraph, font, size, width) or [""])
+    return lines
+
+
+def _centred_lines(c: Canvas, value: str, font: str, size: float, leading: float, y: float, width: float,
+                   page_width: float, max_lines: int) -> float:
+    """Draw centred wrapped lines from the baseline y down; returns the last baseline."""
+    lines = _wrap(value, font, size, width)
+    while len(lines) > max_lines and size > 9:
+        size -= 1
+        leading = size * 1.22
+        lines = _wrap(value, font, size, width)
+    c.setFont(font, size)
+    for i, line in enumerate(lines[:max_lines]):
+        if i:
+            y -= leading
+        c.drawCentredString(page_width / 2, y, line)
+    return y
+
+
+def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[float, list[tuple[str, str]]]:
+    """Description and learning outcomes as (font, line) pairs, at the largest size from 10 pt
+    down to 7 pt that fits the height; what still does not fit ends with an ellipsis."""
+    sections = [(t(T_DESCRIPTION), d.description), (t(T_OUTCOMES), d.learning_outcomes)]
+    sections = [(label, value) for label, value in sections if value.strip()]
+    size = BODY
+    while True:
+        lines: list[tuple[str, str]] = []
+        for label, value in sections:
+            lines.append((FONT_BOLD, label))
+            lines.extend((FONT, line) for line in _wrap(value, FONT, size, width))
+        if len(lines) * size * 1.3 <= height or size <= 7:
+            break
+        size -= 0.5
+    fit = int(height // (size * 1.3))
+    if len(lines) > fit:
+        lines = lines[:fit]
+        if lines:
+            font, last = lines[-1]
+            lines[-1] = (font, last.rstrip() + " …")
+    return size, lines
 
 
 def draw_certificate(c: Canvas, d: CertificateData) -> None:
@@ -163,13 +234,12 @@ def draw_certificate(c: Canvas, d: CertificateData) -> None:
     def t(message: str) -> str:
         return translate_in(lang, message)
 
-    styles = _styles()
     width, height = PAGE
     margin = 22 * mm
     inner = width - 2 * margin
 
     # header: logo left, organisation right
-    draw_logo(c, d.logo_path, margin, height - margin - 18 * mm, 50 * mm, 18 * mm)
+    draw_logo(c, d.logo, margin, height - margin - 18 * mm, 50 * mm, 18 * mm)
     c.setFillColor(colors.black)
     c.setFont(FONT_BOLD, 11)
     c.drawRightString(width - margin, height - margin - 5 * mm, d.organisation_name)
@@ -181,33 +251,27 @@ def draw_certificate(c: Canvas, d: CertificateData) -> None:
     y = height - 62 * mm
     c.setFont(FONT_BOLD, 30)
     c.drawCentredString(width / 2, y, t(T_TITLE).upper())
-    c.setStrokeColor(colors.HexColor("#003399"))
+    c.setStrokeColor(EU_BLUE)
     c.setLineWidth(1.2)
     c.line(width / 2 - 40 * mm, y - 5 * mm, width / 2 + 40 * mm, y - 5 * mm)
 
     y -= 16 * mm
     c.setFont(FONT, 11)
     c.drawCentredString(width / 2, y, t(T_CERTIFY))
-    y -= 4 * mm
-    name = Paragraph(text(d.full_name), styles["name"])
-    _, h = name.wrapOn(c, inner, 60 * mm)
-    y -= h
-    name.drawOn(c, margin, y)
+    y -= 11 * mm
+    y = _centred_lines(c, d.full_name, FONT_BOLD, 22, 27, y, inner, width, 2)
     if d.birth_date is not None:
-        y -= 6 * mm
+        y -= 7 * mm
         c.setFont(FONT, 11)
         c.drawCentredString(width / 2, y, t(T_BORN).format(date=format_date(d.birth_date, "long", lang=lang)))
     y -= 9 * mm
     c.setFont(FONT, 11)
     c.drawCentredString(width / 2, y, t(T_PARTICIPATED))
-    y -= 3 * mm
-    course = Paragraph(text(d.course_title), styles["course"])
-    _, h = course.wrapOn(c, inner, 40 * mm)
-    y -= h
-    course.drawOn(c, margin, y)
+    y -= 8.5 * mm
+    y = _centred_lines(c, d.course_title, FONT_BOLD, 15, 19, y, inner, width, 3)
 
     # facts: label / value rows
-    y -= 9 * mm
+    y -= 6 * mm
     dates = ""
     if d.first_date is not None:
         first = format_date(d.first_date, "long", lang=lang)
@@ -230,27 +294,25 @@ def draw_certificate(c: Canvas, d: CertificateData) -> None:
     for label, value in rows:
         if not value:
             continue
-        para = Paragraph(text(value), styles["body"])
-        _, h = para.wrapOn(c, inner - label_w, 30 * mm)
-        y -= max(h, 13)
-        c.setFont(FONT_BOLD, 10)
-        c.drawString(margin, y + h - 10, t(label))
-        para.drawOn(c, margin + label_w, y)
+        lines = _wrap(value, FONT, BODY, inner - label_w)[:2]
+        y -= BODY * 1.3
+        c.setFont(FONT_BOLD, BODY)
+        c.drawString(margin, y, t(label))
+        c.setFont(FONT, BODY)
+        for i, line in enumerate(lines):
+            if i:
+                y -= BODY * 1.3
+            c.drawString(margin + label_w, y, line)
         y -= 1.5 * mm
 
-    # description and learning outcomes: shrunk to fit the space left above the signature
-    bottom_of_text = 96 * mm
-    flow = []
-    if d.description.strip():
-        flow += [Paragraph(text(t(T_DESCRIPTION)), styles["label"]), Paragraph(_multiline(d.description), styles["body"])]
-    if d.learning_outcomes.strip():
-        flow += [Paragraph(text(t(T_OUTCOMES)), styles["label"]), Paragraph(_multiline(d.learning_outcomes), styles["body"])]
-    if flow:
-        y -= 4 * mm
-        box_h = max(y - bottom_of_text, 20 * mm)
-        frame = KeepInFrame(inner, box_h, flow, mode="shrink")
-        _, h = frame.wrapOn(c, inner, box_h)
-        frame.drawOn(c, margin, y - h)
+    # description and learning outcomes: in the space left above the place and date
+    size, lines = _text_block(d, t, inner, y - 6 * mm - 96 * mm)
+    if lines:
+        y -= 6 * mm
+        for font, line in lines:
+            y -= size * 1.3
+            c.setFont(font, size)
+            c.drawString(margin, y, line)
 
     # place, date and signature (left); number, code and QR code (right)
     y = 88 * mm

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 20:05:34.050789
+Create Date: 2026-11-26 20:06:50.007746
 
 """
 from typing import Sequence, Union
@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('supersedes_id', sa.String(length=36), nullable=True),
     sa.Column('pdf', sa.LargeBinary(), nullable=True),
     sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
+    sa.Column('document', sa.Text(), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
