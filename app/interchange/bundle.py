@@ -1,0 +1,877 @@
+"""The JSON bundle (DESIGN section 7): every record of the database in one versioned file.
+
+Export writes the whole database, soft-deleted records included (with their `deleted_at`),
+in a deterministic order (record type, then id), one record per line, atomically (a temporary
+file in the same folder, then a rename). Certificates carry their frozen PDF (base64), so a
+restore keeps them byte-identical.
+
+Import reads and validates the WHOLE bundle before it writes anything: every problem becomes a
+`Problem(field, reason, record_type, record_id)` and they are raised together as one
+`ValidationError`. A valid bundle is applied in one transaction: records are matched by id,
+existing ones updated, new ones bulk-inserted.
+
+Fields of version 1 (the names never change within the version; more may be added):
+
+- every record: id, created_at, updated_at, deleted_at (ISO date-times, UTC)
+- providers: name, org_number
+- companies: name, org_number, municipality, industry, contact_name, contact_email,
+  contact_phone, hourly_wage_cost
+- needs: company_id, date, description, target_groups, course_ids
+- participants: first_name, last_name, personal_number, gender, email, phone, company_id,
+  hourly_wage_cost
+- courses: code, title, description, learning_outcomes, provider_id, location, teacher,
+  min_attendance_percent, certificate_language, capacity
+- sessions: course_id, date, start, end, location, teacher, cancelled
+- enrollments: course_id, participant_id, status, certificate_language
+- attendance: session_id, participant_id, status, minutes, note
+- certificates: number, verification_code, course_id, participant_id, issued_on, language,
+  revoked_on, revoke_reason, supersedes_id, pdf_sha256, pdf (base64 or null)
+- originals_received: participant_id, month (YYYY-MM), received_on
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import insert, select, update
+
+from app.db import Database
+from app.errors import Problem, UserError, ValidationError
+from app.i18n import _
+from app.models import (
+    ATTENDANCE_STATUSES,
+    CERTIFICATE_LANGUAGES,
+    ENROLLMENT_STATUSES,
+    Attendance,
+    Certificate,
+    Company,
+    Course,
+    CourseSession,
+    Enrollment,
+    NeedCourse,
+    NeedsAnalysis,
+    OriginalReceived,
+    Participant,
+    Provider,
+    Record,
+    _ID_NAMESPACE,
+    utcnow,
+)
+from app.validation import (
+    FieldError,
+    check_time_range,
+    gender_from_personal_number,
+    normalize_email,
+    normalize_gender,
+    normalize_municipality,
+    normalize_org_number,
+    normalize_personal_number,
+    normalize_phone,
+    parse_date,
+    parse_month,
+    parse_time,
+)
+
+FORMAT = "kursdesk-bundle"
+VERSION = 1
+
+Progress = Callable[[int, int], None]
+
+
+class _Bad(Exception):
+    """An invalid value; the message is translated."""
+
+
+# --------------------------------------------------------------------------------------
+# Value converters: bundle value -> stored value (raise _Bad), and back
+# --------------------------------------------------------------------------------------
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad(_("Must be text."))
+    return value
+
+
+def _required_text(value: Any) -> str:
+    text = _text(value)
+    if not text.strip():
+        raise _Bad(_("This field is required."))
+    return text
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad(_("Must be a whole number."))
+    return value
+
+
+def _optional_count(value: Any) -> int | None:
+    if value is None:
+        return None
+    number = _int(value)
+    if number < 0:
+        raise _Bad(_("Must be 0 or more."))
+    return number
+
+
+def _percent(value: Any) -> int:
+    number = _int(value)
+    if not 0 <= number <= 100:
+        raise _Bad(_("Must be a whole number between 0 and 100."))
+    return number
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad(_("Must be true or false."))
+    return value
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Bad(_("Must be a number."))
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise _Bad(_("Must be a number.")) from None
+    if not number.is_finite() or number < 0:
+        raise _Bad(_("Must be 0 or more."))
+    return number
+
+
+def _date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise _Bad(_("Must be a date as YYYY-MM-DD."))
+    try:
+        return parse_date(value)
+    except FieldError as exc:
+        raise _Bad(exc.message) from None
+
+
+def _optional_date(value: Any) -> date | None:
+    return None if value is None or value == "" else _date(value)
+
+
+def _time(value: Any) -> time:
+    if not isinstance(value, str):
+        raise _Bad(_("Must be a time as HH:MM."))
+    try:
+        return parse_time(value)
+    except FieldError as exc:
+        raise _Bad(exc.message) from None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Bad(_("Must be a date and time as YYYY-MM-DDTHH:MM:SS."))
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Bad(_("Must be a date and time as YYYY-MM-DDTHH:MM:SS.")) from None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
+def _fk(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _UUID_RE.match(value):
+        raise _Bad(_("Must be the id (UUID) of a record."))
+    return value
+
+
+def _required_fk(value: Any) -> str:
+    result = _fk(value)
+    if result is None:
+        raise _Bad(_("This field is required."))
+    return result
+
+
+def _choice(choices: Iterable[str]) -> Callable[[Any], str]:
+    allowed = tuple(choices)
+
+    def convert(value: Any) -> str:
+        if value is None:
+            value = ""
+        if not isinstance(value, str) or value not in allowed:
+            raise _Bad(
+                _("Unknown value {value}: use one of {choices}.").format(
+                    value=json.dumps(value, ensure_ascii=False),
+                    choices=", ".join(repr(c) if c else "''" for c in allowed),
+                )
+            )
+        return value
+
+    return convert
+
+
+def _validated(fn: Callable[[str], Any], *, empty_ok: bool = True) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if value is None or value == "":
+            if empty_ok:
+                return ""
+            raise _Bad(_("This field is required."))
+        if not isinstance(value, str):
+            raise _Bad(_("Must be text."))
+        try:
+            return fn(value)
+        except FieldError as exc:
+            raise _Bad(exc.message) from None
+
+    return convert
+
+
+def _gender(value: Any) -> str:
+    if value is not None and not isinstance(value, str):
+        raise _Bad(_("Must be text."))
+    try:
+        return normalize_gender(value)
+    except FieldError as exc:
+        raise _Bad(exc.message) from None
+
+
+def _month(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(_("Enter the month as YYYY-MM."))
+    try:
+        year, month = parse_month(value)
+    except FieldError as exc:
+        raise _Bad(exc.message) from None
+    return f"{year:04d}-{month:02d}"
+
+
+def _pdf(value: Any) -> bytes | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Bad(_("Must be the PDF as base64 text."))
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _Bad(_("Must be the PDF as base64 text.")) from None
+
+
+def _course_ids(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(_("Must be a list of course ids."))
+    return [_required_fk(v) for v in value]
+
+
+# Model values -> JSON values
+def _out_date(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _out_time(value: time | None) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
+def _out_datetime(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _out_money(value: Decimal | float | None) -> float | int | None:
+    if value is None:
+        return None
+    number = Decimal(str(value)).normalize()
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _out_pdf(value: bytes | None) -> str | None:
+    return base64.b64encode(value).decode("ascii") if value else None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# The record types of the bundle
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # name in the bundle
+    column: str  # attribute of the model
+    convert: Callable[[Any], Any]
+    required: bool = False
+    default: Any = None  # for new records when the bundle leaves the field out
+    out: Callable[[Any], Any] = _same
+    parent: str = ""  # bundle key of the record type this id refers to
+
+
+def _f(key, convert, *, column=None, required=False, default=None, out=_same, parent=""):
+    return Field(key, key if column is None else column, convert, required, default, out, parent)
+
+
+_STAMPS = (
+    _f("created_at", _datetime, out=_out_datetime),
+    _f("updated_at", _datetime, out=_out_datetime),
+    _f("deleted_at", _datetime, out=_out_datetime),
+)
+
+
+@dataclass(frozen=True)
+class RecordType:
+    key: str
+    model: type[Record]
+    fields: tuple[Field, ...]
+
+    @property
+    def all_fields(self) -> tuple[Field, ...]:
+        return self.fields + _STAMPS
+
+
+TYPES: tuple[RecordType, ...] = (
+    RecordType("providers", Provider, (
+        _f("name", _required_text, required=True),
+        _f("org_number", _validated(normalize_org_number), default=""),
+    )),
+    RecordType("companies", Company, (
+        _f("name", _required_text, required=True),
+        _f("org_number", _validated(normalize_org_number), default=""),
+        _f("municipality", _validated(normalize_municipality), default=""),
+        _f("industry", _text, default=""),
+        _f("contact_name", _text, default=""),
+        _f("contact_email", _validated(normalize_email), default=""),
+        _f("contact_phone", _validated(normalize_phone), default=""),
+        _f("hourly_wage_cost", _money, out=_out_money),
+    )),
+    RecordType("participants", Participant, (
+        _f("first_name", _required_text, required=True),
+        _f("last_name", _required_text, required=True),
+        _f("personal_number", _validated(normalize_personal_number, empty_ok=False), required=True),
+        _f("gender", _gender, default=""),
+        _f("email", _validated(normalize_email), default=""),
+        _f("phone", _validated(normalize_phone), default=""),
+        _f("company_id", _fk, parent="companies"),
+        _f("hourly_wage_cost", _money, out=_out_money),
+    )),
+    RecordType("courses", Course, (
+        _f("code", _required_text, required=True),
+        _f("title", _required_text, required=True),
+        _f("description", _text, default=""),
+        _f("learning_outcomes", _text, default=""),
+        _f("provider_id", _fk, parent="providers"),
+        _f("location", _text, default=""),
+        _f("teacher", _text, default=""),
+        _f("min_attendance_percent", _percent, default=80),
+        _f("certificate_language", _choice(CERTIFICATE_LANGUAGES), default="sv"),
+        _f("capacity", _optional_count),
+    )),
+    RecordType("needs", NeedsAnalysis, (
+        _f("company_id", _required_fk, required=True, parent="companies"),
+        _f("date", _date, required=True, out=_out_date),
+        _f("description", _text, default=""),
+        _f("target_groups", _text, default=""),
+        # not a column: the linked courses (need_courses rows)
+        _f("course_ids", _course_ids, column="", default=None, parent="courses"),
+    )),
+    RecordType("sessions", CourseSession, (
+        _f("course_id", _required_fk, required=True, parent="courses"),
+        _f("date", _date, required=True, out=_out_date),
+        _f("start", _time, column="start_time", required=True, out=_out_time),
+        _f("end", _time, column="end_time", required=True, out=_out_time),
+        _f("location", _text, default=""),
+        _f("teacher", _text, default=""),
+        _f("cancelled", _bool, default=False),
+    )),
+    RecordType("enrollments", Enrollment, (
+        _f("course_id", _required_fk, required=True, parent="courses"),
+        _f("participant_id", _required_fk, required=True, parent="participants"),
+        _f("status", _choice(ENROLLMENT_STATUSES), required=True),
+        _f("certificate_language", _choice(("",) + CERTIFICATE_LANGUAGES), default=""),
+    )),
+    RecordType("attendance", Attendance, (
+        _f("session_id", _required_fk, required=True, parent="sessions"),
+        _f("participant_id", _required_fk, required=True, parent="participants"),
+        _f("status", _choice(ATTENDANCE_STATUSES), required=True),
+        _f("minutes", _optional_count),
+        _f("note", _text, default=""),
+    )),
+    RecordType("certificates", Certificate, (
+        _f("number", _required_text, required=True),
+        _f("verification_code", _required_text, required=True),
+        _f("course_id", _required_fk, required=True, parent="courses"),
+        _f("participant_id", _required_fk, required=True, parent="participants"),
+        _f("issued_on", _date, required=True, out=_out_date),
+        _f("language", _choice(CERTIFICATE_LANGUAGES), default="sv"),
+        _f("revoked_on", _optional_date, out=_out_date),
+        _f("revoke_reason", _text, default=""),
+        _f("supersedes_id", _fk, parent="certificates"),
+        _f("pdf_sha256", _text, default=""),
+        _f("pdf", _pdf, out=_out_pdf),
+    )),
+    RecordType("originals_received", OriginalReceived, (
+        _f("participant_id", _required_fk, required=True, parent="participants"),
+        _f("month", _month, required=True),
+        _f("received_on", _date, required=True, out=_out_date),
+    )),
+)
+BY_KEY = {t.key: t for t in TYPES}
+
+# Fields (bundle keys) whose combination must be unique per record type, with the message.
+_UNIQUE: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "courses": ((("code",), "code"),),
+    "enrollments": ((("course_id", "participant_id"), "enrollment"),),
+    "attendance": ((("session_id", "participant_id"), "attendance"),),
+    "certificates": ((("number",), "number"), (("verification_code",), "verification_code")),
+    "originals_received": ((("participant_id", "month"), "original"),),
+}
+
+
+def _unique_message(kind: str, values: tuple) -> str:
+    if kind == "code":
+        return _("The course code {code} is used by another course.").format(code=values[0])
+    if kind == "enrollment":
+        return _("The participant is already enrolled in this course (another enrollment).")
+    if kind == "attendance":
+        return _("The participant already has another attendance mark for this session.")
+    if kind == "number":
+        return _("The certificate number {number} is used by another certificate.").format(number=values[0])
+    if kind == "verification_code":
+        return _("The verification code is used by another certificate.")
+    return _("A signed original for this participant and month is already recorded.")
+
+
+def need_course_id(need_id: str, course_id: str) -> str:
+    """The id of the link between a needs analysis and a course, the same on every laptop."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"need_course:{need_id}:{course_id}"))
+
+
+# --------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------
+
+def _columns(rtype: RecordType) -> list[Field]:
+    return [f for f in rtype.all_fields if f.column]
+
+
+def _export_records(session, rtype: RecordType) -> Iterable[dict[str, Any]]:
+    model = rtype.model
+    fields = _columns(rtype)
+    attrs = [getattr(model, f.column) for f in fields]
+    links: dict[str, list[str]] = {}
+    if rtype.model is NeedsAnalysis:
+        for need_id, course_id in session.execute(
+            select(NeedCourse.need_id, NeedCourse.course_id)
+            .where(NeedCourse.deleted_at.is_(None))
+            .order_by(NeedCourse.need_id, NeedCourse.course_id)
+        ):
+            links.setdefault(need_id, []).append(course_id)
+    rows = session.execute(select(model.id, *attrs).order_by(model.id).execution_options(yield_per=5000))
+    for row in rows:
+        record: dict[str, Any] = {"id": row[0]}
+        for field, value in zip(fields, row[1:]):
+            record[field.key] = field.out(value)
+        if rtype.model is NeedsAnalysis:
+            # keep the field order of the documentation: course_ids after target_groups
+            stamps = {k: record.pop(k) for k in ("created_at", "updated_at", "deleted_at")}
+            record["course_ids"] = links.get(row[0], [])
+            record.update(stamps)
+        yield record
+
+
+def export_bundle(db: Database, path: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
+    """Write the whole database to `path` as a JSON bundle; the number of records per type."""
+    target = Path(path)
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise UserError(_("The folder {folder} does not exist.").format(folder=folder))
+    counts: dict[str, int] = {}
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=folder, prefix=".kursdesk-export-", suffix=".tmp", delete=False
+    )
+    tmp = Path(handle.name)
+    try:
+        with handle, db.read() as session:
+            head = {
+                "format": FORMAT,
+                "version": VERSION,
+                "exported_at": utcnow().replace(microsecond=0).isoformat() + "Z",
+            }
+            handle.write(json.dumps(head, ensure_ascii=False)[:-1])
+            for done, rtype in enumerate(TYPES):
+                handle.write(f',\n"{rtype.key}": [')
+                n = 0
+                for record in _export_records(session, rtype):
+                    handle.write("\n" if n == 0 else ",\n")
+                    handle.write(json.dumps(record, ensure_ascii=False))
+                    n += 1
+                handle.write("\n]" if n else "]")
+                counts[rtype.key] = n
+                if progress is not None:
+                    progress(done + 1, len(TYPES))
+            handle.write("\n}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return counts
+
+
+# --------------------------------------------------------------------------------------
+# Import: read, validate everything, then apply in one transaction
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    """The converted records of one type: id -> {bundle key: stored value} (present keys only)."""
+
+    rtype: RecordType
+    records: dict[str, dict[str, Any]]
+
+
+def _read(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(_("The file {file} does not exist.").format(file=path)) from None
+    except OSError as exc:
+        raise UserError(
+            _("The file {file} cannot be read: {reason}").format(file=path, reason=exc.strerror or exc)
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            Problem("", _("The file is not UTF-8 text (byte {position}).").format(position=exc.start + 1))
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            Problem(
+                "",
+                _("The file is not valid JSON: {reason} at line {line}, column {column}.").format(
+                    reason=exc.msg, line=exc.lineno, column=exc.colno
+                ),
+            )
+        ) from None
+
+
+def _check_header(data: Any) -> list[Problem]:
+    if not isinstance(data, dict):
+        return [Problem("", _("The file is not a Kursdesk bundle: the top level must be an object."))]
+    problems = []
+    if data.get("format") != FORMAT:
+        problems.append(
+            Problem("format", _("The file is not a Kursdesk bundle: format must be \"{format}\".").format(format=FORMAT))
+        )
+    version = data.get("version")
+    if version != VERSION or isinstance(version, bool):
+        problems.append(
+            Problem(
+                "version",
+                _("Unsupported bundle version {version}: this Kursdesk reads version {supported}.").format(
+                    version=json.dumps(version), supported=VERSION
+                ),
+            )
+        )
+    return problems
+
+
+def _parse_type(rtype: RecordType, items: Any, problems: list[Problem]) -> _Parsed:
+    parsed = _Parsed(rtype, {})
+    if items is None:
+        return parsed
+    if not isinstance(items, list):
+        problems.append(Problem("", _("Must be a list of records."), rtype.key))
+        return parsed
+    fields = rtype.all_fields
+    add = problems.append
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            add(Problem("", _("Record number {n} must be an object.").format(n=index + 1), rtype.key))
+            continue
+        rid = item.get("id")
+        if not isinstance(rid, str) or not _UUID_RE.match(rid):
+            shown = rid if isinstance(rid, str) and rid else f"#{index + 1}"
+            add(Problem("id", _("Must be the id (UUID) of the record."), rtype.key, shown))
+            continue
+        if rid in parsed.records:
+            add(Problem("id", _("This id appears more than once in the bundle."), rtype.key, rid))
+            continue
+        values: dict[str, Any] = {}
+        ok = True
+        for field in fields:
+            if field.key not in item:
+                if field.required:
+                    add(Problem(field.key, _("This field is required."), rtype.key, rid))
+                    ok = False
+                continue
+            try:
+                values[field.key] = field.convert(item[field.key])
+            except _Bad as exc:
+                add(Problem(field.key, str(exc), rtype.key, rid))
+                ok = False
+        if ok:
+            _check_record(rtype.key, rid, values, problems)
+        parsed.records[rid] = values
+    return parsed
+
+
+def _check_record(key: str, rid: str, values: dict[str, Any], problems: list[Problem]) -> None:
+    """Rules across the fields of one record."""
+    if key == "sessions":
+        try:
+            check_time_range(values["start"], values["end"])
+        except FieldError as exc:
+            problems.append(Problem("end", exc.message, key, rid))
+    elif key == "attendance":
+        if values["status"] == "late" and values.get("minutes") is None:
+            problems.append(Problem("minutes", _("A late mark needs the minutes attended."), key, rid))
+    elif key == "participants":
+        if not values.get("gender") and "personal_number" in values:
+            values["gender"] = gender_from_personal_number(values["personal_number"])
+    elif key == "certificates":
+        pdf, digest = values.get("pdf"), values.get("pdf_sha256")
+        if pdf is not None and digest and hashlib.sha256(pdf).hexdigest() != digest.lower():
+            problems.append(Problem("pdf", _("The PDF does not match its SHA-256 checksum."), key, rid))
+
+
+class _Existing:
+    """What the database already holds, loaded on demand."""
+
+    def __init__(self, session):
+        self.session = session
+        self._ids: dict[str, set[str]] = {}
+
+    def ids(self, key: str) -> set[str]:
+        if key not in self._ids:
+            model = BY_KEY[key].model
+            self._ids[key] = set(self.session.execute(select(model.id)).scalars())
+        return self._ids[key]
+
+    def unique_values(self, key: str, names: tuple[str, ...]) -> Iterable[tuple[str, tuple]]:
+        rtype = BY_KEY[key]
+        columns = [getattr(rtype.model, next(f.column for f in rtype.fields if f.key == n)) for n in names]
+        for row in self.session.execute(select(rtype.model.id, *columns)):
+            yield row[0], tuple(row[1:])
+
+
+def _check_references(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
+    for key, part in parsed.items():
+        rtype = part.rtype
+        for field in rtype.fields:
+            if not field.parent:
+                continue
+            bundle_ids = parsed[field.parent].records
+            known = None
+            for rid, values in part.records.items():
+                value = values.get(field.key)
+                refs = value if isinstance(value, list) else [value] if value else []
+                for ref in refs:
+                    if ref in bundle_ids:
+                        continue
+                    if known is None:
+                        known = existing.ids(field.parent)
+                    if ref not in known:
+                        problems.append(
+                            Problem(
+                                field.key,
+                                _("No record with id {id} among the {kind} of the bundle or the database.").format(
+                                    id=ref, kind=field.parent
+                                ),
+                                key,
+                                rid,
+                            )
+                        )
+
+
+def _check_unique(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
+    for key, rules in _UNIQUE.items():
+        records = parsed[key].records
+        if not records:
+            continue
+        for names, kind in rules:
+            owner: dict[tuple, str] = {}
+            for rid, values in records.items():
+                if not all(n in values for n in names):
+                    continue
+                value = tuple(values[n] for n in names)
+                if value in owner:
+                    problems.append(Problem(names[-1], _unique_message(kind, value), key, rid))
+                else:
+                    owner[value] = rid
+            if not existing.ids(key).difference(records):
+                continue
+            for rid, value in existing.unique_values(key, names):
+                if rid in records:
+                    continue  # replaced by the bundle's version
+                other = owner.get(value)
+                if other is not None:
+                    problems.append(Problem(names[-1], _unique_message(kind, value), key, other))
+
+
+def _certificate_order(records: dict[str, dict[str, Any]], problems: list[Problem]) -> list[str]:
+    """New certificates ordered so that a superseded one is inserted before the one correcting it."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+    for start in sorted(records):
+        stack = [start]
+        path: list[str] = []
+        while stack:
+            rid = stack[-1]
+            if state.get(rid) == 2:
+                stack.pop()
+                continue
+            if state.get(rid) == 1:
+                state[rid] = 2
+                order.append(rid)
+                stack.pop()
+                continue
+            state[rid] = 1
+            path.append(rid)
+            parent = records[rid].get("supersedes_id")
+            if parent in records:
+                if state.get(parent) == 1:
+                    problems.append(
+                        Problem("supersedes_id", _("Certificates supersede each other in a circle."), "certificates", rid)
+                    )
+                    state[rid] = 2
+                    stack.pop()
+                    continue
+                if state.get(parent) != 2:
+                    stack.append(parent)
+    return order
+
+
+def validate_bundle(db: Database, data: Any) -> dict[str, _Parsed]:
+    """Every problem of a loaded bundle, raised as one ValidationError; the converted records."""
+    problems = _check_header(data)
+    if problems:
+        raise ValidationError(problems)
+    parsed = {rtype.key: _parse_type(rtype, data.get(rtype.key), problems) for rtype in TYPES}
+    with db.read() as session:
+        existing = _Existing(session)
+        _check_references(parsed, existing, problems)
+        _check_unique(parsed, existing, problems)
+        _certificate_order(parsed["certificates"].records, problems)
+    if problems:
+        raise ValidationError(problems)
+    return parsed
+
+
+def import_bundle(db: Database, path: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
+    """Validate the whole bundle, then apply it in one transaction; the records per type."""
+    data = _read(Path(path))
+    parsed = validate_bundle(db, data)
+    del data
+    now = utcnow()
+    counts: dict[str, int] = {}
+    with db.write() as session:
+        for done, rtype in enumerate(TYPES):
+            part = parsed[rtype.key]
+            counts[rtype.key] = len(part.records)
+            if part.records:
+                _apply(session, part, now)
+            if progress is not None:
+                progress(done + 1, len(TYPES))
+    return counts
+
+
+def _apply(session, part: _Parsed, now: datetime) -> None:
+    rtype = part.rtype
+    model = rtype.model
+    fields = _columns(rtype)
+    have = set()
+    ids = list(part.records)
+    for chunk in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        batch = ids[chunk:chunk + 900]
+        have.update(session.execute(select(model.id).where(model.id.in_(batch))).scalars())
+    new_rows, changed_rows = [], []
+    for rid, values in part.records.items():
+        if rid in have:
+            row = {"id": rid}
+            for field in fields:
+                if field.key in values:
+                    row[field.column] = values[field.key]
+            if row.get("updated_at") is None:
+                row["updated_at"] = now
+            if "created_at" in row and row["created_at"] is None:
+                del row["created_at"]
+            changed_rows.append(row)
+        else:
+            row = {"id": rid}
+            for field in fields:
+                value = values.get(field.key, field.default)
+                row[field.column] = value
+            if row["created_at"] is None:
+                row["created_at"] = now
+            if row["updated_at"] is None:
+                row["updated_at"] = row["created_at"]
+            new_rows.append(row)
+    if model is Certificate and new_rows:
+        order = {rid: n for n, rid in enumerate(_certificate_order(part.records, []))}
+        new_rows.sort(key=lambda r: order[r["id"]])
+        # the chain of corrections goes by insert order; one statement per row keeps it safe
+        for row in new_rows:
+            session.execute(insert(model), [row])
+    elif new_rows:
+        for chunk in range(0, len(new_rows), 50_000):
+            session.execute(insert(model), new_rows[chunk:chunk + 50_000])
+    if changed_rows:
+        session.execute(update(model), changed_rows)
+    if model is NeedsAnalysis:
+        _apply_need_courses(session, part, now)
+
+
+def _apply_need_courses(session, part: _Parsed, now: datetime) -> None:
+    wanted = {rid: v["course_ids"] for rid, v in part.records.items() if v.get("course_ids") is not None}
+    if not wanted:
+        return
+    current: dict[tuple[str, str], tuple[str, datetime | None]] = {}
+    need_ids = list(wanted)
+    for chunk in range(0, len(need_ids), 900):
+        for link_id, need_id, course_id, deleted_at in session.execute(
+            select(NeedCourse.id, NeedCourse.need_id, NeedCourse.course_id, NeedCourse.deleted_at).where(
+                NeedCourse.need_id.in_(need_ids[chunk:chunk + 900])
+            )
+        ):
+            current[(need_id, course_id)] = (link_id, deleted_at)
+    inserts, updates = [], []
+    for need_id, course_ids in wanted.items():
+        keep = set(course_ids)
+        for course_id in sorted(keep):
+            link = current.get((need_id, course_id))
+            if link is None:
+                inserts.append(
+                    {"id": need_course_id(need_id, course_id), "need_id": need_id, "course_id": course_id,
+                     "created_at": now, "updated_at": now, "deleted_at": None}
+                )
+            elif link[1] is not None:
+                updates.append({"id": link[0], "deleted_at": None, "updated_at": now})
+    for (need_id, course_id), (link_id, deleted_at) in current.items():
+        if need_id in wanted and course_id not in set(wanted[need_id]) and deleted_at is None:
+            updates.append({"id": link_id, "deleted_at": now, "updated_at": now})
+    if inserts:
+        session.execute(insert(NeedCourse), inserts)
+    if updates:
+        session.execute(update(NeedCourse), updates)
