@@ -152,13 +152,21 @@ def _validated(db: Database, data: CompanyData, company_id: str = "") -> dict:
     values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
     if org:
         with db.read() as s:
-            other = s.execute(
-                select(Company.name).where(Company.org_number == org, alive(Company), Company.id != company_id)
-            ).first()
-        if other is not None:
+            others = s.execute(
+                select(Company.name, Company.deleted_at).where(Company.org_number == org, Company.id != company_id)
+            ).all()
+        active = [name for name, deleted in others if deleted is None]
+        if active:
             check.add(
                 "org_number",
-                _("{number} is already registered for {name}.").format(number=org, name=other[0]),
+                _("{number} is already registered for {name}.").format(number=org, name=active[0]),
+            )
+        elif others:
+            check.add(
+                "org_number",
+                _("{number} belongs to the deleted company {name}: restore it instead.").format(
+                    number=org, name=others[0][0]
+                ),
             )
     check.done()
     return values

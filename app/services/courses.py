@@ -3,7 +3,7 @@ public holidays, and the course overview (`kursdesk courses`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from app.models import (
     Enrollment,
     Participant,
     Provider,
+    new_id,
     utcnow,
 )
 from app.rules import session_minutes
@@ -86,22 +87,11 @@ class CourseRow:
     certificates: int  # not revoked
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "code": self.code,
-            "title": self.title,
-            "status": self.status,
-            "first_date": self.first_date.isoformat() if self.first_date else None,
-            "last_date": self.last_date.isoformat() if self.last_date else None,
-            "provider": self.provider_name,
-            "location": self.location,
-            "enrolled": self.enrolled,
-            "waitlisted": self.waitlisted,
-            "capacity": self.capacity,
-            "sessions": self.sessions,
-            "participants": self.participants,
-            "certificates": self.certificates,
-        }
+        """The row as JSON-safe values (dates as YYYY-MM-DD, None for a course without sessions)."""
+        out = asdict(self)
+        for key in ("first_date", "last_date"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
 
 
 COURSE_STATUSES = ("planned", "running", "finished")
@@ -543,18 +533,11 @@ def add_series(
     teacher: str = "",
 ) -> list[str]:
     """Create one session per date of the plan; all or nothing."""
-    values = [
-        _validated_session(SessionData(day, start, end, location, teacher)) for day in plan.dates[:1]
-    ]
     if not plan.dates:
         raise ValidationError(Problem("dates", _("The series has no dates."), "session"))
-    template = values[0]
-    ids: list[str] = []
+    template = _validated_session(SessionData(plan.dates[0], start, end, location, teacher))
+    rows = [{**template, "id": new_id(), "date": parse_date(day)} for day in plan.dates]
     with db.write() as s:
         _live_course(s, course_id)
-        for day in plan.dates:
-            x = CourseSession(course_id=course_id, **{**template, "date": parse_date(day)})
-            s.add(x)
-            s.flush()
-            ids.append(x.id)
-    return ids
+        s.add_all(CourseSession(course_id=course_id, **row) for row in rows)
+    return [row["id"] for row in rows]
