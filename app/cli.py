@@ -181,7 +181,24 @@ def cmd_verify(args) -> int:
 
 
 def cmd_report(args) -> int:
-    raise UserError(_("This command is not available yet."))
+    from app.services.reports import to_month
+
+    month = to_month(args.month)  # a bad month is a UserError (exit 2)
+    suffix = args.out.suffix.lower()
+    if suffix not in (".pdf", ".xlsx"):
+        raise UserError(_("Write the report to a .pdf (time reports) or .xlsx (summary) file, not {file}.").format(file=args.out.name))
+    db = _open(args)
+    if suffix == ".pdf":
+        from app.documents.time_report import write_time_reports
+
+        n = write_time_reports(db, month, args.out, lang=args.lang)
+        print(_("{n} monthly time reports for {month} written to {file}").format(n=n, month=month.key, file=args.out))
+    else:
+        from app.services.reports import write_summary
+
+        n = write_summary(db, month, args.out, lang=args.lang)
+        print(_("Summary of {month} ({n} participants) written to {file}").format(n=n, month=month.key, file=args.out))
+    return 0
 
 
 def cmd_sync(args) -> int:
