@@ -13,13 +13,33 @@ from app.services.settings import get_settings
 from ui.context import AppContext
 
 
-def _install_qt_translations(app: QApplication, lang: str) -> None:
-    """Qt's own strings (standard buttons, file and print dialogs) in the chosen language."""
+_qt_translator: QTranslator | None = None
+
+
+def install_qt_translations(lang: str) -> bool:
+    """Qt's own strings (standard buttons, file and print dialogs) in the chosen language,
+    replacing the translator installed before. True when qtbase_<lang>.qm was loaded."""
+    global _qt_translator
+    app = QApplication.instance()
+    if app is None:
+        return False
+    if _qt_translator is not None:
+        app.removeTranslator(_qt_translator)
+        _qt_translator = None
+    QLocale.setDefault(QLocale(locale_name(lang)))
+    if lang == "en":
+        return True
     translator = QTranslator(app)
     path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
     if translator.load(QLocale(locale_name(lang)), "qtbase", "_", path):
         app.installTranslator(translator)
-    QLocale.setDefault(QLocale(locale_name(lang)))
+        _qt_translator = translator
+        return True
+    return False
+
+
+def _install_qt_translations(app: QApplication, lang: str) -> None:
+    install_qt_translations(lang)
 
 
 def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empty: bool = False) -> int:
@@ -37,6 +57,7 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
     set_language(lang)
     _install_qt_translations(app, lang)
     window = MainWindow(AppContext(db=db))
+    MainWindow.current = window
     window.show()
     if smoke:
         return smoke_test(app, window)

@@ -1,41 +1,225 @@
-"""The main window: navigation on the left, one page per area, a status bar."""
+"""The main window: navigation on the left, one page per area, a status bar with the database,
+the sync state (filled by the sync page through `ctx.bus.announce("sync", [text])`) and the
+last undoable action.
+
+Keyboard: Ctrl+1..8 open the pages in navigation order, Ctrl+Z undoes the last deletion, the
+menu bar (Alt) reaches every window-wide action. Window geometry and the last page are kept in
+QSettings (an ini file in the config folder, so KURSDESK_HOME isolates tests).
+"""
 
 from __future__ import annotations
 
 import importlib
 
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QToolButton,
+    QWidget,
+)
 
+from app import config
+from app.errors import UserError
+from app.i18n import _, current_language, set_language
 from ui.context import AppContext
 from ui.pages import PAGE_KEYS
+from ui.undo import undo_stack
+
+
+def window_settings() -> QSettings:
+    """Window state (geometry, last page) apart from the organisation's settings in the database."""
+    return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
+    # the window that replaced this one after a language switch
+    replaced = Signal(object)
+    # keeps the current window alive when a language switch rebuilds it
+    current: "MainWindow | None" = None
+
     def __init__(self, ctx: AppContext):
         super().__init__()
         self.ctx = ctx
+        self.undo = undo_stack(ctx)
         self.setWindowTitle("Kursdesk")
+        self.setObjectName("main_window")
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
+        self.nav.setAccessibleName(_("Navigation"))
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
-        for key in PAGE_KEYS:
+        self._refreshed: set[str] = set()
+        self.page_actions: dict[str, QAction] = {}
+        for number, key in enumerate(PAGE_KEYS, start=1):
             module = importlib.import_module(f"ui.pages.{key}")
             page = module.Page(ctx)
+            page.setObjectName(f"page_{key}")
             self.pages[key] = page
-            self.nav.addItem(page.title())
+            item = QListWidgetItem(page.title())
+            item.setToolTip(_("{page} (Ctrl+{number})").format(page=page.title(), number=number))
+            self.nav.addItem(item)
             self.stack.addWidget(page)
-        self.nav.setFixedWidth(180)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+            action = QAction(page.title(), self)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _checked=False, k=key: self.show_page(k))
+            self.page_actions[key] = action
+            self.addAction(action)
+        self.nav.setMinimumWidth(170)
+        self.nav.setMaximumWidth(220)
+        self.nav.currentRowChanged.connect(self._on_row_changed)
         central = QWidget()
         layout = QHBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage(str(ctx.db.path or ctx.db.url))
-        self.nav.setCurrentRow(0)
-        self.resize(1200, 800)
+        self._build_menus()
+        self._build_status_bar()
+        ctx.bus.changed.connect(self._on_bus)
+        self.undo.changed.connect(self._update_undo)
+        self._update_undo()
+        self._restore_state()
+
+    # --- construction -----------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(_("&File"))
+        self.quit_action = QAction(_("&Quit"), self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu(_("&Edit"))
+        self.undo_action = QAction(_("&Undo"), self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.undo_last)
+        edit_menu.addAction(self.undo_action)
+        go_menu = bar.addMenu(_("&Go"))
+        for action in self.page_actions.values():
+            go_menu.addAction(action)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.undo_button = QToolButton()
+        self.undo_button.setObjectName("undo_button")
+        self.undo_button.setDefaultAction(self.undo_action)
+        self.undo_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.undo_label = QLabel()
+        self.undo_label.setObjectName("undo_label")
+        self.sync_label = QLabel()
+        self.sync_label.setObjectName("sync_state")
+        self.sync_label.setAccessibleName(_("Sync state"))
+        self.db_label = QLabel(_("Database: {path}").format(path=str(self.ctx.db.path or self.ctx.db.url)))
+        self.db_label.setObjectName("database_path")
+        self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        status.addWidget(self.undo_label)
+        status.addWidget(self.undo_button)
+        status.addPermanentWidget(self.sync_label)
+        status.addPermanentWidget(self.db_label)
+
+    # --- pages ------------------------------------------------------------------------------
 
     def show_page(self, key: str) -> QWidget:
         self.nav.setCurrentRow(list(self.pages).index(key))
         return self.pages[key]
+
+    def current_key(self) -> str:
+        return list(self.pages)[max(self.nav.currentRow(), 0)]
+
+    def _on_row_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        key = list(self.pages)[row]
+        if key not in self._refreshed:
+            # each page loads its data the first time it is shown; later the bus keeps it fresh
+            self._refreshed.add(key)
+            self.pages[key].refresh()
+
+    # --- status bar -------------------------------------------------------------------------
+
+    def _on_bus(self, kind: str, ids: list) -> None:
+        if kind == "sync":
+            self.sync_label.setText(" ".join(str(i) for i in ids))
+        elif kind == "settings":
+            from app.services.settings import get_settings
+
+            lang = get_settings(self.ctx.db).language
+            if lang != current_language():
+                self.switch_language(lang)
+
+    def _update_undo(self) -> None:
+        can = self.undo.can_undo()
+        self.undo_action.setEnabled(can)
+        self.undo_button.setVisible(can)
+        self.undo_label.setText(self.undo.undo_text())
+        self.undo_action.setText(_("&Undo") if not can else _("&Undo: {action}").format(action=self.undo.undo_text()))
+        self.undo_button.setText(_("Undo"))
+        self.undo_button.setToolTip(_("Undo: {action} (Ctrl+Z)").format(action=self.undo.undo_text()))
+
+    def undo_last(self) -> None:
+        try:
+            if self.undo.undo():
+                self.statusBar().showMessage(_("Undone."), 5000)
+        except UserError as exc:
+            from ui.forms import show_error
+
+            show_error(self, exc)
+
+    def notify(self, message: str) -> None:
+        self.statusBar().showMessage(message, 5000)
+
+    # --- language -----------------------------------------------------------------------------
+
+    def switch_language(self, lang: str) -> "MainWindow":
+        """Rebuild the whole window in another language (Qt's own dialogs included)."""
+        from ui.app import install_qt_translations
+
+        self._save_state()
+        set_language(lang)
+        install_qt_translations(lang)
+        replacement = MainWindow(self.ctx)
+        replacement.show()
+        MainWindow.current = replacement
+        self.replaced.emit(replacement)
+        try:
+            self.ctx.bus.changed.disconnect(self._on_bus)
+        except (RuntimeError, TypeError):
+            pass
+        self._saving_disabled = True
+        self.close()
+        self.deleteLater()
+        return replacement
+
+    # --- state --------------------------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        settings = window_settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+        last = settings.value("window/page", PAGE_KEYS[0])
+        self.show_page(last if last in self.pages else PAGE_KEYS[0])
+
+    def _save_state(self) -> None:
+        settings = window_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/page", self.current_key())
+        settings.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        MainWindow.current = MainWindow.current or self
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not getattr(self, "_saving_disabled", False):
+            self._save_state()
+        super().closeEvent(event)

@@ -1,25 +1,187 @@
-"""The Settings page."""
+"""The Settings page: the organisation's details used on documents (name, logo, signatory,
+place), the default minimum attendance, the rounding of hours in the monthly time report and
+the language of the whole program. Saved through app.services.settings; a language change
+is applied by the main window, which rebuilds itself in the new language."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from dataclasses import replace
+from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import ValidationError
 from app.i18n import _
+from app.services.settings import OrganisationSettings, get_settings, save_settings
 from ui.context import AppContext
+from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
+
+LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name
 
 
 class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        layout = QVBoxLayout(self)
+        self._loaded: OrganisationSettings | None = None
+        outer = QVBoxLayout(self)
         self.heading = QLabel(self.title())
-        layout.addWidget(self.heading)
+        self.heading.setObjectName("heading")
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.heading.setFont(font)
+        outer.addWidget(self.heading)
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.form = FieldForm()
+        f = self.form
+        self.organisation_name = f.add("organisation_name", _("Organisation:"), line_edit())
+        self.programme_name = f.add("programme_name", _("Programme:"), line_edit())
+        self.place = f.add("place", _("Place (on documents):"), line_edit())
+        self.signatory_name = f.add("signatory_name", _("Signatory's name:"), line_edit())
+        self.signatory_title = f.add("signatory_title", _("Signatory's title:"), line_edit())
+        logo_row = QWidget()
+        logo_layout = QHBoxLayout(logo_row)
+        logo_layout.setContentsMargins(0, 0, 0, 0)
+        self.logo_path = line_edit(placeholder=_("A PNG or JPEG file"))
+        self.logo_path.setObjectName("field_logo_path")
+        self.logo_path.setAccessibleName(_("Logo"))
+        self.logo_button = QPushButton(_("Choose…"))
+        self.logo_button.setAccessibleName(_("Choose logo file"))
+        self.logo_button.clicked.connect(self.choose_logo)
+        self.logo_clear = QPushButton(_("Remove"))
+        self.logo_clear.setAccessibleName(_("Remove logo"))
+        self.logo_clear.clicked.connect(lambda: self.logo_path.setText(""))
+        logo_layout.addWidget(self.logo_path, 1)
+        logo_layout.addWidget(self.logo_button)
+        logo_layout.addWidget(self.logo_clear)
+        f.add("logo_path", _("Logo:"), logo_row)
+        logo_row.setObjectName("logo_row")
+        self.logo_preview = QLabel()
+        self.logo_preview.setObjectName("logo_preview")
+        self.logo_preview.setFixedHeight(60)
+        f.add_widget(self.logo_preview)
+        self.logo_path.textChanged.connect(self._update_preview)
+        self.default_min_attendance = f.add(
+            "default_min_attendance", _("Default minimum attendance:"), spin_box(0, 100, 80, " %")
+        )
+        self.hours_rounding = f.add(
+            "hours_rounding",
+            _("Hours in the time report:"),
+            combo([(_("Exact (with decimals)"), "exact"), (_("Whole hours, rounded down"), "floor")]),
+        )
+        self.language = f.add("language", _("Language:"), combo(LANGUAGE_CHOICES))
+        layout.addWidget(self.form)
+        note = QLabel(_("The language applies to the whole program, including standard dialogs."))
+        note.setWordWrap(True)
+        layout.addWidget(note)
+
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton(_("Save"))
+        self.save_button.setObjectName("save")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton(_("Revert"))
+        self.revert_button.setObjectName("revert")
+        self.revert_button.clicked.connect(self.refresh)
+        buttons.addStretch(1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+        layout.addLayout(buttons)
+        self.status = QLabel()
+        self.status.setObjectName("status")
+        layout.addWidget(self.status)
         layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        body.setMaximumWidth(720)
+        outer.addWidget(scroll, 1)
+        QWidget.setTabOrder(self.language, self.revert_button)
+        QWidget.setTabOrder(self.revert_button, self.save_button)
+        ctx.bus.changed.connect(self._on_bus)
 
     @staticmethod
     def title() -> str:
         return _("Settings")
 
+    def _on_bus(self, kind: str, _ids: list) -> None:
+        if kind == "settings" and self._loaded is not None and self.values() == self._loaded:
+            self.refresh()
+
     def refresh(self) -> None:
-        pass
+        settings = get_settings(self.ctx.db)
+        self._loaded = settings
+        self.form.clear_problems()
+        self.status.clear()
+        self.organisation_name.setText(settings.organisation_name)
+        self.programme_name.setText(settings.programme_name)
+        self.place.setText(settings.place)
+        self.signatory_name.setText(settings.signatory_name)
+        self.signatory_title.setText(settings.signatory_title)
+        self.logo_path.setText(settings.logo_path)
+        self.default_min_attendance.setValue(int(settings.default_min_attendance))
+        set_combo_data(self.hours_rounding, settings.hours_rounding)
+        set_combo_data(self.language, settings.language)
+
+    def values(self) -> OrganisationSettings:
+        base = self._loaded or OrganisationSettings()
+        return replace(
+            base,
+            organisation_name=self.organisation_name.text().strip(),
+            programme_name=self.programme_name.text().strip(),
+            place=self.place.text().strip(),
+            signatory_name=self.signatory_name.text().strip(),
+            signatory_title=self.signatory_title.text().strip(),
+            logo_path=self.logo_path.text().strip(),
+            default_min_attendance=self.default_min_attendance.value(),
+            hours_rounding=self.hours_rounding.currentData(),
+            language=self.language.currentData(),
+        )
+
+    def choose_logo(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, _("Choose logo file"), self.logo_path.text(), _("Images (*.png *.jpg *.jpeg)")
+        )
+        if path:
+            self.logo_path.setText(path)
+
+    def _update_preview(self, path: str) -> None:
+        pixmap = QPixmap(path) if path and Path(path).is_file() else QPixmap()
+        if pixmap.isNull():
+            self.logo_preview.clear()
+        else:
+            self.logo_preview.setPixmap(
+                pixmap.scaledToHeight(56, Qt.TransformationMode.SmoothTransformation)
+            )
+
+    def save(self) -> bool:
+        """Save what the form shows. On a problem nothing is saved and every input keeps its text."""
+        values = self.values()
+        self.form.clear_problems()
+        logo = values.logo_path
+        if logo and (not Path(logo).is_file() or QPixmap(logo).isNull()):
+            self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
+            return False
+        try:
+            save_settings(self.ctx.db, values)
+        except ValidationError as exc:
+            self.form.show_problems(exc)
+            return False
+        self._loaded = values
+        self.status.setText(_("Settings saved."))
+        self.ctx.bus.announce("settings", [])
+        return True

@@ -1,0 +1,126 @@
+"""The main window: navigation and shortcuts, status bar, remembered geometry and page, undo,
+and the language switch that rebuilds the window (Qt's own strings included)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+
+from app.i18n import current_language
+from ui.context import AppContext
+from ui.main_window import MainWindow
+from ui.pages import PAGE_KEYS
+from ui.undo import undo_stack
+
+
+@pytest.fixture
+def ctx(db):
+    return AppContext(db=db)
+
+
+@pytest.fixture
+def window(qtbot, ctx):
+    from ui.app import install_qt_translations
+
+    install_qt_translations("sv")
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    MainWindow.current = None
+
+
+def nav_titles(w):
+    return [w.nav.item(i).text() for i in range(w.nav.count())]
+
+
+def test_navigation_in_order_in_swedish(window):
+    assert list(window.pages) == list(PAGE_KEYS)
+    assert nav_titles(window) == [
+        "Kurser", "Deltagare", "Företag", "Närvaro", "Intyg", "Rapporter", "Synkronisering", "Inställningar"
+    ]
+    assert window.nav.accessibleName() == "Navigering"
+
+
+def test_ctrl_number_opens_pages(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow())
+    qtbot.keyClick(window.nav, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_key() == "companies"
+    assert window.stack.currentWidget() is window.pages["companies"]
+    qtbot.keyClick(window.nav, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_key() == "settings"
+    qtbot.keyClick(window.nav, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_key() == "courses"
+
+
+def test_status_bar_shows_database_and_sync_state(window, ctx):
+    assert str(ctx.db.path) in window.db_label.text()
+    assert window.db_label.text().startswith("Databas:")
+    ctx.bus.announce("sync", ["Synkad 10:42"])
+    assert window.sync_label.text() == "Synkad 10:42"
+
+
+def test_geometry_and_last_page_are_remembered(qtbot, ctx, window):
+    window.show_page("participants")
+    window.resize(760, 540)
+    qtbot.wait(10)
+    window.close()
+    again = MainWindow(ctx)
+    qtbot.addWidget(again)
+    assert again.current_key() == "participants"
+    assert (again.width(), again.height()) == (760, 540)
+
+
+def test_undo_from_status_bar_and_ctrl_z(qtbot, window, ctx):
+    calls = []
+    stack = undo_stack(ctx)
+    assert window.undo_button.isHidden()
+    stack.push("Företaget Acme borttaget", lambda: calls.append("restored"), announce=("company", ["c1"]))
+    assert not window.undo_button.isHidden()
+    assert window.undo_label.text() == "Företaget Acme borttaget"
+    with qtbot.waitSignal(ctx.bus.changed) as announced:
+        window.activateWindow()
+        qtbot.waitUntil(lambda: window.isActiveWindow())
+        qtbot.keyClick(window.nav, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert calls == ["restored"]
+    assert announced.args == ["company", ["c1"]]
+    assert window.undo_button.isHidden() and not stack.can_undo()
+    stack.push("Kurs borttagen", lambda: calls.append("again"))
+    window.undo_button.click()
+    assert calls == ["restored", "again"]
+
+
+def test_language_switch_rebuilds_the_window_in_english(qtbot, window, ctx):
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Avbryt"
+    settings_page = window.show_page("settings")
+    settings_page.language.setCurrentIndex(settings_page.language.findData("en"))
+    assert settings_page.save()
+    new = MainWindow.current
+    assert new is not None and new is not window
+    qtbot.addWidget(new)
+    assert current_language() == "en"
+    assert nav_titles(new)[:3] == ["Courses", "Participants", "Companies"]
+    assert new.current_key() == "settings"
+    assert new.pages["settings"].save_button.text() == "Save"
+    assert new.db_label.text().startswith("Database:")
+    # Qt's own dialogs follow
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
+    # and back to Swedish
+    page = new.pages["settings"]
+    page.language.setCurrentIndex(page.language.findData("sv"))
+    assert page.save()
+    newest = MainWindow.current
+    qtbot.addWidget(newest)
+    assert nav_titles(newest)[0] == "Kurser"
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Avbryt"
+
+
+def test_smoke_opens_every_page(qtbot, window, capsys):
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import smoke_test
+
+    assert smoke_test(QApplication.instance(), window) == 0
+    assert "smoke ok" in capsys.readouterr().out

@@ -1,0 +1,332 @@
+"""Table models for entity lists: one `RowTableModel` over a list of frozen rows (the dataclasses
+the services return) described by `Column`s, and a `RowFilterProxy` for filter-as-you-type over
+several columns and for sorting.
+
+Built for large lists (20,000 participants): the model keeps one lower-cased search text per row
+and computes the filter mask in one pass over plain Python strings; the proxy only looks the mask
+up. Sorting is done by the source model with a Python key sort (a C++ proxy sort would call back
+into Python for every comparison).
+
+Usage:
+
+    columns = [Column("name", N_("Name"), lambda r: r.name, searchable=True), ...]
+    model = RowTableModel(columns)
+    proxy = RowFilterProxy(); proxy.setSourceModel(model)
+    view.setModel(proxy); view.setSortingEnabled(True)
+    model.set_rows(rows); proxy.set_filter_text("ann")
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Callable, Iterable, Sequence
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from app.i18n import _, format_date, format_decimal
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
+ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's id
+SORT_ROLE = Qt.ItemDataRole.UserRole + 3  # the raw value used to sort
+
+_SWEDISH_ORDER = str.maketrans({"å": "z\u0001", "ä": "z\u0002", "æ": "z\u0002", "ö": "z\u0003", "ø": "z\u0003"})
+
+
+def sort_key(value: Any) -> tuple:
+    """A key that orders None last, numbers and dates naturally and text the Swedish way
+    (a-z, å, ä, ö), case-insensitively."""
+    if value is None or value == "":
+        return (1, 0)
+    if isinstance(value, str):
+        folded = unicodedata.normalize("NFC", value.casefold())
+        return (0, folded.translate(_SWEDISH_ORDER))
+    if isinstance(value, bool):
+        return (0, int(value))
+    return (0, value)
+
+
+def display_text(value: Any) -> str:
+    """The default cell text of a value in the current language."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "\u2713" if value else ""
+    if isinstance(value, datetime):
+        return format_date(value.date())
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float):
+        return format_decimal(value, 1)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: `header` is the English message (translated when shown), `value` gives the
+    raw value of a row (used to sort), `text` the shown text (default: `display_text(value)`)."""
+
+    key: str
+    header: str
+    value: Callable[[Any], Any]
+    text: Callable[[Any], str] | None = None
+    searchable: bool = False
+    align_right: bool = False
+
+    def text_of(self, row: Any) -> str:
+        if self.text is not None:
+            return self.text(row)
+        return display_text(self.value(row))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+class RowTableModel(QAbstractTableModel):
+    """A read-only table over a list of frozen rows, each with a unique key (default `row.id`)."""
+
+    def __init__(self, columns: Sequence[Column], parent=None, key: Callable[[Any], str] = lambda r: r.id):
+        super().__init__(parent)
+        self.columns = list(columns)
+        self._key = key
+        self._rows: list[Any] = []
+        self._positions: dict[str, int] = {}
+        self._haystacks: list[str] = []
+        self._filter_words: tuple[str, ...] = ()
+        self._mask: list[bool] | None = None
+
+    # --- Qt API -----------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row_no, col_no = index.row(), index.column()
+        if not (0 <= row_no < len(self._rows) and 0 <= col_no < len(self.columns)):
+            return None
+        row = self._rows[row_no]
+        column = self.columns[col_no]
+        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.AccessibleTextRole:
+            return column.text_of(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column.align_right:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        if role == ROW_ROLE:
+            return row
+        if role == ID_ROLE:
+            return self._key(row)
+        if role == SORT_ROLE:
+            value = column.value(row)
+            return value if isinstance(value, (str, int, float)) else column.text_of(row)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.columns):
+                return _(self.columns[section].header)
+            return None
+        return str(section + 1)
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        value = self.columns[column].value
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        keyed = [(self._key(self._rows[p.row()]), p.column()) for p in persistent]
+        order_index = sorted(
+            range(len(self._rows)),
+            key=lambda i: sort_key(value(self._rows[i])),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
+        self._rows = [self._rows[i] for i in order_index]
+        self._haystacks = [self._haystacks[i] for i in order_index] if self._haystacks else []
+        if self._mask is not None:
+            self._mask = [self._mask[i] for i in order_index]
+        self._reindex()
+        self.changePersistentIndexList(
+            persistent, [self.index(self._positions[k], c) for k, c in keyed]
+        )
+        self.layoutChanged.emit()
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def set_rows(self, rows: Iterable[Any]) -> None:
+        """Replace every row (a reset: views lose their selection)."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._reindex()
+        self._haystacks = []
+        self._recompute_mask()
+        self.endResetModel()
+
+    def update_rows(self, rows: Iterable[Any], removed_ids: Iterable[str] = ()) -> None:
+        """Refresh only what changed: rows whose key is known are replaced in place, new rows are
+        appended, `removed_ids` are taken out. Selection elsewhere is kept."""
+        for key in set(removed_ids):
+            pos = self._positions.get(key)
+            if pos is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), pos, pos)
+            del self._rows[pos]
+            if self._haystacks:
+                del self._haystacks[pos]
+            if self._mask is not None:
+                del self._mask[pos]
+            self._reindex()
+            self.endRemoveRows()
+        for row in rows:
+            key = self._key(row)
+            pos = self._positions.get(key)
+            if pos is not None:
+                self._rows[pos] = row
+                if self._haystacks:
+                    self._haystacks[pos] = self._haystack(row)
+                if self._mask is not None:
+                    self._mask[pos] = self._matches_row(pos)
+                self.dataChanged.emit(self.index(pos, 0), self.index(pos, len(self.columns) - 1))
+            else:
+                pos = len(self._rows)
+                self.beginInsertRows(QModelIndex(), pos, pos)
+                self._rows.append(row)
+                self._positions[key] = pos
+                if self._haystacks:
+                    self._haystacks.append(self._haystack(row))
+                if self._mask is not None:
+                    self._mask.append(self._matches_row(pos))
+                self.endInsertRows()
+
+    def rows(self) -> list[Any]:
+        return list(self._rows)
+
+    def row(self, position: int) -> Any:
+        return self._rows[position]
+
+    def position_of(self, key: str) -> int | None:
+        return self._positions.get(key)
+
+    def row_for(self, key: str) -> Any | None:
+        pos = self._positions.get(key)
+        return None if pos is None else self._rows[pos]
+
+    def _reindex(self) -> None:
+        self._positions = {self._key(r): i for i, r in enumerate(self._rows)}
+
+    # --- filtering --------------------------------------------------------------------------
+
+    def _haystack(self, row: Any) -> str:
+        return _fold("\u0000".join(c.text_of(row) for c in self.columns if c.searchable))
+
+    def _ensure_haystacks(self) -> None:
+        if len(self._haystacks) != len(self._rows):
+            self._haystacks = [self._haystack(r) for r in self._rows]
+
+    def _matches_row(self, pos: int) -> bool:
+        self._ensure_haystacks()
+        hay = self._haystacks[pos]
+        return all(w in hay for w in self._filter_words)
+
+    def _recompute_mask(self) -> None:
+        words = self._filter_words
+        if not words:
+            self._mask = None
+            return
+        self._ensure_haystacks()
+        if len(words) == 1:
+            word = words[0]
+            self._mask = [word in hay for hay in self._haystacks]
+        else:
+            self._mask = [all(w in hay for w in words) for hay in self._haystacks]
+
+    def set_filter_text(self, text: str) -> None:
+        """Every word of `text` must occur in one of the searchable columns (any case)."""
+        words = tuple(_fold(text).split())
+        if words == self._filter_words:
+            return
+        narrowing = (
+            self._mask is not None
+            and len(words) == len(self._filter_words)
+            and all(new.find(old) >= 0 for new, old in zip(words, self._filter_words))
+        )
+        self._filter_words = words
+        if narrowing and len(words) == 1:
+            # typing one more letter: only rows that matched before can match now
+            word, hays, mask = words[0], self._haystacks, self._mask
+            self._mask = [m and word in h for m, h in zip(mask, hays)]
+        else:
+            self._recompute_mask()
+
+    def accepts(self, position: int) -> bool:
+        mask = self._mask
+        return True if mask is None else mask[position]
+
+    def matching_count(self) -> int:
+        return len(self._rows) if self._mask is None else sum(self._mask)
+
+
+class RowFilterProxy(QSortFilterProxyModel):
+    """Filter-as-you-type and sorting for a RowTableModel. The source does the work; the proxy
+    maps rows. `sort()` is handed to the source model (one Python sort instead of a comparison
+    callback per pair)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._text = ""
+
+    def source(self) -> RowTableModel:
+        model = self.sourceModel()
+        assert isinstance(model, RowTableModel)
+        return model
+
+    def set_filter_text(self, text: str) -> None:
+        if text == self._text:
+            return
+        self._text = text
+        self.beginFilterChange()
+        self.source().set_filter_text(text)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filter_text(self) -> str:
+        return self._text
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        return self.source().accepts(source_row)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.source().sort(column, order)
+
+    # --- conveniences for views -------------------------------------------------------------
+
+    def row_at(self, proxy_row: int) -> Any:
+        source_index = self.mapToSource(self.index(proxy_row, 0))
+        return self.source().row(source_index.row())
+
+    def proxy_row_of(self, key: str) -> int | None:
+        pos = self.source().position_of(key)
+        if pos is None:
+            return None
+        index = self.mapFromSource(self.source().index(pos, 0))
+        return index.row() if index.isValid() else None
