@@ -202,7 +202,21 @@ def cmd_report(args) -> int:
 
 
 def cmd_sync(args) -> int:
-    raise UserError(_("This command is not available yet."))
+    from app.sync import setup_folder, sync
+
+    if args.setup:
+        if not args.key:
+            raise UserError(_("--setup needs --key FILE: where to write the new programme key."))
+        setup_folder(args.folder, args.key)
+        print(_("The shared folder {folder} is set up. Hand the key file {key} to your colleagues (not through the shared folder).").format(folder=args.folder, key=args.key))
+        return 0
+    report = sync(_open(args), args.folder, key_file=args.key, confirm_mass_delete=args.yes)
+    for line in report.lines():
+        print(line)
+    problems = report.problems()
+    if problems:
+        raise UserError(problems[0] if len(problems) == 1 else _("{n} partners could not be synced completely: {first}").format(n=len(problems), first=problems[0]))
+    return 0
 
 
 HANDLERS = {

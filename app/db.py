@@ -56,6 +56,9 @@ class Database:
         self._write_lock = threading.RLock()
         if migrate:
             upgrade(self)
+        from app.sync.capture import install  # change capture for sync (app/sync/capture.py)
+
+        install(self)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
