@@ -1,0 +1,760 @@
+"""Course certificates (kursintyg): who is eligible, issuing (frozen at issue), re-issuing,
+revoking, verifying, the register, and writing the PDFs.
+
+- A certificate is issued once per participant and course: while a live (not revoked)
+  certificate exists, issuing again creates nothing. A correction is a re-issue: a new
+  certificate with a new number that supersedes the old one; the old one is revoked
+  ("Ersatt av <nr>") and stays on record. Nothing here ever deletes a certificate.
+- The PDF is drawn when the certificate is issued and stored with its SHA-256 and the exact
+  data it was drawn from, in the same transaction as the row. A reprint returns the stored
+  bytes, so a later change of a name, logo or course text changes no certificate already given.
+- Numbers `YYYY-DDDD-NNNN` (year, this laptop's short device id, a running number per laptop
+  and year kept in the settings table) are unique across laptops that create them offline.
+  The verification code is 12 random Crockford base32 characters from `secrets`
+  (`ABCD-EFGH-JKMN`, 60 bits): nothing about it follows from the number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
+
+from app.db import Database
+from app.device import device_short
+from app.documents.certificate import (
+    LAYOUT,
+    CertificateData,
+    qr_payload,
+    render_certificate,
+    write_certificates_pdf,
+)
+from app.errors import NotFound, Problem, UserError, ValidationError
+from app.i18n import _, translate_in
+from app.models import (
+    CERTIFICATE_LANGUAGES,
+    Certificate,
+    Course,
+    CourseSession,
+    Enrollment,
+    Participant,
+    Provider,
+    Setting,
+)
+from app.services.settings import get_settings, get_value
+from app.validation import birth_date_from_personal_number
+
+Progress = Callable[[int, int], object]
+
+#: settings key of an optional verification address for the QR code, e.g.
+#: "https://intyg.example.se/verify?nr={number}&code={code}" (empty: KURSDESK:<number>:<code>)
+VERIFY_URL_KEY = "certificate_verify_url"
+_SEQ_KEY = "certificate_seq:{prefix}"
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_NUMBER_RE = re.compile(r"^\d{4}-[0-9A-Z]{4}-\d{4,}$")
+
+
+# --- plain data -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CertificateRef:
+    id: str
+    number: str
+    status: str  # 'valid' | 'revoked'
+
+
+@dataclass(frozen=True)
+class CertificateCandidate:
+    participant_id: str
+    full_name: str
+    masked_personal_number: str
+    company_name: str
+    scheduled_minutes: int
+    attended_minutes: int
+    percent: float  # 0..100
+    eligible: bool
+    language: str  # the certificate language that applies (enrollment's, else the course's)
+    certificate: CertificateRef | None  # the live certificate, else the latest revoked one
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    id: str
+    number: str
+    verification_code: str
+    participant_id: str
+    full_name: str
+    course_code: str
+    language: str
+    issued_on: date
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: str  # 'valid' | 'revoked' | 'unknown'
+    number: str = ""
+    holder_name: str = ""
+    course_code: str = ""
+    course_title: str = ""
+    issued_on: date | None = None
+    revoked_on: date | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    id: str
+    number: str
+    verification_code: str
+    course_id: str
+    course_code: str
+    course_title: str
+    participant_id: str
+    holder_name: str  # as printed on the certificate
+    issued_on: date
+    language: str
+    status: str  # 'valid' | 'revoked'
+    revoked_on: date | None
+    revoke_reason: str
+    supersedes_number: str
+
+
+# --- numbers and codes -----------------------------------------------------------------------
+
+def new_verification_code() -> str:
+    """12 random Crockford base32 characters in three groups, e.g. 'K7QM-2XRD-9HVA'."""
+    raw = "".join(secrets.choice(CROCKFORD) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalize_code(value: str) -> str:
+    """A verification code as typed (any case, spaces, O for 0, I/L for 1) in its stored form."""
+    raw = re.sub(r"[\s-]", "", value.upper()).translate(_CROCKFORD_ALIASES)
+    if len(raw) != 12 or any(ch not in CROCKFORD for ch in raw):
+        return ""
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def _next_number(s, prefix: str) -> str:
+    """The next running number of this laptop and year, kept in the settings table (never
+    synced), and never below what certificates with this prefix already use."""
+    key = _SEQ_KEY.format(prefix=prefix)
+    row = s.get(Setting, key)
+    if row is None:
+        used = s.execute(select(Certificate.number).where(Certificate.number.like(f"{prefix}-%"))).scalars()
+        last = max((int(n.rsplit("-", 1)[1]) for n in used if n.rsplit("-", 1)[1].isdigit()), default=0)
+        row = Setting(key=key, value=str(last))
+        s.add(row)
+    seq = int(row.value or 0) + 1
+    row.value = str(seq)
+    return f"{prefix}-{seq:04d}"
+
+
+def _new_code(s) -> str:
+    while True:
+        code = new_verification_code()
+        if s.execute(select(Certificate.id).where(Certificate.verification_code == code)).first() is None:
+            return code
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _course(s, course_id: str) -> Course:
+    course = s.get(Course, course_id)
+    if course is None or course.deleted_at is not None:
+        raise NotFound(_("The course does not exist."))
+    return course
+
+
+def course_id_by_code(db: Database, code: str) -> str:
+    """The id of the course with this code; NotFound (one line naming the code) otherwise."""
+    with db.read() as s:
+        found = s.execute(
+            select(Course.id).where(func.upper(Course.code) == code.strip().upper(), Course.deleted_at.is_(None))
+        ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(_("Course {code} not found").format(code=code))
+    return found
+
+
+def _status(c: Certificate) -> str:
+    return "revoked" if c.revoked_on is not None else "valid"
+
+
+def _live_filter():
+    return (Certificate.deleted_at.is_(None), Certificate.revoked_on.is_(None))
+
+
+def _birth_date(pnr: str) -> date | None:
+    try:
+        return birth_date_from_personal_number(pnr)
+    except Exception:  # a stored number that is not a date prints no birth date
+        return None
+
+
+def _summary(db: Database, course_id: str):
+    from app.services.attendance import course_attendance_summary
+
+    return course_attendance_summary(db, course_id)
+
+
+def _stop(progress: Progress | None, done: int, total: int) -> bool:
+    return progress is not None and progress(done, total) is False
+
+
+# --- the overview of a course ------------------------------------------------------------------
+
+def certificate_overview(db: Database, course_id: str) -> list[CertificateCandidate]:
+    """Every enrolled (or completed) participant with attendance, eligibility and certificate."""
+    people = _summary(db, course_id)
+    with db.read() as s:
+        course = _course(s, course_id)
+        course_lang = course.certificate_language or "sv"
+        langs = dict(
+            s.execute(
+                select(Enrollment.participant_id, Enrollment.certificate_language).where(
+                    Enrollment.course_id == course_id, Enrollment.deleted_at.is_(None)
+                )
+            ).all()
+        )
+        certs = s.execute(
+            select(Certificate.participant_id, Certificate.id, Certificate.number, Certificate.revoked_on)
+            .where(Certificate.course_id == course_id, Certificate.deleted_at.is_(None))
+            .order_by(Certificate.created_at)
+        ).all()
+    by_participant: dict[str, CertificateRef] = {}
+    for pid, cid, number, revoked_on in certs:
+        ref = CertificateRef(cid, number, "revoked" if revoked_on else "valid")
+        current = by_participant.get(pid)
+        if current is None or current.status == "revoked":  # a live one wins, else the latest
+            by_participant[pid] = ref
+    return [
+        CertificateCandidate(
+            participant_id=p.participant_id,
+            full_name=p.full_name,
+            masked_personal_number=p.masked_personal_number,
+            company_name=p.company_name,
+            scheduled_minutes=p.scheduled_minutes,
+            attended_minutes=p.attended_minutes,
+            percent=p.percent,
+            eligible=p.eligible,
+            language=langs.get(p.participant_id) or course_lang,
+            certificate=by_participant.get(p.participant_id),
+        )
+        for p in people
+    ]
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _CourseFacts:
+    """What every certificate of a course shares, looked up once per batch."""
+
+    course_id: str
+    code: str
+    title: str
+    description: str
+    learning_outcomes: str
+    location: str
+    language: str
+    provider_name: str
+    first_date: date | None
+    last_date: date | None
+    organisation_name: str
+    programme_name: str
+    place: str
+    signatory_name: str
+    signatory_title: str
+    logo_png: bytes
+    verify_url: str
+    prefix_device: str
+
+
+def _course_facts(db: Database, course_id: str) -> _CourseFacts:
+    settings = get_settings(db)
+    logo = b""
+    if settings.logo_path:
+        try:
+            logo = Path(settings.logo_path).read_bytes()
+        except OSError:  # a missing logo file must not stop certificates
+            logo = b""
+    verify_url = get_value(db, VERIFY_URL_KEY, "")
+    device = device_short(db)
+    with db.read() as s:
+        course = _course(s, course_id)
+        provider = s.get(Provider, course.provider_id) if course.provider_id else None
+        first, last = s.execute(
+            select(func.min(CourseSession.date), func.max(CourseSession.date)).where(
+                CourseSession.course_id == course_id,
+                CourseSession.deleted_at.is_(None),
+                CourseSession.cancelled.is_(False),
+            )
+        ).one()
+        return _CourseFacts(
+            course_id=course.id,
+            code=course.code,
+            title=course.title,
+            description=course.description or "",
+            learning_outcomes=course.learning_outcomes or "",
+            location=course.location or "",
+            language=course.certificate_language or "sv",
+            provider_name=provider.name if provider is not None and provider.deleted_at is None else "",
+            first_date=first,
+            last_date=last,
+            organisation_name=settings.organisation_name,
+            programme_name=settings.programme_name,
+            place=settings.place,
+            signatory_name=settings.signatory_name,
+            signatory_title=settings.signatory_title,
+            logo_png=logo,
+            verify_url=verify_url,
+            prefix_device=device,
+        )
+
+
+def _language(lang: str | None, enrollment_lang: str, facts: _CourseFacts) -> str:
+    for candidate in (lang, enrollment_lang, facts.language):
+        if candidate in CERTIFICATE_LANGUAGES:
+            return candidate
+    return "sv"
+
+
+def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_id: str | None = None) -> Certificate:
+    """One certificate row with its frozen PDF, added to session `s` (the caller's transaction)."""
+    participant = s.get(Participant, person.participant_id)
+    number = _next_number(s, f"{today.year}-{facts.prefix_device}")
+    code = _new_code(s)
+    data = CertificateData(
+        lang=lang,
+        number=number,
+        verification_code=code,
+        full_name=f"{participant.first_name} {participant.last_name}".strip(),
+        birth_date=_birth_date(participant.personal_number),
+        course_code=facts.code,
+        course_title=facts.title,
+        description=facts.description,
+        learning_outcomes=facts.learning_outcomes,
+        first_date=facts.first_date,
+        last_date=facts.last_date,
+        scheduled_minutes=person.scheduled_minutes,
+        attended_minutes=person.attended_minutes,
+        provider_name=facts.provider_name,
+        location=facts.location,
+        organisation_name=facts.organisation_name,
+        programme_name=facts.programme_name,
+        place=facts.place,
+        issued_on=today,
+        signatory_name=facts.signatory_name,
+        signatory_title=facts.signatory_title,
+        logo_png=facts.logo_png,
+        qr_payload=qr_payload(number, code, facts.verify_url),
+        layout=LAYOUT,
+    )
+    pdf = render_certificate(data)
+    cert = Certificate(
+        number=number,
+        verification_code=code,
+        course_id=facts.course_id,
+        participant_id=person.participant_id,
+        issued_on=today,
+        language=lang,
+        supersedes_id=supersedes_id,
+        pdf=pdf,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        document=data.to_json(),
+    )
+    s.add(cert)
+    s.flush()
+    return cert
+
+
+def _issued(cert: Certificate, full_name: str, code: str) -> IssuedCertificate:
+    return IssuedCertificate(
+        id=cert.id,
+        number=cert.number,
+        verification_code=cert.verification_code,
+        participant_id=cert.participant_id,
+        full_name=full_name,
+        course_code=code,
+        language=cert.language,
+        issued_on=cert.issued_on,
+    )
+
+
+def issue_certificates(
+    db: Database,
+    course_id: str,
+    participant_ids: Iterable[str] | None = None,
+    lang: str | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> list[IssuedCertificate]:
+    """Issue certificates to the given participants (default: every eligible one without a live
+    certificate). Someone who already holds a live certificate of the course gets nothing new.
+    Each certificate is committed whole (row, PDF, hash); when `progress(done, total)` returns
+    False the batch stops and what was issued stays. `lang` overrides the certificate language.
+    A named participant who is not eligible is a UserError (nothing issued)."""
+    if lang is not None and lang not in CERTIFICATE_LANGUAGES:
+        raise ValidationError(Problem("language", _("Unknown language.")))
+    today = today or date.today()
+    people = {p.participant_id: p for p in _summary(db, course_id)}
+    with db.read() as s:
+        holders = set(
+            s.execute(select(Certificate.participant_id).where(Certificate.course_id == course_id, *_live_filter())).scalars()
+        )
+        langs = dict(
+            s.execute(
+                select(Enrollment.participant_id, Enrollment.certificate_language).where(
+                    Enrollment.course_id == course_id, Enrollment.deleted_at.is_(None)
+                )
+            ).all()
+        )
+    if participant_ids is None:
+        targets = [p for p in people.values() if p.eligible and p.participant_id not in holders]
+    else:
+        targets = []
+        for pid in dict.fromkeys(participant_ids):
+            person = people.get(pid)
+            if person is None:
+                raise UserError(_("The participant is not enrolled in this course."))
+            if not person.eligible:
+                raise UserError(
+                    _("{name} has not reached the course's minimum attendance.").format(name=person.full_name)
+                )
+            if pid not in holders:
+                targets.append(person)
+    total = len(targets)
+    if total == 0:
+        return []
+    facts = _course_facts(db, course_id)
+    issued: list[IssuedCertificate] = []
+    if _stop(progress, 0, total):
+        return issued
+    for done, person in enumerate(targets, start=1):
+        with db.write() as s:
+            # checked again inside the transaction: a second click or another window may have issued it
+            exists = s.execute(
+                select(Certificate.id).where(
+                    Certificate.course_id == course_id,
+                    Certificate.participant_id == person.participant_id,
+                    *_live_filter(),
+                )
+            ).first()
+            if exists is None:
+                cert = _create(s, facts, person, _language(lang, langs.get(person.participant_id, ""), facts), today)
+                issued.append(_issued(cert, person.full_name, facts.code))
+        if _stop(progress, done, total):
+            break
+    return issued
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(Problem("reason", _("Give a reason.")))
+    return reason
+
+
+def _live_certificate(s, certificate_id: str) -> Certificate:
+    cert = s.get(Certificate, certificate_id)
+    if cert is None or cert.deleted_at is not None:
+        raise NotFound(_("The certificate does not exist."))
+    if cert.revoked_on is not None:
+        raise UserError(_("Certificate {number} is already revoked.").format(number=cert.number))
+    return cert
+
+
+def revoke_certificate(db: Database, certificate_id: str, reason: str, today: date | None = None) -> CertificateRef:
+    """Revoke with a reason (required). The certificate stays on record; verify reports it."""
+    reason = _reason_required(reason)
+    with db.write() as s:
+        cert = _live_certificate(s, certificate_id)
+        cert.revoked_on = today or date.today()
+        cert.revoke_reason = reason
+        return CertificateRef(cert.id, cert.number, "revoked")
+
+
+def reissue_certificate(
+    db: Database, certificate_id: str, reason: str = "", lang: str | None = None, today: date | None = None
+) -> IssuedCertificate:
+    """A correction: a new certificate (new number, drawn from today's data) that supersedes the
+    old one, which is revoked with the reason "Ersatt av <new number>" and stays on record."""
+    today = today or date.today()
+    with db.read() as s:
+        old = _live_certificate(s, certificate_id)
+        course_id, participant_id, old_lang = old.course_id, old.participant_id, old.language
+    person = next((p for p in _summary(db, course_id) if p.participant_id == participant_id), None)
+    if person is None:
+        raise UserError(_("The participant is not enrolled in this course."))
+    facts = _course_facts(db, course_id)
+    with db.write() as s:
+        old = _live_certificate(s, certificate_id)
+        new = _create(s, facts, person, _language(lang, old_lang, facts), today, supersedes_id=old.id)
+        note = _("Superseded by {number}").format(number=new.number)
+        old.revoked_on = today
+        old.revoke_reason = f"{note}: {reason.strip()}" if reason and reason.strip() else note
+        return _issued(new, person.full_name, facts.code)
+
+
+# --- verification ------------------------------------------------------------------------------
+
+def verify(db: Database, number_or_code: str) -> Verification:
+    """Look a certificate up by its number, its verification code, or the QR text
+    `KURSDESK:<number>:<code>` (then both must match)."""
+    value = (number_or_code or "").strip()
+    number, code = "", ""
+    if value.upper().startswith("KURSDESK:"):
+        parts = value.split(":")
+        if len(parts) != 3:
+            return Verification("unknown")
+        number, code = parts[1].strip().upper(), normalize_code(parts[2])
+        if not code:
+            return Verification("unknown")
+    elif _NUMBER_RE.match(value.upper()):
+        number = value.upper()
+    else:
+        code = normalize_code(value)
+        if not code:
+            return Verification("unknown")
+    with db.read() as s:
+        query = select(Certificate, Participant, Course).join(
+            Participant, Participant.id == Certificate.participant_id
+        ).join(Course, Course.id == Certificate.course_id).where(Certificate.deleted_at.is_(None))
+        if number:
+            query = query.where(Certificate.number == number)
+        if code:
+            query = query.where(Certificate.verification_code == code)
+        row = s.execute(query).first()
+        if row is None:
+            return Verification("unknown")
+        cert, participant, course = row
+        return Verification(
+            status=_status(cert),
+            number=cert.number,
+            holder_name=f"{participant.first_name} {participant.last_name}".strip(),
+            course_code=course.code,
+            course_title=course.title,
+            issued_on=cert.issued_on,
+            revoked_on=cert.revoked_on,
+            reason=cert.revoke_reason or "",
+        )
+
+
+# --- the frozen documents ----------------------------------------------------------------------
+
+def certificate_pdf(db: Database, certificate_id: str) -> bytes:
+    """The PDF exactly as issued (checked against its stored SHA-256)."""
+    with db.read() as s:
+        cert = s.get(Certificate, certificate_id, options=[undefer(Certificate.pdf)])
+        if cert is None or cert.deleted_at is not None:
+            raise NotFound(_("The certificate does not exist."))
+        pdf, digest, number = cert.pdf, cert.pdf_sha256, cert.number
+    if not pdf:
+        raise UserError(_("The PDF of certificate {number} is not stored on this computer.").format(number=number))
+    if hashlib.sha256(pdf).hexdigest() != digest:
+        raise UserError(_("The stored PDF of certificate {number} is damaged.").format(number=number))
+    return pdf
+
+
+def certificate_data(db: Database, certificate_id: str) -> CertificateData:
+    """The exact data the certificate was drawn from at issue."""
+    with db.read() as s:
+        cert = s.get(Certificate, certificate_id, options=[undefer(Certificate.document)])
+        if cert is None or cert.deleted_at is not None:
+            raise NotFound(_("The certificate does not exist."))
+        raw, number = cert.document, cert.number
+    if not raw:
+        raise UserError(_("The PDF of certificate {number} is not stored on this computer.").format(number=number))
+    return CertificateData.from_json(raw)
+
+
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+
+def safe_file_name(value: str, limit: int = 120) -> str:
+    """A file name that Windows, macOS and Linux all accept (letters like Å, Ł kept)."""
+    value = unicodedata.normalize("NFC", value)
+    value = _UNSAFE.sub("_", value).strip().rstrip(". ")
+    if value.split(".")[0].upper() in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}:
+        value = "_" + value
+    return value[:limit] or "_"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".kursdesk-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _frozen(db: Database, certificate_ids: list[str], *, pdf: bool, document: bool) -> list[Certificate]:
+    options = ([undefer(Certificate.pdf)] if pdf else []) + ([undefer(Certificate.document)] if document else [])
+    with db.read() as s:
+        found = {
+            c.id: c
+            for chunk in _chunks(certificate_ids, 500)
+            for c in s.execute(
+                select(Certificate).options(*options).where(Certificate.id.in_(chunk), Certificate.deleted_at.is_(None))
+            ).scalars()
+        }
+        codes = dict(s.execute(select(Course.id, Course.code)).all()) if found else {}
+    missing = [cid for cid in certificate_ids if cid not in found]
+    if missing:
+        raise NotFound(_("The certificate does not exist."))
+    for c in found.values():
+        c.course_code = codes.get(c.course_id, "")  # plain attribute for the file name
+    return [found[cid] for cid in dict.fromkeys(certificate_ids)]
+
+
+def _chunks(items: list[str], size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def write_certificate_files(
+    db: Database, certificate_ids: Iterable[str], out_dir: Path, progress: Progress | None = None
+) -> list[Path]:
+    """One PDF per certificate, the frozen bytes, named `<course code> - <name as printed>.pdf`
+    (a number is added when two would get the same name), each written atomically."""
+    ids = list(certificate_ids)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    certs = _frozen(db, ids, pdf=True, document=True)
+    taken: set[str] = set()
+    paths: list[Path] = []
+    for done, cert in enumerate(certs, start=1):
+        if not cert.pdf:
+            raise UserError(
+                _("The PDF of certificate {number} is not stored on this computer.").format(number=cert.number)
+            )
+        if hashlib.sha256(cert.pdf).hexdigest() != cert.pdf_sha256:
+            raise UserError(_("The stored PDF of certificate {number} is damaged.").format(number=cert.number))
+        name = CertificateData.from_json(cert.document).full_name if cert.document else cert.number
+        stem = safe_file_name(f"{cert.course_code} - {name}")
+        candidate, n = stem, 1
+        while candidate.casefold() in taken:
+            n += 1
+            candidate = f"{stem} ({n})"
+        taken.add(candidate.casefold())
+        path = out_dir / f"{candidate}.pdf"
+        _atomic_write(path, cert.pdf)
+        paths.append(path)
+        if _stop(progress, done, len(certs)):
+            break
+    return paths
+
+
+def write_combined_pdf(db: Database, certificate_ids: Iterable[str], out_path: Path) -> Path:
+    """All certificates as the pages of one file, for printing. The pages are drawn from the
+    frozen data of each certificate (the same drawing that made its stored PDF, so the same
+    page), in one file with one embedded font subset: far smaller and faster than joining the
+    stored PDFs, and no PDF library at run time. A certificate drawn with another layout
+    version cannot be redrawn; its stored PDF must be printed on its own."""
+    ids = list(certificate_ids)
+    certs = _frozen(db, ids, pdf=False, document=True)
+    items = []
+    old = []
+    for cert in certs:
+        if not cert.document:
+            old.append(cert.number)
+            continue
+        data = CertificateData.from_json(cert.document)
+        if data.layout != LAYOUT:
+            old.append(cert.number)
+            continue
+        items.append(data)
+    if old:
+        raise UserError(
+            _("Certificates {numbers} cannot go into a combined file; save them as separate files.").format(
+                numbers=", ".join(old)
+            )
+        )
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".kursdesk-", suffix=".tmp", dir=out_path.parent)
+    os.close(fd)
+    try:
+        title = translate_in(items[0].lang if items else "sv", "Certificates") if items else "Certificates"
+        write_certificates_pdf(items, Path(tmp), title)
+        os.replace(tmp, out_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+# --- the register ------------------------------------------------------------------------------
+
+def list_certificates(db: Database, search: str = "", course_id: str | None = None) -> list[CertificateRow]:
+    """Every certificate (newest first), filtered by number, code, holder, or course code/title."""
+    with db.read() as s:
+        query = (
+            select(
+                Certificate.id,
+                Certificate.number,
+                Certificate.verification_code,
+                Certificate.course_id,
+                Course.code,
+                Course.title,
+                Certificate.participant_id,
+                Participant.first_name,
+                Participant.last_name,
+                Certificate.issued_on,
+                Certificate.language,
+                Certificate.revoked_on,
+                Certificate.revoke_reason,
+                Certificate.supersedes_id,
+            )
+            .join(Course, Course.id == Certificate.course_id)
+            .join(Participant, Participant.id == Certificate.participant_id)
+            .where(Certificate.deleted_at.is_(None))
+            .order_by(Certificate.issued_on.desc(), Certificate.number.desc())
+        )
+        if course_id:
+            query = query.where(Certificate.course_id == course_id)
+        rows = s.execute(query).all()
+        numbers = dict(s.execute(select(Certificate.id, Certificate.number)).all()) if rows else {}
+    needle = search.strip().casefold()
+    out = []
+    for r in rows:
+        holder = f"{r[7]} {r[8]}".strip()
+        if needle and not any(needle in str(v).casefold() for v in (r[1], r[2], r[4], r[5], holder)):
+            continue
+        out.append(
+            CertificateRow(
+                id=r[0],
+                number=r[1],
+                verification_code=r[2],
+                course_id=r[3],
+                course_code=r[4],
+                course_title=r[5],
+                participant_id=r[6],
+                holder_name=holder,
+                issued_on=r[9],
+                language=r[10],
+                status="revoked" if r[11] else "valid",
+                revoked_on=r[11],
+                revoke_reason=r[12] or "",
+                supersedes_number=numbers.get(r[13], "") if r[13] else "",
+            )
+        )
+    return out
