@@ -219,6 +219,19 @@ class RowTableModel(QAbstractTableModel):
                     self._mask.append(self._matches_row(pos))
                 self.endInsertRows()
 
+    def merge_rows(self, rows: Iterable[Any]) -> int:
+        """Make the model hold exactly `rows`, touching only rows that differ (frozen rows compare
+        by value): changed rows are updated in place, new ones appended, missing ones removed.
+        Keeps selection and sort position of the unchanged rows. Returns the number touched."""
+        fresh = {self._key(r): r for r in rows}
+        removed = [k for k in self._positions if k not in fresh]
+        changed = [r for k, r in fresh.items() if k not in self._positions or self._rows[self._positions[k]] != r]
+        if not self._rows and changed:
+            self.set_rows(list(fresh.values()))
+            return len(changed)
+        self.update_rows(changed, removed)
+        return len(changed) + len(removed)
+
     def rows(self) -> list[Any]:
         return list(self._rows)
 
