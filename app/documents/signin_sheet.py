@@ -210,7 +210,7 @@ def write_signin_sheet(
         doc.addPageTemplates([PageTemplate(id="sheet", frames=[frame], onPageEnd=decorate)])
         story: list = []
         usable = width - 2 * MARGIN
-        col_widths = [8 * mm, 52 * mm, 40 * mm, 22 * mm, 24 * mm]
+        col_widths = [8 * mm, 50 * mm, 40 * mm, 27 * mm, 24 * mm]
         col_widths.append(usable - sum(col_widths))
         header = [
             Paragraph("#", styles["head"]),

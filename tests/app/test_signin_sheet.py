@@ -1,0 +1,155 @@
+"""The sign-in sheet, read back with pypdf."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+
+import pytest
+from pypdf import PdfReader
+
+from app.documents.signin_sheet import write_signin_sheet
+from app.errors import UserError, ValidationError
+from app.services.settings import OrganisationSettings, save_settings
+from tests.app.attendance_builders import NAMES, build_course, enrol
+
+SESSIONS = (
+    (date(2026, 3, 2), time(8, 0), time(12, 0), False),
+    (date(2026, 3, 9), time(13, 0), time(16, 30), False),
+    (date(2026, 3, 16), time(8, 0), time(12, 0), True),
+)
+MANY = NAMES + [(f"Person{i}", f"Efternamn{i:02d}", "Mönsterås Bruk AB") for i in range(30)]
+
+
+def _pages(path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+@pytest.fixture
+def course(db):
+    return build_course(db, people=MANY, sessions=SESSIONS, title="Svetsning <MIG> & MAG", code="SV&1")
+
+
+def test_every_name_course_data_and_funding_statement(db, course, tmp_path):
+    out = write_signin_sheet(db, course.course_id, tmp_path / "sheet.pdf", lang="sv")
+    assert out == tmp_path / "sheet.pdf"
+    pages = _pages(out)
+    text = "\n".join(pages)
+    flat = re.sub(r"\s+", " ", text)  # a long employer may wrap inside its cell
+    for first, last, company in MANY:
+        assert f"{first} {last}" in text, f"{first} {last}"
+        if company:
+            assert company in flat, company
+    for name in ("Łukasz Świątek", "Nguyễn Thị Ánh", "Şükrü Çelik", "Åsa Öberg", "Kalle <Kula> Karlsson & Son"):
+        assert name in text
+    assert "AT&T <Sverige> AB" in text
+    assert "Svetsning <MIG> & MAG (SV&1)" in text
+    assert "Campus Västervik, sal 3" in text and "Eva Lind" in text
+    assert "2 mars 2026" in text and "9 mars 2026" in text
+    assert "08:00–12:00" in text and "13:00–16:30" in text
+    assert "16 mars 2026" not in text  # the cancelled session has no sheet
+    assert "Campus Västervik" in text and "Kompetenslyft Kalmar län" in text
+    for page in pages:  # every page: funding statement, title, header row, course
+        assert "Medfinansieras av Europeiska unionen" in page
+        assert "Närvarolista" in page
+        assert "Namnteckning" in page and "Födelsedatum" in page and "Arbetsgivare" in page
+        assert "SV&1" in page
+
+
+def test_birth_dates_but_never_the_personnummer(db, course, tmp_path):
+    text = "\n".join(_pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", lang="sv")))
+    compact = re.sub(r"\s", "", text)
+    for pnr in course.personal_numbers:
+        assert pnr not in compact
+        assert pnr[2:] not in compact  # nor the 10-digit form
+        assert f"{pnr[:8]}-{pnr[8:]}" not in text and f"{pnr[2:8]}-{pnr[8:]}" not in text
+        assert f"{pnr[:4]}-{pnr[4:6]}-{pnr[6:8]}" in text  # the birth date is printed
+
+
+def test_page_numbers_count_within_each_session(db, course, tmp_path):
+    pages = _pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", lang="sv"))
+    numbers = [re.search(r"Sida (\d+) av (\d+)", p).groups() for p in pages]
+    per_session = len(pages) // 2
+    assert per_session >= 2  # 36 participants + 5 walk-in rows do not fit one page
+    expected = [(str(i), str(per_session)) for i in range(1, per_session + 1)] * 2
+    assert numbers == expected
+    # each group carries its own session's date on every page
+    assert all("2 mars 2026" in p for p in pages[:per_session])
+    assert all("9 mars 2026" in p for p in pages[per_session:])
+
+
+def test_walk_in_rows_follow_the_participants(db, course, tmp_path):
+    pages = _pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", session_ids=[course.session_ids[0]]))
+    text = "\n".join(pages)
+    n = len(MANY)
+    for k in range(1, 6):
+        assert re.search(rf"^{n + k}\s*$", text, re.M), n + k
+    assert not re.search(rf"^{n + 6}\s*$", text, re.M)
+
+
+def test_sorted_by_last_name(db, course, tmp_path):
+    text = "\n".join(_pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf",
+                                               session_ids=[course.session_ids[0]])))
+    order = ["Anna Andersson", "Nguyễn Thị Ánh", "Şükrü Çelik", "Person0 Efternamn00", "Kalle <Kula> Karlsson & Son",
+             "Łukasz Świątek", "Åsa Öberg"]
+    positions = [text.index(name) for name in order]
+    assert positions == sorted(positions)
+
+
+def test_english_one_session(db, course, tmp_path):
+    pages = _pages(write_signin_sheet(db, course.course_id, tmp_path / "en.pdf",
+                                      session_ids=[course.session_ids[1]], lang="en"))
+    text = "\n".join(pages)
+    assert "Co-funded by the European Union" in text
+    assert "Sign-in sheet" in text and "Signature" in text
+    assert "9 March 2026" in text and "2 March 2026" not in text
+    assert re.search(r"Page 1 of \d", pages[0])
+
+
+def test_only_active_participants(db, course, tmp_path):
+    enrol(db, course.course_id, "Wera", "Väntelista", "waitlisted")
+    enrol(db, course.course_id, "Wilma", "Avhopp", "withdrawn")
+    enrol(db, course.course_id, "Klara", "Klar", "completed")
+    text = "\n".join(_pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf")))
+    assert "Väntelista" not in text and "Avhopp" not in text
+    assert "Klara Klar" in text
+
+
+def test_fonts_embedded_and_no_helvetica(db, course, tmp_path):
+    out = write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", session_ids=[course.session_ids[0]])
+    fonts = set()
+    for page in PdfReader(out).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            fonts.add(str(font["/BaseFont"]))
+            assert "/FontFile2" in font["/FontDescriptor"].get_object() if "/FontDescriptor" in font else True
+    assert fonts and all("DejaVu" in f for f in fonts), fonts
+
+
+def test_logo_and_organisation_from_settings(db, course, tmp_path):
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (10, 80, 160)).save(logo)
+    save_settings(db, OrganisationSettings(organisation_name="Nova & <Partner>", logo_path=str(logo)))
+    out = write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", session_ids=[course.session_ids[0]])
+    reader = PdfReader(out)
+    assert "Nova & <Partner>" in reader.pages[0].extract_text()
+    assert reader.pages[0].images  # the logo is drawn
+
+
+def test_written_atomically_no_temp_files_left(db, course, tmp_path):
+    out = tmp_path / "out" / "sheet.pdf"
+    write_signin_sheet(db, course.course_id, out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["sheet.pdf"]
+    with pytest.raises(ValidationError):
+        write_signin_sheet(db, course.course_id, tmp_path / "out" / "bad.pdf", session_ids=[course.session_ids[2]])
+    assert sorted(p.name for p in out.parent.iterdir()) == ["sheet.pdf"]
+
+
+def test_errors(db, course, tmp_path):
+    other = build_course(db, code="EMPTY", people=[], sessions=[(date(2026, 1, 1), time(8), time(9), True)])
+    with pytest.raises(UserError, match="EMPTY"):
+        write_signin_sheet(db, other.course_id, tmp_path / "x.pdf")
+    with pytest.raises(ValidationError):
+        write_signin_sheet(db, course.course_id, tmp_path / "x.pdf", session_ids=other.session_ids)
