@@ -364,11 +364,11 @@ def monthly_summary(
 
 # --- the summary workbook -----------------------------------------------------------------
 
-GENDER_LABELS = {"female": N_("Female"), "male": N_("Male"), "": N_("Unknown")}
+GENDER_LABELS = {"female": N_("Female"), "male": N_("Male"), "": N_("Not stated")}
 
 SUMMARY_SHEET = N_("Summary")
 COFIN_SHEET = N_("Co-financing")
-ABOUT_SHEET = N_("About")
+ABOUT_SHEET = N_("About this report")
 
 SUMMARY_HEADER = (
     N_("Last name"),
