@@ -141,8 +141,10 @@ def qr_payload(number: str, code: str, url_template: str = "") -> str:
 
 @lru_cache(maxsize=256)
 def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
-    """The module matrix (True = dark), without the quiet zone. UTF-8, error correction M."""
-    code = segno.make_qr(payload, error="m", encoding="utf-8", boost_error=False)
+    """The module matrix (True = dark), without the quiet zone. Error correction M. Text beyond
+    ASCII is UTF-8 with an ECI header (without it zbar guessed Shift JIS for "å")."""
+    eci = not payload.isascii()
+    code = segno.make_qr(payload, error="m", encoding="utf-8" if eci else None, eci=eci, boost_error=False)
     return tuple(tuple(bool(v) for v in row) for row in code.matrix)
 
 
