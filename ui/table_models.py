@@ -81,6 +81,12 @@ class Column:
     text: Callable[[Any], str] | None = None
     searchable: bool = False
     align_right: bool = False
+    # extra text the filter matches besides the shown text (e.g. a date as YYYYMMDD)
+    search: Callable[[Any], str] | None = None
+
+    def search_text(self, row: Any) -> str:
+        shown = self.text_of(row)
+        return shown if self.search is None else f"{shown} {self.search(row)}"
 
     def text_of(self, row: Any) -> str:
         if self.text is not None:
@@ -251,7 +257,7 @@ class RowTableModel(QAbstractTableModel):
     # --- filtering --------------------------------------------------------------------------
 
     def _haystack(self, row: Any) -> str:
-        return _fold("\u0000".join(c.text_of(row) for c in self.columns if c.searchable))
+        return _fold("\u0000".join(c.search_text(row) for c in self.columns if c.searchable))
 
     def _ensure_haystacks(self) -> None:
         if len(self._haystacks) != len(self._rows):

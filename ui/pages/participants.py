@@ -1,25 +1,429 @@
-"""The Participants page."""
+"""The Participants page: the list (name, employer, birth date, masked personnummer) filtered
+as you type, the edit form with a message next to each field, and the participant's courses
+with their status, attendance percent and certificates.
+
+Built for large programmes: the list is loaded once (one query) and filtered in memory; after a
+save only the changed participant's row is fetched again."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.i18n import _
+from app.errors import NotFound, UserError, ValidationError
+from app.i18n import N_, _, format_percent
+from app.services import participants as participant_service
+from app.services.companies import list_companies
+from app.services.participants import ParticipantData, ParticipantDetail, ParticipantRow
 from ui.context import AppContext
+from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
+from ui.table_models import Column, RowTableModel
+from ui.undo import undo_stack
+from ui.widgets import EntityTable, connect_search, heading, search_box
+
+PARTICIPANT_COLUMNS = [
+    Column("name", N_("Name"), lambda r: r.full_name, searchable=True),
+    Column("employer", N_("Employer"), lambda r: r.company_name, searchable=True),
+    Column(
+        "birth_date", N_("Birth date"), lambda r: r.birth_date, searchable=True,
+        search=lambda r: r.birth_date.strftime("%Y%m%d") if r.birth_date else "",
+    ),
+    Column("personal_number", N_("Personal identity number"), lambda r: r.masked_personal_number),
+]
+
+STATUS_NAMES = {
+    "enrolled": N_("Enrolled"),
+    "waitlisted": N_("Waitlisted"),
+    "completed": N_("Completed"),
+    "withdrawn": N_("Withdrawn"),
+}
+
+
+def status_name(status: str) -> str:
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
+def _percent(row) -> str:
+    value = getattr(row, "percent", None)
+    return "" if value is None else format_percent(value / 100)
+
+
+def _certificates(row) -> int | None:
+    return getattr(row, "certificates", None)
+
+
+COURSE_COLUMNS = [
+    Column("code", N_("Code"), lambda r: getattr(r, "code", None) or getattr(r, "course_code", "")),
+    Column("title", N_("Title"), lambda r: getattr(r, "title", None) or getattr(r, "course_title", "")),
+    Column(
+        "status", N_("Status"),
+        lambda r: getattr(r, "enrollment_status", None) or getattr(r, "status", ""),
+        text=lambda r: status_name(getattr(r, "enrollment_status", None) or getattr(r, "status", "")),
+    ),
+    Column("percent", N_("Attendance"), lambda r: getattr(r, "percent", None), text=_percent, align_right=True),
+    Column("certificates", N_("Certificates"), _certificates, align_right=True),
+]
+
+
+def course_summaries(db, participant_id: str) -> list | None:
+    """The participant's courses with attendance (from the attendance service), or None when
+    that service is not available."""
+    try:
+        from app.services.attendance import participant_course_summaries
+    except ImportError:  # pragma: no cover - the attendance service ships with the app
+        return None
+    return participant_course_summaries(db, participant_id)
+
+
+def row_from_detail(detail: ParticipantDetail) -> ParticipantRow:
+    d = detail.data
+    return ParticipantRow(
+        id=detail.id,
+        first_name=d.first_name,
+        last_name=d.last_name,
+        full_name=f"{d.first_name} {d.last_name}",
+        masked_personal_number=detail.masked_personal_number,
+        birth_date=detail.birth_date,
+        company_id=d.company_id,
+        company_name=detail.company_name,
+        email=d.email,
+    )
+
+
+class ParticipantForm(FieldForm):
+    """The personnummer is shown masked; typing a new number replaces it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._stored_pnr = ""
+        self._masked = ""
+        self.first_name = self.add("first_name", _("First name:"), line_edit())
+        self.last_name = self.add("last_name", _("Last name:"), line_edit())
+        self.personal_number = self.add(
+            "personal_number", _("Personal identity number:"), line_edit(placeholder=_("YYYYMMDD-NNNN"))
+        )
+        self.gender = self.add(
+            "gender",
+            _("Gender:"),
+            combo([(_("From the personal identity number"), ""), (_("Female"), "female"), (_("Male"), "male")]),
+        )
+        self.company = combo([(_("(no employer)"), None)])
+        self.add("company_id", _("Employer:"), self.company)
+        self.email = self.add("email", _("E-mail:"), line_edit())
+        self.phone = self.add("phone", _("Phone:"), line_edit())
+        self.hourly_wage_cost = self.add(
+            "hourly_wage_cost", _("Hourly wage cost (SEK):"), line_edit(placeholder=_("the employer's when empty"))
+        )
+
+    def set_companies(self, companies: list[tuple[str, str]]) -> None:
+        current = self.company.currentData()
+        self.company.blockSignals(True)
+        self.company.clear()
+        self.company.addItem(_("(no employer)"), None)
+        for company_id, name in companies:
+            self.company.addItem(name, company_id)
+        set_combo_data(self.company, current)
+        self.company.blockSignals(False)
+
+    def set_data(self, data: ParticipantData | None, masked: str = "") -> None:
+        data = data or ParticipantData("", "", "")
+        self.clear_problems()
+        self._stored_pnr = data.personal_number
+        self._masked = masked
+        self.first_name.setText(data.first_name)
+        self.last_name.setText(data.last_name)
+        self.personal_number.setText(masked or data.personal_number)
+        set_combo_data(self.gender, data.gender)
+        set_combo_data(self.company, data.company_id)
+        if self.company.findData(data.company_id) < 0:
+            self.company.setCurrentIndex(0)
+        self.email.setText(data.email)
+        self.phone.setText(data.phone)
+        wage = data.hourly_wage_cost
+        self.hourly_wage_cost.setText("" if wage is None else str(wage))
+
+    def data(self) -> ParticipantData:
+        typed = self.personal_number.text().strip()
+        pnr = self._stored_pnr if self._masked and typed == self._masked else typed
+        return ParticipantData(
+            first_name=self.first_name.text(),
+            last_name=self.last_name.text(),
+            personal_number=pnr,
+            gender=self.gender.currentData() or "",
+            email=self.email.text(),
+            phone=self.phone.text(),
+            company_id=self.company.currentData(),
+            hourly_wage_cost=self.hourly_wage_cost.text().strip() or None,
+        )
 
 
 class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        layout = QVBoxLayout(self)
-        self.heading = QLabel(self.title())
-        layout.addWidget(self.heading)
-        layout.addStretch(1)
+        self.current_id: str | None = None
+        self._loaded = False
+        self._stale = False
+        self._companies_stale = True
+        self.attendance_available = True
+
+        outer = QVBoxLayout(self)
+        outer.addWidget(heading(self.title()))
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(splitter, 1)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.search = search_box(_("Search name, employer or birth date…"), _("Search participants"))
+        self.model = RowTableModel(PARTICIPANT_COLUMNS, self)
+        self.table = EntityTable(self.model, _("Participants"))
+        self.table.setObjectName("participants_table")
+        connect_search(self.search, self.table, self._update_count)
+        self.count_label = QLabel()
+        buttons = QHBoxLayout()
+        self.new_button = QPushButton(_("New participant"))
+        self.new_button.setObjectName("new")
+        self.new_button.setToolTip(_("New participant (Ctrl+N)"))
+        self.new_button.clicked.connect(self.new_participant)
+        self.delete_button = QPushButton(_("Delete"))
+        self.delete_button.setObjectName("delete")
+        self.delete_button.setToolTip(_("Delete the selected participant (Delete)"))
+        self.delete_button.clicked.connect(self.delete_participant)
+        buttons.addWidget(self.new_button)
+        buttons.addWidget(self.delete_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count_label)
+        left_layout.addWidget(self.search)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addLayout(buttons)
+        splitter.addWidget(left)
+
+        self.tabs = QTabWidget()
+        details = QWidget()
+        details_layout = QVBoxLayout(details)
+        self.detail_title = QLabel()
+        self.detail_title.setObjectName("detail_title")
+        details_layout.addWidget(self.detail_title)
+        self.form = ParticipantForm()
+        details_layout.addWidget(self.form)
+        form_buttons = QHBoxLayout()
+        self.save_button = QPushButton(_("Save"))
+        self.save_button.setObjectName("save")
+        self.save_button.setToolTip(_("Save (Ctrl+S)"))
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton(_("Revert"))
+        self.revert_button.setObjectName("revert")
+        self.revert_button.clicked.connect(self._reload_detail)
+        form_buttons.addStretch(1)
+        form_buttons.addWidget(self.revert_button)
+        form_buttons.addWidget(self.save_button)
+        details_layout.addLayout(form_buttons)
+        details_layout.addStretch(1)
+        self.tabs.addTab(details, _("Details"))
+
+        courses = QWidget()
+        courses_layout = QVBoxLayout(courses)
+        self.courses_model = RowTableModel(COURSE_COLUMNS, self, key=lambda r: getattr(r, "course_id"))
+        self.courses_table = EntityTable(self.courses_model, _("The participant's courses"))
+        self.courses_table.setObjectName("participant_courses")
+        self.courses_note = QLabel()
+        self.courses_note.setWordWrap(True)
+        courses_layout.addWidget(self.courses_table, 1)
+        courses_layout.addWidget(self.courses_note)
+        self.tabs.addTab(courses, _("Courses and certificates"))
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        self.table.current_changed.connect(self._on_current)
+        QShortcut(QKeySequence.StandardKey.New, self, activated=self.new_participant)
+        QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
+        QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table, activated=self.delete_participant,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)
+        QWidget.setTabOrder(self.search, self.table)
+        QWidget.setTabOrder(self.table, self.new_button)
+        QWidget.setTabOrder(self.new_button, self.delete_button)
+        QWidget.setTabOrder(self.delete_button, self.tabs)
+        ctx.bus.changed.connect(self._on_bus)
+        self._set_detail_enabled(False)
+        self.table.set_column_widths([200, 180, 100, 130])
 
     @staticmethod
     def title() -> str:
         return _("Participants")
 
+    # --- loading ------------------------------------------------------------------------------
+
     def refresh(self) -> None:
-        pass
+        self._loaded = True
+        self._stale = False
+        self.model.merge_rows(participant_service.list_participants(self.ctx.db))
+        self._load_companies()
+        self._update_count()
+        if self.current_id is not None:
+            self._reload_courses()
+
+    def _load_companies(self) -> None:
+        self.form.set_companies([(c.id, c.name) for c in list_companies(self.ctx.db)])
+        self._companies_stale = False
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _on_bus(self, kind: str, ids: list) -> None:
+        if not self._loaded:
+            return
+        if kind == "participant" and ids and len(ids) <= 50:
+            self._refresh_participants(ids)
+        elif kind in ("participant", "company", "sync", "import"):
+            # employer names may have changed everywhere
+            if self.isVisible():
+                self.refresh()
+            else:
+                self._stale = True
+        elif kind in ("enrollment", "attendance", "certificate", "course", "session"):
+            if self.current_id is not None and self.isVisible():
+                self._reload_courses()
+
+    def _refresh_participants(self, ids: list[str]) -> None:
+        """Fetch only the changed participants (a few queries instead of the whole list)."""
+        fresh, removed = [], []
+        for participant_id in ids:
+            try:
+                fresh.append(row_from_detail(participant_service.get_participant(self.ctx.db, participant_id)))
+            except NotFound:
+                removed.append(participant_id)
+        self.model.update_rows(fresh, removed_ids=removed)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        shown, total = self.table.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(
+            _("{shown} of {total} participants").format(shown=shown, total=total) if shown != total
+            else _("{total} participants").format(total=total)
+        )
+
+    def _set_detail_enabled(self, enabled: bool) -> None:
+        self.tabs.setTabEnabled(1, enabled)
+        self.delete_button.setEnabled(enabled)
+
+    def _on_current(self, row: ParticipantRow | None) -> None:
+        if row is not None and row.id != self.current_id:
+            self.current_id = row.id
+            self._reload_detail()
+
+    def _reload_detail(self) -> None:
+        if self.current_id is None:
+            self.form.set_data(None)
+            return
+        try:
+            detail = participant_service.get_participant(self.ctx.db, self.current_id)
+        except NotFound:
+            self.current_id = None
+            self.form.set_data(None)
+            self._set_detail_enabled(False)
+            return
+        if self._companies_stale:
+            self._load_companies()
+        self.form.set_data(detail.data, detail.masked_personal_number)
+        self.detail_title.setText(f"{detail.data.first_name} {detail.data.last_name}")
+        self._set_detail_enabled(True)
+        self._reload_courses(detail)
+
+    def _reload_courses(self, detail: ParticipantDetail | None = None) -> None:
+        if self.current_id is None:
+            return
+        summaries = course_summaries(self.ctx.db, self.current_id)
+        if summaries is None:
+            self.attendance_available = False
+            if detail is None:
+                try:
+                    detail = participant_service.get_participant(self.ctx.db, self.current_id)
+                except NotFound:
+                    return
+            self.courses_model.set_rows(detail.enrollments)
+            self.courses_note.setText(_("Attendance is not available."))
+        else:
+            self.courses_model.set_rows(summaries)
+            self.courses_note.setText("")
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def new_participant(self) -> None:
+        self.table.clearSelection()
+        self.current_id = None
+        if self._companies_stale:
+            self._load_companies()
+        self.form.set_data(None)
+        self.detail_title.setText(_("New participant"))
+        self.courses_model.set_rows([])
+        self._set_detail_enabled(False)
+        self.tabs.setCurrentIndex(0)
+        self.form.first_name.setFocus()
+
+    def save(self) -> bool:
+        data = self.form.data()
+        self.form.clear_problems()
+        try:
+            if self.current_id is None:
+                self.current_id = participant_service.create_participant(self.ctx.db, data)
+            else:
+                participant_service.update_participant(self.ctx.db, self.current_id, data)
+        except ValidationError as exc:
+            self.form.show_problems(exc)
+            return False
+        except UserError as exc:
+            show_error(self, exc)
+            return False
+        participant_id = self.current_id
+        if not self._loaded:
+            self.refresh()
+        self.ctx.bus.announce("participant", [participant_id])
+        self.table.select_id(participant_id)
+        self._reload_detail()
+        self._notify(_("{name} saved.").format(name=f"{data.first_name.strip()} {data.last_name.strip()}"))
+        return True
+
+    def delete_participant(self) -> None:
+        row = self.model.row_for(self.current_id) if self.current_id else None
+        if row is None:
+            return
+        if not confirm(
+            self, _("Delete participant"), _("Delete {name}? You can undo this.").format(name=row.full_name)
+        ):
+            return
+        try:
+            participant_service.delete_participant(self.ctx.db, row.id)
+        except UserError as exc:
+            show_error(self, exc)
+            return
+        db = self.ctx.db
+        text = _("Participant {name} deleted").format(name=row.full_name)
+        undo_stack(self.ctx).push(
+            text, lambda: participant_service.restore_participant(db, row.id), announce=("participant", [row.id])
+        )
+        self.current_id = None
+        self.form.set_data(None)
+        self.detail_title.clear()
+        self.courses_model.set_rows([])
+        self._set_detail_enabled(False)
+        self.ctx.bus.announce("participant", [row.id])
+        self._notify(text)
+
+    def _notify(self, message: str) -> None:
+        window = self.window()
+        if hasattr(window, "notify"):
+            window.notify(message)
