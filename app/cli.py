@@ -173,11 +173,44 @@ def cmd_attendance_list(args) -> int:
 
 
 def cmd_certificates(args) -> int:
-    raise UserError(_("This command is not available yet."))
+    """Issue to every eligible participant not yet issued; write their PDFs and one combined file.
+    --lang, when given, is also the language of the certificates (else each course's/participant's)."""
+    from app.services import certificates as certs
+
+    db = _open(args)
+    course_id = certs.course_id_by_code(db, args.code)
+    issued = certs.issue_certificates(db, course_id, lang=args.lang)
+    if not issued:
+        print(_("No new certificates for {code}: everyone eligible already has one.").format(code=args.code))
+        return 0
+    ids = [c.id for c in issued]
+    paths = certs.write_certificate_files(db, ids, args.out)
+    for cert, path in zip(issued, paths):
+        print(f"{cert.number}  {path.name}")
+    combined = args.out / certs.safe_file_name(_("{code} - all certificates").format(code=issued[0].course_code) + ".pdf")
+    certs.write_combined_pdf(db, ids, combined)
+    print(_("{n} certificates issued; all of them for printing in {file}").format(n=len(issued), file=combined.name))
+    return 0
 
 
 def cmd_verify(args) -> int:
-    raise UserError(_("This command is not available yet."))
+    """valid (exit 0), revoked (3) or unknown (4), with holder, course and date."""
+    from app.i18n import format_date
+    from app.services.certificates import verify
+
+    v = verify(_open(args), args.number_or_code)
+    if v.status == "unknown":
+        print(_("Unknown: no certificate {value}").format(value=args.number_or_code.strip()))
+        return 4
+    details = _("{number}: {holder}, {code} {title}, issued {date}").format(
+        number=v.number, holder=v.holder_name, code=v.course_code, title=v.course_title, date=format_date(v.issued_on)
+    )
+    if v.status == "revoked":
+        print(_("Revoked: {details}").format(details=details))
+        print(_("Revoked {date}: {reason}").format(date=format_date(v.revoked_on), reason=v.reason))
+        return 3
+    print(_("Valid: {details}").format(details=details))
+    return 0
 
 
 def cmd_report(args) -> int:
