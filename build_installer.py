@@ -208,6 +208,11 @@ def bundle_executable(bundle: Path = BUNDLE) -> Path:
     return bundle / (NAME + (".exe" if sys.platform == "win32" else ""))
 
 
+def bundle_command() -> list[str]:
+    """How to start the bundled program (tests put a stand-in here)."""
+    return [str(bundle_executable())]
+
+
 def pyinstaller_command() -> list[str]:
     return [
         sys.executable, "-m", "PyInstaller", "--noconfirm",
@@ -242,7 +247,7 @@ def _run_bundle(args: list[str], home: Path) -> tuple[int, str]:
     """Run the bundled program with KURSDESK_HOME=home and offscreen Qt; returns the exit code
     and its output (stdout+stderr, or <home>/log/console.txt for a windowed build)."""
     env = dict(os.environ, KURSDESK_HOME=str(home), QT_QPA_PLATFORM="offscreen")
-    command = [str(bundle_executable())] + args
+    command = bundle_command() + args
     try:
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=SMOKE_TIMEOUT)
     except subprocess.TimeoutExpired:
