@@ -4,6 +4,7 @@ soft-delete filters."""
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, TypeVar
 
@@ -73,3 +74,17 @@ def clean(value: object) -> str:
 
 def one_line(value: object) -> str:
     return " ".join(str(value or "").split())
+
+
+# Swedish alphabetical order: å, ä, ö come after z, in that order; other accented letters
+# sort with their base letter (é as e, ś as s), ü as y as in Swedish dictionaries.
+_SWEDISH_ORDER = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "ü": "y"})
+
+
+def sort_key(text: str) -> str:
+    """A key that sorts names in Swedish alphabetical order, upper and lower case alike."""
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    folded = unicodedata.normalize("NFC", folded).translate(_SWEDISH_ORDER)
+    return "".join(ch for ch in unicodedata.normalize("NFD", folded) if not unicodedata.combining(ch))

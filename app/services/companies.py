@@ -11,7 +11,7 @@ from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Company, Course, Enrollment, Participant, utcnow
-from app.services._checks import Checker, alive, one_line
+from app.services._checks import Checker, alive, one_line, sort_key
 from app.services.needs import NeedRow, list_needs
 from app.services.participants import ParticipantRow, list_participants
 from app.validation import normalize_email, normalize_municipality, normalize_org_number, normalize_phone
@@ -110,7 +110,7 @@ def list_companies(db: Database, search: str = "") -> list[CompanyRow]:
             for r in rows
             if all(w in " ".join((r.name, r.org_number, r.municipality, r.industry)).casefold() for w in others)
         ]
-    rows.sort(key=lambda r: (r.name.casefold(), r.org_number))
+    rows.sort(key=lambda r: (sort_key(r.name), r.org_number))
     return rows
 
 

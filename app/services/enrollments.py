@@ -21,7 +21,7 @@ from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
 from app.i18n import _
 from app.models import ENROLLMENT_STATUSES, Company, Course, Enrollment, Participant, enrollment_id, utcnow
-from app.services._checks import alive
+from app.services._checks import alive, sort_key
 from app.validation import mask_personal_number
 
 PLACE_TAKING = ("enrolled", "completed")
@@ -78,8 +78,8 @@ def _rows(s: Session, *where) -> list[EnrollmentRow]:
             r.code.lower(),
             _ORDER.get(r.status, 9),
             r.created_at.isoformat() if r.status == "waitlisted" and r.created_at else "",
-            r.last_name.lower(),
-            r.first_name.lower(),
+            sort_key(r.last_name),
+            sort_key(r.first_name),
         )
     )
     return [

@@ -10,7 +10,7 @@ from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Provider, utcnow
-from app.services._checks import Checker, alive, one_line
+from app.services._checks import Checker, alive, one_line, sort_key
 from app.validation import normalize_org_number
 
 
@@ -26,9 +26,8 @@ def list_providers(db: Database) -> list[ProviderRow]:
         rows = s.execute(
             select(Provider.id, Provider.name, Provider.org_number)
             .where(alive(Provider))
-            .order_by(func.lower(Provider.name))
         ).all()
-    return [ProviderRow(*row) for row in rows]
+    return sorted((ProviderRow(*row) for row in rows), key=lambda r: sort_key(r.name))
 
 
 def _validated(db: Database, name: str, org_number: str, provider_id: str = "") -> tuple[str, str]:

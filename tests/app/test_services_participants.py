@@ -211,3 +211,11 @@ def test_detail_lists_the_courses(db):
     d = get_participant(db, pid)
     assert [(e.course_code, e.status) for e in d.enrollments] == [("SV-1", "enrolled")]
     assert d.enrollments[0].masked_personal_number == "19850312-****"
+
+
+def test_lists_sort_in_swedish_alphabetical_order(db):
+    for n, last in enumerate(["Öberg", "Zander", "Åberg", "Ärlig", "de Vries", "Świątek", "Andersson"]):
+        create_participant(db, ParticipantData("X", last, pnr12(f"199001{n + 10:02d}", "111")))
+    assert [r.last_name for r in list_participants(db)] == [
+        "Andersson", "de Vries", "Świątek", "Zander", "Åberg", "Ärlig", "Öberg",
+    ]
