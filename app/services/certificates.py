@@ -758,3 +758,23 @@ def list_certificates(db: Database, search: str = "", course_id: str | None = No
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class CourseChoice:
+    id: str
+    code: str
+    title: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} – {self.title}"
+
+
+def course_choices(db: Database) -> list[CourseChoice]:
+    """Courses for the certificates page's course picker, by code."""
+    with db.read() as s:
+        rows = s.execute(
+            select(Course.id, Course.code, Course.title).where(Course.deleted_at.is_(None)).order_by(Course.code)
+        ).all()
+    return [CourseChoice(*r) for r in rows]

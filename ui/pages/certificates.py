@@ -1,25 +1,390 @@
-"""The Certificates page."""
+"""The Certificates page: per course, every enrolled participant with attended hours, percent and
+eligible / not eligible / issued; issue (all eligible, off the UI thread with progress and
+cancel, or the selected ones), revoke with a reason, re-issue, save PDFs, open/preview/print;
+and the register of every certificate, searchable, with status and reprint."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import math
+import tempfile
+from pathlib import Path
 
-from app.i18n import _
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import UserError
+from app.i18n import N_, _, format_date, format_decimal, format_hours, ngettext
+from app.services import certificates as svc
 from ui.context import AppContext
+from ui.pdf import PdfPreviewDialog, open_pdf, print_pdf
+from ui.table_models import ID_ROLE, ROW_ROLE, Column, RowFilterProxy, RowTableModel
+from ui.tasks import run_task, show_error
+
+STATUS_TEXT = {"valid": N_("Valid"), "revoked": N_("Revoked")}
+
+
+def candidate_status(c: svc.CertificateCandidate) -> str:
+    if c.certificate is not None and c.certificate.status == "valid":
+        return _("Issued {number}").format(number=c.certificate.number)
+    if c.eligible:
+        if c.certificate is not None:
+            return _("Eligible (earlier certificate revoked)")
+        return _("Eligible")
+    return _("Not eligible")
+
+
+def percent_text(percent: float) -> str:
+    """One decimal, rounded DOWN, so 79.8 % never shows as 80 % next to "not eligible"."""
+    return format_decimal(math.floor(percent * 10 + 1e-9) / 10, 1) + "\xa0%"
+
+
+def candidate_columns() -> list[Column]:
+    return [
+        Column("name", N_("Name"), lambda r: r.full_name, searchable=True),
+        Column("birth", N_("Birth date"), lambda r: r.masked_personal_number),
+        Column("company", N_("Employer"), lambda r: r.company_name, searchable=True),
+        Column("hours", N_("Attended hours"), lambda r: r.attended_minutes,
+               text=lambda r: format_hours(r.attended_minutes), align_right=True),
+        Column("scheduled", N_("Scheduled hours"), lambda r: r.scheduled_minutes,
+               text=lambda r: format_hours(r.scheduled_minutes), align_right=True),
+        Column("percent", N_("Attendance"), lambda r: r.percent, text=lambda r: percent_text(r.percent),
+               align_right=True),
+        Column("language", N_("Language"), lambda r: r.language),
+        Column("status", N_("Certificate"), lambda r: candidate_status(r), searchable=True),
+    ]
+
+
+def register_columns() -> list[Column]:
+    return [
+        Column("number", N_("Certificate number"), lambda r: r.number, searchable=True),
+        Column("holder", N_("Name"), lambda r: r.holder_name, searchable=True),
+        Column("course", N_("Course"), lambda r: f"{r.course_code} {r.course_title}", searchable=True),
+        Column("issued", N_("Issued"), lambda r: r.issued_on, text=lambda r: format_date(r.issued_on)),
+        Column("status", N_("Status"), lambda r: r.status, text=lambda r: _(STATUS_TEXT[r.status])),
+        Column("reason", N_("Reason"), lambda r: r.revoke_reason),
+        Column("supersedes", N_("Replaces"), lambda r: r.supersedes_number),
+        Column("code", N_("Verification code"), lambda r: r.verification_code, searchable=True),
+    ]
+
+
+class _ColouredModel(RowTableModel):
+    """Greys rows that cannot get a certificate and marks revoked ones."""
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
+            row = self.row(index.row())
+            if getattr(row, "status", None) == "revoked":
+                return QBrush(QColor("#a00000"))
+            if hasattr(row, "eligible") and not row.eligible:
+                return QBrush(QColor("#777777"))
+        return super().data(index, role)
+
+
+def _table(model: RowTableModel) -> tuple[QTableView, RowFilterProxy]:
+    proxy = RowFilterProxy()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    view.setSortingEnabled(True)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view, proxy
 
 
 class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        self.task = None
+        self._preview_dir = Path(tempfile.mkdtemp(prefix="kursdesk-intyg-"))
+
+        self.tabs = QTabWidget()
         layout = QVBoxLayout(self)
         self.heading = QLabel(self.title())
+        self.heading.setStyleSheet("font-size: 16pt; font-weight: bold;")
         layout.addWidget(self.heading)
-        layout.addStretch(1)
+        layout.addWidget(self.tabs, 1)
+
+        # --- per course ---
+        course_tab = QWidget()
+        v = QVBoxLayout(course_tab)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(_("Course:")))
+        self.course_combo = QComboBox()
+        self.course_combo.setEditable(True)
+        self.course_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.course_combo.setMinimumWidth(380)
+        self.course_combo.currentIndexChanged.connect(lambda _i: self.refresh_course())
+        top.addWidget(self.course_combo, 1)
+        self.summary = QLabel()
+        top.addWidget(self.summary)
+        v.addLayout(top)
+
+        self.candidates = _ColouredModel(candidate_columns(), key=lambda r: r.participant_id)
+        self.candidate_view, self.candidate_proxy = _table(self.candidates)
+        self.candidate_view.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
+        v.addWidget(self.candidate_view, 1)
+
+        buttons = QHBoxLayout()
+        self.issue_all_button = QPushButton(_("Issue to all eligible"))
+        self.issue_selected_button = QPushButton(_("Issue to selected"))
+        self.revoke_button = QPushButton(_("Revoke…"))
+        self.reissue_button = QPushButton(_("Re-issue…"))
+        self.save_button = QPushButton(_("Save PDFs…"))
+        self.open_button = QPushButton(_("Open"))
+        self.preview_button = QPushButton(_("Preview"))
+        self.print_button = QPushButton(_("Print…"))
+        for b in (self.issue_all_button, self.issue_selected_button, self.revoke_button, self.reissue_button,
+                  self.save_button, self.open_button, self.preview_button, self.print_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        v.addLayout(buttons)
+        self.issue_all_button.clicked.connect(self.issue_all)
+        self.issue_selected_button.clicked.connect(self.issue_selected)
+        self.revoke_button.clicked.connect(lambda: self.revoke(self.selected_certificate_ids()))
+        self.reissue_button.clicked.connect(lambda: self.reissue(self.selected_certificate_ids()))
+        self.save_button.clicked.connect(lambda: self.save_pdfs(self.selected_certificate_ids() or self.course_certificate_ids()))
+        self.open_button.clicked.connect(lambda: self.open_selected(self.selected_certificate_ids()))
+        self.preview_button.clicked.connect(lambda: self.preview(self.selected_certificate_ids()))
+        self.print_button.clicked.connect(lambda: self.print_(self.selected_certificate_ids()))
+        self.tabs.addTab(course_tab, _("Per course"))
+
+        # --- register ---
+        register_tab = QWidget()
+        r = QVBoxLayout(register_tab)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(_("Search number, name, course or code…"))
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._search)
+        r.addWidget(self.search)
+        self.register = _ColouredModel(register_columns())
+        self.register_view, self.register_proxy = _table(self.register)
+        r.addWidget(self.register_view, 1)
+        rb = QHBoxLayout()
+        self.reprint_button = QPushButton(_("Save PDFs…"))
+        self.register_open_button = QPushButton(_("Open"))
+        self.register_preview_button = QPushButton(_("Preview"))
+        self.register_revoke_button = QPushButton(_("Revoke…"))
+        for b in (self.reprint_button, self.register_open_button, self.register_preview_button, self.register_revoke_button):
+            rb.addWidget(b)
+        rb.addStretch(1)
+        r.addLayout(rb)
+        self.reprint_button.clicked.connect(lambda: self.save_pdfs(self.selected_register_ids()))
+        self.register_open_button.clicked.connect(lambda: self.open_selected(self.selected_register_ids()))
+        self.register_preview_button.clicked.connect(lambda: self.preview(self.selected_register_ids()))
+        self.register_revoke_button.clicked.connect(lambda: self.revoke(self.selected_register_ids()))
+        self.tabs.addTab(register_tab, _("Register"))
+
+        ctx.bus.changed.connect(self._on_changed)
+        self.refresh()
 
     @staticmethod
     def title() -> str:
         return _("Certificates")
 
+    # --- data --------------------------------------------------------------------------------
+
     def refresh(self) -> None:
-        pass
+        current = self.course_id()
+        self.course_combo.blockSignals(True)
+        self.course_combo.clear()
+        for choice in svc.course_choices(self.ctx.db):
+            self.course_combo.addItem(choice.label, choice.id)
+        if current:
+            index = self.course_combo.findData(current)
+            if index >= 0:
+                self.course_combo.setCurrentIndex(index)
+        self.course_combo.blockSignals(False)
+        self.refresh_course()
+        self.refresh_register()
+
+    def refresh_course(self) -> None:
+        course_id = self.course_id()
+        rows = svc.certificate_overview(self.ctx.db, course_id) if course_id else []
+        self.candidates.set_rows(rows)
+        issued = sum(1 for r in rows if r.certificate is not None and r.certificate.status == "valid")
+        waiting = sum(1 for r in rows if r.eligible and (r.certificate is None or r.certificate.status != "valid"))
+        self.summary.setText(
+            _("{enrolled} participants · {issued} issued · {waiting} eligible without certificate").format(
+                enrolled=len(rows), issued=issued, waiting=waiting
+            )
+        )
+        self.issue_all_button.setEnabled(waiting > 0)
+        self._update_buttons()
+
+    def refresh_register(self) -> None:
+        self.register.set_rows(svc.list_certificates(self.ctx.db))
+
+    def _search(self, text: str) -> None:
+        self.register_proxy.set_filter_text(text)
+
+    def _on_changed(self, kind: str, _ids: list) -> None:
+        if kind in ("certificate", "attendance", "enrollment", "participant", "session", "course", "settings", "sync"):
+            self.refresh()
+
+    def course_id(self) -> str:
+        return self.course_combo.currentData() or ""
+
+    def select_course(self, course_id: str) -> None:
+        self.course_combo.setCurrentIndex(self.course_combo.findData(course_id))
+
+    # --- selection ---------------------------------------------------------------------------
+
+    def selected_candidates(self) -> list[svc.CertificateCandidate]:
+        rows = self.candidate_view.selectionModel().selectedRows()
+        return [self.candidate_proxy.data(i, ROW_ROLE) for i in rows]
+
+    def selected_certificate_ids(self) -> list[str]:
+        return [c.certificate.id for c in self.selected_candidates() if c.certificate is not None]
+
+    def selected_register_ids(self) -> list[str]:
+        return [self.register_proxy.data(i, ID_ROLE) for i in self.register_view.selectionModel().selectedRows()]
+
+    def course_certificate_ids(self) -> list[str]:
+        return [r.certificate.id for r in self.candidates.rows()
+                if r.certificate is not None and r.certificate.status == "valid"]
+
+    def _update_buttons(self) -> None:
+        selected = self.selected_candidates()
+        live = [c for c in selected if c.certificate is not None and c.certificate.status == "valid"]
+        self.issue_selected_button.setEnabled(any(c.eligible and c not in live for c in selected))
+        for b in (self.revoke_button, self.reissue_button):
+            b.setEnabled(bool(live))
+        for b in (self.open_button, self.preview_button, self.print_button):
+            b.setEnabled(bool(self.selected_certificate_ids()))
+        self.save_button.setEnabled(bool(self.course_certificate_ids() or self.selected_certificate_ids()))
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def issue_all(self) -> None:
+        self._issue(None)
+
+    def issue_selected(self) -> None:
+        ids = [c.participant_id for c in self.selected_candidates() if c.eligible]
+        if ids:
+            self._issue(ids)
+
+    def _issue(self, participant_ids: list[str] | None) -> None:
+        course_id, db = self.course_id(), self.ctx.db
+        if not course_id:
+            return
+        self.issue_all_button.setEnabled(False)
+
+        def work(progress):
+            return svc.issue_certificates(db, course_id, participant_ids, progress=progress)
+
+        self.task = run_task(self, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
+
+    def _issued(self, issued: list) -> None:
+        self.ctx.bus.announce("certificate", [c.id for c in issued])
+        self.refresh()
+        self.summary.setText(
+            ngettext("{n} certificate issued.", "{n} certificates issued.", len(issued)).format(n=len(issued))
+            + "  " + self.summary.text()
+        )
+
+    def _issue_failed(self, exc: BaseException) -> None:
+        self.refresh()
+        show_error(self, exc)
+
+    def _reason(self, title: str, label: str) -> str | None:
+        text, ok = QInputDialog.getText(self, title, label)
+        if not ok:
+            return None
+        return text
+
+    def revoke(self, certificate_ids: list[str]) -> None:
+        if not certificate_ids:
+            return
+        reason = self._reason(_("Revoke certificate"), _("Why is the certificate revoked? (required)"))
+        if reason is None:
+            return
+        try:
+            for cid in certificate_ids:
+                svc.revoke_certificate(self.ctx.db, cid, reason)
+        except UserError as exc:
+            QMessageBox.warning(self, "Kursdesk", str(exc))
+        self.ctx.bus.announce("certificate", certificate_ids)
+
+    def reissue(self, certificate_ids: list[str]) -> None:
+        if not certificate_ids:
+            return
+        reason = self._reason(_("Re-issue certificate"),
+                              _("What is corrected? The old certificate is revoked and stays on record."))
+        if reason is None:
+            return
+        new_ids = []
+        try:
+            for cid in certificate_ids:
+                new_ids.append(svc.reissue_certificate(self.ctx.db, cid, reason).id)
+        except UserError as exc:
+            QMessageBox.warning(self, "Kursdesk", str(exc))
+        self.ctx.bus.announce("certificate", certificate_ids + new_ids)
+
+    def save_pdfs(self, certificate_ids: list[str]) -> list[Path]:
+        if not certificate_ids:
+            return []
+        folder = QFileDialog.getExistingDirectory(self, _("Save certificates in folder"))
+        if not folder:
+            return []
+        try:
+            paths = svc.write_certificate_files(self.ctx.db, certificate_ids, Path(folder))
+            if len(certificate_ids) > 1:
+                rows = {r.id: r for r in self.register.rows()}
+                code = rows[certificate_ids[0]].course_code if certificate_ids[0] in rows else ""
+                name = svc.safe_file_name(_("{code} - all certificates").format(code=code) + ".pdf")
+                paths.append(svc.write_combined_pdf(self.ctx.db, certificate_ids, Path(folder) / name))
+        except UserError as exc:
+            QMessageBox.warning(self, "Kursdesk", str(exc))
+            return []
+        QMessageBox.information(
+            self, "Kursdesk", ngettext("{n} file saved in {folder}", "{n} files saved in {folder}", len(paths)).format(
+                n=len(paths), folder=folder)
+        )
+        return paths
+
+    def _temp_pdf(self, certificate_ids: list[str]) -> Path | None:
+        """The frozen PDF (one) or a combined file (several) in a private temp folder."""
+        try:
+            if len(certificate_ids) == 1:
+                path = self._preview_dir / f"{certificate_ids[0]}.pdf"
+                path.write_bytes(svc.certificate_pdf(self.ctx.db, certificate_ids[0]))
+                return path
+            return svc.write_combined_pdf(self.ctx.db, certificate_ids, self._preview_dir / "combined.pdf")
+        except UserError as exc:
+            QMessageBox.warning(self, "Kursdesk", str(exc))
+            return None
+
+    def open_selected(self, certificate_ids: list[str]) -> None:
+        path = self._temp_pdf(certificate_ids) if certificate_ids else None
+        if path is not None:
+            open_pdf(path, self)
+
+    def preview(self, certificate_ids: list[str]) -> None:
+        path = self._temp_pdf(certificate_ids) if certificate_ids else None
+        if path is not None:
+            PdfPreviewDialog(path, self, title=_("Certificates")).exec()
+
+    def print_(self, certificate_ids: list[str]) -> None:
+        path = self._temp_pdf(certificate_ids) if certificate_ids else None
+        if path is not None:
+            print_pdf(path, self)
