@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import distinct, func, or_, select
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.errors import NotFound
@@ -137,7 +138,7 @@ def get_company(db: Database, company_id: str) -> CompanyDetail:
     )
 
 
-def _validated(db: Database, data: CompanyData, company_id: str = "") -> dict:
+def _validated(s: Session, data: CompanyData, company_id: str = "") -> dict:
     check = Checker("company", company_id)
     values: dict = {"name": check.required("name", data.name, _("Enter the company's name."))}
     org = check.run(normalize_org_number, data.org_number)
@@ -151,10 +152,9 @@ def _validated(db: Database, data: CompanyData, company_id: str = "") -> dict:
     values["contact_phone"] = check.run(normalize_phone, data.contact_phone, field="contact_phone") or ""
     values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
     if org:
-        with db.read() as s:
-            others = s.execute(
-                select(Company.name, Company.deleted_at).where(Company.org_number == org, Company.id != company_id)
-            ).all()
+        others = s.execute(
+            select(Company.name, Company.deleted_at).where(Company.org_number == org, Company.id != company_id)
+        ).all()
         active = [name for name, deleted in others if deleted is None]
         if active:
             check.add(
@@ -172,9 +172,15 @@ def _validated(db: Database, data: CompanyData, company_id: str = "") -> dict:
     return values
 
 
+def validate_company(db: Database, data: CompanyData, company_id: str = "") -> None:
+    """Check without saving (for a form): raises the ValidationError a save would raise."""
+    with db.read() as s:
+        _validated(s, data, company_id)
+
+
 def create_company(db: Database, data: CompanyData) -> str:
-    values = _validated(db, data)
     with db.write() as s:
+        values = _validated(s, data)
         company = Company(**values)
         s.add(company)
         s.flush()
@@ -182,8 +188,8 @@ def create_company(db: Database, data: CompanyData) -> str:
 
 
 def update_company(db: Database, company_id: str, data: CompanyData) -> None:
-    values = _validated(db, data, company_id)
     with db.write() as s:
+        values = _validated(s, data, company_id)
         company = s.get(Company, company_id)
         if company is None or company.deleted_at is not None:
             raise NotFound(_("The company was not found."))

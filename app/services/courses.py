@@ -260,7 +260,7 @@ def get_course_by_code(db: Database, code: str) -> CourseDetail:
         return _course_detail(s, course)
 
 
-def _validated_course(db: Database, data: CourseData, course_id: str = "") -> dict:
+def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict:
     check = Checker("course", course_id)
     code = check.required("code", data.code, _("Enter a course code."))
     if len(code) > 40:
@@ -272,28 +272,27 @@ def _validated_course(db: Database, data: CourseData, course_id: str = "") -> di
         check.add("certificate_language", _("The certificate language must be Swedish (sv) or English (en)."))
     capacity = _capacity(check, data.capacity)
     provider_id = data.provider_id or None
-    with db.read() as s:
-        if provider_id is not None:
-            provider = s.get(Provider, provider_id)
-            if provider is None or provider.deleted_at is not None:
-                check.add("provider_id", _("The chosen provider does not exist."))
-        if code and not check.has("code"):
-            folded = code.casefold()
-            for other_id, other_code, deleted in s.execute(
-                select(Course.id, Course.code, Course.deleted_at).where(Course.id != course_id)
-            ):
-                if other_code.casefold() != folded:
-                    continue
-                if deleted is None:
-                    check.add("code", _("The course code {code} is already used.").format(code=other_code))
-                else:
-                    check.add(
-                        "code",
-                        _("The course code {code} belongs to a deleted course: restore it or choose another code.").format(
-                            code=other_code
-                        ),
-                    )
-                break
+    if provider_id is not None:
+        provider = s.get(Provider, provider_id)
+        if provider is None or provider.deleted_at is not None:
+            check.add("provider_id", _("The chosen provider does not exist."))
+    if code and not check.has("code"):
+        folded = code.casefold()
+        for other_id, other_code, deleted in s.execute(
+            select(Course.id, Course.code, Course.deleted_at).where(Course.id != course_id)
+        ):
+            if other_code.casefold() != folded:
+                continue
+            if deleted is None:
+                check.add("code", _("The course code {code} is already used.").format(code=other_code))
+            else:
+                check.add(
+                    "code",
+                    _("The course code {code} belongs to a deleted course: restore it or choose another code.").format(
+                        code=other_code
+                    ),
+                )
+            break
     check.done()
     return {
         "code": code,
@@ -323,9 +322,15 @@ def _capacity(check: Checker, value: int | str | None) -> int | None:
     return number
 
 
+def validate_course(db: Database, data: CourseData, course_id: str = "") -> None:
+    """Check without saving (for a form): raises the ValidationError a save would raise."""
+    with db.read() as s:
+        _validated_course(s, data, course_id)
+
+
 def create_course(db: Database, data: CourseData) -> str:
-    values = _validated_course(db, data)
     with db.write() as s:
+        values = _validated_course(s, data)
         course = Course(**values)
         s.add(course)
         s.flush()
@@ -335,8 +340,8 @@ def create_course(db: Database, data: CourseData) -> str:
 def update_course(db: Database, course_id: str, data: CourseData) -> tuple[str, ...]:
     """Save the course; a larger capacity moves waitlisted participants up (their enrollment
     ids are returned)."""
-    values = _validated_course(db, data, course_id)
     with db.write() as s:
+        values = _validated_course(s, data, course_id)
         course = s.get(Course, course_id)
         if course is None or course.deleted_at is not None:
             raise NotFound(_("The course was not found."))
@@ -393,6 +398,11 @@ def _validated_session(data: SessionData, session_id: str = "") -> dict:
         "location": one_line(data.location),
         "teacher": one_line(data.teacher),
     }
+
+
+def validate_session(data: SessionData) -> None:
+    """Check without saving (for a form): raises the ValidationError a save would raise."""
+    _validated_session(data)
 
 
 def _live_course(s: Session, course_id: str) -> Course:

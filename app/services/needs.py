@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.errors import NotFound
@@ -79,21 +80,20 @@ def get_need(db: Database, need_id: str) -> NeedRow:
     raise NotFound(_("The needs analysis was not found."))
 
 
-def _validated(db: Database, data: NeedData, need_id: str = "") -> dict:
+def _validated(s: Session, data: NeedData, need_id: str = "") -> dict:
     check = Checker("need", need_id)
     when = check.run(parse_date, data.date, "date")
     description = check.required("description", data.description, _("Describe the identified needs."))
     course_ids = tuple(dict.fromkeys(data.course_ids or ()))
-    with db.read() as s:
-        company = s.get(Company, data.company_id) if data.company_id else None
-        if company is None or company.deleted_at is not None:
-            check.add("company_id", _("The chosen company does not exist."))
-        if course_ids:
-            known = set(
-                s.execute(select(Course.id).where(Course.id.in_(course_ids), alive(Course))).scalars()
-            )
-            if any(cid not in known for cid in course_ids):
-                check.add("course_ids", _("A linked course does not exist."))
+    company = s.get(Company, data.company_id) if data.company_id else None
+    if company is None or company.deleted_at is not None:
+        check.add("company_id", _("The chosen company does not exist."))
+    if course_ids:
+        known = set(
+            s.execute(select(Course.id).where(Course.id.in_(course_ids), alive(Course))).scalars()
+        )
+        if any(cid not in known for cid in course_ids):
+            check.add("course_ids", _("A linked course does not exist."))
     check.done()
     return {
         "company_id": data.company_id,
@@ -118,9 +118,9 @@ def _link(s, need_id: str, course_ids: tuple[str, ...]) -> None:
 
 
 def create_need(db: Database, data: NeedData) -> str:
-    values = _validated(db, data)
-    course_ids = values.pop("course_ids")
     with db.write() as s:
+        values = _validated(s, data)
+        course_ids = values.pop("course_ids")
         need = NeedsAnalysis(**values)
         s.add(need)
         s.flush()
@@ -129,9 +129,9 @@ def create_need(db: Database, data: NeedData) -> str:
 
 
 def update_need(db: Database, need_id: str, data: NeedData) -> None:
-    values = _validated(db, data, need_id)
-    course_ids = values.pop("course_ids")
     with db.write() as s:
+        values = _validated(s, data, need_id)
+        course_ids = values.pop("course_ids")
         need = s.get(NeedsAnalysis, need_id)
         if need is None or need.deleted_at is not None:
             raise NotFound(_("The needs analysis was not found."))

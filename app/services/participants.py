@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.errors import NotFound, UserError
@@ -200,7 +201,7 @@ def find_by_personal_number(db: Database, personal_number: str) -> ParticipantRo
     return _row(found) if found is not None else None
 
 
-def _validated(db: Database, data: ParticipantData, participant_id: str = "") -> dict:
+def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> dict:
     check = Checker("participant", participant_id)
     values: dict = {
         "first_name": check.required("first_name", data.first_name, _("Enter the first name.")),
@@ -217,38 +218,43 @@ def _validated(db: Database, data: ParticipantData, participant_id: str = "") ->
     values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
     company_id = data.company_id or None
     values["company_id"] = company_id
-    with db.read() as s:
-        if company_id is not None:
-            company = s.get(Company, company_id)
-            if company is None or company.deleted_at is not None:
-                check.add("company_id", _("The chosen company does not exist."))
-        if pnr:
-            other = s.execute(
-                select(Participant).where(Participant.personal_number == pnr, Participant.id != participant_id)
-            ).scalars().first()
-            if other is not None:
-                masked = mask_personal_number(pnr)
-                if other.deleted_at is None:
-                    check.add(
-                        "personal_number",
-                        _("{number} is already registered as {name}. A person is registered only once.").format(
-                            number=masked, name=f"{other.first_name} {other.last_name}"
-                        ),
-                    )
-                else:
-                    check.add(
-                        "personal_number",
-                        _("{number} belongs to a deleted participant. Restore that participant instead.").format(
-                            number=masked
-                        ),
-                    )
+    if company_id is not None:
+        company = s.get(Company, company_id)
+        if company is None or company.deleted_at is not None:
+            check.add("company_id", _("The chosen company does not exist."))
+    if pnr:
+        other = s.execute(
+            select(Participant).where(Participant.personal_number == pnr, Participant.id != participant_id)
+        ).scalars().first()
+        if other is not None:
+            masked = mask_personal_number(pnr)
+            if other.deleted_at is None:
+                check.add(
+                    "personal_number",
+                    _("{number} is already registered as {name}. A person is registered only once.").format(
+                        number=masked, name=f"{other.first_name} {other.last_name}"
+                    ),
+                )
+            else:
+                check.add(
+                    "personal_number",
+                    _("{number} belongs to a deleted participant. Restore that participant instead.").format(
+                        number=masked
+                    ),
+                )
     check.done()
     return values
 
 
+def validate_participant(db: Database, data: ParticipantData, participant_id: str = "") -> None:
+    """Check without saving (for a form): raises the ValidationError a save would raise."""
+    with db.read() as s:
+        _validated(s, data, participant_id)
+
+
 def create_participant(db: Database, data: ParticipantData) -> str:
-    values = _validated(db, data)
     with db.write() as s:
+        values = _validated(s, data)
         p = Participant(**values)
         s.add(p)
         s.flush()
@@ -256,8 +262,8 @@ def create_participant(db: Database, data: ParticipantData) -> str:
 
 
 def update_participant(db: Database, participant_id: str, data: ParticipantData) -> None:
-    values = _validated(db, data, participant_id)
     with db.write() as s:
+        values = _validated(s, data, participant_id)
         p = s.get(Participant, participant_id)
         if p is None or p.deleted_at is not None:
             raise NotFound(_("The participant was not found."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.errors import NotFound
@@ -30,19 +31,18 @@ def list_providers(db: Database) -> list[ProviderRow]:
     return sorted((ProviderRow(*row) for row in rows), key=lambda r: sort_key(r.name))
 
 
-def _validated(db: Database, name: str, org_number: str, provider_id: str = "") -> tuple[str, str]:
+def _validated(s: Session, name: str, org_number: str, provider_id: str = "") -> tuple[str, str]:
     check = Checker("provider", provider_id)
     name = check.required("name", name, _("Enter the provider's name."))
     org = ""
     if one_line(org_number):
         org = check.run(normalize_org_number, org_number) or ""
     if name:
-        with db.read() as s:
-            clash = s.execute(
-                select(Provider.id).where(
-                    alive(Provider), func.lower(Provider.name) == name.lower(), Provider.id != provider_id
-                )
-            ).first()
+        clash = s.execute(
+            select(Provider.id).where(
+                alive(Provider), func.lower(Provider.name) == name.lower(), Provider.id != provider_id
+            )
+        ).first()
         if clash is not None:
             check.add("name", _("There is already a provider named {name}.").format(name=name))
     check.done()
@@ -50,8 +50,8 @@ def _validated(db: Database, name: str, org_number: str, provider_id: str = "") 
 
 
 def create_provider(db: Database, name: str, org_number: str = "") -> str:
-    name, org = _validated(db, name, org_number)
     with db.write() as s:
+        name, org = _validated(s, name, org_number)
         provider = Provider(name=name, org_number=org)
         s.add(provider)
         s.flush()
@@ -59,8 +59,8 @@ def create_provider(db: Database, name: str, org_number: str = "") -> str:
 
 
 def update_provider(db: Database, provider_id: str, name: str, org_number: str = "") -> None:
-    name, org = _validated(db, name, org_number, provider_id)
     with db.write() as s:
+        name, org = _validated(s, name, org_number, provider_id)
         provider = s.get(Provider, provider_id)
         if provider is None or provider.deleted_at is not None:
             raise NotFound(_("The provider was not found."))

@@ -187,3 +187,13 @@ def test_detail_lists_the_employees_and_needs(db):
     detail = get_company(db, cid)
     assert [p.full_name for p in detail.participants] == ["Anna Ek"]
     assert [n.description for n in detail.needs] == ["Svetsbehörighet"]
+
+
+def test_validate_without_saving(db):
+    from app.services.companies import validate_company
+
+    validate_company(db, CompanyData("Alfa AB", ORG_A))
+    with pytest.raises(ValidationError) as err:
+        validate_company(db, CompanyData("Alfa AB", "1"))
+    assert set(err.value.by_field) == {"org_number"}
+    assert list_companies(db) == []

@@ -391,3 +391,16 @@ def test_status_follows_the_sessions_against_today(db):
     add_session(db, cid, SessionData(today - timedelta(days=7), "09:00", "12:00"))
     add_session(db, cid, SessionData(today + timedelta(days=7), "09:00", "12:00"))
     assert course_overview(db)[0].status == "running"
+
+
+def test_validate_without_saving(db):
+    from app.services.courses import validate_course, validate_session
+
+    create_course(db, CourseData("SV-1", "Svetsning"))
+    validate_course(db, CourseData("SV-2", "Svetsning 2"))
+    with pytest.raises(ValidationError) as err:
+        validate_course(db, CourseData("sv-1", ""))
+    assert set(err.value.by_field) == {"code", "title"}
+    with pytest.raises(ValidationError):
+        validate_session(SessionData("2026-01-01", "10:00", "09:00"))
+    assert len(course_overview(db)) == 1

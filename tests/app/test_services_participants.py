@@ -219,3 +219,13 @@ def test_lists_sort_in_swedish_alphabetical_order(db):
     assert [r.last_name for r in list_participants(db)] == [
         "Andersson", "de Vries", "Świątek", "Zander", "Åberg", "Ärlig", "Öberg",
     ]
+
+
+def test_validate_without_saving(db):
+    from app.services.participants import validate_participant
+
+    pid = create_participant(db, ParticipantData("Anna", "Ek", ANNA))
+    validate_participant(db, ParticipantData("Anna", "Ek", ANNA), pid)  # her own number
+    with pytest.raises(ValidationError) as err:
+        validate_participant(db, ParticipantData("Anna", "Ek", ANNA))
+    assert set(err.value.by_field) == {"personal_number"}
