@@ -76,14 +76,20 @@ class RegisterModel(QAbstractTableModel):
         self.sessions: list[SessionRow] = []
         self.participants: list[ParticipantAttendance] = []
         self.marks: dict[tuple[str, str], Mark] = {}
-        self._by_participant: dict[str, dict[str, Mark]] = {}
         self._totals: list[Totals] = []
         self._warning_icon = None
+        self._letters: dict[str, str] = {}
+        self._brushes: dict[str, QBrush] = {}
+        self._cancelled_brush = QBrush(CANCELLED_BACKGROUND)
+        self._cancelled_text = QBrush(CANCELLED_FOREGROUND)
 
     # --- data in ----------------------------------------------------------------------------
 
     def set_register(self, register: Register | None) -> None:
         self.beginResetModel()
+        # looked up once per load: data() is called thousands of times while the view paints
+        self._letters = {status: status_letter(status) for status in STATUS_COLOURS}
+        self._brushes = {status: QBrush(colour) for status, colour in STATUS_COLOURS.items()}
         if register is None:
             self.course, self.sessions, self.participants, self.marks = None, [], [], {}
         else:
@@ -91,31 +97,32 @@ class RegisterModel(QAbstractTableModel):
             self.sessions = list(register.sessions)
             self.participants = list(register.participants)
             self.marks = dict(register.marks)
-        self._by_participant = {}
-        for (session_id, participant_id), mark in self.marks.items():
-            self._by_participant.setdefault(participant_id, {})[session_id] = mark
-        self._totals = [self._compute(p.participant_id) for p in self.participants]
+        # the service computed each participant's totals with the same rules: take them over
+        self._totals = [
+            Totals(p.scheduled_minutes, p.attended_minutes, p.remaining_minutes, p.percent, p.eligible,
+                   p.can_still_reach)
+            for p in self.participants
+        ]
         self.endResetModel()
 
     def _compute(self, participant_id: str) -> Totals:
+        marks = {}
+        for session in self.sessions:
+            mark = self.marks.get((session.id, participant_id))
+            if mark is not None:
+                marks[session.id] = mark
         return summarize(
-            self.sessions,
-            self._by_participant.get(participant_id, {}),
-            self.course.min_attendance_percent if self.course else 0,
-            self.today,
+            self.sessions, marks, self.course.min_attendance_percent if self.course else 0, self.today
         )
 
     def apply_mark(self, row: int, column: int, mark: Mark | None) -> None:
         """Show a saved (or cleared, with None) mark and update the participant's totals."""
         participant_id = self.participants[row].participant_id
         session_id = self.sessions[column - FIRST_SESSION_COLUMN].id
-        marks = self._by_participant.setdefault(participant_id, {})
         if mark is None:
             self.marks.pop((session_id, participant_id), None)
-            marks.pop(session_id, None)
         else:
             self.marks[(session_id, participant_id)] = mark
-            marks[session_id] = mark
         self._totals[row] = self._compute(participant_id)
         self.dataChanged.emit(self.index(row, column), self.index(row, column))
         self.dataChanged.emit(self.index(row, HOURS_COLUMN), self.index(row, PERCENT_COLUMN))
@@ -199,7 +206,7 @@ class RegisterModel(QAbstractTableModel):
                 return "–"
             if mark is None:
                 return ""
-            letter = status_letter(mark.status)
+            letter = self._letters[mark.status]
             if mark.minutes is not None and mark.status in ("present", "late"):
                 letter = f"{letter} {mark.minutes}"
             return letter + (" *" if mark.note else "")
@@ -207,12 +214,12 @@ class RegisterModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.BackgroundRole:
             if session.cancelled:
-                return QBrush(CANCELLED_BACKGROUND)
+                return self._cancelled_brush
             if mark is not None:
-                return QBrush(STATUS_COLOURS[mark.status])
+                return self._brushes[mark.status]
             return None
         if role == Qt.ItemDataRole.ForegroundRole and session.cancelled:
-            return QBrush(CANCELLED_FOREGROUND)
+            return self._cancelled_text
         if role == Qt.ItemDataRole.ToolTipRole:
             if session.cancelled:
                 return _("Cancelled session")
