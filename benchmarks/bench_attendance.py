@@ -158,7 +158,8 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     if large_db and Path(large_db).exists():
         import sqlite3
 
-        src, dst = sqlite3.connect(large_db), sqlite3.connect(target)
+        src = sqlite3.connect(f"{Path(large_db).resolve().as_uri()}?mode=ro", uri=True)  # never written
+        dst = sqlite3.connect(target)
         try:
             src.backup(dst)  # a consistent copy, safe with WAL
         finally:
