@@ -135,7 +135,7 @@ def test_rows_are_masked_sorted_and_carry_the_employer(db):
     assert (bo.company_id, bo.company_name, bo.email) == (cid, "Kalmar Stål AB", "bo@example.se")
     assert bo.masked_personal_number == "19790704-****"
     for row in rows:
-        assert ANNA[8:] not in repr(row) and BO[8:] not in repr(row)
+        assert ANNA[2:] not in repr(row) and BO[2:] not in repr(row)
 
 
 def test_search_by_name_employer_and_birth_date(db):
@@ -229,3 +229,26 @@ def test_validate_without_saving(db):
     with pytest.raises(ValidationError) as err:
         validate_participant(db, ParticipantData("Anna", "Ek", ANNA))
     assert set(err.value.by_field) == {"personal_number"}
+
+
+def test_the_full_number_appears_in_no_row_of_any_list(db):
+    from app.services.companies import get_company, list_companies
+    from app.services.enrollments import list_enrollments
+
+    cid = create_company(db, CompanyData("Kalmar Stål AB", ORG))
+    pid = create_participant(db, ParticipantData("Anna", "Ek", ANNA, company_id=cid))
+    k = create_course(db, CourseData("SV-1", "Svetsning"))
+    enroll(db, k, [pid])
+    detail = get_participant(db, pid)
+    shown = [
+        list_participants(db),
+        list_companies(db),
+        get_company(db, cid).participants,
+        list_enrollments(db, k),
+        detail.enrollments,
+        detail.masked_personal_number,
+        find_by_personal_number(db, ANNA),
+    ]
+    text = repr(shown)
+    assert ANNA not in text and ANNA[2:] not in text and f"-{ANNA[8:]}" not in text
+    assert "19850312-****" in text
