@@ -179,7 +179,7 @@ def write_time_reports(
     m = to_month(month)
     lang = lang or current_language()
     settings = get_settings(db)
-    people = month_hours(db, m, participant_ids, rounding=settings.hours_rounding, today=today)
+    people = month_hours(db, m, participant_ids, rounding=settings.hours_rounding, today=today, with_dates=False)
     target = Path(out_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")

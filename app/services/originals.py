@@ -84,7 +84,7 @@ def originals_checklist(db: Database, month: str | Month, *, today: date | None 
     m = to_month(month)
     received = received_originals(db, m)
     result = []
-    for r in month_hours(db, m, today=today):
+    for r in month_hours(db, m, today=today, with_dates=False):
         result.append(
             OriginalStatus(
                 participant_id=r.participant_id,

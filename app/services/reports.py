@@ -27,7 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from app import rules
 from app.db import Database
@@ -180,11 +180,34 @@ def _attended_marks(s, first: date, last: date, participant_ids: list[str] | Non
 
 
 def _first_attended(s, participant_ids: list[str], until: date) -> dict[str, date]:
-    """Each participant's first session with attended minutes, on or before `until`."""
+    """Each participant's first session with attended minutes, on or before `until`.
+
+    Aggregated in SQL for speed; the condition is app.rules.attended_minutes > 0 spelled out
+    (a session always has minutes): present without minutes (the whole session), or present or
+    late with a positive number of minutes, in a session that is not cancelled."""
+    attended = or_(
+        and_(Attendance.status == "present", Attendance.minutes.is_(None)),
+        and_(Attendance.status.in_(("present", "late")), Attendance.minutes > 0),
+    )
+    stmt = (
+        select(Attendance.participant_id, func.min(CourseSession.date))
+        .join(CourseSession, CourseSession.id == Attendance.session_id)
+        .join(Course, Course.id == CourseSession.course_id)
+        .where(
+            CourseSession.date <= until,
+            Attendance.deleted_at.is_(None),
+            CourseSession.deleted_at.is_(None),
+            Course.deleted_at.is_(None),
+            CourseSession.cancelled.is_(False),
+            attended,
+        )
+        .group_by(Attendance.participant_id)
+    )
     first: dict[str, date] = {}
-    for pid, day, _course, _minutes in _attended_marks(s, date(1900, 1, 1), until, participant_ids):
-        if pid not in first or day < first[pid]:
-            first[pid] = day
+    for batch in _chunks(participant_ids):
+        for pid, day in s.execute(stmt.where(Attendance.participant_id.in_(batch))):
+            if day is not None:
+                first[pid] = day
     return first
 
 
@@ -263,18 +286,19 @@ def _build(
     rounding: str,
     today: date,
     include_start_end: bool,
+    with_dates: bool = True,
 ) -> list[ParticipantMonth]:
     per_line: dict[str, dict[tuple[date, str], int]] = defaultdict(lambda: defaultdict(int))
     for pid, day, course_id, minutes in _attended_marks(s, month.first, month.last, participant_ids):
         per_line[pid][(day, course_id)] += minutes
 
-    ends = _last_course_end(s, participant_ids)
+    ends = _last_course_end(s, participant_ids) if with_dates or include_start_end else {}
     ends = {pid: d for pid, d in ends.items() if d <= today}  # only a course that is over ends
     candidates = set(per_line)
     if include_start_end:
         candidates |= {pid for pid, d in ends.items() if month.first <= d <= month.last}
     ids = sorted(candidates)
-    starts = _first_attended(s, ids, month.last)
+    starts = _first_attended(s, ids, month.last) if with_dates or include_start_end else {}
     people = _people(s, ids)
     course_ids = {cid for lines in per_line.values() for _d, cid in lines}
     courses = {}
@@ -336,13 +360,15 @@ def month_hours(
     *,
     rounding: str | None = None,
     today: date | None = None,
+    with_dates: bool = True,
 ) -> list[ParticipantMonth]:
-    """Participants with hours in the month (after rounding), by last name: the time reports."""
+    """Participants with hours in the month (after rounding), by last name: the time reports.
+    with_dates=False leaves start_date and end_date empty (faster; the PDF does not show them)."""
     m = to_month(month)
     rounding = rounding or _settings_rounding(db)
     ids = None if participant_ids is None else sorted(set(participant_ids))
     with db.read() as s:
-        rows = _build(s, m, ids, rounding, today or date.today(), include_start_end=False)
+        rows = _build(s, m, ids, rounding, today or date.today(), include_start_end=False, with_dates=with_dates)
     return sorted(rows, key=lambda r: (r.last_name.casefold(), r.first_name.casefold(), r.participant_id))
 
 

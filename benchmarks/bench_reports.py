@@ -1,0 +1,120 @@
+"""Reports and participant-list import on the large programme.
+
+- the month's summary (.xlsx) for all participants of the busiest month      goal < 5 s
+- 1,000 monthly time reports in one PDF                                       goal < 10 s
+- importing a 5,000-row participant list (preview + enrol, 1,000 known people) goal < 5 s
+
+The large database is only read; the import runs on a copy in `workdir`.
+
+    python -m benchmarks.bench_reports [LARGE_DB]   (without a path: a scale-0.25 programme is built)
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _busiest_month(db) -> str:
+    from sqlalchemy import func, select
+
+    from app.models import Attendance, CourseSession
+
+    month = func.strftime("%Y-%m", CourseSession.date)
+    with db.read() as s:
+        return s.execute(
+            select(month)
+            .join(Attendance, Attendance.session_id == CourseSession.id)
+            .group_by(month)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar_one()
+
+
+def _write_list(db, path: Path, rows: int = 5000, known: int = 1000) -> None:
+    from sqlalchemy import select
+    from stdnum import luhn
+
+    from app.models import Company, Participant
+
+    with db.read() as s:
+        companies = s.execute(select(Company.name, Company.org_number).where(Company.deleted_at.is_(None)).limit(200)).all()
+        people = s.execute(select(Participant.personal_number).limit(known)).scalars().all()
+    lines = ["Förnamn;Efternamn;Personnummer;Företag;E-post;Telefon"]
+    for i in range(rows):
+        if i < len(people):
+            pnr = people[i]
+        else:  # new people born in 1950 (the synthetic programme has none of these)
+            base = f"500{(i % 12) + 1:02d}{(i % 28) + 1:02d}"[-6:] + f"{i % 1000:03d}"
+            pnr = "19" + base + luhn.calc_check_digit(base)
+        name, org = companies[i % len(companies)]
+        lines.append(f"Förnamn{i};Efternamn{i};{pnr};{org if i % 2 else name};p{i}@example.se;070-{i:07d}")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+
+
+def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
+    from app.db import Database
+    from app.documents.time_report import write_time_reports
+    from app.interchange.participant_list import apply_import, preview_import
+    from app.services.reports import month_hours, write_summary
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    db = Database(large_db, migrate=False)
+    try:
+        month = _busiest_month(db)
+        t0 = time.perf_counter()
+        n = write_summary(db, month, workdir / f"summary-{month}.xlsx")
+        results.append((f"month summary .xlsx ({n} participants)", time.perf_counter() - t0, "s", "< 5 s"))
+
+        ids = [r.participant_id for r in month_hours(db, month)][:1000]
+        t0 = time.perf_counter()
+        pages = write_time_reports(db, month, workdir / f"time-reports-{month}.pdf", ids)
+        results.append((f"{pages} monthly time reports in one PDF", time.perf_counter() - t0, "s", "< 10 s"))
+    finally:
+        db.dispose()
+
+    copy = workdir / "reports-import.db"
+    shutil.copyfile(large_db, copy)
+    db = Database(copy, migrate=False)
+    try:
+        from sqlalchemy import select
+
+        from app.models import Course
+
+        with db.read() as s:
+            course_id = s.execute(select(Course.id).limit(1)).scalar_one()
+        listing = workdir / "participants-5000.csv"
+        _write_list(db, listing)
+        t0 = time.perf_counter()
+        preview = preview_import(db, listing, course_id)
+        result = apply_import(db, preview, skip_invalid=True)
+        elapsed = time.perf_counter() - t0
+        results.append(
+            (f"import 5,000-row list ({result.created} new, {result.matched} known, {len(preview.invalid)} bad)", elapsed, "s", "< 5 s")
+        )
+    finally:
+        db.dispose()
+        copy.unlink(missing_ok=True)
+    return results
+
+
+def main(argv: list[str]) -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    if argv:
+        large = Path(argv[0])
+    else:
+        from benchmarks.synthetic import generate
+
+        large = work / "large.db"
+        generate(large, scale=0.25)
+    for label, value, unit, goal in measure(large, work / "out"):
+        print(f"{label:<60} {value:8.2f} {unit}   goal {goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
