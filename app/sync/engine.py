@@ -372,8 +372,8 @@ def sync(db: Database, folder: Path, key_file: Path | None = None, progress: Pro
     with db.write() as s:
         state.ensure(s.connection())
         own_seq = int(_get(s, "sync_seq", "0"))
-    own_last = _devices_dir(folder) / state.device / share.batch_name(own_seq)
-    if own_seq and not own_last.exists():
+    own_dir = _devices_dir(folder) / state.device
+    if own_seq and not (own_dir.is_dir() and any(own_dir.iterdir())):
         raise UserError(_("This laptop's published batches are missing from {folder} (another folder, or it was emptied?). Nothing was changed.").format(folder=folder))
     report = SyncReport()
     report.published = publish(db, folder, key)
