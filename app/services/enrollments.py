@@ -228,8 +228,8 @@ def withdraw(db: Database, enrollment_id_: str) -> tuple[str, ...]:
 
 
 def set_enrollment_status(db: Database, enrollment_id_: str, status: str) -> tuple[str, ...]:
-    """Set the status; a freed place goes to the first waitlisted participant.
-    Returns the ids of enrollments that moved up."""
+    """Set the status (a correction or an undo; the capacity is not checked); a freed place
+    goes to the first waitlisted participant. Returns the ids of enrollments that moved up."""
     if status not in ENROLLMENT_STATUSES:
         raise ValidationError(
             Problem(
@@ -246,8 +246,7 @@ def set_enrollment_status(db: Database, enrollment_id_: str, status: str) -> tup
         if row is None or row.deleted_at is not None:
             raise NotFound(_("The enrollment was not found."))
         course = _live_course(s, row.course_id)
-        if row.status != status and status == "waitlisted":
-            row.created_at = utcnow()  # back of the queue
+        # created_at is kept: an undone withdrawal gets its old place in the queue back
         row.status = status
         s.flush()
         return promote_waitlisted(s, course)

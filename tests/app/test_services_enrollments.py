@@ -134,3 +134,12 @@ def test_deleted_course_or_participant(db):
     with pytest.raises(NotFound):
         enroll(db, course, [c])
     assert list_enrollments(db, course) == []
+
+
+def test_undoing_a_waitlisted_withdrawal_restores_the_queue_place(db):
+    course = create_course(db, CourseData("K", "Kurs", capacity=1))
+    a, b, c = people(db, 3)
+    enroll(db, course, [a, b, c])  # b then c waiting
+    withdraw(db, enrollment_id(course, b))
+    set_enrollment_status(db, enrollment_id(course, b), "waitlisted")  # undo
+    assert withdraw(db, enrollment_id(course, a)) == (enrollment_id(course, b),)
