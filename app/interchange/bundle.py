@@ -829,14 +829,23 @@ def _apply(session, part: _Parsed, now: datetime) -> None:
                 row["updated_at"] = row["created_at"]
             new_rows.append(row)
     if model is Certificate and new_rows:
-        order = {rid: n for n, rid in enumerate(_certificate_order(part.records, []))}
-        new_rows.sort(key=lambda r: order[r["id"]])
-        # the chain of corrections goes by insert order; one statement per row keeps it safe
+        # a superseded certificate goes in before the one that corrects it: insert by depth
+        depth: dict[str, int] = {}
+        for rid in _certificate_order(part.records, []):
+            parent = part.records[rid].get("supersedes_id")
+            depth[rid] = depth.get(parent, -1) + 1 if parent in depth else 0
+        layers: dict[int, list[dict[str, Any]]] = {}
         for row in new_rows:
-            session.execute(insert(model), [row])
-    elif new_rows:
-        for chunk in range(0, len(new_rows), 50_000):
-            session.execute(insert(model), new_rows[chunk:chunk + 50_000])
+            layers.setdefault(depth[row["id"]], []).append(row)
+        batches = [layers[d] for d in sorted(layers)]
+    else:
+        batches = [new_rows]
+    for rows in batches:
+        # The ORM leaves out None values of columns that have a default, and batches only runs
+        # of rows with the same columns: group the rows by where their None values are.
+        rows.sort(key=lambda r: tuple(v is None for v in r.values()))
+        for chunk in range(0, len(rows), 50_000):
+            session.execute(insert(model), rows[chunk:chunk + 50_000])
     if changed_rows:
         session.execute(update(model), changed_rows)
     if model is NeedsAnalysis:
