@@ -142,6 +142,19 @@ def list_participants(db: Database, search: str = "", company_id: str | None = N
     other_words = [word for word in words if not word.isascii()]
     if sql_words:
         q = q.where(*_search_terms(" ".join(sql_words)))
+    for word in other_words:
+        # narrow down in SQL by the word's longest plain-ASCII part ('berg' of 'öberg')
+        part = max(re.findall(r"[\x00-\x7f]+", word), key=len, default="")
+        if len(part) >= 2:
+            pattern = _like(part.lower())
+            q = q.where(
+                or_(
+                    *(
+                        func.lower(col).like(pattern, escape="\\")
+                        for col in (Participant.first_name, Participant.last_name, Company.name)
+                    )
+                )
+            )
     with db.read() as s:
         found = s.connection().execute(q).all()  # Core rows: no ORM loading for 20,000 people
     rows = [_row(r) for r in found]

@@ -252,3 +252,13 @@ def test_the_full_number_appears_in_no_row_of_any_list(db):
     text = repr(shown)
     assert ANNA not in text and ANNA[2:] not in text and f"-{ANNA[8:]}" not in text
     assert "19850312-****" in text
+
+
+def test_search_words_with_swedish_letters_match_any_case(db):
+    create_participant(db, ParticipantData("Åsa", "Öberg", ANNA))
+    create_participant(db, ParticipantData("Bo", "Berg", BO))
+    create_participant(db, ParticipantData("Örjan", "Lind", CIA))
+    assert [r.full_name for r in list_participants(db, "öBERG")] == ["Åsa Öberg"]
+    assert [r.full_name for r in list_participants(db, "ÅSA öberg")] == ["Åsa Öberg"]
+    assert [r.full_name for r in list_participants(db, "ö")] == ["Örjan Lind", "Åsa Öberg"]
+    assert [r.full_name for r in list_participants(db, "berg")] == ["Bo Berg", "Åsa Öberg"]
