@@ -1,10 +1,27 @@
-"""The Sync page."""
+"""The Sync page: "Sync now" (off the UI thread), guided set-up of the shared folder and key,
+per-partner state, the conflict list with "use the other value", and the last report."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from pathlib import Path
 
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import UserError
 from app.i18n import _
+from app.sync import setup_folder, sync
+from app.sync.status import list_conflicts, overview, use_other_value
 from ui.context import AppContext
 
 
@@ -12,14 +29,133 @@ class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        self.folder: str = ""
+        self.key_file: Path | None = None
+        self.last_report = None
         layout = QVBoxLayout(self)
         self.heading = QLabel(self.title())
         layout.addWidget(self.heading)
-        layout.addStretch(1)
+        self.folder_label = QLabel()
+        layout.addWidget(self.folder_label)
+        buttons = QHBoxLayout()
+        self.sync_button = QPushButton(_("Sync now"))
+        self.choose_button = QPushButton(_("Choose shared folder…"))
+        self.key_button = QPushButton(_("Import programme key…"))
+        self.setup_button = QPushButton(_("Set up a new shared folder…"))
+        for b in (self.sync_button, self.choose_button, self.key_button, self.setup_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(QLabel(_("Partners")))
+        self.partners = QTableWidget(0, 3)
+        self.partners.setHorizontalHeaderLabels([_("Partner"), _("Last batch"), _("State")])
+        layout.addWidget(self.partners)
+        layout.addWidget(QLabel(_("Conflicts")))
+        self.conflicts = QTableWidget(0, 4)
+        self.conflicts.setHorizontalHeaderLabels([_("Record"), _("Field"), _("Kept value"), _("Other value")])
+        layout.addWidget(self.conflicts)
+        self.other_button = QPushButton(_("Use the other value"))
+        layout.addWidget(self.other_button)
+        layout.addWidget(QLabel(_("Last sync")))
+        self.report_box = QPlainTextEdit()
+        self.report_box.setReadOnly(True)
+        layout.addWidget(self.report_box)
+        self._conflict_ids: list[str] = []
+        self.sync_button.clicked.connect(self.sync_now)
+        self.choose_button.clicked.connect(self.choose_folder)
+        self.key_button.clicked.connect(self.choose_key)
+        self.setup_button.clicked.connect(self.set_up)
+        self.other_button.clicked.connect(self.use_other)
+        self.refresh()
+        self._announce()
 
     @staticmethod
     def title() -> str:
         return _("Sync")
 
     def refresh(self) -> None:
-        pass
+        info = overview(self.ctx.db)
+        self.folder = self.folder or info.folder
+        self.folder_label.setText(_("Shared folder: {folder}").format(folder=self.folder or _("not chosen")))
+        self.partners.setRowCount(len(info.partners))
+        for row, p in enumerate(info.partners):
+            for col, text in enumerate((p.device[:8], str(p.seq), p.status or _("up to date"))):
+                self.partners.setItem(row, col, QTableWidgetItem(text))
+        conflicts = list_conflicts(self.ctx.db)
+        self._conflict_ids = [c.id for c in conflicts]
+        self.conflicts.setRowCount(len(conflicts))
+        for row, c in enumerate(conflicts):
+            for col, text in enumerate((f"{c.table} {c.record_id[:8]}", c.field, str(c.kept_value), str(c.other_value))):
+                self.conflicts.setItem(row, col, QTableWidgetItem(text))
+        report = self.last_report
+        if report is not None:
+            self.report_box.setPlainText("\n".join(report.lines()))
+        elif info.last_report:
+            self.report_box.setPlainText(_("{n} batches published in the last sync.").format(n=len(info.last_report.get("published", []))))
+        self._info = info
+
+    def _announce(self) -> None:
+        """The sync state for the status bar: partners, open conflicts, unpublished changes."""
+        info = self._info
+        self.ctx.bus.announce("sync", [str(len(info.partners)), str(info.open_conflicts), str(info.pending_changes)])
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, _("Choose shared folder…"))
+        if folder:
+            self.folder = folder
+            self.refresh()
+
+    def choose_key(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(self, _("Import programme key…"))
+        if path:
+            self.key_file = Path(path)
+
+    def set_up(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, _("Set up a new shared folder…"))
+        if not folder:
+            return
+        key_out, _filter = QFileDialog.getSaveFileName(self, _("Save the new programme key"))
+        if not key_out:
+            return
+        try:
+            setup_folder(Path(folder), Path(key_out))
+        except UserError as exc:
+            QMessageBox.warning(self, self.title(), str(exc))
+            return
+        self.folder = folder
+        QMessageBox.information(self, self.title(), _("The shared folder is set up. Hand the key file to your colleagues (not through the shared folder)."))
+        self.refresh()
+
+    def sync_now(self, confirm: bool = False) -> None:
+        if not self.folder:
+            QMessageBox.warning(self, self.title(), _("Choose the shared folder first."))
+            return
+        from ui.tasks import run_task
+
+        folder, key, db = Path(self.folder), self.key_file, self.ctx.db
+        run_task(self, lambda progress: sync(db, folder, key_file=key, progress=progress, confirm_mass_delete=confirm),
+                 self._done, title=_("Syncing"))
+
+    def _done(self, report) -> None:
+        self.key_file = None
+        self.last_report = report
+        self.refresh()
+        self._announce()
+        self.ctx.bus.announce("participant", [])
+        if report.waiting_confirmation:
+            answer = QMessageBox.question(self, self.title(), "\n".join(report.waiting_confirmation + [_("Apply these deletions?")]))
+            if answer == QMessageBox.StandardButton.Yes:
+                self.sync_now(confirm=True)
+
+    def use_other(self) -> None:
+        row = self.conflicts.currentRow()
+        if row < 0 or row >= len(self._conflict_ids):
+            return
+        try:
+            use_other_value(self.ctx.db, self._conflict_ids[row])
+        except UserError as exc:
+            QMessageBox.warning(self, self.title(), str(exc))
+            return
+        self.refresh()
