@@ -286,7 +286,10 @@ class RegisterModel(QAbstractTableModel):
             if section == HOURS_COLUMN:
                 return _("Hours")
             if section == PERCENT_COLUMN:
-                return _("Attendance")
+                if self.course is None:
+                    return _("Attendance")
+                minimum = _("min. {minimum}").format(minimum=format_percent(self.course.min_attendance_percent / 100))
+                return f"{_('Attendance')}\n{minimum}"
             session = self.session_at(section)
             if session is None:
                 return None
