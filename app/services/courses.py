@@ -267,7 +267,7 @@ def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict
         check.add("code", _("The course code can have at most 40 characters."))
     title = check.required("title", data.title, _("Enter the course title."))
     min_percent = check.run(percent, data.min_attendance_percent, "min_attendance_percent")
-    language = one_line(data.certificate_language)
+    language = one_line(data.certificate_language).lower()
     if language not in CERTIFICATE_LANGUAGES:
         check.add("certificate_language", _("The certificate language must be Swedish (sv) or English (en)."))
     capacity = _capacity(check, data.capacity)
@@ -278,7 +278,7 @@ def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict
             check.add("provider_id", _("The chosen provider does not exist."))
     if code and not check.has("code"):
         folded = code.casefold()
-        for other_id, other_code, deleted in s.execute(
+        for _other_id, other_code, deleted in s.execute(
             select(Course.id, Course.code, Course.deleted_at).where(Course.id != course_id)
         ):
             if other_code.casefold() != folded:

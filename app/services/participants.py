@@ -18,7 +18,7 @@ from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Participant, utcnow
-from app.services._checks import Checker, alive, one_line, sort_key
+from app.services._checks import Checker, alive, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments
 from app.validation import (
     FieldError,
