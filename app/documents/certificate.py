@@ -34,7 +34,11 @@ from app.documents.common import (
     draw_logo,
     new_canvas,
 )
-from app.i18n import N_, format_date, format_hours, format_percent, translate_in
+from app.i18n import N_, format_hours, format_percent, translate_in
+from app.i18n import format_date as _format_date
+
+# babel formatting is the slowest call on the page; a batch prints the same few dates again and again
+format_date = lru_cache(maxsize=512)(_format_date)
 
 QR_PREFIX = "KURSDESK"
 

@@ -50,6 +50,7 @@ from app.models import (
     Participant,
     Provider,
     Setting,
+    new_id,
 )
 from app.services.settings import get_settings, get_value
 from app.validation import birth_date_from_personal_number
@@ -365,6 +366,7 @@ def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_i
     )
     pdf = render_certificate(data)
     cert = Certificate(
+        id=new_id(),
         number=number,
         verification_code=code,
         course_id=facts.course_id,
@@ -376,8 +378,7 @@ def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_i
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         document=data.to_json(),
     )
-    s.add(cert)
-    s.flush()
+    s.add(cert)  # flushed once, at commit
     return cert
 
 
