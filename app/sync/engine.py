@@ -148,8 +148,40 @@ def _devices_dir(folder: Path) -> Path:
     return Path(folder) / "devices"
 
 
+def baseline(db: Database) -> int:
+    """Records written before change capture existed (an older database, a raw copy) enter the
+    change log once, as inserts, so that the first publish carries the whole programme."""
+    from sqlalchemy import exists
+
+    from app.models import SYNCED_MODELS, SyncClock
+    from app.sync.capture import CHUNK, FIELDS, record_local
+
+    state = state_of(db)
+    count = 0
+    with db.write() as s:
+        if _get(s, "sync_baseline"):
+            return 0
+        conn = s.connection()
+        state.ensure(conn)
+        clk = SyncClock.__table__
+        for model in SYNCED_MODELS:
+            t, name = model.__table__, model.__tablename__
+            ids = [r[0] for r in conn.execute(select(t.c.id).where(~exists().where(clk.c.table_name == name, clk.c.record_id == t.c.id)))]
+            cols = [t.c[k] for k in FIELDS[name]]
+            for i in range(0, len(ids), CHUNK * 10):
+                part = ids[i : i + CHUNK * 10]
+                rows = []
+                for j in range(0, len(part), CHUNK):
+                    rows.extend(conn.execute(select(*cols).where(t.c.id.in_(part[j : j + CHUNK]))).mappings())
+                record_local(conn, state, name, [(r["id"], dict(r), True) for r in rows])
+                count += len(rows)
+        _set(s, "sync_baseline", "1")
+    return count
+
+
 def publish(db: Database, folder: Path, key: ProgrammeKey) -> list[int]:
     state = state_of(db)
+    baseline(db)
     with db.write() as s:
         state.ensure(s.connection())
     device = state.device

@@ -93,3 +93,13 @@ def edit(db, model, rid, **values) -> None:
         obj = s.get(model, rid)
         for k, v in values.items():
             setattr(obj, k, v)
+
+
+@pytest.fixture(autouse=True)
+def english_messages(kursdesk_home):
+    """The tests match messages in English (the source language)."""
+    from app import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language("sv")
