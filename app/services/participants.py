@@ -18,7 +18,7 @@ from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Participant, utcnow
-from app.services._checks import Checker, alive, sort_key
+from app.services._checks import Checker, alive, frozen_row, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments
 from app.validation import (
     FieldError,
@@ -80,7 +80,8 @@ _COLUMNS = (
 
 def _row(r) -> ParticipantRow:
     pid, first, last, pnr, company_id, company_name, email = r
-    return ParticipantRow(
+    return frozen_row(
+        ParticipantRow,
         id=pid,
         first_name=first,
         last_name=last,

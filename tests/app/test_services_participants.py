@@ -262,3 +262,16 @@ def test_search_words_with_swedish_letters_match_any_case(db):
     assert [r.full_name for r in list_participants(db, "ÅSA öberg")] == ["Åsa Öberg"]
     assert [r.full_name for r in list_participants(db, "ö")] == ["Örjan Lind", "Åsa Öberg"]
     assert [r.full_name for r in list_participants(db, "berg")] == ["Bo Berg", "Åsa Öberg"]
+
+
+def test_rows_are_real_frozen_dataclasses(db):
+    import dataclasses
+
+    from app.services.participants import ParticipantRow
+
+    create_participant(db, ParticipantData("Anna", "Ek", ANNA))
+    row = list_participants(db)[0]
+    built = ParticipantRow(**dataclasses.asdict(row))
+    assert row == built and hash(row) == hash(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.first_name = "Bo"
