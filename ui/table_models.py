@@ -19,6 +19,7 @@ Usage:
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Callable, Iterable, Sequence
@@ -31,7 +32,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from app.i18n import _, format_date, format_decimal
+from app.i18n import _, current_language, format_date, format_decimal
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
 ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's id
@@ -53,6 +54,30 @@ def sort_key(value: Any) -> tuple:
     return (0, value)
 
 
+@lru_cache(maxsize=8)
+def _short_date_pattern(lang: str) -> str | None:
+    """babel's short date pattern as a str.format pattern (formatting 20,000 dates through babel
+    takes a second); None when the pattern is not a simple y/M/d one."""
+    from babel import Locale
+
+    from app.i18n import locale_name
+
+    pattern = Locale.parse(locale_name(lang)).date_formats["short"].pattern
+    converted = (
+        pattern.replace("yyyy", "y").replace("y", "{0.year:04d}").replace("MM", "{0.month:02d}").replace("dd", "{0.day:02d}")
+    )
+    sample = date(2031, 11, 23)
+    if "{" not in converted or converted.format(sample) != format_date(sample, lang=lang):
+        return None
+    return converted
+
+
+@lru_cache(maxsize=65536)
+def _date_text(value: date, lang: str) -> str:
+    pattern = _short_date_pattern(lang)
+    return pattern.format(value) if pattern else format_date(value, lang=lang)
+
+
 def display_text(value: Any) -> str:
     """The default cell text of a value in the current language."""
     if value is None:
@@ -60,9 +85,9 @@ def display_text(value: Any) -> str:
     if isinstance(value, bool):
         return "\u2713" if value else ""
     if isinstance(value, datetime):
-        return format_date(value.date())
+        return _date_text(value.date(), current_language())
     if isinstance(value, date):
-        return format_date(value)
+        return _date_text(value, current_language())
     if isinstance(value, time):
         return value.strftime("%H:%M")
     if isinstance(value, float):
@@ -186,6 +211,8 @@ class RowTableModel(QAbstractTableModel):
         self._rows = list(rows)
         self._reindex()
         self._haystacks = []
+        if any(c.searchable for c in self.columns):
+            self._ensure_haystacks()
         self._recompute_mask()
         self.endResetModel()
 

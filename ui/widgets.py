@@ -50,7 +50,9 @@ class EntityTable(QTableView):
     current_changed = Signal(object)  # the row object under the cursor, or None
     activated_row = Signal(object)  # Enter or double click
 
-    def __init__(self, model: RowTableModel, accessible: str, multi: bool = False, parent: QWidget | None = None):
+    def __init__(self, model: RowTableModel, accessible: str, multi: bool = False, parent: QWidget | None = None,
+                 fit: bool = False):
+        """`fit`: size the columns to their contents whenever the rows change (small tables only)."""
         super().__init__(parent)
         self.source_model = model
         self.proxy = RowFilterProxy(self)
@@ -74,6 +76,19 @@ class EntityTable(QTableView):
         header.setHighlightSections(False)
         self.selectionModel().currentRowChanged.connect(self._on_current)
         self.doubleClicked.connect(lambda index: self.activated_row.emit(self.proxy.row_at(index.row())))
+        if fit:
+            self._fit_pending = False
+            for signal in (model.modelReset, model.rowsInserted, model.dataChanged, model.layoutChanged):
+                signal.connect(self._schedule_fit)
+
+    def _schedule_fit(self, *_args) -> None:
+        if not self._fit_pending:
+            self._fit_pending = True
+            QTimer.singleShot(0, self._fit)
+
+    def _fit(self) -> None:
+        self._fit_pending = False
+        self.resizeColumnsToContents()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt name
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():

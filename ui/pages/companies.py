@@ -257,7 +257,7 @@ class Page(QWidget):
         needs = QWidget()
         needs_layout = QVBoxLayout(needs)
         self.needs_model = RowTableModel(NEED_COLUMNS, self)
-        self.needs_table = EntityTable(self.needs_model, _("Needs analyses"))
+        self.needs_table = EntityTable(self.needs_model, _("Needs analyses"), fit=True)
         self.needs_table.setObjectName("needs_table")
         self.needs_table.activated_row.connect(lambda _row: self.edit_need())
         needs_layout.addWidget(self.needs_table, 1)
@@ -278,7 +278,7 @@ class Page(QWidget):
         employees = QWidget()
         employees_layout = QVBoxLayout(employees)
         self.employees_model = RowTableModel(EMPLOYEE_COLUMNS, self)
-        self.employees_table = EntityTable(self.employees_model, _("Participating employees"))
+        self.employees_table = EntityTable(self.employees_model, _("Participating employees"), fit=True)
         self.employees_table.setObjectName("employees_table")
         employees_layout.addWidget(self.employees_table)
         self.tabs.addTab(employees, _("Participating employees"))
@@ -298,7 +298,7 @@ class Page(QWidget):
         QWidget.setTabOrder(self.delete_button, self.tabs)
         ctx.bus.changed.connect(self._on_bus)
         self._set_detail_enabled(False)
-        self.table.set_column_widths([200, 110, 100, 80, 60])
+        self.table.set_column_widths([190, 130, 100, 90, 70])
 
     @staticmethod
     def title() -> str:

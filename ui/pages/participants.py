@@ -35,7 +35,7 @@ PARTICIPANT_COLUMNS = [
     Column("employer", N_("Employer"), lambda r: r.company_name, searchable=True),
     Column(
         "birth_date", N_("Birth date"), lambda r: r.birth_date, searchable=True,
-        search=lambda r: r.birth_date.strftime("%Y%m%d") if r.birth_date else "",
+        search=lambda r: f"{r.birth_date.year:04d}{r.birth_date.month:02d}{r.birth_date.day:02d}" if r.birth_date else "",
     ),
     Column("personal_number", N_("Personal identity number"), lambda r: r.masked_personal_number),
 ]
@@ -234,7 +234,7 @@ class Page(QWidget):
         courses = QWidget()
         courses_layout = QVBoxLayout(courses)
         self.courses_model = RowTableModel(COURSE_COLUMNS, self, key=lambda r: getattr(r, "course_id"))
-        self.courses_table = EntityTable(self.courses_model, _("The participant's courses"))
+        self.courses_table = EntityTable(self.courses_model, _("The participant's courses"), fit=True)
         self.courses_table.setObjectName("participant_courses")
         self.courses_note = QLabel()
         self.courses_note.setWordWrap(True)
@@ -257,7 +257,7 @@ class Page(QWidget):
         QWidget.setTabOrder(self.delete_button, self.tabs)
         ctx.bus.changed.connect(self._on_bus)
         self._set_detail_enabled(False)
-        self.table.set_column_widths([200, 180, 100, 130])
+        self.table.set_column_widths([180, 190, 100, 130])
 
     @staticmethod
     def title() -> str:

@@ -1,0 +1,89 @@
+"""The coordinator's window on the large programme: opening the participants page (20,000
+participants: service query + model) and filter-as-you-type per keystroke, measured with a
+QApplication in this process (offscreen). Does not modify the large database (copies it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEYSTROKES = ["a", "an", "and", "ande", "ander", "anders", "anderss", "andersso", "andersson",
+              "anderss", "and", "a", "", "1", "19", "198", "1985", "", "v", "vä", "väs", "väst"]
+
+
+def _app():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(sys.argv[:1])
+
+
+def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
+    app = _app()
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ["KURSDESK_HOME"] = str(workdir / "home")
+    db_copy = workdir / "window.db"
+    shutil.copyfile(large_db, db_copy)
+    from app.db import Database
+    from app.services.participants import list_participants
+    from ui.context import AppContext
+    from ui.pages.participants import Page
+
+    db = Database(db_copy)
+    ctx = AppContext(db=db)
+    list_participants(db)  # warm the page cache and SQLAlchemy's statement cache
+
+    opens, queries = [], []
+    for _ in range(3):
+        page = Page(ctx)
+        page.resize(1200, 800)
+        started = time.perf_counter()
+        page.show()
+        page.refresh()
+        app.processEvents()
+        opens.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        list_participants(db)
+        queries.append(time.perf_counter() - started)
+        rows = page.model.rowCount()
+        if rows < 1000:
+            raise RuntimeError(f"participants page shows {rows} rows")
+        page.close()
+        page.deleteLater()
+        app.processEvents()
+
+    page = Page(ctx)
+    page.resize(1200, 800)
+    page.show()
+    page.refresh()
+    app.processEvents()
+    per_key = []
+    for text in KEYSTROKES:
+        started = time.perf_counter()
+        page.search.setText(text)  # textChanged -> filter, as a keystroke does
+        app.processEvents()  # the view repaints
+        per_key.append(time.perf_counter() - started)
+    page.close()
+    db.dispose()
+    return [
+        ("participants page open (20,000 rows), median of 3", statistics.median(opens), "s", "< 0.5 s"),
+        ("  of which list_participants() query", statistics.median(queries), "s", ""),
+        ("filter as you type, median per keystroke", statistics.median(per_key) * 1000, "ms", "< 100 ms"),
+        ("filter as you type, slowest keystroke", max(per_key) * 1000, "ms", "< 100 ms"),
+    ]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.synthetic import ensure_large_db
+
+    work = Path(tempfile.mkdtemp(prefix="bench-window-"))
+    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    path, _took = ensure_large_db(Path(tempfile.gettempdir()) / f"kursdesk-large-{scale}.db", scale)
+    for label, value, unit, goal in measure(path, work):
+        print(f"{label:55s} {value:8.3f} {unit:3s} {goal}")
