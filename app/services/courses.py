@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
-from app.i18n import _, current_language
+from app.i18n import _, current_language, format_date
 from app.models import (
     CERTIFICATE_LANGUAGES,
     Certificate,
@@ -435,10 +435,47 @@ def get_session(db: Database, session_id: str) -> SessionRow:
         return _session_row(_live_session(s, session_id))
 
 
+def _refuse_overlaps(
+    s: Session, course_id: str, slots: list[tuple[date, time, time]], session_id: str = ""
+) -> None:
+    """ValidationError when a slot overlaps a session of the course that is not cancelled
+    (e.g. the same series added twice)."""
+    days = {day for day, _start, _end in slots}
+    existing = s.execute(
+        select(CourseSession.date, CourseSession.start_time, CourseSession.end_time).where(
+            CourseSession.course_id == course_id,
+            CourseSession.date.in_(days),
+            CourseSession.id != session_id,
+            CourseSession.cancelled.is_(False),
+            alive(CourseSession),
+        )
+    ).all()
+    taken: dict[date, list[tuple[time, time]]] = {}
+    for day, start, end in existing:
+        taken.setdefault(day, []).append((start, end))
+    clashes = sorted(
+        day
+        for day, start, end in slots
+        if any(start < other_end and other_start < end for other_start, other_end in taken.get(day, ()))
+    )
+    if clashes:
+        raise ValidationError(
+            Problem(
+                "date",
+                _("The course already has a session at that time on {dates}.").format(
+                    dates=", ".join(format_date(day) for day in clashes)
+                ),
+                "session",
+                session_id,
+            )
+        )
+
+
 def add_session(db: Database, course_id: str, data: SessionData) -> str:
     values = _validated_session(data)
     with db.write() as s:
         _live_course(s, course_id)
+        _refuse_overlaps(s, course_id, [(values["date"], values["start_time"], values["end_time"])])
         x = CourseSession(course_id=course_id, **values)
         s.add(x)
         s.flush()
@@ -449,6 +486,10 @@ def update_session(db: Database, session_id: str, data: SessionData) -> None:
     values = _validated_session(data, session_id)
     with db.write() as s:
         x = _live_session(s, session_id)
+        if not x.cancelled:
+            _refuse_overlaps(
+                s, x.course_id, [(values["date"], values["start_time"], values["end_time"])], session_id
+            )
         for key, value in values.items():
             if getattr(x, key) != value:
                 setattr(x, key, value)
@@ -549,5 +590,6 @@ def add_series(
     rows = [{**template, "id": new_id(), "date": parse_date(day)} for day in plan.dates]
     with db.write() as s:
         _live_course(s, course_id)
+        _refuse_overlaps(s, course_id, [(row["date"], row["start_time"], row["end_time"]) for row in rows])
         s.add_all(CourseSession(course_id=course_id, **row) for row in rows)
     return [row["id"] for row in rows]

@@ -404,3 +404,28 @@ def test_validate_without_saving(db):
     with pytest.raises(ValidationError):
         validate_session(SessionData("2026-01-01", "10:00", "09:00"))
     assert len(course_overview(db)) == 1
+
+
+def test_overlapping_sessions_are_refused(db):
+    cid = create_course(db, CourseData("SV-1", "Svetsning"))
+    other = create_course(db, CourseData("EX-1", "Excel"))
+    first = add_session(db, cid, SessionData("2026-03-02", "09:00", "12:00"))
+    with pytest.raises(ValidationError) as err:
+        add_session(db, cid, SessionData("2026-03-02", "11:00", "13:00"))
+    assert err.value.by_field == {"date": "Kursen har redan ett kurstillfälle vid den tiden den 2026-03-02."}
+    add_session(db, cid, SessionData("2026-03-02", "12:00", "15:00"))  # back to back is fine
+    add_session(db, other, SessionData("2026-03-02", "09:00", "12:00"))  # another course is fine
+    update_session(db, first, SessionData("2026-03-02", "08:00", "12:00"))  # itself is no clash
+    cancel_session(db, first)
+    replacement = add_session(db, cid, SessionData("2026-03-02", "09:00", "12:00"))
+    assert len(list_sessions(db, cid)) == 3 and replacement
+
+
+def test_the_same_series_twice_is_refused(db):
+    cid = create_course(db, CourseData("SV-1", "Svetsning"))
+    plan = plan_series(3, "09:00", "12:00", "2026-05-01", "2026-05-31")
+    add_series(db, cid, plan, "09:00", "12:00")
+    with pytest.raises(ValidationError) as err:
+        add_series(db, cid, plan, "10:00", "11:00")
+    assert "2026-05-07, 2026-05-21, 2026-05-28" in err.value.by_field["date"]
+    assert len(list_sessions(db, cid)) == 3
