@@ -166,59 +166,62 @@ def promote_waitlisted(s: Session, course: Course) -> tuple[str, ...]:
 def enroll(db: Database, course_id: str, participant_ids: Iterable[str]) -> EnrollResult:
     """Enrol participants: up to the capacity as enrolled, beyond it waitlisted (in the given
     order); those already enrolled, waitlisted or completed are reported as `already`."""
+    with db.write() as s:
+        return enroll_in_session(s, course_id, participant_ids)
+
+
+def enroll_in_session(s: Session, course_id: str, participant_ids: Iterable[str]) -> EnrollResult:
+    """`enroll` inside a write transaction the caller holds (e.g. a list import that creates
+    the participants first): the same capacity, waitlist and re-enrolment rules."""
     wanted = list(dict.fromkeys(participant_ids))
     enrolled: list[str] = []
     waitlisted: list[str] = []
     already: list[str] = []
-    with db.write() as s:
-        course = _live_course(s, course_id)
-        people = {
-            p.id: p
-            for p in s.execute(select(Participant).where(Participant.id.in_(wanted), alive(Participant))).scalars()
-        }
-        missing = [pid for pid in wanted if pid not in people]
-        if missing:
-            raise ValidationError(
-                [Problem("participant_id", _("The participant was not found."), "participant", pid) for pid in missing]
-            )
-        promote_waitlisted(s, course)
-        taken = _count(s, course.id, PLACE_TAKING)
-        existing = {
-            e.participant_id: e
-            for e in s.execute(
-                select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.participant_id.in_(wanted))
-            ).scalars()
-        }
-        base = utcnow()
-        for i, pid in enumerate(wanted):
-            row = existing.get(pid)
-            if row is not None and row.deleted_at is None and row.status in ACTIVE:
-                already.append(pid)
-                continue
-            full = course.capacity is not None and taken >= course.capacity
-            status = "waitlisted" if full else "enrolled"
-            stamp = base + timedelta(microseconds=i)
-            if row is None:
-                s.add(
-                    Enrollment(
-                        id=enrollment_id(course.id, pid),
-                        course_id=course.id,
-                        participant_id=pid,
-                        status=status,
-                        created_at=stamp,
-                    )
+    course = _live_course(s, course_id)
+    people = set(s.execute(select(Participant.id).where(Participant.id.in_(wanted), alive(Participant))).scalars())
+    missing = [pid for pid in wanted if pid not in people]
+    if missing:
+        raise ValidationError(
+            [Problem("participant_id", _("The participant was not found."), "participant", pid) for pid in missing]
+        )
+    promote_waitlisted(s, course)
+    taken = _count(s, course.id, PLACE_TAKING)
+    existing = {
+        e.participant_id: e
+        for e in s.execute(
+            select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.participant_id.in_(wanted))
+        ).scalars()
+    }
+    base = utcnow()
+    for i, pid in enumerate(wanted):
+        row = existing.get(pid)
+        if row is not None and row.deleted_at is None and row.status in ACTIVE:
+            already.append(pid)
+            continue
+        full = course.capacity is not None and taken >= course.capacity
+        status = "waitlisted" if full else "enrolled"
+        stamp = base + timedelta(microseconds=i)
+        if row is None:
+            s.add(
+                Enrollment(
+                    id=enrollment_id(course.id, pid),
+                    course_id=course.id,
+                    participant_id=pid,
+                    status=status,
+                    created_at=stamp,
                 )
-            else:
-                row.status = status
-                row.deleted_at = None
-                if full:
-                    # joins the back of the queue, not the place it had before withdrawing
-                    row.created_at = stamp
+            )
+        else:
+            row.status = status
+            row.deleted_at = None
             if full:
-                waitlisted.append(pid)
-            else:
-                taken += 1
-                enrolled.append(pid)
+                # joins the back of the queue, not the place it had before withdrawing
+                row.created_at = stamp
+        if full:
+            waitlisted.append(pid)
+        else:
+            taken += 1
+            enrolled.append(pid)
     return EnrollResult(tuple(enrolled), tuple(waitlisted), tuple(already))
 
 

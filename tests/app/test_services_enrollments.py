@@ -143,3 +143,24 @@ def test_undoing_a_waitlisted_withdrawal_restores_the_queue_place(db):
     withdraw(db, enrollment_id(course, b))
     set_enrollment_status(db, enrollment_id(course, b), "waitlisted")  # undo
     assert withdraw(db, enrollment_id(course, a)) == (enrollment_id(course, b),)
+
+
+def test_enroll_inside_a_callers_transaction(db):
+    from app.models import Participant
+    from app.services.enrollments import enroll_in_session
+
+    course = create_course(db, CourseData("K", "Kurs", capacity=1))
+    (a,) = people(db, 1)
+    with db.write() as s:
+        new = Participant(first_name="Ny", last_name="Person", personal_number=pnr12("19800505", "321"))
+        s.add(new)
+        s.flush()
+        result = enroll_in_session(s, course, [a, new.id])
+    assert (result.enrolled, result.waitlisted) == ((a,), (new.id,))
+    with pytest.raises(ValidationError):
+        with db.write() as s:
+            other = Participant(first_name="Bo", last_name="Tre", personal_number=pnr12("19800606", "321"))
+            s.add(other)
+            s.flush()
+            enroll_in_session(s, course, [other.id, "ghost"])
+    assert len(list_enrollments(db, course)) == 2  # the failed transaction left nothing behind
