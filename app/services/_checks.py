@@ -41,6 +41,12 @@ class Checker:
             self.add(field, message)
         return text
 
+    def limit(self, field: str, text: str, length: int) -> str:
+        """`text` when it fits its column, else a problem (the database would truncate or fail)."""
+        if len(text) > length:
+            self.add(field, _("Use at most {count} characters.").format(count=length))
+        return text
+
     def money(self, field: str, value: object) -> Decimal | None:
         """An optional amount in SEK, >= 0, two decimals."""
         if value is None or (isinstance(value, str) and not value.strip()):

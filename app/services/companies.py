@@ -140,16 +140,18 @@ def get_company(db: Database, company_id: str) -> CompanyDetail:
 
 def _validated(s: Session, data: CompanyData, company_id: str = "") -> dict:
     check = Checker("company", company_id)
-    values: dict = {"name": check.required("name", data.name, _("Enter the company's name."))}
+    values: dict = {"name": check.limit("name", check.required("name", data.name, _("Enter the company's name.")), 200)}
     org = check.run(normalize_org_number, data.org_number)
     values["org_number"] = org or ""
     values["municipality"] = (
         check.run(normalize_municipality, data.municipality) or "" if one_line(data.municipality) else ""
     )
-    values["industry"] = one_line(data.industry)
-    values["contact_name"] = one_line(data.contact_name)
-    values["contact_email"] = check.run(normalize_email, data.contact_email, field="contact_email") or ""
-    values["contact_phone"] = check.run(normalize_phone, data.contact_phone, field="contact_phone") or ""
+    values["industry"] = check.limit("industry", one_line(data.industry), 200)
+    values["contact_name"] = check.limit("contact_name", one_line(data.contact_name), 200)
+    email = check.run(normalize_email, data.contact_email, field="contact_email") or ""
+    values["contact_email"] = check.limit("contact_email", email, 200)
+    phone = check.run(normalize_phone, data.contact_phone, field="contact_phone") or ""
+    values["contact_phone"] = check.limit("contact_phone", phone, 50)
     values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
     if org:
         others = s.execute(

@@ -262,15 +262,15 @@ def get_course_by_code(db: Database, code: str) -> CourseDetail:
 
 def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict:
     check = Checker("course", course_id)
-    code = check.required("code", data.code, _("Enter a course code."))
-    if len(code) > 40:
-        check.add("code", _("The course code can have at most 40 characters."))
-    title = check.required("title", data.title, _("Enter the course title."))
+    code = check.limit("code", check.required("code", data.code, _("Enter a course code.")), 40)
+    title = check.limit("title", check.required("title", data.title, _("Enter the course title.")), 300)
     min_percent = check.run(percent, data.min_attendance_percent, "min_attendance_percent")
     language = one_line(data.certificate_language).lower()
     if language not in CERTIFICATE_LANGUAGES:
         check.add("certificate_language", _("The certificate language must be Swedish (sv) or English (en)."))
     capacity = _capacity(check, data.capacity)
+    location = check.limit("location", one_line(data.location), 200)
+    teacher = check.limit("teacher", one_line(data.teacher), 200)
     provider_id = data.provider_id or None
     if provider_id is not None:
         provider = s.get(Provider, provider_id)
@@ -300,8 +300,8 @@ def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict
         "description": clean(data.description),
         "learning_outcomes": clean(data.learning_outcomes),
         "provider_id": provider_id,
-        "location": one_line(data.location),
-        "teacher": one_line(data.teacher),
+        "location": location,
+        "teacher": teacher,
         "min_attendance_percent": min_percent,
         "certificate_language": language,
         "capacity": capacity,
@@ -390,14 +390,10 @@ def _validated_session(data: SessionData, session_id: str = "") -> dict:
     end = check.run(parse_time, data.end, "end")
     if start is not None and end is not None:
         check.run(check_time_range, start, end)
+    location = check.limit("location", one_line(data.location), 200)
+    teacher = check.limit("teacher", one_line(data.teacher), 200)
     check.done()
-    return {
-        "date": when,
-        "start_time": start,
-        "end_time": end,
-        "location": one_line(data.location),
-        "teacher": one_line(data.teacher),
-    }
+    return {"date": when, "start_time": start, "end_time": end, "location": location, "teacher": teacher}
 
 
 def validate_session(data: SessionData) -> None:

@@ -218,8 +218,8 @@ def find_by_personal_number(db: Database, personal_number: str) -> ParticipantRo
 def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> dict:
     check = Checker("participant", participant_id)
     values: dict = {
-        "first_name": check.required("first_name", data.first_name, _("Enter the first name.")),
-        "last_name": check.required("last_name", data.last_name, _("Enter the last name.")),
+        "first_name": check.limit("first_name", check.required("first_name", data.first_name, _("Enter the first name.")), 100),
+        "last_name": check.limit("last_name", check.required("last_name", data.last_name, _("Enter the last name.")), 100),
     }
     pnr = check.run(normalize_personal_number, data.personal_number)
     gender = check.run(normalize_gender, data.gender)
@@ -227,8 +227,8 @@ def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> d
         gender = gender_from_personal_number(pnr)
     values["personal_number"] = pnr
     values["gender"] = gender or ""
-    values["email"] = check.run(normalize_email, data.email) or ""
-    values["phone"] = check.run(normalize_phone, data.phone) or ""
+    values["email"] = check.limit("email", check.run(normalize_email, data.email) or "", 200)
+    values["phone"] = check.limit("phone", check.run(normalize_phone, data.phone) or "", 50)
     values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
     company_id = data.company_id or None
     values["company_id"] = company_id

@@ -33,7 +33,7 @@ def list_providers(db: Database) -> list[ProviderRow]:
 
 def _validated(s: Session, name: str, org_number: str, provider_id: str = "") -> tuple[str, str]:
     check = Checker("provider", provider_id)
-    name = check.required("name", name, _("Enter the provider's name."))
+    name = check.limit("name", check.required("name", name, _("Enter the provider's name.")), 200)
     org = ""
     if one_line(org_number):
         org = check.run(normalize_org_number, org_number) or ""

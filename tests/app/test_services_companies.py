@@ -197,3 +197,9 @@ def test_validate_without_saving(db):
         validate_company(db, CompanyData("Alfa AB", "1"))
     assert set(err.value.by_field) == {"org_number"}
     assert list_companies(db) == []
+
+
+def test_texts_must_fit_their_columns(db):
+    with pytest.raises(ValidationError) as err:
+        create_company(db, CompanyData("N" * 201, ORG_A, industry="I" * 201, contact_name="C" * 201))
+    assert set(err.value.by_field) == {"name", "industry", "contact_name"}

@@ -429,3 +429,14 @@ def test_the_same_series_twice_is_refused(db):
         add_series(db, cid, plan, "10:00", "11:00")
     assert "2026-05-07, 2026-05-21, 2026-05-28" in err.value.by_field["date"]
     assert len(list_sessions(db, cid)) == 3
+
+
+def test_texts_must_fit_their_columns(db):
+    with pytest.raises(ValidationError) as err:
+        create_course(db, CourseData("K", "T" * 301, location="L" * 201, teacher="P" * 201))
+    assert set(err.value.by_field) == {"title", "location", "teacher"}
+    assert err.value.by_field["title"] == "Använd högst 300 tecken."
+    cid = create_course(db, CourseData("K", "T" * 300))
+    with pytest.raises(ValidationError) as err:
+        add_session(db, cid, SessionData("2026-03-02", "09:00", "12:00", location="L" * 201))
+    assert set(err.value.by_field) == {"location"}

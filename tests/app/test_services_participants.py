@@ -275,3 +275,10 @@ def test_rows_are_real_frozen_dataclasses(db):
     assert row == built and hash(row) == hash(built)
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.first_name = "Bo"
+
+
+def test_names_must_fit_their_columns(db):
+    with pytest.raises(ValidationError) as err:
+        create_participant(db, ParticipantData("A" * 101, "B" * 101, ANNA))
+    assert set(err.value.by_field) == {"first_name", "last_name"}
+    create_participant(db, ParticipantData("A" * 100, "B" * 100, ANNA))
