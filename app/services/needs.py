@@ -105,7 +105,8 @@ def _validated(s: Session, data: NeedData, need_id: str = "") -> dict:
 
 
 def _link(s, need_id: str, course_ids: tuple[str, ...]) -> None:
-    existing = {link.course_id: link for link in s.execute(select(NeedCourse).where(NeedCourse.need_id == need_id)).scalars()}
+    links = s.execute(select(NeedCourse).where(NeedCourse.need_id == need_id)).scalars()
+    existing = {link.course_id: link for link in links}
     for course_id, link in existing.items():
         if course_id not in course_ids and link.deleted_at is None:
             link.deleted_at = utcnow()

@@ -218,8 +218,12 @@ def find_by_personal_number(db: Database, personal_number: str) -> ParticipantRo
 def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> dict:
     check = Checker("participant", participant_id)
     values: dict = {
-        "first_name": check.limit("first_name", check.required("first_name", data.first_name, _("Enter the first name.")), 100),
-        "last_name": check.limit("last_name", check.required("last_name", data.last_name, _("Enter the last name.")), 100),
+        "first_name": check.limit(
+            "first_name", check.required("first_name", data.first_name, _("Enter the first name.")), 100
+        ),
+        "last_name": check.limit(
+            "last_name", check.required("last_name", data.last_name, _("Enter the last name.")), 100
+        ),
     }
     pnr = check.run(normalize_personal_number, data.personal_number)
     gender = check.run(normalize_gender, data.gender)
