@@ -27,10 +27,16 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help="database file (or SQLAlchemy URL)")
-    common.add_argument("--lang", choices=LANGUAGES, help="language: sv or en")
+    # SUPPRESS: a subcommand that does not repeat --db/--lang must not reset the value given
+    # before it (`kursdesk --db x.db demo`); the top-level parser has the defaults.
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="database file (or SQLAlchemy URL)")
+    common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help="language: sv or en")
 
-    p = _Parser(prog="kursdesk", parents=[common], description="Kursdesk")
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--db", metavar="PATH", help="database file (or SQLAlchemy URL)")
+    top.add_argument("--lang", choices=LANGUAGES, help="language: sv or en")
+
+    p = _Parser(prog="kursdesk", parents=[top], description="Kursdesk")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.add_argument("--smoke", action="store_true", help="start the application, open every page once, exit")
     p.add_argument("--demo-if-empty", action="store_true", help=argparse.SUPPRESS)
