@@ -526,13 +526,16 @@ class SeriesPlan:
 def swedish_holidays(first: date, last: date, lang: str | None = None) -> dict[date, str]:
     """Public holidays and the days treated like them (midsommarafton, julafton, nyårsafton)
     between two dates, named in the UI language. Ordinary Sundays are not included."""
-    import holidays
+    # imported by name (not through holidays.country_holidays, which imports the country's
+    # module by its name at run time) so that PyInstaller's analysis bundles it
+    from holidays.constants import DE_FACTO, PUBLIC
+    from holidays.countries.sweden import Sweden
 
     language = "sv" if (lang or current_language()) == "sv" else "en_US"
-    calendar = holidays.country_holidays(
-        "SE",
+    calendar = Sweden(
         years=range(first.year, last.year + 1),
-        categories=(holidays.PUBLIC, holidays.DE_FACTO),
+        categories=(PUBLIC, DE_FACTO),
+        include_sundays=False,  # an ordinary Sunday is no holiday for planning
         language=language,
     )
     return {day: name for day, name in sorted(calendar.items()) if first <= day <= last}
