@@ -3,6 +3,7 @@ public holidays, and the course overview (`kursdesk courses`)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import date, time, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from app.rules import session_minutes
 from app.services._checks import Checker, alive, clean, one_line
 from app.services.enrollments import promote_waitlisted
 from app.validation import check_time_range, parse_date, parse_time, percent
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # Courses
@@ -532,12 +535,18 @@ def swedish_holidays(first: date, last: date, lang: str | None = None) -> dict[d
     from holidays.countries.sweden import Sweden
 
     language = "sv" if (lang or current_language()) == "sv" else "en_US"
-    calendar = Sweden(
-        years=range(first.year, last.year + 1),
-        categories=(PUBLIC, DE_FACTO),
-        include_sundays=False,  # an ordinary Sunday is no holiday for planning
-        language=language,
-    )
+    options = {
+        "years": range(first.year, last.year + 1),
+        "categories": (PUBLIC, DE_FACTO),
+        "include_sundays": False,  # an ordinary Sunday is no holiday for planning
+    }
+    try:
+        calendar = Sweden(language=language, **options)
+    except OSError:
+        # the package's name catalogs (holidays/locale/*/SE.mo) are missing, e.g. from a bundle:
+        # a language it does not know gives the untranslated, Swedish, names
+        log.warning("holiday names in %s unavailable; Swedish names used", language)
+        calendar = Sweden(language="-", **options)
     return {day: name for day, name in sorted(calendar.items()) if first <= day <= last}
 
 

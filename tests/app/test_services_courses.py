@@ -440,3 +440,18 @@ def test_texts_must_fit_their_columns(db):
     with pytest.raises(ValidationError) as err:
         add_session(db, cid, SessionData("2026-03-02", "09:00", "12:00", location="L" * 201))
     assert set(err.value.by_field) == {"location"}
+
+
+def test_holiday_names_fall_back_to_swedish_without_the_packages_catalogs(monkeypatch):
+    import gettext
+
+    from app.services.courses import swedish_holidays
+
+    def missing_catalogs(domain, localedir=None, languages=None, fallback=False, **kw):
+        if not fallback:
+            raise FileNotFoundError(domain)
+        return gettext.NullTranslations()
+
+    monkeypatch.setattr("holidays.holiday_base.translation", missing_catalogs)
+    i18n.set_language("en")
+    assert swedish_holidays(date(2026, 5, 14), date(2026, 5, 14)) == {date(2026, 5, 14): "Kristi himmelsfärdsdag"}
