@@ -71,6 +71,23 @@ class Database:
         with self._write_lock, self.Session() as session, session.begin():
             yield session
 
+    @contextmanager
+    def bulk_write(self) -> Iterator[Session]:
+        """write() for large imports. On SQLite the connection gets a larger page cache for the
+        transaction: with random UUID keys, index inserts touch pages all over the file, and the
+        default 2 MB cache makes a 600,000-row import three times slower."""
+        with self.write() as session:
+            if self.is_sqlite:
+                session.connection().exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB
+            try:
+                yield session
+            finally:
+                if self.is_sqlite:
+                    try:
+                        session.connection().exec_driver_sql("PRAGMA cache_size=-2000")
+                    except Exception:  # noqa: BLE001 - the transaction's own error matters more
+                        log.debug("could not reset the page cache size")
+
     def dispose(self) -> None:
         self.engine.dispose()
 
