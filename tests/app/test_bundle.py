@@ -431,3 +431,17 @@ def test_company_wage_cost_round_trips_as_a_number(db, fresh, tmp_path):
     assert load(tmp_path / "a.json")["companies"][0]["hourly_wage_cost"] == 412.5
     with db.read() as s:
         assert float(s.get(Company, c["id"]).hourly_wage_cost) == 412.5
+
+
+def test_an_import_is_logged_for_sync_like_any_other_change(demo_db, fresh, tmp_path):
+    from sqlalchemy import func, select
+
+    from app.models import SyncChange
+
+    counts = export_bundle(demo_db, tmp_path / "a.json")
+    other = fresh()
+    import_bundle(other, tmp_path / "a.json")
+    with other.read() as s:
+        logged = dict(s.execute(select(SyncChange.table_name, func.count()).group_by(SyncChange.table_name)).all())
+    assert logged["attendance"] == counts["attendance"]
+    assert logged["participants"] == counts["participants"]
