@@ -38,6 +38,7 @@ LOCAL_ONLY_FIELDS = frozenset({"updated_at"})
 # A certificate is a fact: deleting one stays on this laptop (revocation is the synced way).
 LOCAL_ONLY_BY_TABLE = {"certificates": frozenset({"updated_at", "deleted_at"})}
 CHUNK = 2000
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 MODELS_BY_TABLE: dict[str, type[models.Record]] = {m.__tablename__: m for m in SYNCED_MODELS}
 
@@ -136,14 +137,27 @@ def load_clocks(conn: Connection, table: str, ids: list[str]) -> dict[str, dict]
     return out
 
 
+def _insert_many(conn: Connection, table, rows: list[dict]) -> None:
+    """One driver-level executemany for the bookkeeping tables (bulk imports log 100,000s of rows)."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    if mark is None:
+        conn.execute(table.insert(), rows)
+        return
+    sql = f'INSERT INTO {table.name} ({", ".join(keys)}) VALUES ({", ".join([mark] * len(keys))})'
+    conn.exec_driver_sql(sql, [tuple(r[k] for k in keys) for r in rows])
+
+
 def save_clocks(conn: Connection, table: str, clocks: dict[str, dict], existing: set[str]) -> None:
     t = SyncClock.__table__
-    new = [{"table_name": table, "record_id": rid, "data": json.dumps(d, separators=(",", ":"))}
+    new = [{"table_name": table, "record_id": rid, "data": d if isinstance(d, str) else _dumps(d)}
            for rid, d in clocks.items() if rid not in existing]
-    old = [{"t_": table, "r_": rid, "data": json.dumps(d, separators=(",", ":"))}
+    old = [{"t_": table, "r_": rid, "data": d if isinstance(d, str) else _dumps(d)}
            for rid, d in clocks.items() if rid in existing]
     if new:
-        conn.execute(t.insert(), new)
+        _insert_many(conn, t, new)
     if old:
         from sqlalchemy import bindparam
 
@@ -218,11 +232,17 @@ def record_local(conn: Connection, state: SyncState, table: str, changes: list[t
     clocks = load_clocks(conn, table, ids)
     existing = set(clocks)
     rows = []
+    fresh = _dumps({"*": [stamp, ""]})
     for rid, values, is_insert in changes:
         enc = encode_row(table, values)
         if not enc:
             continue
         data = clocks.get(rid)
+        if data is None and enc.get("deleted_at") is None:  # a new record: the common bulk case
+            clocks[rid] = fresh
+            rows.append({"table_name": table, "record_id": rid, "op": "upsert", "fields": _dumps(enc),
+                         "base": "", "hlc": stamp, "device_id": state.device})
+            continue
         base: dict[str, Any] = {}
         if data is None:
             data = {"*": [stamp, ""]}
@@ -245,13 +265,13 @@ def record_local(conn: Connection, state: SyncState, table: str, changes: list[t
             "table_name": table,
             "record_id": rid,
             "op": op,
-            "fields": json.dumps(enc, separators=(",", ":"), ensure_ascii=False),
-            "base": json.dumps(base, separators=(",", ":")) if base else "",
+            "fields": _dumps(enc),
+            "base": _dumps(base) if base else "",
             "hlc": stamp,
             "device_id": state.device,
         })
     if rows:
-        conn.execute(SyncChange.__table__.insert(), rows)
+        _insert_many(conn, SyncChange.__table__, rows)
         save_clocks(conn, table, {r["record_id"]: clocks[r["record_id"]] for r in rows}, existing)
         state.persist(conn)
 
@@ -332,16 +352,21 @@ def _do_orm_execute(orm_state, state: SyncState):
         if not rows:
             log.warning("sync capture: insert without parameter rows on %s is not captured", name)
             return None
-        defaults = [(c.key, c) for c in table.columns]
+        from app.models import new_id
+
+        once = {}  # column defaults, evaluated once per statement (the id once per row)
+        for column in table.columns:
+            if column.key != "id":
+                has, value = _python_default(column)
+                if has:
+                    once[column.key] = value
         filled = []
         for row in rows:
-            row = dict(row)
-            for key, column in defaults:
-                if key not in row:
-                    has, value = _python_default(column)
-                    if has:
-                        row[key] = value
-            filled.append(row)
+            full = dict(once)
+            full.update(row)
+            if "id" not in full:
+                full["id"] = new_id()
+            filled.append(full)
         result = orm_state.invoke_statement(params=filled if isinstance(params, list) else filled[0])
         record_local(conn, state, name, [(r["id"], r, True) for r in filled])
         return result

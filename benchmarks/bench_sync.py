@@ -1,0 +1,117 @@
+"""Sync benchmarks: first sync of the large programme (publish on one laptop, import on another),
+an incremental sync of 10 changes on it, and the cost of change capture on a bulk insert.
+
+    measure(large_db, workdir) -> [(label, value, unit, goal)]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
+    from sqlalchemy import select
+
+    from app.db import Database
+    from app.models import Participant
+    from app.sync import setup_folder, sync
+
+    workdir = Path(workdir)
+    os.environ.setdefault("KURSDESK_HOME", str(workdir / "home"))
+    share, key = workdir / "sync-share", workdir / "sync.key"
+    for p in (share, key):
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    setup_folder(share, key)
+    a_path, b_path = workdir / "sync-a.db", workdir / "sync-b.db"
+    shutil.copyfile(large_db, a_path)  # never modify the given file
+    empty = Database(workdir / "sync-empty.db")
+    empty.dispose()
+    shutil.copyfile(workdir / "sync-empty.db", b_path)
+    a, b = Database(a_path), Database(b_path)
+    publish_s, _r = _timed(lambda: sync(a, share, key_file=key))
+    import_s, _r = _timed(lambda: sync(b, share))
+    with a.write() as s:
+        for p in s.scalars(select(Participant).limit(10)):
+            p.phone = "0490-12345"
+    inc_pub, _r = _timed(lambda: sync(a, share))
+    inc_imp, _r = _timed(lambda: sync(b, share))
+    rows = [
+        ("sync: first publish of the large programme", publish_s, "s", "-"),
+        ("sync: first import of the large programme", import_s, "s", "-"),
+        ("sync: incremental, 10 changes, publish", inc_pub, "s", "< 0.5 s"),
+        ("sync: incremental, 10 changes, import", inc_imp, "s", "< 0.5 s"),
+    ]
+    a.dispose()
+    b.dispose()
+    rows.append(_capture_overhead(workdir))
+    return rows
+
+
+def _capture_overhead(workdir: Path, n: int = 100_000) -> tuple[str, float, str, str]:
+    """Seconds per 100,000 rows that change capture adds to an ORM bulk insert."""
+    from sqlalchemy import insert
+
+    from app.db import Database
+    from app.models import Company, new_id
+
+    rows = [{"id": new_id(), "name": f"Företag {i}", "org_number": ""} for i in range(n)]
+    times = {}
+    for label in ("on", "off"):
+        path = workdir / f"sync-capture-{label}.db"
+        path.unlink(missing_ok=True)
+        db = Database(path)
+        if label == "off":
+            from app.sync.capture import APPLYING
+
+            def run():
+                with db.write() as s:
+                    s.info[APPLYING] = True
+                    s.execute(insert(Company), rows)
+        else:
+            def run():
+                with db.write() as s:
+                    s.execute(insert(Company), rows)
+        times[label], _r = _timed(run)
+        db.dispose()
+    return ("sync: capture overhead per 100k bulk-inserted rows", times["on"] - times["off"], "s", "600k import < 60 s")
+
+
+if __name__ == "__main__":
+    import tempfile
+    from datetime import date, time as dtime
+
+    from sqlalchemy import insert
+
+    from app.db import Database
+    from app.models import Attendance, Course, CourseSession, Participant, attendance_id, new_id
+    from app.sync.capture import APPLYING
+
+    work = Path(tempfile.mkdtemp())
+    os.environ["KURSDESK_HOME"] = str(work / "home")
+    db = Database(work / "large.db")
+    n_people, n_sessions = 2000, 100
+    people = [{"id": new_id(), "first_name": "A", "last_name": f"B{i}", "personal_number": f"19800101{i:04d}"} for i in range(n_people)]
+    course = {"id": new_id(), "code": "X", "title": "X"}
+    sessions = [{"id": new_id(), "course_id": course["id"], "date": date(2026, 1, 1 + i % 28), "start_time": dtime(8), "end_time": dtime(12)} for i in range(n_sessions)]
+    marks = [{"id": attendance_id(s["id"], p["id"]), "session_id": s["id"], "participant_id": p["id"], "status": "present"} for s in sessions for p in people]
+    with db.write() as s:
+        s.info[APPLYING] = True  # a database made without capture: the first sync takes a baseline
+        s.execute(insert(Participant), people)
+        s.execute(insert(Course), [course])
+        s.execute(insert(CourseSession), sessions)
+        s.execute(insert(Attendance), marks)
+    db.dispose()
+    for label, value, unit, goal in measure(work / "large.db", work):
+        print(f"{label:55s} {value:8.2f} {unit}  {goal}")
