@@ -242,7 +242,9 @@ def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> d
             check.add("company_id", _("The chosen company does not exist."))
     if pnr:
         other = s.execute(
-            select(Participant).where(Participant.personal_number == pnr, Participant.id != participant_id)
+            select(Participant)
+            .where(Participant.personal_number == pnr, Participant.id != participant_id)
+            .order_by(Participant.deleted_at.is_not(None))  # an active one first
         ).scalars().first()
         if other is not None:
             masked = mask_personal_number(pnr)

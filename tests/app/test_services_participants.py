@@ -282,3 +282,13 @@ def test_names_must_fit_their_columns(db):
         create_participant(db, ParticipantData("A" * 101, "B" * 101, ANNA))
     assert set(err.value.by_field) == {"first_name", "last_name"}
     create_participant(db, ParticipantData("A" * 100, "B" * 100, ANNA))
+
+
+def test_an_active_duplicate_is_named_before_a_deleted_one(db):
+    first = create_participant(db, ParticipantData("Anna", "Ek", ANNA))
+    delete_participant(db, first)
+    with db.write() as s:  # both arrived, e.g. through sync
+        s.add(Participant(first_name="Anna", last_name="Lund", personal_number=ANNA, gender="female"))
+    with pytest.raises(ValidationError) as err:
+        create_participant(db, ParticipantData("Anna", "Ek", ANNA))
+    assert "Anna Lund" in err.value.by_field["personal_number"]
