@@ -1,0 +1,153 @@
+"""Storage figures: generating the large programme, the database size, `export --json` and
+`import --json` of the whole set, and the time from process start to the main window.
+
+Export, import and the window run as separate processes (`python -m app ...`, `python -c ...`)
+so each figure is what a user waits for, interpreter start included. The large database is
+copied first; it is never opened for writing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs in a fresh interpreter: process start -> QApplication -> MainWindow shown -> events processed.
+WINDOW_SCRIPT = r"""
+import time
+_t0 = time.perf_counter()
+import os, sys
+
+def since_process_start():
+    try:  # field 22 of /proc/self/stat: start time in clock ticks after boot
+        with open("/proc/self/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication
+from app.db import open_database
+from ui.context import AppContext
+from ui.main_window import MainWindow
+
+app = QApplication(sys.argv[:1])
+window = MainWindow(AppContext(open_database(sys.argv[1])))
+window.show()
+app.processEvents()
+from_start = since_process_start()
+print(f"{from_start if from_start is not None else -1:.3f} {time.perf_counter() - _t0:.3f}")
+"""
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KURSDESK_HOME"] = str(workdir / "home")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return env
+
+
+def _run(args: list[str], workdir: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, env=_env(workdir), capture_output=True, text=True)
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(args[2:5])} exited {done.returncode}: {' | '.join(tail)}")
+    return took
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    """A consistent copy (SQLite's backup API: safe even if a -wal file exists)."""
+    source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+    target = sqlite3.connect(dst)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return dst
+
+
+def _scale_of(large_db: Path) -> float:
+    conn = sqlite3.connect(f"{large_db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        participants = conn.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
+    finally:
+        conn.close()
+    return participants / 20_000
+
+
+def window_start(db_path: Path, workdir: Path, runs: int = 3) -> float:
+    """Median seconds from process start to the main window shown (offscreen)."""
+    times = []
+    for _ in range(runs):
+        started = time.time()
+        done = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(db_path)], cwd=ROOT, env=_env(workdir),
+                              capture_output=True, text=True)
+        outside = time.time() - started
+        if done.returncode != 0:
+            tail = done.stderr.strip().splitlines()[-3:]
+            raise RuntimeError("window did not start: " + " | ".join(tail))
+        from_start = float(done.stdout.split()[-2])
+        times.append(from_start if from_start >= 0 else outside)
+    return statistics.median(times)
+
+
+def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
+    from benchmarks.synthetic import generate
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    large_db = Path(large_db)
+    rows: list[tuple[str, float, str, str]] = []
+
+    scale = _scale_of(large_db)
+    fresh = workdir / "generated.db"
+    started = time.perf_counter()
+    generate(fresh, scale)
+    rows.append(("generate + load the large programme", time.perf_counter() - started, "s", ""))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+
+    rows.append(("database size", large_db.stat().st_size / 1e6, "MB", ""))
+
+    source = _copy(large_db, workdir / "source.db")
+    bundle = workdir / "large.json"
+    took = _run([sys.executable, "-m", "app", "--db", str(source), "export", "--json", str(bundle)], workdir)
+    rows.append(("export --json (whole set)", took, "s", ""))
+    rows.append(("bundle size", bundle.stat().st_size / 1e6, "MB", ""))
+
+    empty = workdir / "imported.db"
+    took = _run([sys.executable, "-m", "app", "--db", str(empty), "import", "--json", str(bundle)], workdir)
+    rows.append(("import --json into an empty database", took, "s", "< 60 s"))
+    rows.append(("database size after import (with sync log)", empty.stat().st_size / 1e6, "MB", ""))
+    bundle.unlink()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{empty}{suffix}").unlink(missing_ok=True)
+
+    rows.append(("process start to main window shown (median of 3)", window_start(source, workdir), "s", "< 1.5 s"))
+    return rows
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.synthetic import generate
+
+    work = Path(tempfile.mkdtemp(prefix="bench-storage-"))
+    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 0.05
+    generate(work / "large.db", scale)
+    for label, value, unit, goal in measure(work / "large.db", work / "out"):
+        print(f"{label:55s} {value:9.3f} {unit:3s} {goal}")
