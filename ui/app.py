@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication
 
 from app.db import open_database
@@ -98,8 +99,17 @@ def smoke_test(app: QApplication, window) -> int:
     qt_sv = QTranslator()
     if not qt_sv.load(QLocale("sv_SE"), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         failures.append("Qt translations: qtbase_sv.qm not found")
-    QTimer.singleShot(0, app.quit)
-    app.exec()
+    # let the pages' start-up work (loaded off the UI thread) finish; no nested event loop, so
+    # the application stays usable after a smoke run inside a test process
+    from ui.tasks import running_tasks
+
+    deadline = time.monotonic() + 15
+    while running_tasks() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+    if running_tasks():
+        failures.append("background work did not finish")
     if failures:
         for failure in failures:
             print("smoke failed: " + failure, file=sys.stderr)

@@ -73,6 +73,20 @@ class _Runner(QRunnable):
 
 
 _running: set[TaskHandle] = set()
+_pool: QThreadPool | None = None
+
+
+def running_tasks() -> int:
+    return len(_running)
+
+
+def _thread_pool() -> QThreadPool:
+    """Our own pool: the global one stops taking work once an event loop has quit (smoke runs)."""
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(4)
+    return _pool
 
 
 def show_error(parent: QWidget | None, exc: BaseException) -> None:
@@ -136,5 +150,5 @@ def run_task(
     handle.succeeded.connect(_ok)
     handle.failed.connect(_failed)
     _running.add(handle)
-    QThreadPool.globalInstance().start(_Runner(handle, work))
+    _thread_pool().start(_Runner(handle, work))
     return handle
