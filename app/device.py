@@ -25,5 +25,6 @@ def device_id(db: Database) -> str:
 
 
 def device_short(db: Database) -> str:
-    """Four upper-case characters from the device id, e.g. '7F3A'."""
-    return device_id(db).replace("-", "")[:4].upper()
+    """Six upper-case characters from the device id, e.g. '7F3A9C': 16.7 million values, so two
+    laptops of one programme practically never share one (certificate numbers rely on it)."""
+    return device_id(db).replace("-", "")[:6].upper()

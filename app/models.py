@@ -246,7 +246,7 @@ SYNCED_MODELS: tuple[type[Record], ...] = (
 )
 
 
-# Marks and enrollments get ids derived from what they join, so that two laptops that record
+# Marks, enrollments and other pair records get ids derived from what they join, so that two laptops that record
 # the same participant in the same session offline create the same record, not a duplicate.
 _ID_NAMESPACE = uuid.UUID("6f1c1e52-4c1a-4e0b-9a8e-6b2d0f6c9a11")
 
@@ -257,6 +257,14 @@ def attendance_id(session_id: str, participant_id: str) -> str:
 
 def enrollment_id(course_id: str, participant_id: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"enrollment:{course_id}:{participant_id}"))
+
+
+def need_course_id(need_id: str, course_id: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"need_course:{need_id}:{course_id}"))
+
+
+def original_received_id(participant_id: str, month: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"original:{participant_id}:{month}"))
 
 
 # --- sync bookkeeping (local to each laptop, never synced itself; see app/sync/) --------------

@@ -64,7 +64,7 @@ _SEQ_KEY = "certificate_seq:{prefix}"
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_NUMBER_RE = re.compile(r"^\d{4}-[0-9A-Z]{4}-\d{4,}$")
+_NUMBER_RE = re.compile(r"^\d{4}-[0-9A-Z]{4,8}-\d{4,}$")
 
 
 # --- plain data -------------------------------------------------------------------------------

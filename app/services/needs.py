@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
-from app.models import Company, Course, NeedCourse, NeedsAnalysis, utcnow
+from app.models import Company, Course, NeedCourse, NeedsAnalysis, need_course_id, utcnow
 from app.services._checks import Checker, alive, clean
 from app.validation import parse_date
 
@@ -113,7 +113,7 @@ def _link(s, need_id: str, course_ids: tuple[str, ...]) -> None:
     for course_id in course_ids:
         link = existing.get(course_id)
         if link is None:
-            s.add(NeedCourse(need_id=need_id, course_id=course_id))
+            s.add(NeedCourse(id=need_course_id(need_id, course_id), need_id=need_id, course_id=course_id))
         elif link.deleted_at is not None:
             link.deleted_at = None
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
-from app.models import OriginalReceived, Participant
+from app.models import OriginalReceived, Participant, original_received_id
 from app.services.reports import Month, month_hours, to_month
 from app.validation import mask_personal_number
 
@@ -42,7 +42,7 @@ def mark_original_received(db: Database, participant_id: str, month: str | Month
             )
         ).scalar_one_or_none()
         if row is None:
-            s.add(OriginalReceived(participant_id=participant_id, month=m.key, received_on=received_on))
+            s.add(OriginalReceived(id=original_received_id(participant_id, m.key), participant_id=participant_id, month=m.key, received_on=received_on))
         else:
             row.received_on = received_on
             row.deleted_at = None
