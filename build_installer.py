@@ -175,6 +175,16 @@ def data_files(root: Path = ROOT) -> list[tuple[str, str]]:
     for folder, patterns in groups:
         for path in _files(folder, patterns):
             pairs.append((str(path), path.parent.relative_to(root).as_posix()))
+    # the Swedish holiday names of the `holidays` package (course series skip public holidays)
+    try:
+        import holidays
+    except ImportError:  # not installed: the dry run still plans the rest
+        return pairs
+    package = Path(holidays.__file__).parent
+    for lang in ("sv", "en_US"):
+        mo = package / "locale" / lang / "LC_MESSAGES" / "SE.mo"
+        if mo.exists():
+            pairs.append((str(mo), mo.parent.relative_to(package.parent).as_posix()))
     return pairs
 
 

@@ -379,3 +379,9 @@ def test_nsis_script_installs_per_user_in_swedish_and_english_and_keeps_the_data
     # the uninstaller removes only what it installed: never the whole folder, never the data dir
     assert 'RMDir /r "$INSTDIR"\n' not in uninstall and 'RMDir "$INSTDIR"' in uninstall
     assert "$APPDATA" not in text and "kursdesk.db" not in text
+
+
+def test_swedish_holiday_names_go_into_the_bundle():
+    pairs = {dest: Path(src).name for src, dest in bi.data_files()}
+    assert pairs.get("holidays/locale/sv/LC_MESSAGES") == "SE.mo"
+    assert bi.keep_data("holidays/locale/sv/LC_MESSAGES/SE.mo")
