@@ -175,7 +175,13 @@ def data_files(root: Path = ROOT) -> list[tuple[str, str]]:
     for folder, patterns in groups:
         for path in _files(folder, patterns):
             pairs.append((str(path), path.parent.relative_to(root).as_posix()))
-    # the Swedish holiday names of the `holidays` package (course series skip public holidays)
+    return pairs
+
+
+def package_data_files() -> list[tuple[str, str]]:
+    """Data files of installed packages that PyInstaller's hooks do not collect: the Swedish
+    holiday names of `holidays` (course series skip public holidays)."""
+    pairs: list[tuple[str, str]] = []
     try:
         import holidays
     except ImportError:  # not installed: the dry run still plans the rest

@@ -201,7 +201,7 @@ def test_spec_gives_pyinstaller_the_data_hidden_imports_excludes_and_trims(monke
 
     analysis = made["analysis"]
     assert analysis.args == ([str(bi.LAUNCHER)],)
-    assert analysis.kwargs["datas"] == bi.data_files(ROOT)
+    assert analysis.kwargs["datas"] == bi.data_files(ROOT) + bi.package_data_files()
     hidden = analysis.kwargs["hiddenimports"]
     for name in ("logging.config", "app.models", "alembic.runtime.migration", "app", "app.sample", "ui", "ui.sample"):
         assert name in hidden
@@ -382,6 +382,6 @@ def test_nsis_script_installs_per_user_in_swedish_and_english_and_keeps_the_data
 
 
 def test_swedish_holiday_names_go_into_the_bundle():
-    pairs = {dest: Path(src).name for src, dest in bi.data_files()}
+    pairs = {dest: Path(src).name for src, dest in bi.package_data_files()}
     assert pairs.get("holidays/locale/sv/LC_MESSAGES") == "SE.mo"
     assert bi.keep_data("holidays/locale/sv/LC_MESSAGES/SE.mo")
