@@ -337,3 +337,33 @@ class SyncAudit(Base):
     device_id: Mapped[str] = mapped_column(String(36), default="")
     seq: Mapped[int | None] = mapped_column(Integer, default=None)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SyncRestorePoint(Base):
+    """Taken before a sync run applies partners' batches (the last few are kept; see app/sync/restore.py).
+
+    Small imports keep the prior state of every record field they change (SyncRestoreRow); a large
+    import (the first sync, thousands of changes) keeps a full copy of the database instead (backup)."""
+
+    __tablename__ = "sync_restore_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    backup: Mapped[str] = mapped_column(Text, default="")  # path of the full copy, or "" (row-level)
+    own_seq: Mapped[int] = mapped_column(Integer, default=0)  # this laptop's last published batch then
+    batches: Mapped[str] = mapped_column(Text, default="")  # JSON [[device, seq], ...] applied in the run
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    restored_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class SyncRestoreRow(Base):
+    """The prior state of the fields one import changed in one record (JSON; before "" = new record)."""
+
+    __tablename__ = "sync_restore_rows"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    point_id: Mapped[int] = mapped_column(Integer, index=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(36))
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")

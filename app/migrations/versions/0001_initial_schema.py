@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 20:06:50.007746
+Create Date: 2026-11-26 20:35:09.423327
 
 """
 from typing import Sequence, Union
@@ -109,6 +109,28 @@ def upgrade() -> None:
     sa.Column('status', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('device_id', name=op.f('pk_sync_peers'))
     )
+    op.create_table('sync_restore_points',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('backup', sa.Text(), nullable=False),
+    sa.Column('own_seq', sa.Integer(), nullable=False),
+    sa.Column('batches', sa.Text(), nullable=False),
+    sa.Column('changes', sa.Integer(), nullable=False),
+    sa.Column('restored_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_restore_points'))
+    )
+    op.create_table('sync_restore_rows',
+    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('point_id', sa.Integer(), nullable=False),
+    sa.Column('table_name', sa.String(length=40), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('before', sa.Text(), nullable=False),
+    sa.Column('after', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_restore_rows'))
+    )
+    with op.batch_alter_table('sync_restore_rows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_restore_rows_point_id'), ['point_id'], unique=False)
+
     op.create_table('courses',
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
@@ -327,6 +349,11 @@ def downgrade() -> None:
 
     op.drop_table('needs')
     op.drop_table('courses')
+    with op.batch_alter_table('sync_restore_rows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_restore_rows_point_id'))
+
+    op.drop_table('sync_restore_rows')
+    op.drop_table('sync_restore_points')
     op.drop_table('sync_peers')
     with op.batch_alter_table('sync_conflicts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sync_conflicts_record_id'))
