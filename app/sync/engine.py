@@ -7,7 +7,8 @@ Publish writes the unpublished change log into the next numbered batch of this l
 and marks it published only once the file is verified. Import applies each partner's batches in
 sequence order, one transaction per batch with the cursor; a gap, a damaged file or a batch that
 waits for another partner stops that partner's stream only. A restore point is taken before the
-first batch is applied.
+first batch is applied (app/sync/restore.py: prior states of what the import changes, or a full copy
+of the database for a large import).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.errors import UserError
 from app.i18n import _, ngettext
 from app.models import Setting, SyncAudit, SyncChange, SyncPeer, utcnow
 from app.sync import folder as share
+from app.sync import restore
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
 from app.sync.clock import stamp_ms
 from app.sync.crypto import ProgrammeKey, read_key_file, remember_key, remembered_key, write_key_file
@@ -281,6 +283,7 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
     done = 0
     finished: set[str] = set()
     wall = wall or (lambda: int(time.time() * 1000))
+    point: tuple[int, bool] | None = None  # the run's restore point (id, row-level), taken before the first batch
     moved = True
     while moved:
         moved = False
@@ -337,11 +340,16 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                 report.waiting_confirmation.append(pr.message)
                 finished.add(dev)
                 continue
-            if not report.restore_point:
-                backup = db.backup("before-sync")
-                report.restore_point = str(backup or "-")
+            if point is None:
+                # a full copy only when it is cheap next to the import: this laptop's first import,
+                # a large batch, or a full batch (BATCH_MAX changes) still pending behind this one
+                large = (not any(c[0] for c in cursors.values())
+                         or len(batch.changes) >= restore.FULL_COPY_CHANGES
+                         or any(len(fs) - cursors.get(d, (0, ""))[0] > 1 for d, fs in listing.batches.items() if d != own))
+                point = restore.open_point(db, large=large)
+                report.restore_point = str(point[0])
             try:
-                conflicts = _apply(db, state, dev, nxt, batch)
+                conflicts = _apply(db, state, dev, nxt, batch, point)
             except IntegrityError as exc:
                 log.warning("sync: batch %s of %s not applied (%s)", nxt, dev, type(exc.orig).__name__)
                 _stop(pr, "stopped", _("Partner {device}, batch {seq}: cannot be applied (a record it refers to is missing); tried again at the next sync.").format(device=dev[:8], seq=nxt))
@@ -373,12 +381,16 @@ def _audit_now(db: Database, event: str, device: str, seq: int, detail: str) -> 
         _audit(s, event, device, seq, detail)
 
 
-def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch) -> int:
+def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch, point: tuple[int, bool] | None = None) -> int:
     share._hook("before_apply")
     with db.write() as s:
         s.info[APPLYING] = True
         merger = Merger(s, state)
+        if point is not None and point[1]:
+            merger.restore = []
         merger.apply(batch.changes)
+        if point is not None:
+            restore.keep_rows(s, point[0], dev, seq, merger.restore, len(batch.changes))
         share._hook("mid_apply")
         row = s.get(SyncPeer, dev)
         if row is None:

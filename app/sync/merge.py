@@ -63,6 +63,10 @@ class Merger:
         self.state = state
         self.conflicts: list[dict] = []
         self.applied = 0
+        # when a list: the prior state of every record field this merge changes goes here
+        # (table, record id, {field: value before} or None for a new record, {field: value after})
+        self.restore: list[tuple[str, str, dict | None, dict]] | None = None
+        self._renamed_from: dict[tuple[str, str], Any] = {}
 
     def _conflict(self, table, rid, field, kept, kept_h, other, other_h, kind="field") -> None:
         self.conflicts.append({
@@ -100,6 +104,7 @@ class Merger:
         rows = self._load_rows(table, ids)
         existing = set(rows)
         touched: dict[str, set[str]] = {}
+        prior = {rid: dict(r) for rid, r in rows.items()} if self.restore is not None else {}
         for ch in changes:
             self._merge_one(table, ch, rows, clocks, touched)
             self.applied += 1
@@ -117,8 +122,25 @@ class Merger:
         for i in range(0, len(updates), CHUNK):
             self.session.execute(update(model), updates[i : i + CHUNK])
         save_clocks(self.conn, table, {rid: clocks[rid] for rid in touched}, had_clock)
+        if self.restore is not None:
+            self._keep_prior(table, prior, rows, touched, renames)
         if renames:  # the renames are this laptop's own changes: they sync like an edit
             record_local(self.conn, self.state, table, [(rid, decode_row(table, {f: v}), False) for rid, (f, v) in renames.items()])
+
+    def _keep_prior(self, table: str, prior: dict, rows: dict, touched: dict, renames: dict) -> None:
+        assert self.restore is not None
+        fields_of = {rid: set(f) for rid, f in touched.items() if f}
+        for rid, (field, _value) in renames.items():
+            fields_of.setdefault(rid, set()).add(field)
+        for rid, fields in fields_of.items():
+            before = prior.get(rid)
+            if rid not in rows:  # a local record outside the batch gave way to a unique value
+                field, value = renames[rid]
+                self.restore.append((table, rid, {field: encode_row(table, {field: self._renamed_from[(table, rid)]})[field]},
+                                     {field: value}))
+                continue
+            after = {k: rows[rid].get(k) for k in fields}
+            self.restore.append((table, rid, None if before is None else {k: before.get(k) for k in fields}, after))
 
     def _merge_one(self, table: str, ch: dict, rows: dict, clocks: dict, touched: dict) -> None:
         rid, h = ch["id"], ch["h"]
@@ -186,6 +208,7 @@ class Merger:
                 for loser in owners[1:]:
                     new_value = f"{val}~{loser[:4]}"[: col.type.length or 200]
                     renames[loser] = (field, new_value)
+                    self._renamed_from[(table, loser)] = val
                     if loser in rows:
                         rows[loser][field] = new_value
                     if loser in touched:
