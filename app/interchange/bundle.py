@@ -38,7 +38,6 @@ import json
 import os
 import re
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
@@ -66,7 +65,7 @@ from app.models import (
     Participant,
     Provider,
     Record,
-    _ID_NAMESPACE,
+    need_course_id,
     utcnow,
 )
 from app.validation import (
@@ -456,11 +455,6 @@ def _unique_message(kind: str, values: tuple) -> str:
     if kind == "verification_code":
         return _("The verification code is used by another certificate.")
     return _("A signed original for this participant and month is already recorded.")
-
-
-def need_course_id(need_id: str, course_id: str) -> str:
-    """The id of the link between a needs analysis and a course, the same on every laptop."""
-    return str(uuid.uuid5(_ID_NAMESPACE, f"need_course:{need_id}:{course_id}"))
 
 
 # --------------------------------------------------------------------------------------
