@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.errors import UserError
 from app.i18n import _
 from app.sync import setup_folder, sync
+from app.sync.restore import last_restore_point, restore_before_last_sync
 from app.sync.status import list_conflicts, overview, use_other_value
 from ui.context import AppContext
 
@@ -42,7 +43,8 @@ class Page(QWidget):
         self.choose_button = QPushButton(_("Choose shared folder…"))
         self.key_button = QPushButton(_("Import programme key…"))
         self.setup_button = QPushButton(_("Set up a new shared folder…"))
-        for b in (self.sync_button, self.choose_button, self.key_button, self.setup_button):
+        self.undo_button = QPushButton(_("Undo last sync"))
+        for b in (self.sync_button, self.choose_button, self.key_button, self.setup_button, self.undo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -66,6 +68,7 @@ class Page(QWidget):
         self.key_button.clicked.connect(self.choose_key)
         self.setup_button.clicked.connect(self.set_up)
         self.other_button.clicked.connect(self.use_other)
+        self.undo_button.clicked.connect(self.undo_last_sync)
         self.refresh()
         self._announce()
 
@@ -93,6 +96,8 @@ class Page(QWidget):
         elif info.last_report:
             self.report_box.setPlainText(_("{n} batches published in the last sync.").format(n=len(info.last_report.get("published", []))))
         self._info = info
+        point = last_restore_point(self.ctx.db)
+        self.undo_button.setEnabled(point is not None and not point.restored)
 
     def _announce(self) -> None:
         """The sync state for the status bar: partners, open conflicts, unpublished changes."""
@@ -159,3 +164,31 @@ class Page(QWidget):
             QMessageBox.warning(self, self.title(), str(exc))
             return
         self.refresh()
+
+    def undo_last_sync(self) -> None:
+        """Put back what the last sync imported (app/sync/restore.py), after a confirmation."""
+        point = last_restore_point(self.ctx.db)
+        if point is None or point.restored:
+            return
+        if point.full_copy:
+            question = _("Put back the copy of the database taken before the last sync ({n} changes imported)? Only this laptop goes back; the next sync imports those changes again.").format(n=point.changes)
+        else:
+            question = _("Undo the {n} changes the last sync imported? The earlier values are put back as your own changes and reach the other laptops at the next sync.").format(n=point.changes)
+        if QMessageBox.question(self, self.title(), question) != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            result = restore_before_last_sync(self.ctx.db)
+        except UserError as exc:
+            QMessageBox.warning(self, self.title(), str(exc))
+            return
+        if result.full_copy:
+            message = _("The last sync is undone: the database is back to its state before that sync.")
+        else:
+            message = _("The last sync is undone: {records} records put back, {skipped} fields kept because they were edited after the sync.").format(records=result.records, skipped=result.skipped)
+        self.last_report = None
+        self.report_box.setPlainText(message)
+        self.refresh()
+        self.report_box.setPlainText(message)
+        self._announce()
+        self.ctx.bus.announce("participant", [])
+        QMessageBox.information(self, self.title(), message)
