@@ -33,6 +33,7 @@ from app.documents.common import (
     draw_funding_statement,
     draw_logo,
     new_canvas,
+    register_fonts,
 )
 from app.i18n import N_, format_hours, format_percent, translate_in
 from app.i18n import format_date as _format_date
@@ -41,6 +42,11 @@ from app.i18n import format_date as _format_date
 format_date = lru_cache(maxsize=512)(_format_date)
 
 QR_PREFIX = "KURSDESK"
+#: the mask pattern of every QR code issued now. segno otherwise draws the code with all eight
+#: masks and scores each (ISO 18004 penalty rules): ~2.5 ms of a ~10 ms page. Every mask gives a
+#: valid code; the score only avoids patterns that some readers find harder. Kept in the frozen
+#: data, so a redraw uses the mask the certificate was issued with.
+QR_MASK = 5
 
 # Document texts (source English; translated per certificate language with translate_in).
 T_TITLE = N_("Certificate")
@@ -90,6 +96,9 @@ class CertificateData:
     logo_png: bytes = b""  # the logo file's bytes as they were at issue (empty: no logo)
     qr_payload: str = ""  # empty: "KURSDESK:<number>:<code>"
     layout: int = 1  # LAYOUT when the certificate was issued
+    # the QR code's mask pattern (0-7); None: chosen by segno's mask evaluation, as certificates
+    # frozen before the mask was fixed were drawn (their frozen data has no such field)
+    qr_mask: int | None = QR_MASK
 
     @property
     def qr_text(self) -> str:
@@ -114,7 +123,7 @@ class CertificateData:
     @classmethod
     def from_json(cls, raw: str) -> CertificateData:
         stored = json.loads(raw)
-        values = {}
+        values = {"qr_mask": None}  # frozen before the mask was fixed: segno chose it
         for f in fields(cls):
             if f.name not in stored:
                 continue
@@ -144,18 +153,21 @@ def qr_payload(number: str, code: str, url_template: str = "") -> str:
 # --- QR code ---------------------------------------------------------------------------------
 
 @lru_cache(maxsize=256)
-def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
+def qr_matrix(payload: str, mask: int | None = None) -> tuple[tuple[bool, ...], ...]:
     """The module matrix (True = dark), without the quiet zone. Error correction M. Text beyond
-    ASCII is UTF-8 with an ECI header (without it zbar guessed Shift JIS for "å")."""
+    ASCII is UTF-8 with an ECI header (without it zbar guessed Shift JIS for "å"). `mask` None:
+    segno picks the best-scoring mask."""
     eci = not payload.isascii()
-    code = segno.make_qr(payload, error="m", encoding="utf-8" if eci else None, eci=eci, boost_error=False)
+    code = segno.make_qr(
+        payload, error="m", encoding="utf-8" if eci else None, eci=eci, boost_error=False, mask=mask
+    )
     return tuple(tuple(bool(v) for v in row) for row in code.matrix)
 
 
-def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float) -> None:
+def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int | None = None) -> None:
     """The QR code with its lower left corner at (x, y), `size` wide including a 4-module quiet
     zone, drawn as one filled path (a rectangle per horizontal run of dark modules)."""
-    matrix = qr_matrix(payload)
+    matrix = qr_matrix(payload, mask)
     n = len(matrix)
     module = size / (n + 8)
     top = y + size - 4 * module
@@ -338,7 +350,7 @@ def draw_certificate(c: Canvas, d: CertificateData) -> None:
     qr_size = 32 * mm
     qr_x = width - margin - qr_size + 4 * mm  # the quiet zone may reach into the margin
     qr_y = 40 * mm
-    draw_qr(c, d.qr_text, qr_x, qr_y, qr_size)
+    draw_qr(c, d.qr_text, qr_x, qr_y, qr_size, d.qr_mask)
     right = qr_x - 1 * mm
     c.setFont(FONT, 8)
     c.drawRightString(right, qr_y + 24 * mm, t(T_NUMBER))
@@ -370,6 +382,16 @@ def render_certificate(d: CertificateData) -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def render_certificates(items: list[CertificateData]) -> list[bytes]:
+    """Each certificate as its own PDF: the work a process-pool worker does for a batch."""
+    return [render_certificate(d) for d in items]
+
+
+def warm_up() -> None:
+    """Load the fonts once in a new worker process (before its first page)."""
+    register_fonts()
 
 
 def write_certificates_pdf(items: list[CertificateData], target: Path | io.BytesIO, title: str) -> None:

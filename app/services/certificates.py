@@ -17,12 +17,17 @@ revoking, verifying, the register, and writing the PDFs.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
 import secrets
+import sys
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,6 +42,8 @@ from app.documents.certificate import (
     CertificateData,
     qr_payload,
     render_certificate,
+    render_certificates,
+    warm_up,
     write_certificates_pdf,
 )
 from app.errors import NotFound, Problem, UserError, ValidationError
@@ -148,19 +155,33 @@ def normalize_code(value: str) -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+def _last_used(s, prefix: str) -> int:
+    """The highest running number certificates with this prefix already use."""
+    used = s.execute(select(Certificate.number).where(Certificate.number.like(f"{prefix}-%"))).scalars()
+    return max((int(n.rsplit("-", 1)[1]) for n in used if n.rsplit("-", 1)[1].isdigit()), default=0)
+
+
+def _last_number(s, prefix: str) -> int:
+    """The running number last given on this laptop this year (nothing changed)."""
+    row = s.get(Setting, _SEQ_KEY.format(prefix=prefix))
+    return int(row.value or 0) if row is not None else _last_used(s, prefix)
+
+
+def _number(prefix: str, seq: int) -> str:
+    return f"{prefix}-{seq:04d}"
+
+
 def _next_number(s, prefix: str) -> str:
     """The next running number of this laptop and year, kept in the settings table (never
     synced), and never below what certificates with this prefix already use."""
     key = _SEQ_KEY.format(prefix=prefix)
     row = s.get(Setting, key)
     if row is None:
-        used = s.execute(select(Certificate.number).where(Certificate.number.like(f"{prefix}-%"))).scalars()
-        last = max((int(n.rsplit("-", 1)[1]) for n in used if n.rsplit("-", 1)[1].isdigit()), default=0)
-        row = Setting(key=key, value=str(last))
+        row = Setting(key=key, value=str(_last_used(s, prefix)))
         s.add(row)
     seq = int(row.value or 0) + 1
     row.value = str(seq)
-    return f"{prefix}-{seq:04d}"
+    return _number(prefix, seq)
 
 
 def _new_code(s) -> str:
@@ -333,17 +354,21 @@ def _language(lang: str | None, enrollment_lang: str, facts: _CourseFacts) -> st
     return "sv"
 
 
-def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_id: str | None = None) -> Certificate:
-    """One certificate row with its frozen PDF, added to session `s` (the caller's transaction)."""
-    participant = s.get(Participant, person.participant_id)
-    number = _next_number(s, f"{today.year}-{facts.prefix_device}")
-    code = _new_code(s)
-    data = CertificateData(
+def _holder(participant: Participant) -> tuple[str, date | None]:
+    """The name and birth date printed on a certificate."""
+    return f"{participant.first_name} {participant.last_name}".strip(), _birth_date(participant.personal_number)
+
+
+def _data(
+    facts: _CourseFacts, person, holder: tuple[str, date | None], lang: str, number: str, code: str, today: date
+) -> CertificateData:
+    """Everything printed on the certificate: the frozen data it is drawn from."""
+    return CertificateData(
         lang=lang,
         number=number,
         verification_code=code,
-        full_name=f"{participant.first_name} {participant.last_name}".strip(),
-        birth_date=_birth_date(participant.personal_number),
+        full_name=holder[0],
+        birth_date=holder[1],
         course_code=facts.code,
         course_title=facts.title,
         description=facts.description,
@@ -364,15 +389,19 @@ def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_i
         qr_payload=qr_payload(number, code, facts.verify_url),
         layout=LAYOUT,
     )
-    pdf = render_certificate(data)
+
+
+def _add(s, facts: _CourseFacts, person, data: CertificateData, pdf: bytes, supersedes_id: str | None = None) -> Certificate:
+    """The certificate row with its frozen PDF and data, added to session `s` (the caller's
+    transaction, so the row never exists without its PDF)."""
     cert = Certificate(
         id=new_id(),
-        number=number,
-        verification_code=code,
+        number=data.number,
+        verification_code=data.verification_code,
         course_id=facts.course_id,
         participant_id=person.participant_id,
-        issued_on=today,
-        language=lang,
+        issued_on=data.issued_on,
+        language=data.lang,
         supersedes_id=supersedes_id,
         pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
@@ -380,6 +409,13 @@ def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_i
     )
     s.add(cert)  # flushed once, at commit
     return cert
+
+
+def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_id: str | None = None) -> Certificate:
+    """One certificate drawn and added inside the caller's transaction (a single one: re-issue)."""
+    number = _next_number(s, f"{today.year}-{facts.prefix_device}")
+    data = _data(facts, person, _holder(s.get(Participant, person.participant_id)), lang, number, _new_code(s), today)
+    return _add(s, facts, person, data, render_certificate(data), supersedes_id)
 
 
 def _issued(cert: Certificate, full_name: str, code: str) -> IssuedCertificate:
@@ -402,12 +438,15 @@ def issue_certificates(
     lang: str | None = None,
     progress: Progress | None = None,
     today: date | None = None,
+    workers: int | None = None,
 ) -> list[IssuedCertificate]:
     """Issue certificates to the given participants (default: every eligible one without a live
     certificate). Someone who already holds a live certificate of the course gets nothing new.
-    Each certificate is committed whole (row, PDF, hash); when `progress(done, total)` returns
-    False the batch stops and what was issued stays. `lang` overrides the certificate language.
-    A named participant who is not eligible is a UserError (nothing issued)."""
+    Each certificate is committed whole (row, PDF, hash) in its own transaction; when
+    `progress(done, total)` returns False the batch stops and what was issued stays. `lang`
+    overrides the certificate language. A named participant who is not eligible is a
+    UserError (nothing issued). The pages of a large batch are drawn in `workers` processes
+    (default: one per core from POOL_MIN certificates on; 0: in this process)."""
     if lang is not None and lang not in CERTIFICATE_LANGUAGES:
         raise ValidationError(Problem("language", _("Unknown language.")))
     today = today or date.today()
@@ -441,25 +480,134 @@ def issue_certificates(
     if total == 0:
         return []
     facts = _course_facts(db, course_id)
+    with db.read() as s:
+        holder = {
+            p.id: _holder(p)
+            for chunk in _chunks([p.participant_id for p in targets], 500)
+            for p in s.execute(select(Participant).where(Participant.id.in_(chunk))).scalars()
+        }
+    prefix = f"{today.year}-{facts.prefix_device}"
     issued: list[IssuedCertificate] = []
     if _stop(progress, 0, total):
         return issued
-    for done, person in enumerate(targets, start=1):
-        with db.write() as s:
-            # checked again inside the transaction: a second click or another window may have issued it
-            exists = s.execute(
-                select(Certificate.id).where(
-                    Certificate.course_id == course_id,
-                    Certificate.participant_id == person.participant_id,
-                    *_live_filter(),
-                )
-            ).first()
-            if exists is None:
-                cert = _create(s, facts, person, _language(lang, langs.get(person.participant_id, ""), facts), today)
-                issued.append(_issued(cert, person.full_name, facts.code))
-        if _stop(progress, done, total):
-            break
+    queue = deque(targets)
+    done = 0
+    with _Renderer(_worker_count(total, workers)) as renderer:
+        while queue:
+            # the plan: the running numbers the next certificates will get if nobody else issues
+            # in between (checked again as each one is committed; otherwise planned anew)
+            with db.read() as s:
+                last = _last_number(s, prefix)
+            plan = [
+                _data(facts, person, holder[person.participant_id],
+                      _language(lang, langs.get(person.participant_id, ""), facts),
+                      _number(prefix, last + i), new_verification_code(), today)
+                for i, person in enumerate(queue, start=1)
+            ]
+            pages = renderer.render(plan)
+            try:
+                for data, pdf in pages:
+                    person = queue[0]
+                    with db.write() as s:
+                        # checked again inside the transaction: a second click or another window
+                        # may have issued it, or used the planned number or code meanwhile
+                        exists = s.execute(
+                            select(Certificate.id).where(
+                                Certificate.course_id == course_id,
+                                Certificate.participant_id == person.participant_id,
+                                *_live_filter(),
+                            )
+                        ).first()
+                        if exists is None:
+                            if _last_number(s, prefix) + 1 != int(data.number.rsplit("-", 1)[1]) or s.execute(
+                                select(Certificate.id).where(Certificate.verification_code == data.verification_code)
+                            ).first() is not None:
+                                break  # plan again from this participant (nothing written)
+                            _next_number(s, prefix)
+                            cert = _add(s, facts, person, data, pdf)
+                            issued.append(_issued(cert, person.full_name, facts.code))
+                    queue.popleft()
+                    done += 1
+                    if _stop(progress, done, total):
+                        return issued
+                    if exists is not None:
+                        break  # the planned numbers of the rest are one too high now
+            finally:
+                pages.close()  # drops the pages still being drawn for this plan
     return issued
+
+
+# --- drawing many certificates on every core ---------------------------------------------------
+
+#: from how many certificates a batch is drawn in worker processes (starting one costs ~0.3 s)
+POOL_MIN = 24
+_CHUNK = 8  # certificates per task sent to a worker
+
+
+def _worker_count(total: int, workers: int | None) -> int:
+    """How many worker processes draw the pages (0: this process draws them)."""
+    if workers is not None:
+        return max(0, workers)
+    if total < POOL_MIN or getattr(sys, "frozen", False):
+        # the frozen program starts no workers until its launcher calls multiprocessing.freeze_support()
+        return 0
+    return min(os.cpu_count() or 1, 4) if (os.cpu_count() or 1) > 1 else 0
+
+
+class _Renderer:
+    """Draws planned certificates in order, in a pool of worker processes (the database work
+    stays in this process: each certificate is committed whole as its PDF arrives). A pool that
+    cannot start or breaks leaves the drawing to this process."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Renderer:
+        if self.workers > 0:
+            try:
+                self.pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+                )
+            except (OSError, ValueError):
+                self.pool = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def render(self, plan: list[CertificateData]) -> Iterator[tuple[CertificateData, bytes]]:
+        """(data, pdf) for each planned certificate, in order. Closing the iterator early cancels
+        the pages not yet started."""
+        if self.pool is None:
+            for data in plan:
+                yield data, render_certificate(data)
+            return
+        chunks = deque(plan[i : i + _CHUNK] for i in range(0, len(plan), _CHUNK))
+        running: deque[tuple[list[CertificateData], Future]] = deque()
+        try:
+            while chunks or running:
+                while chunks and len(running) < 2 * self.workers + 1:  # a few ahead, not all
+                    chunk = chunks.popleft()
+                    running.append((chunk, self.pool.submit(render_certificates, chunk)))
+                chunk, future = running.popleft()
+                try:
+                    pdfs = future.result()
+                except BrokenProcessPool:
+                    # a worker died or could not start: draw the rest here
+                    self.pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = None
+                    rest = [d for d in chunk] + [d for c, _ in running for d in c] + [d for c in chunks for d in c]
+                    running.clear()
+                    chunks.clear()
+                    for data in rest:
+                        yield data, render_certificate(data)
+                    return
+                yield from zip(chunk, pdfs)
+        finally:
+            for _, future in running:
+                future.cancel()
 
 
 def _reason_required(reason: str) -> str:
