@@ -6,7 +6,7 @@ or a carriage return may be run as a formula by Excel or LibreOffice. Such text 
 
 How it is neutralised:
 
-- **.xlsx** (`put`, `write_table`): text is always stored with the *string* cell type (openpyxl
+- **.xlsx** (`cell`, `Sheet.append`, `Sheet.table`): text is always stored with the *string* cell type (openpyxl
   would otherwise turn text that starts with `=` into a formula), and risky text additionally gets
   the cell style's `quotePrefix` flag, which is exactly what typing a leading apostrophe does in
   Excel: the cell shows the text as typed (no apostrophe is added to the value, so pasting it into
@@ -26,15 +26,19 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 DATE_FORMAT = "yyyy-mm-dd"
 HOURS_FORMAT = "0.00"
 MONEY_FORMAT = "#,##0.00"
+
+_BOLD = Font(bold=True)
+_HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 
 
 @dataclass(frozen=True)
@@ -62,64 +66,89 @@ def neutralise(value: object) -> str:
     return "'" + text if is_risky(text) else text
 
 
-def put(ws: Worksheet, row: int, column: int, value: object):
-    """Write one cell: text always as text (never a formula), numbers and dates typed."""
-    cell = ws.cell(row=row, column=column)
-    if value is None:
-        return cell
-    if isinstance(value, Formula):
-        cell.value = value.text
-        if value.number_format:
-            cell.number_format = value.number_format
-        return cell
-    if isinstance(value, Money):
-        if value.value is not None:
-            cell.value = float(value.value)
-            cell.number_format = MONEY_FORMAT
-        return cell
-    if isinstance(value, bool):
-        cell.value = value
-    elif isinstance(value, (int, float)):
-        cell.value = value
-    elif isinstance(value, Decimal):
-        cell.value = float(value)
-        cell.number_format = HOURS_FORMAT
-    elif isinstance(value, datetime):
-        cell.value = value
-    elif isinstance(value, date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
-    else:
-        text = str(value)
-        cell.value = text
-        cell.data_type = "s"  # never let openpyxl read user text as a formula
-        if is_risky(text):
-            cell.quotePrefix = True
+def _styled(ws, value, number_format: str):
+    cell = WriteOnlyCell(ws, value)
+    cell.number_format = number_format
     return cell
 
 
-def write_table(
-    ws: Worksheet,
-    header: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    *,
-    start_row: int = 1,
-    widths: Sequence[int] | None = None,
-) -> int:
-    """A bold header row and the data rows under it; returns the last row written."""
-    bold = Font(bold=True)
-    for col, title in enumerate(header, start=1):
-        put(ws, start_row, col, title).font = bold
-    row_no = start_row
-    for row_no, row in enumerate(rows, start=start_row + 1):
-        for col, value in enumerate(row, start=1):
-            put(ws, row_no, col, value)
-    ws.freeze_panes = ws.cell(row=start_row + 1, column=1)
-    for col, title in enumerate(header, start=1):
-        width = widths[col - 1] if widths and col - 1 < len(widths) else max(10, len(str(title)) + 2)
-        ws.column_dimensions[get_column_letter(col)].width = width
-        ws.cell(row=start_row, column=col).alignment = Alignment(wrap_text=True, vertical="top")
-    return row_no
+def cell(ws, value: object):
+    """What to append for one value: text always as text (never a formula), numbers and dates
+    typed; a plain value where openpyxl's own typing is already right (the fast path)."""
+    if value is None:
+        return None
+    if isinstance(value, Formula):
+        c = WriteOnlyCell(ws, value.text)  # starts with '=': openpyxl's formula type
+        if value.number_format:
+            c.number_format = value.number_format
+        return c
+    if isinstance(value, Money):
+        return None if value.value is None else _styled(ws, float(value.value), MONEY_FORMAT)
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return _styled(ws, float(value), HOURS_FORMAT)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return _styled(ws, value, DATE_FORMAT)
+    text = str(value)
+    if not is_risky(text) and text not in ERROR_CODES:
+        return text  # openpyxl stores it as a string
+    c = WriteOnlyCell(ws, text)
+    c.data_type = "s"  # never a formula (or an error value such as '#N/A')
+    if is_risky(text):
+        c.quotePrefix = True
+    return c
+
+
+class Sheet:
+    """One sheet of a write-only workbook: rows are appended top to bottom, and column widths
+    and the frozen header are set before the first row (openpyxl's write-only mode)."""
+
+    def __init__(self, workbook: Workbook, title: str):
+        self.ws = workbook.create_sheet(title=title)
+        self.rows = 0  # the last row written (1-based)
+
+    @property
+    def title(self) -> str:
+        return self.ws.title
+
+    def append(self, values: Sequence[object] = ()) -> int:
+        """Write the next row; returns its number."""
+        ws = self.ws
+        self.ws.append([cell(ws, v) for v in values])
+        self.rows += 1
+        return self.rows
+
+    def table(
+        self,
+        header: Sequence[str],
+        rows: Iterable[Sequence[object]],
+        *,
+        widths: Sequence[int] | None = None,
+    ) -> int:
+        """A bold header row (frozen) and the data rows under it; returns the last row written.
+        Must be the first thing written on the sheet."""
+        if self.rows:
+            raise ValueError("a table starts a sheet")
+        for col, title in enumerate(header, start=1):
+            width = widths[col - 1] if widths and col - 1 < len(widths) else max(10, len(str(title)) + 2)
+            self.ws.column_dimensions[get_column_letter(col)].width = width
+        self.ws.freeze_panes = "A2"
+        head = []
+        for title in header:
+            c = cell(self.ws, title)
+            if not isinstance(c, Cell):
+                c = WriteOnlyCell(self.ws, c)
+            c.font = _BOLD
+            c.alignment = _HEADER_ALIGNMENT
+            head.append(c)
+        self.ws.append(head)
+        self.rows = 1
+        for row in rows:
+            self.append(row)
+        return self.rows
 
 
 def column(index: int) -> str:
@@ -133,7 +162,9 @@ def sheet_ref(title: str) -> str:
 
 
 def new_workbook() -> Workbook:
-    return Workbook()
+    """A write-only workbook (streams its rows: about half the time of a normal one on a large
+    summary). Add sheets with Sheet(workbook, title); save once with save_workbook."""
+    return Workbook(write_only=True)
 
 
 def save_workbook(workbook: Workbook, path: str | os.PathLike) -> Path:

@@ -432,7 +432,7 @@ def write_summary(
     """The monthly summary .xlsx: sheet 1 one row per participant (hours, start and end date,
     co-financing = hours × hourly wage cost as a formula), sheet 2 the totals per company as
     =SUM formulas over sheet 1, sheet 3 what the figures are. Returns the number of participants."""
-    from app.interchange.spreadsheet import Formula, Money, column, new_workbook, put, save_workbook, sheet_ref, write_table
+    from app.interchange.spreadsheet import Formula, Money, Sheet, column, new_workbook, save_workbook, sheet_ref
     from app.services.settings import get_settings
 
     m = to_month(month)
@@ -444,8 +444,7 @@ def write_summary(
         raise Cancelled()
 
     wb = new_workbook()
-    ws = wb.active
-    ws.title = t(SUMMARY_SHEET)
+    ws = Sheet(wb, t(SUMMARY_SHEET))
     hours_col, rate_col, cofin_col = 8, 11, 12
     data = []
     for i, r in enumerate(rows, start=2):
@@ -470,10 +469,10 @@ def write_summary(
                 formula,
             )
         )
-    write_table(ws, [t(h) for h in SUMMARY_HEADER], data, widths=(18, 16, 16, 10, 28, 14, 14, 8, 12, 12, 14, 14))
+    ws.table([t(h) for h in SUMMARY_HEADER], data, widths=(18, 16, 16, 10, 28, 14, 14, 8, 12, 12, 14, 14))
 
     # totals per company: the company's rows are contiguous on sheet 1, so a plain SUM shows them
-    cs = wb.create_sheet(t(COFIN_SHEET))
+    cs = Sheet(wb, t(COFIN_SHEET))
     ref = sheet_ref(ws.title)
     groups: list[tuple[str, str, int, int]] = []
     for i, r in enumerate(rows, start=2):
@@ -494,24 +493,22 @@ def write_summary(
         )
         for name, org, first, last in groups
     ]
-    last_row = write_table(cs, [t(h) for h in COFIN_HEADER], cofin_rows, widths=(30, 16, 10, 12, 10, 18))
-    total_row = last_row + 1
-    put(cs, total_row, 1, t(N_("Total")))
-    put(cs, total_row, 3, m.key)
+    last_row = cs.table([t(h) for h in COFIN_HEADER], cofin_rows, widths=(30, 16, 10, 12, 10, 18))
     if groups:
-        put(cs, total_row, 4, Formula(f"=SUM(D2:D{last_row})"))
-        put(cs, total_row, 5, Formula(f"=SUM(E2:E{last_row})", "0.00"))
-        put(cs, total_row, 6, Formula(f"=SUM(F2:F{last_row})", "#,##0.00"))
+        totals = (
+            Formula(f"=SUM(D2:D{last_row})"),
+            Formula(f"=SUM(E2:E{last_row})", "0.00"),
+            Formula(f"=SUM(F2:F{last_row})", "#,##0.00"),
+        )
     else:
-        for col in (4, 5, 6):
-            put(cs, total_row, col, 0)
+        totals = (0, 0, 0)
+    cs.append((t(N_("Total")), None, m.key, *totals))
 
-    about = wb.create_sheet(t(ABOUT_SHEET))
+    about = Sheet(wb, t(ABOUT_SHEET))
     rule = t(N_("whole hours per date and course, rounded down")) if settings.hours_rounding == "floor" else t(
         N_("hours with two decimals per date and course")
     )
-    write_table(
-        about,
+    about.table(
         [t(N_("Field")), t(N_("Value"))],
         [
             (t(N_("Programme")), settings.programme_name),
@@ -617,24 +614,19 @@ STAT_DIMENSIONS = (
 
 def write_statistics(db: Database, first: date, last: date, out_path: str | Path, *, lang: str | None = None) -> Statistics:
     """The statistics as .xlsx: one sheet per dimension, with a total row."""
-    from app.interchange.spreadsheet import Formula, new_workbook, put, save_workbook, write_table
+    from app.interchange.spreadsheet import Formula, Sheet, new_workbook, save_workbook
 
     lang = lang or current_language()
     t = lambda msg: translate_in(lang, msg)  # noqa: E731
     stats = statistics(db, first, last, lang=lang)
     wb = new_workbook()
-    first_sheet = True
     for attr, title in STAT_DIMENSIONS:
-        ws = wb.active if first_sheet else wb.create_sheet()
-        first_sheet = False
-        ws.title = t(title)
+        ws = Sheet(wb, t(title))
         header = [t(title), t(N_("Participants")), t(N_("Hours"))]
         rows = [(r.label, r.participants, r.hours) for r in getattr(stats, attr)]
-        last_row = write_table(ws, header, rows, widths=(40, 14, 12))
-        put(ws, last_row + 1, 1, t(N_("Total")))
-        put(ws, last_row + 1, 2, stats.participants)
-        put(ws, last_row + 1, 3, Formula(f"=SUM(C2:C{last_row})", "0.00") if rows else 0)
-        put(ws, last_row + 3, 1, t(N_("Period")))
-        put(ws, last_row + 3, 2, f"{first.isoformat()} – {last.isoformat()}")
+        last_row = ws.table(header, rows, widths=(40, 14, 12))
+        ws.append((t(N_("Total")), stats.participants, Formula(f"=SUM(C2:C{last_row})", "0.00") if rows else 0))
+        ws.append(())
+        ws.append((t(N_("Period")), f"{first.isoformat()} – {last.isoformat()}"))
     save_workbook(wb, out_path)
     return stats
