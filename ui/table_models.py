@@ -19,20 +19,54 @@ Usage:
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right
+from itertools import compress
 from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Callable, Iterable, Sequence
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 
 from app.i18n import _, current_language, format_date, format_decimal
+
+def _pyside_drops_references() -> bool:
+    """PySide6 6.12.0 on Python 3.11 drops one reference to the result of every call that
+    returns None (any void C++ method: setText, beginResetModel, ...) and to True on every
+    Python-side `Signal.emit()`. Python < 3.12 does not make None/True immortal, so after
+    enough calls the interpreter aborts ("none_dealloc: deallocating None", "bool_dealloc")."""
+    import sys
+
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _i in range(16):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) < before
+
+
+def _reserve_references() -> None:
+    """While that holds, keep a reserve of references that is never released (not even when
+    the interpreter shuts down, when the deficit would surface): list repetition adds them in
+    C (8 bytes each), the list itself is leaked on purpose. About two million void calls and a
+    million emits of headroom per process. The real fix is Python >= 3.12 (immortal None, True
+    and False) or a PySide6 without the bug."""
+    import ctypes
+
+    reserve = [None] * 2_000_000 + [True] * 1_000_000 + [False] * 250_000
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(reserve))
+
+
+if _pyside_drops_references():
+    _reserve_references()
+
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
 ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's id
@@ -329,40 +363,223 @@ class RowTableModel(QAbstractTableModel):
         mask = self._mask
         return True if mask is None else mask[position]
 
+    def filtering(self) -> bool:
+        return self._mask is not None
+
+    def shown_positions(self) -> list[int] | None:
+        """The positions of the rows the filter accepts (ascending), or None for all."""
+        mask = self._mask
+        return None if mask is None else list(compress(range(len(mask)), mask))
+
     def matching_count(self) -> int:
         return len(self._rows) if self._mask is None else sum(self._mask)
 
 
-class RowFilterProxy(QSortFilterProxyModel):
-    """Filter-as-you-type and sorting for a RowTableModel. The source does the work; the proxy
-    maps rows. `sort()` is handed to the source model (one Python sort instead of a comparison
-    callback per pair)."""
+_PERSISTENT_LIST = "QList<QPersistentModelIndex>"
+_HINT_TYPE = QAbstractItemModel.LayoutChangeHint
+
+
+class RowFilterProxy(QAbstractTableModel):
+    """Filter-as-you-type and sorting for a RowTableModel, with the API of a sort/filter proxy
+    (mapToSource, mapFromSource, sort, rowCount, data). The source does the work: it keeps a
+    lower-cased search text per row and computes the filter mask; this proxy holds the list of
+    the source rows shown (ascending, so the source's sort order is kept) and maps through it.
+
+    A filter change is one layout change (selection and current row are kept when still shown)
+    instead of a Python `filterAcceptsRow` call per source row. `sort()` is handed to the source
+    model (one Python sort instead of a comparison callback per pair)."""
+
+    _HINT = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._text = ""
+        self._model: RowTableModel | None = None
+        self._shown: list[int] | None = None  # source rows shown, ascending; None: all
+        self._saved: list[tuple[QPersistentModelIndex, QPersistentModelIndex]] = []
+        self._pending_removal: tuple[int, int] | None = None
+
+    # --- source -----------------------------------------------------------------------------
+
+    def setSourceModel(self, model) -> None:  # noqa: N802 - Qt name
+        if not isinstance(model, RowTableModel):
+            raise TypeError("RowFilterProxy needs a RowTableModel")
+        self.beginResetModel()
+        if self._model is not None:
+            for signal, slot in self._connections():
+                signal.disconnect(slot)
+        self._model = model
+        for signal, slot in self._connections():
+            signal.connect(slot)
+        self._recompute()
+        self.endResetModel()
+
+    def _connections(self):
+        m = self._model
+        return [
+            (m.modelAboutToBeReset, self.beginResetModel),
+            (m.modelReset, self._on_reset),
+            (m.layoutAboutToBeChanged, self._on_layout_about),
+            (m.layoutChanged, self._on_layout),
+            (m.dataChanged, self._on_data_changed),
+            (m.rowsAboutToBeRemoved, self._on_rows_about_removed),
+            (m.rowsRemoved, self._on_rows_removed),
+            (m.rowsInserted, self._on_rows_inserted),
+            (m.headerDataChanged, self._on_header_changed),
+        ]
+
+    def _on_header_changed(self, orientation, first: int, last: int) -> None:
+        self.headerDataChanged.emit(orientation, first, last)
 
     def source(self) -> RowTableModel:
-        model = self.sourceModel()
-        assert isinstance(model, RowTableModel)
-        return model
+        assert self._model is not None
+        return self._model
+
+    def _recompute(self) -> None:
+        self._shown = None if self._model is None else self._model.shown_positions()
+
+    def _on_reset(self) -> None:
+        self._recompute()
+        self.endResetModel()
+
+    def _on_layout_about(self, *_args) -> None:
+        self.layoutAboutToBeChanged.emit()
+        self._saved = []
+        for proxy_index in self.persistentIndexList():
+            source_index = self.mapToSource(proxy_index)
+            self._saved.append((QPersistentModelIndex(proxy_index), QPersistentModelIndex(source_index)))
+
+    def _on_layout(self, *_args) -> None:
+        self._recompute()
+        saved, self._saved = self._saved, []
+        old = [QModelIndex(p) for p, _s in saved]
+        new = [self.mapFromSource(QModelIndex(s)) if s.isValid() else QModelIndex() for _p, s in saved]
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles=()) -> None:
+        model = self.source()
+        changed_visibility = any(
+            model.accepts(r) != (self._proxy_row(r) is not None) for r in range(top_left.row(), bottom_right.row() + 1)
+        )
+        if changed_visibility:
+            # a row came into or went out of the filter: re-map (selection kept)
+            self._on_layout_about()
+            self._on_layout()
+            return
+        rows = [p for p in (self._proxy_row(r) for r in range(top_left.row(), bottom_right.row() + 1)) if p is not None]
+        if rows:
+            self.dataChanged.emit(
+                self.index(min(rows), top_left.column()), self.index(max(rows), bottom_right.column()), roles
+            )
+
+    def _on_rows_about_removed(self, _parent, first: int, last: int) -> None:
+        shown = self._shown
+        if shown is None:
+            lo, hi = first, last + 1
+        else:
+            lo, hi = bisect_left(shown, first), bisect_right(shown, last)
+        self._pending_removal = (lo, hi) if hi > lo else None
+        if self._pending_removal:
+            self.beginRemoveRows(QModelIndex(), lo, hi - 1)
+
+    def _on_rows_removed(self, _parent, first: int, last: int) -> None:
+        removal, self._pending_removal = self._pending_removal, None
+        if self._shown is not None:
+            count = last - first + 1
+            shown = self._shown
+            cut = bisect_left(shown, first)
+            self._shown = shown[:cut] + [r - count for r in shown[bisect_right(shown, last):]]
+        if removal:
+            self.endRemoveRows()
+
+    def _on_rows_inserted(self, _parent, first: int, last: int) -> None:
+        model = self.source()
+        count = last - first + 1
+        if self._shown is None and model.filtering():
+            self._shown = [r for r in range(model.rowCount()) if not first <= r <= last]
+        if self._shown is None:
+            self.beginInsertRows(QModelIndex(), first, last)
+            self.endInsertRows()
+            return
+        shown = self._shown
+        cut = bisect_left(shown, first)
+        added = [r for r in range(first, last + 1) if model.accepts(r)]
+        if not added:
+            self._shown = shown[:cut] + [r + count for r in shown[cut:]]
+            return
+        self.beginInsertRows(QModelIndex(), cut, cut + len(added) - 1)
+        self._shown = shown[:cut] + added + [r + count for r in shown[cut:]]
+        self.endInsertRows()
+
+    # --- filter -----------------------------------------------------------------------------
 
     def set_filter_text(self, text: str) -> None:
         if text == self._text:
             return
         self._text = text
-        self.beginFilterChange()
-        self.source().set_filter_text(text)
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        model = self.source()
+        self._on_layout_about()
+        model.set_filter_text(text)
+        self._on_layout()
 
     def filter_text(self) -> str:
         return self._text
 
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
-        return self.source().accepts(source_row)
-
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.source().sort(column, order)
+
+    # --- Qt API -----------------------------------------------------------------------------
+
+    def _proxy_row(self, source_row: int) -> int | None:
+        shown = self._shown
+        if shown is None:
+            return source_row
+        i = bisect_left(shown, source_row)
+        return i if i < len(shown) and shown[i] == source_row else None
+
+    def _source_row(self, proxy_row: int) -> int:
+        return proxy_row if self._shown is None else self._shown[proxy_row]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() or self._model is None:
+            return 0
+        return self._model.rowCount() if self._shown is None else len(self._shown)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() or self._model is None:
+            return 0
+        return self._model.columnCount()
+
+    def sourceModel(self) -> RowTableModel | None:  # noqa: N802 - the proxy API
+        return self._model
+
+    def mapToSource(self, proxy_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:  # noqa: N802
+        if not proxy_index.isValid() or self._model is None:
+            return QModelIndex()
+        row = proxy_index.row()
+        if not 0 <= row < self.rowCount():
+            return QModelIndex()
+        return self._model.index(self._source_row(row), proxy_index.column())
+
+    def mapFromSource(self, source_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:  # noqa: N802
+        if not source_index.isValid():
+            return QModelIndex()
+        row = self._proxy_row(source_index.row())
+        return QModelIndex() if row is None else self.createIndex(row, source_index.column())
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        return self._model.data(self.mapToSource(index), role) if self._model is not None else None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if self._model is None:
+            return None
+        if orientation == Qt.Orientation.Vertical:
+            return str(section + 1) if role == Qt.ItemDataRole.DisplayRole else None
+        return self._model.headerData(section, orientation, role)
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        return self._model.flags(self.mapToSource(index)) if self._model is not None else Qt.ItemFlag.NoItemFlags
 
     # --- conveniences for views -------------------------------------------------------------
 
