@@ -66,32 +66,41 @@ def neutralise(value: object) -> str:
     return "'" + text if is_risky(text) else text
 
 
-def _styled(ws, value, number_format: str):
-    cell = WriteOnlyCell(ws, value)
-    cell.number_format = number_format
-    return cell
+def _styled(ws, value, number_format: str, formats: dict | None):
+    """A cell with a number format; `formats` caches one style per format (a sheet writes
+    thousands of them, and building the style each time costs more than the cell)."""
+    if formats is None:
+        c = WriteOnlyCell(ws)
+        c.number_format = number_format
+        c.value = value
+        return c
+    style = formats.get(number_format)
+    if style is None:
+        template = WriteOnlyCell(ws)
+        template.number_format = number_format
+        style = formats[number_format] = template._style
+    return Cell(ws, 1, 1, value, style_array=style)  # the style array is copied
 
 
-def cell(ws, value: object):
+def cell(ws, value: object, formats: dict | None = None):
     """What to append for one value: text always as text (never a formula), numbers and dates
     typed; a plain value where openpyxl's own typing is already right (the fast path)."""
     if value is None:
         return None
     if isinstance(value, Formula):
-        c = WriteOnlyCell(ws, value.text)  # starts with '=': openpyxl's formula type
         if value.number_format:
-            c.number_format = value.number_format
-        return c
+            return _styled(ws, value.text, value.number_format, formats)  # starts with '=': a formula
+        return WriteOnlyCell(ws, value.text)
     if isinstance(value, Money):
-        return None if value.value is None else _styled(ws, float(value.value), MONEY_FORMAT)
+        return None if value.value is None else _styled(ws, float(value.value), MONEY_FORMAT, formats)
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, Decimal):
-        return _styled(ws, float(value), HOURS_FORMAT)
+        return _styled(ws, float(value), HOURS_FORMAT, formats)
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
-        return _styled(ws, value, DATE_FORMAT)
+        return _styled(ws, value, DATE_FORMAT, formats)
     text = str(value)
     if not is_risky(text) and text not in ERROR_CODES:
         return text  # openpyxl stores it as a string
@@ -109,6 +118,7 @@ class Sheet:
     def __init__(self, workbook: Workbook, title: str):
         self.ws = workbook.create_sheet(title=title)
         self.rows = 0  # the last row written (1-based)
+        self._formats: dict = {}
 
     @property
     def title(self) -> str:
@@ -116,8 +126,8 @@ class Sheet:
 
     def append(self, values: Sequence[object] = ()) -> int:
         """Write the next row; returns its number."""
-        ws = self.ws
-        self.ws.append([cell(ws, v) for v in values])
+        ws, formats = self.ws, self._formats
+        ws.append([cell(ws, v, formats) for v in values])
         self.rows += 1
         return self.rows
 
