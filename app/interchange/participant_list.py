@@ -30,7 +30,8 @@ from sqlalchemy import insert, select
 from app.db import Database
 from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import N_, _
-from app.models import Company, Course, Enrollment, Participant, enrollment_id, new_id, utcnow
+from app.models import Company, Course, Enrollment, Participant, new_id, utcnow
+from app.services.enrollments import enroll_in_session
 from app.validation import (
     FieldError,
     gender_from_personal_number,
@@ -463,14 +464,17 @@ def apply_import(
 
     With invalid rows and skip_invalid False nothing is written (ValidationError listing them).
     A person already known (same personnummer) is matched, never duplicated, and left as stored.
-    Beyond the course's capacity participants are waitlisted; a withdrawn one is re-enrolled."""
+    Enrolment is app.services.enrollments.enroll_in_session inside this transaction, so the list
+    enrols exactly as the window does: places taken by live participants only, waitlisted people
+    move up into free places first, beyond the capacity newcomers are waitlisted in file order,
+    a withdrawn one is re-enrolled."""
     if preview.invalid and not skip_invalid:
         raise ValidationError(
             [Problem("", line) for line in preview.problem_lines()]
         )
     valid = preview.valid
     total = len(valid)
-    created = matched = enrolled = waitlisted = already = 0
+    created = matched = 0
     ids: list[str] = []
     with db.write() as s:
         course = _course(s, preview.course_id)
@@ -505,60 +509,9 @@ def apply_import(
             ids.append(pid)
         if new_people:
             s.execute(insert(Participant), new_people)
-
-        current: dict[str, Enrollment] = {}
-        for batch in _chunks(sorted(set(ids))):
-            for e in s.execute(
-                select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.participant_id.in_(batch))
-            ).scalars():
-                current[e.participant_id] = e
-        places = None
-        if course.capacity is not None:
-            taken = s.execute(
-                select(Enrollment.id).where(
-                    Enrollment.course_id == course.id,
-                    Enrollment.deleted_at.is_(None),
-                    Enrollment.status.in_(("enrolled", "completed")),
-                )
-            ).all()
-            places = max(0, course.capacity - len(taken))
-        new_enrollments = []
-        seen: set[str] = set()
-        for pid in ids:
-            if pid in seen:
-                continue
-            seen.add(pid)
-            row = current.get(pid)
-            if row is not None and row.deleted_at is None and row.status != "withdrawn":
-                already += 1
-                continue
-            status = "enrolled"
-            if places is not None:
-                if places > 0:
-                    places -= 1
-                else:
-                    status = "waitlisted"
-            if status == "enrolled":
-                enrolled += 1
-            else:
-                waitlisted += 1
-            if row is not None:  # withdrawn or deleted: the same row comes back
-                row.status = status
-                row.deleted_at = None
-            else:
-                new_enrollments.append(
-                    {
-                        "id": enrollment_id(course.id, pid),
-                        "created_at": now,
-                        "updated_at": now,
-                        "course_id": course.id,
-                        "participant_id": pid,
-                        "status": status,
-                        "certificate_language": "",
-                    }
-                )
-        if new_enrollments:
-            s.execute(insert(Enrollment), new_enrollments)
+        # the same capacity, waitlist and re-enrolment rules as enrolling from the window
+        outcome = enroll_in_session(s, course.id, ids)
+        enrolled, waitlisted, already = len(outcome.enrolled), len(outcome.waitlisted), len(outcome.already)
         if progress is not None and progress(total, total) is False:
             raise ImportCancelled()
     return ImportResult(

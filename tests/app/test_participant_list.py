@@ -139,9 +139,47 @@ def test_capacity_waitlists_and_withdrawn_are_reenrolled(course_db):
     with db.write() as s:
         first = s.execute(select(Enrollment).where(Enrollment.status == "enrolled")).scalars().first()
         first.status = "withdrawn"
+        withdrawn_pid = first.participant_id
+        waiting_pid = s.execute(select(Enrollment.participant_id).where(Enrollment.status == "waitlisted")).scalar_one()
     again = apply_import(db, preview_import(db, FIXTURES / "participants_swedish_excel.csv", cid))
-    assert (again.enrolled, again.waitlisted, again.already) == (1, 0, 2)
+    # as in the window: the waitlisted person moves up into the freed place first, and the
+    # withdrawn one comes back at the end of the queue
+    assert (again.enrolled, again.waitlisted, again.already) == (0, 1, 2)
+    with db.read() as s:
+        status = dict(s.execute(select(Enrollment.participant_id, Enrollment.status).where(Enrollment.course_id == cid)).all())
+    assert status[waiting_pid] == "enrolled" and status[withdrawn_pid] == "waitlisted"
     assert _count(db, Enrollment) == 3
+
+
+def test_deleted_participants_take_no_place(course_db):
+    db, cid = course_db
+    with db.write() as s:
+        s.get(Course, cid).capacity = 2
+        gone = Participant(first_name="Borta", last_name="Person", personal_number="198503120027")
+        s.add(gone)
+        s.flush()
+        s.add(Enrollment(id=enrollment_id(cid, gone.id), course_id=cid, participant_id=gone.id, status="enrolled"))
+        gone.deleted_at = gone.created_at
+    result = apply_import(db, preview_import(db, FIXTURES / "participants_swedish_excel.csv", cid))
+    assert (result.enrolled, result.waitlisted) == (2, 1)
+
+
+def test_waitlist_keeps_the_order_of_the_file(course_db):
+    db, cid = course_db
+    with db.write() as s:
+        s.get(Course, cid).capacity = 0
+    p = preview_import(db, FIXTURES / "participants_swedish_excel.csv", cid)
+    result = apply_import(db, p)
+    assert (result.enrolled, result.waitlisted) == (0, 3)
+    with db.read() as s:
+        queue = s.execute(
+            select(Participant.personal_number, Enrollment.created_at)
+            .join(Enrollment, Enrollment.participant_id == Participant.id)
+            .where(Enrollment.course_id == cid)
+            .order_by(Enrollment.created_at)
+        ).all()
+    assert [pnr for pnr, _at in queue] == [r.personal_number for r in p.rows]
+    assert len({at for _pnr, at in queue}) == 3  # one timestamp each: a queue, not a tie
 
 
 def test_headers_any_order_and_ambiguous_company(course_db, tmp_path):
