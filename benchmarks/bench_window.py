@@ -1,6 +1,8 @@
 """The coordinator's window on the large programme: opening the participants page (20,000
 participants: service query + model) and filter-as-you-type per keystroke, measured with a
-QApplication in this process (offscreen). Does not modify the large database (copies it)."""
+QApplication in this process (offscreen). Does not modify the large database (copies it).
+Wall time and CPU time (time.process_time) are both reported: on a shared machine the CPU time
+is the steadier figure."""
 
 from __future__ import annotations
 
@@ -38,15 +40,16 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     ctx = AppContext(db=db)
     list_participants(db)  # warm the page cache and SQLAlchemy's statement cache
 
-    opens, queries = [], []
+    opens, open_cpu, queries = [], [], []
     for _ in range(3):
         page = Page(ctx)
         page.resize(1200, 800)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         page.show()
         page.refresh()
         app.processEvents()
         opens.append(time.perf_counter() - started)
+        open_cpu.append(time.process_time() - cpu)
         started = time.perf_counter()
         list_participants(db)
         queries.append(time.perf_counter() - started)
@@ -62,19 +65,23 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     page.show()
     page.refresh()
     app.processEvents()
-    per_key = []
+    per_key, key_cpu = [], []
     for text in KEYSTROKES:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         page.search.setText(text)  # textChanged -> filter, as a keystroke does
         app.processEvents()  # the view repaints
         per_key.append(time.perf_counter() - started)
+        key_cpu.append(time.process_time() - cpu)
     page.close()
     db.dispose()
     return [
         ("participants page open (20,000 rows), median of 3", statistics.median(opens), "s", "< 0.5 s"),
+        ("  CPU time of the open, median of 3", statistics.median(open_cpu), "s", "< 0.5 s"),
         ("  of which list_participants() query", statistics.median(queries), "s", ""),
         ("filter as you type, median per keystroke", statistics.median(per_key) * 1000, "ms", "< 100 ms"),
         ("filter as you type, slowest keystroke", max(per_key) * 1000, "ms", "< 100 ms"),
+        ("  CPU time per keystroke, median", statistics.median(key_cpu) * 1000, "ms", "< 100 ms"),
+        ("  CPU time per keystroke, slowest", max(key_cpu) * 1000, "ms", "< 100 ms"),
     ]
 
 

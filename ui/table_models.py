@@ -129,6 +129,22 @@ def display_text(value: Any) -> str:
     return str(value)
 
 
+def display_texts(values: Iterable[Any]) -> list[str]:
+    """`display_text` of many values; repeated values (dates, numbers) are formatted once."""
+    cache: dict[Any, str] = {}
+    out = []
+    append = out.append
+    for value in values:
+        if value.__class__ is str:
+            append(value)
+            continue
+        text = cache.get(value)
+        if text is None:
+            text = cache[value] = display_text(value)
+        append(text)
+    return out
+
+
 @dataclass(frozen=True)
 class Column:
     """One column: `header` is the English message (translated when shown), `value` gives the
@@ -147,10 +163,23 @@ class Column:
         shown = self.text_of(row)
         return shown if self.search is None else f"{shown} {self.search(row)}"
 
+    def search_texts(self, rows: Sequence[Any]) -> list[str]:
+        """`search_text` of every row, in one pass (no per-cell method calls)."""
+        if self.text is not None:
+            shown = list(map(self.text, rows))
+        else:
+            shown = display_texts(map(self.value, rows))
+        if self.search is None:
+            return shown
+        return [f"{a} {b}" for a, b in zip(shown, map(self.search, rows))]
+
     def text_of(self, row: Any) -> str:
         if self.text is not None:
             return self.text(row)
         return display_text(self.value(row))
+
+
+_RECORD = "\u001e"  # between rows while folding the search texts in one call
 
 
 def _fold(text: str) -> str:
@@ -321,8 +350,16 @@ class RowTableModel(QAbstractTableModel):
         return _fold("\u0000".join(c.search_text(row) for c in self.columns if c.searchable))
 
     def _ensure_haystacks(self) -> None:
-        if len(self._haystacks) != len(self._rows):
-            self._haystacks = [self._haystack(r) for r in self._rows]
+        if len(self._haystacks) == len(self._rows):
+            return
+        rows = self._rows
+        columns = [c.search_texts(rows) for c in self.columns if c.searchable]
+        # fold everything in one call: casefold/NFC over one long string instead of per row
+        joined = _fold(_RECORD.join(map("\u0000".join, zip(*columns))))
+        haystacks = joined.split(_RECORD) if rows else []
+        if len(haystacks) != len(rows):  # a separator inside the data: per row
+            haystacks = [self._haystack(r) for r in rows]
+        self._haystacks = haystacks
 
     def _matches_row(self, pos: int) -> bool:
         self._ensure_haystacks()

@@ -142,3 +142,13 @@ def test_delete_and_undo(qtbot, page, ctx, people, monkeypatch):
     assert page.model.row_for(people["ce"]) is None
     assert undo_stack(ctx).undo()
     assert page.model.row_for(people["ce"]).full_name == "Cecilia Berg"
+
+
+def test_filtering_keeps_the_open_participant(qtbot, page, people):
+    page.table.select_id(people["bo"])
+    assert page.current_id == people["bo"]
+    type_into(page.search, "volvo")  # Bo (Saab) is filtered out: his form stays open
+    assert names(page) == ["Cecilia Berg", "Åsa Öberg"]
+    assert page.current_id == people["bo"] and page.form.last_name.text() == "Andersson"
+    type_into(page.search, "")
+    assert len(names(page)) == 3

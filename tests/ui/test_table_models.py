@@ -141,3 +141,46 @@ def test_headers_follow_the_language(models):
     model, _proxy = models
     set_language("en")
     assert model.headerData(1, Qt.Orientation.Horizontal) == "Employer"
+
+
+def test_filtering_keeps_selection_and_column_widths(qtbot, models):
+    model, proxy = models
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.setColumnWidth(1, 222)
+    view.selectRow(proxy.proxy_row_of("3"))
+    proxy.set_filter_text("volvo")  # Östen stays visible: still selected and current
+    assert [proxy.row_at(i.row()).id for i in view.selectionModel().selectedRows()] == ["3"]
+    assert proxy.row_at(view.currentIndex().row()).id == "3"
+    proxy.set_filter_text("zzz")  # nothing matches: no selection, widths kept
+    assert proxy.rowCount() == 0 and not view.selectionModel().selectedRows()
+    assert view.columnWidth(1) == 222
+    proxy.set_filter_text("")
+    assert proxy.rowCount() == 5 and view.columnWidth(1) == 222
+    assert proxy.mapToSource(proxy.index(4, 1)) == model.index(4, 1)
+
+
+def test_rows_entering_and_leaving_the_filter(models):
+    model, proxy = models
+    proxy.set_filter_text("volvo")
+    model.update_rows([Row("3", "Östen Ek", "Scania", None, 5)])  # leaves the filter
+    assert names(proxy) == ["Åsa Öberg"]
+    assert proxy.proxy_row_of("3") is None
+    model.update_rows([Row("7", "Sven Volvo", "", None, 0), Row("8", "Per Nilsson", "", None, 0)])
+    assert names(proxy) == ["Åsa Öberg", "Sven Volvo"]  # 8 is in the model, not shown
+    assert model.rowCount() == 7
+    model.update_rows([], removed_ids=["1"])
+    assert names(proxy) == ["Sven Volvo"]
+    proxy.set_filter_text("")
+    assert sorted(names(proxy)) == sorted(["Anna Andersson", "Östen Ek", "Ärla Berg", "Bo Zetterberg",
+                                           "Sven Volvo", "Per Nilsson"])
+
+
+def test_search_text_with_a_record_separator_in_the_data(models):
+    model, proxy = models
+    model.set_rows(ROWS + [Row("9", "Odd\u001eName", "", None, 0)])
+    proxy.set_filter_text("saab")
+    assert names(proxy) == ["Bo Zetterberg"]
+    proxy.set_filter_text("odd")
+    assert names(proxy) == ["Odd\u001eName"]

@@ -35,7 +35,7 @@ PARTICIPANT_COLUMNS = [
     Column("employer", N_("Employer"), lambda r: r.company_name, searchable=True),
     Column(
         "birth_date", N_("Birth date"), lambda r: r.birth_date, searchable=True,
-        search=lambda r: f"{r.birth_date.year:04d}{r.birth_date.month:02d}{r.birth_date.day:02d}" if r.birth_date else "",
+        search=lambda r: r.birth_date.isoformat().replace("-", "") if r.birth_date else "",  # YYYYMMDD
     ),
     Column("personal_number", N_("Personal identity number"), lambda r: r.masked_personal_number),
 ]
@@ -269,7 +269,11 @@ class Page(QWidget):
         self._loaded = True
         self._stale = False
         self.model.merge_rows(participant_service.list_participants(self.ctx.db))
-        self._load_companies()
+        # the employer list of the form (1,500 companies with counts) is loaded when a form is
+        # first shown, not with the list
+        self._companies_stale = True
+        if self.current_id is not None:
+            self._load_companies()
         self._update_count()
         if self.current_id is not None:
             self._reload_courses()
