@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import undefer
 
 from app.db import Database
@@ -511,17 +511,22 @@ def issue_certificates(
                     with db.write() as s:
                         # checked again inside the transaction: a second click or another window
                         # may have issued it, or used the planned number or code meanwhile
-                        exists = s.execute(
-                            select(Certificate.id).where(
-                                Certificate.course_id == course_id,
-                                Certificate.participant_id == person.participant_id,
-                                *_live_filter(),
+                        # (one query for both: a live certificate of this person, or the code)
+                        found = s.execute(
+                            select(Certificate.verification_code).where(
+                                or_(
+                                    and_(
+                                        Certificate.course_id == course_id,
+                                        Certificate.participant_id == person.participant_id,
+                                        *_live_filter(),
+                                    ),
+                                    Certificate.verification_code == data.verification_code,
+                                )
                             )
-                        ).first()
-                        if exists is None:
-                            if _last_number(s, prefix) + 1 != int(data.number.rsplit("-", 1)[1]) or s.execute(
-                                select(Certificate.id).where(Certificate.verification_code == data.verification_code)
-                            ).first() is not None:
+                        ).scalars().all()
+                        held = any(code != data.verification_code for code in found)
+                        if not held:
+                            if found or _last_number(s, prefix) + 1 != int(data.number.rsplit("-", 1)[1]):
                                 break  # plan again from this participant (nothing written)
                             _next_number(s, prefix)
                             cert = _add(s, facts, person, data, pdf)
@@ -530,7 +535,7 @@ def issue_certificates(
                     done += 1
                     if _stop(progress, done, total):
                         return issued
-                    if exists is not None:
+                    if held:
                         break  # the planned numbers of the rest are one too high now
             finally:
                 pages.close()  # drops the pages still being drawn for this plan
