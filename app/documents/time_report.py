@@ -16,7 +16,16 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from app.db import Database
-from app.documents.common import FONT, FONT_BOLD, PAGE, draw_funding_statement, draw_logo, new_canvas
+from app.documents.common import (
+    FONT,
+    FONT_BOLD,
+    FUNDING_STATEMENT,
+    PAGE,
+    draw_eu_emblem,
+    draw_funding_statement,
+    draw_logo,
+    new_canvas,
+)
 from app.i18n import N_, current_language, format_date, format_decimal, translate_in
 from app.services.reports import Cancelled, Month, ParticipantMonth, Progress, month_hours, to_month
 from app.validation import format_personal_number
@@ -43,25 +52,63 @@ def _pnr(value: str) -> str:
         return value
 
 
+MASTHEAD_FORM = "kursdesk-masthead"
+
+
 class _Writer:
+    """Draws the pages. Texts that repeat on every page (translations, dates and hours of the
+    month) are formatted once; the funding statement and the logo are drawn once into a PDF form
+    that every page shows (a thousand pages then share one emblem and one logo image)."""
+
     def __init__(self, c, settings, month: Month, lang: str, rounding: str):
         self.c = c
         self.s = settings
         self.month = month
         self.lang = lang
         self.digits = 0 if rounding == "floor" else 2
+        self._texts: dict[str, str] = {}
+        self._dates: dict[date, str] = {}
+        self._hours: dict[object, str] = {}
+        self._masthead = False
 
     def t(self, message: str) -> str:
-        return translate_in(self.lang, message)
+        text = self._texts.get(message)
+        if text is None:
+            text = self._texts[message] = translate_in(self.lang, message)
+        return text
 
     def hours(self, value) -> str:
-        return format_decimal(value, self.digits, self.lang)
+        text = self._hours.get(value)
+        if text is None:
+            text = self._hours[value] = format_decimal(value, self.digits, self.lang)
+        return text
+
+    def day(self, value: date) -> str:
+        text = self._dates.get(value)
+        if text is None:
+            text = self._dates[value] = format_date(value, "short", self.lang)
+        return text
+
+    def masthead(self) -> None:
+        """The funding statement (EU emblem and 'Medfinansieras av Europeiska unionen', laid out
+        as common.draw_funding_statement does) and the logo. The emblem and the logo are a form
+        drawn once; the statement's text is on each page itself, so it stays extractable text."""
+        c = self.c
+        x, y, height = MARGIN, HEIGHT - MARGIN - 11 * mm, 11 * mm
+        if not self._masthead:
+            c.beginForm(MASTHEAD_FORM)
+            self._emblem_width = draw_eu_emblem(c, x, y, height)
+            draw_logo(c, self.s.logo_path, WIDTH - MARGIN - 45 * mm, HEIGHT - MARGIN - 16 * mm, 45 * mm, 16 * mm)
+            c.endForm()
+            self._masthead = True
+        c.doForm(MASTHEAD_FORM)
+        c.setFont(FONT_BOLD, height * 0.42)
+        c.drawString(x + self._emblem_width + 2.5 * mm, y + height * 0.32, self.t(FUNDING_STATEMENT))
 
     def header(self, p: ParticipantMonth, continued: bool) -> float:
         c = self.c
         top = HEIGHT - MARGIN
-        draw_funding_statement(c, MARGIN, top - 11 * mm, self.lang, height=11 * mm)
-        draw_logo(c, self.s.logo_path, WIDTH - MARGIN - 45 * mm, top - 16 * mm, 45 * mm, 16 * mm)
+        self.masthead()
         y = top - 28 * mm
         c.setFont(FONT_BOLD, 16)
         title = self.t(N_("Monthly time report"))
@@ -108,7 +155,7 @@ class _Writer:
     def line(self, y: float, day: date, course: str, hours) -> None:
         c = self.c
         c.setFont(FONT, 10)
-        c.drawString(MARGIN + 2 * mm, y, format_date(day, "short", self.lang))
+        c.drawString(MARGIN + 2 * mm, y, self.day(day))
         c.drawString(MARGIN + 32 * mm, y, _fit(course, FONT, 10, WIDTH - 2 * MARGIN - 55 * mm))
         c.drawRightString(WIDTH - MARGIN - 2 * mm, y, self.hours(hours))
         c.setStrokeColor(colors.HexColor("#CCCCCC"))
