@@ -1,6 +1,9 @@
 """Certificates: 1,000 issued and written as separate files (goal < 8 s), the same 1,000 as one
 combined file (goal < 1.5 s), and bare reportlab drawing the same page in the same run (canvas
 calls with the strings already made, no database), so the ratio shows what our layer costs.
+Issuing draws the pages in worker processes (one per core) while this process commits each
+certificate; CPU figures add the workers' CPU time, and the same batch is also issued in one
+process (workers=0) for comparison.
 
 The data set (one course, 1,000 participants who all attended) is built in the workdir: a
 course of that size is not in the synthetic programme, and issuing writes to the database.
