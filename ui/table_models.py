@@ -36,38 +36,6 @@ from PySide6.QtCore import (
 
 from app.i18n import _, current_language, format_date, format_decimal
 
-def _pyside_drops_references() -> bool:
-    """PySide6 6.12.0 on Python 3.11 drops one reference to the result of every call that
-    returns None (any void C++ method: setText, beginResetModel, ...) and to True on every
-    Python-side `Signal.emit()`. Python < 3.12 does not make None/True immortal, so after
-    enough calls the interpreter aborts ("none_dealloc: deallocating None", "bool_dealloc")."""
-    import sys
-
-    from PySide6.QtCore import QObject
-
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _i in range(16):
-        probe.setObjectName("probe")
-    return sys.getrefcount(None) < before
-
-
-def _reserve_references() -> None:
-    """While that holds, keep a reserve of references that is never released (not even when
-    the interpreter shuts down, when the deficit would surface): list repetition adds them in
-    C (8 bytes each), the list itself is leaked on purpose. About two million void calls and a
-    million emits of headroom per process. The real fix is Python >= 3.12 (immortal None, True
-    and False) or a PySide6 without the bug."""
-    import ctypes
-
-    reserve = [None] * 2_000_000 + [True] * 1_000_000 + [False] * 250_000
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(reserve))
-
-
-if _pyside_drops_references():
-    _reserve_references()
-
-
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
 ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's id
 SORT_ROLE = Qt.ItemDataRole.UserRole + 3  # the raw value used to sort
