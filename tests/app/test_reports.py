@@ -181,3 +181,33 @@ def test_statistics_by_hand(month_db, tmp_path):
     assert company[2] == [EVIL_COMPANY, 1, 4.0]
     assert wb["Employer"]["A3"].data_type == "s" and wb["Employer"]["A3"].quotePrefix
     assert company[3] == ["Total", 2, "=SUM(C2:C3)"]
+
+
+def test_write_only_sheet_keeps_text_as_text_and_types_the_rest(tmp_path):
+    from app.interchange.spreadsheet import Formula, Money, Sheet, new_workbook, save_workbook
+
+    wb = new_workbook()
+    ws = Sheet(wb, "Test")
+    risky = ["=1+1", "+46 70", "-5", "@SUM(A1)", "\tx", "#N/A", "#DIV/0!", "plain"]
+    last = ws.table(
+        ["Text", "Decimal", "Date", "Money", "Formula", "Int"],
+        [(text, D("1.5"), date(2026, 3, 2), Money(D("1234.5")), Formula("=B2*2", "0.00"), 7) for text in risky],
+        widths=(20, 9),
+    )
+    assert last == len(risky) + 1
+    assert ws.append(("Total", None, None, Money(None))) == last + 1
+    out = save_workbook(wb, tmp_path / "t.xlsx")
+    sheet = load_workbook(out)["Test"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.b and sheet["A1"].alignment.wrap_text and not sheet["A2"].font.b
+    assert (sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width) == (20, 9)
+    for row, text in enumerate(risky, start=2):
+        cell = sheet.cell(row, 1)
+        assert (cell.value, cell.data_type) == (text, "s")  # never a formula nor an error value
+        assert cell.quotePrefix == text.startswith(("=", "+", "-", "@", "\t"))
+    assert (sheet["B2"].value, sheet["B2"].number_format) == (1.5, "0.00")
+    assert sheet["C2"].value.date() == date(2026, 3, 2) and sheet["C2"].number_format == "yyyy-mm-dd"
+    assert (sheet["D2"].value, sheet["D2"].number_format) == (1234.5, "#,##0.00")
+    assert (sheet["E2"].value, sheet["E2"].data_type, sheet["E2"].number_format) == ("=B2*2", "f", "0.00")
+    assert sheet["F2"].value == 7
+    assert [c.value for c in sheet[last + 1]][:4] == ["Total", None, None, None]
