@@ -240,6 +240,22 @@ def _revision(path: Path) -> str | None:
         conn.close()
 
 
+def _schema_fits(path: Path) -> bool:
+    """Every table and column of the models is in the file (until the first release the initial
+    migration is regenerated in place, so its revision id alone does not tell a change)."""
+    from app.models import Base
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for name, table in Base.metadata.tables.items():
+            have = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
+            if have != {c.name for c in table.columns}:
+                return False
+        return True
+    finally:
+        conn.close()
+
+
 def ensure_large_db(path: str | Path, scale: float = 1.0, seed: int = 1) -> tuple[Path, float | None]:
     """Reuse `path` when it holds the expected rows at the current schema; else generate it.
     Returns the path and the generation time in seconds (None when reused)."""
@@ -249,7 +265,7 @@ def ensure_large_db(path: str | Path, scale: float = 1.0, seed: int = 1) -> tupl
     if path.exists():
         try:
             counts = row_counts(path)
-            fits = _revision(path) == head_revision() and all(
+            fits = _revision(path) == head_revision() and _schema_fits(path) and all(
                 counts.get(table) == n for table, n in expected_counts(scale).items()
             )
         except sqlite3.Error:
