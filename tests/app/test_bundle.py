@@ -445,3 +445,20 @@ def test_an_import_is_logged_for_sync_like_any_other_change(demo_db, fresh, tmp_
         logged = dict(s.execute(select(SyncChange.table_name, func.count()).group_by(SyncChange.table_name)).all())
     assert logged["attendance"] == counts["attendance"]
     assert logged["participants"] == counts["participants"]
+
+
+def test_the_synthetic_benchmark_programme_passes_bundle_validation(tmp_path, fresh):
+    from benchmarks.synthetic import ensure_large_db, expected_counts, generate, row_counts
+
+    path = tmp_path / "synthetic.db"
+    generate(path, scale=0.005)
+    counts = row_counts(path)
+    assert all(counts[table] == n for table, n in expected_counts(0.005).items())
+    assert ensure_large_db(path, scale=0.005) == (path, None)  # reused: nothing regenerated
+    source = Database(path)
+    try:
+        export_bundle(source, tmp_path / "s.json")
+    finally:
+        source.dispose()
+    imported = import_bundle(fresh(), tmp_path / "s.json")
+    assert imported["attendance"] == counts["attendance"] and imported["certificates"] == counts["certificates"]
