@@ -544,8 +544,9 @@ def issue_certificates(
 
 # --- drawing many certificates on every core ---------------------------------------------------
 
-#: from how many certificates a batch is drawn in worker processes (starting one costs ~0.3 s)
-POOL_MIN = 24
+#: from how many certificates a batch is drawn in worker processes: starting a worker costs
+#: ~0.3 s CPU (imports, fonts) and a page ~7 ms, so a course of a few dozen is drawn here
+POOL_MIN = 100
 _CHUNK = 8  # certificates per task sent to a worker
 
 
