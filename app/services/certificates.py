@@ -391,7 +391,9 @@ def _data(
     )
 
 
-def _add(s, facts: _CourseFacts, person, data: CertificateData, pdf: bytes, supersedes_id: str | None = None) -> Certificate:
+def _add(
+    s, facts: _CourseFacts, person, data: CertificateData, pdf: bytes, supersedes_id: str | None = None
+) -> Certificate:
     """The certificate row with its frozen PDF and data, added to session `s` (the caller's
     transaction, so the row never exists without its PDF)."""
     cert = Certificate(
