@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
 
 from app import config
 from app.errors import UserError
-from app.i18n import LANGUAGES, _, set_language
+from app.i18n import LANGUAGES, N_, _, set_language
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,23 @@ def cmd_demo(args) -> int:
 
     db = _open(args)
     counts = fill_demo(db)
-    print(_("Demo data created: {summary}").format(summary=", ".join(f"{k} {v}" for k, v in counts.items())))
+    summary = ", ".join(f"{_(RECORD_LABELS.get(kind, kind))} {n}" for kind, n in counts.items())
+    print(_("Demo data created: {summary}").format(summary=summary))
     return 0
+
+
+# names of the record types, as counts are reported ("companies 15")
+RECORD_LABELS = {
+    "providers": N_("providers"),
+    "companies": N_("companies"),
+    "participants": N_("participants"),
+    "courses": N_("courses"),
+    "sessions": N_("sessions"),
+    "enrollments": N_("enrollments"),
+    "attendance": N_("attendance marks"),
+    "needs": N_("needs analyses"),
+    "certificates": N_("certificates"),
+}
 
 
 def cmd_export(args) -> int:
@@ -308,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `kursdesk courses | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for the user
         # the exception's text may hold record values (SQL parameters): log its type and frames only
         log.error(
