@@ -57,10 +57,11 @@ def _load(lang: str) -> gettext.NullTranslations:
     return merged
 
 
-def _translations() -> gettext.NullTranslations:
-    catalog = _catalogs.get(_current)
+def _translations(lang: str | None = None) -> gettext.NullTranslations:
+    lang = lang or _current
+    catalog = _catalogs.get(lang)
     if catalog is None:
-        catalog = _catalogs[_current] = _load(_current) if _current != "en" else gettext.NullTranslations()
+        catalog = _catalogs[lang] = _load(lang) if lang != "en" else gettext.NullTranslations()
     return catalog
 
 
@@ -93,13 +94,9 @@ def N_(message: str) -> str:
 
 
 def translate_in(lang: str, message: str) -> str:
-    """Translate into a given language without switching the current one (documents per course)."""
-    previous = _current
-    set_language(lang)
-    try:
-        return _(message)
-    finally:
-        set_language(previous)
+    """Translate into a given language without switching the current one (documents per course).
+    Touches no shared state, so documents drawn off the UI thread cannot disturb the window."""
+    return _translations(lang).gettext(message)
 
 
 # --- formatting ---------------------------------------------------------------------------

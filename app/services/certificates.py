@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import re
 import secrets
-import sys
 import tempfile
 import unicodedata
 from collections import deque
@@ -556,8 +555,7 @@ def _worker_count(total: int, workers: int | None) -> int:
     """How many worker processes draw the pages (0: this process draws them)."""
     if workers is not None:
         return max(0, workers)
-    if total < POOL_MIN or getattr(sys, "frozen", False):
-        # the frozen program starts no workers until its launcher calls multiprocessing.freeze_support()
+    if total < POOL_MIN:
         return 0
     return min(os.cpu_count() or 1, 4) if (os.cpu_count() or 1) > 1 else 0
 
