@@ -63,3 +63,13 @@ def test_swedish_number_formatting_uses_decimal_comma():
     assert i18n.format_hours(90, "sv") == "1,5"
     assert i18n.format_hours(90, "en") == "1.5"
     assert i18n.format_decimal(1234.5, 1, "sv") == "1\xa0234,5"
+
+
+def test_translate_in_leaves_the_current_language_alone():
+    i18n.set_language("sv")
+    assert i18n.translate_in("en", "Courses") == "Courses"
+    assert i18n.translate_in("sv", "Courses") == "Kurser"
+    assert i18n.current_language() == "sv" and i18n._("Courses") == "Kurser"
+    i18n.set_language("en")
+    assert i18n.translate_in("sv", "Courses") == "Kurser"
+    assert i18n._("Courses") == "Courses"
