@@ -10,6 +10,7 @@ QSettings (an ini file in the config folder, so KURSDESK_HOME isolates tests).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
@@ -28,13 +29,39 @@ from app import config
 from app.errors import UserError
 from app.i18n import _, current_language, set_language
 from ui.context import AppContext
-from ui.pages import PAGE_KEYS
+from ui.pages import PAGE_KEYS, PAGE_TITLES
 from ui.undo import undo_stack
 
 
 def window_settings() -> QSettings:
     """Window state (geometry, last page) apart from the organisation's settings in the database."""
     return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+class _Pages(Mapping):
+    """The window's pages by key, each built (module imported, widget made) on first use, so
+    that the window opens without loading every page's data and libraries."""
+
+    def __init__(self, window: "MainWindow"):
+        self._window = window
+        self._built: dict[str, QWidget] = {}
+
+    def __getitem__(self, key: str) -> QWidget:
+        page = self._built.get(key)
+        if page is None:
+            if key not in PAGE_TITLES:
+                raise KeyError(key)
+            page = self._built[key] = self._window._build_page(key)
+        return page
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PAGE_KEYS)
+
+    def __len__(self) -> int:
+        return len(PAGE_KEYS)
+
+    def is_built(self, key: str) -> bool:
+        return key in self._built
 
 
 class MainWindow(QMainWindow):
@@ -53,19 +80,16 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("navigation")
         self.nav.setAccessibleName(_("Navigation"))
         self.stack = QStackedWidget()
-        self.pages: dict[str, QWidget] = {}
+        self.pages = _Pages(self)
         self._refreshed: set[str] = set()
         self.page_actions: dict[str, QAction] = {}
         for number, key in enumerate(PAGE_KEYS, start=1):
-            module = importlib.import_module(f"ui.pages.{key}")
-            page = module.Page(ctx)
-            page.setObjectName(f"page_{key}")
-            self.pages[key] = page
-            item = QListWidgetItem(page.title())
-            item.setToolTip(_("{page} (Ctrl+{number})").format(page=page.title(), number=number))
+            title = _(PAGE_TITLES[key])
+            item = QListWidgetItem(title)
+            item.setToolTip(_("{page} (Ctrl+{number})").format(page=title, number=number))
             self.nav.addItem(item)
-            self.stack.addWidget(page)
-            action = QAction(page.title(), self)
+            self.stack.addWidget(QWidget())  # stands in until the page is first opened
+            action = QAction(title, self)
             action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.triggered.connect(lambda _checked=False, k=key: self.show_page(k))
             self.page_actions[key] = action
@@ -84,6 +108,7 @@ class MainWindow(QMainWindow):
         ctx.bus.changed.connect(self._on_bus)
         self.undo.changed.connect(self._update_undo)
         self._update_undo()
+        self._update_sync_state()
         self._restore_state()
 
     # --- construction -----------------------------------------------------------------------
@@ -125,18 +150,33 @@ class MainWindow(QMainWindow):
 
     # --- pages ------------------------------------------------------------------------------
 
+    def _build_page(self, key: str) -> QWidget:
+        module = importlib.import_module(f"ui.pages.{key}")
+        page = module.Page(self.ctx)
+        page.setObjectName(f"page_{key}")
+        index = PAGE_KEYS.index(key)
+        placeholder = self.stack.widget(index)
+        current = self.stack.currentIndex()
+        self.stack.insertWidget(index, page)
+        self.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.stack.setCurrentIndex(current)
+        return page
+
     def show_page(self, key: str) -> QWidget:
-        self.nav.setCurrentRow(list(self.pages).index(key))
-        return self.pages[key]
+        page = self.pages[key]
+        self.nav.setCurrentRow(PAGE_KEYS.index(key))
+        return page
 
     def current_key(self) -> str:
-        return list(self.pages)[max(self.nav.currentRow(), 0)]
+        return PAGE_KEYS[max(self.nav.currentRow(), 0)]
 
     def _on_row_changed(self, row: int) -> None:
         if row < 0:
             return
+        key = PAGE_KEYS[row]
+        self.pages[key]  # build it on first use
         self.stack.setCurrentIndex(row)
-        key = list(self.pages)[row]
         if key not in self._refreshed:
             # each page loads its data the first time it is shown; later the bus keeps it fresh
             self._refreshed.add(key)
@@ -146,13 +186,27 @@ class MainWindow(QMainWindow):
 
     def _on_bus(self, kind: str, ids: list) -> None:
         if kind == "sync":
-            self.sync_label.setText(" ".join(str(i) for i in ids))
+            self._update_sync_state()
         elif kind == "settings":
             from app.services.settings import get_settings
 
             lang = get_settings(self.ctx.db).language
             if lang != current_language():
                 self.switch_language(lang)
+
+    def _update_sync_state(self) -> None:
+        """Partners, open conflicts and changes not yet published, from the sync service."""
+        from app.sync.status import overview
+
+        info = overview(self.ctx.db)
+        if not info.folder and not info.partners:
+            self.sync_label.setText(_("Sync: not set up"))
+            return
+        self.sync_label.setText(
+            _("Sync: {partners} partners · {conflicts} conflicts · {pending} changes not yet shared").format(
+                partners=len(info.partners), conflicts=info.open_conflicts, pending=info.pending_changes
+            )
+        )
 
     def _update_undo(self) -> None:
         can = self.undo.can_undo()

@@ -58,8 +58,22 @@ def test_ctrl_number_opens_pages(qtbot, window):
 def test_status_bar_shows_database_and_sync_state(window, ctx):
     assert str(ctx.db.path) in window.db_label.text()
     assert window.db_label.text().startswith("Databas:")
-    ctx.bus.announce("sync", ["Synkad 10:42"])
-    assert window.sync_label.text() == "Synkad 10:42"
+    assert window.sync_label.text() == "Synk: inte konfigurerad"
+    from app.services.companies import CompanyData, create_company
+    from app.services.settings import set_value
+
+    set_value(ctx.db, "sync_folder", "/share/kursdesk")
+    create_company(ctx.db, CompanyData(name="Verkstad AB", org_number="556036-0793"))
+    ctx.bus.announce("sync", [])
+    assert window.sync_label.text() == "Synk: 0 partner · 0 konflikter · 1 ändringar ej delade ännu"
+
+
+def test_pages_are_built_when_first_opened(window):
+    assert window.pages.is_built(window.current_key())
+    assert not window.pages.is_built("reports")
+    page = window.show_page("reports")
+    assert window.pages.is_built("reports") and window.stack.currentWidget() is page
+    assert window.stack.count() == len(PAGE_KEYS)
 
 
 def test_geometry_and_last_page_are_remembered(qtbot, ctx, window):
