@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1200, 800)
         last = settings.value("window/page", PAGE_KEYS[0])
-        self.show_page(last if last in self.pages else PAGE_KEYS[0])
+        self.show_page(last if last in PAGE_KEYS else PAGE_KEYS[0])
 
     def _save_state(self) -> None:
         settings = window_settings()

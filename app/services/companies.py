@@ -54,6 +54,13 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def company_choices(db: Database) -> list[tuple[str, str]]:
+    """(id, name) of every company in Swedish order: for pickers, without list_companies' counts."""
+    with db.read() as s:
+        rows = s.execute(select(Company.id, Company.name).where(Company.deleted_at.is_(None))).all()
+    return sorted(((r.id, r.name) for r in rows), key=lambda r: sort_key(r[1]))
+
+
 def list_companies(db: Database, search: str = "") -> list[CompanyRow]:
     """Companies by name with their number of participants and of courses their staff take
     part in (enrolled or completed). `search` matches every word against name, org number,

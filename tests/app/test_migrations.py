@@ -16,6 +16,12 @@ def test_fresh_database_is_at_head(db):
     assert {"companies", "participants", "courses", "sessions", "attendance"} <= set(inspect(db.engine).get_table_names())
 
 
+def test_the_known_head_is_the_scripts_head():
+    from app.migrations import HEAD
+
+    assert HEAD == head_revision()
+
+
 def test_sqlite_pragmas(db):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

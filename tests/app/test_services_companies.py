@@ -203,3 +203,13 @@ def test_texts_must_fit_their_columns(db):
     with pytest.raises(ValidationError) as err:
         create_company(db, CompanyData("N" * 201, ORG_A, industry="I" * 201, contact_name="C" * 201))
     assert set(err.value.by_field) == {"name", "industry", "contact_name"}
+
+
+def test_company_choices_are_names_in_swedish_order_without_deleted(db):
+    from app.services.companies import CompanyData, company_choices, create_company, delete_company
+
+    a = create_company(db, CompanyData(name="Östra Verkstad AB", org_number="556036-0793"))
+    b = create_company(db, CompanyData(name="Alfa Plåt AB", org_number="556016-0680"))
+    gone = create_company(db, CompanyData(name="Borta AB", org_number="212000-0142"))
+    delete_company(db, gone)
+    assert company_choices(db) == [(b, "Alfa Plåt AB"), (a, "Östra Verkstad AB")]

@@ -28,7 +28,7 @@ from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_date, format_hours
 from app.services import courses as course_service
 from app.services import enrollments as enrollment_service
-from app.services.companies import list_companies
+from app.services.companies import company_choices
 from app.services.courses import CourseData, CourseRow, SessionData, SessionRow
 from app.services.participants import list_participants
 from app.services.providers import list_providers
@@ -437,8 +437,8 @@ class Page(QWidget):
         current = self.company_choice.currentData()
         self.company_choice.clear()
         self.company_choice.addItem(_("All employees of a company…"), None)
-        for c in list_companies(self.ctx.db):
-            self.company_choice.addItem(c.name, c.id)
+        for company_id, name in company_choices(self.ctx.db):
+            self.company_choice.addItem(name, company_id)
         set_combo_data(self.company_choice, current)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
