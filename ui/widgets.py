@@ -11,9 +11,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -136,6 +138,52 @@ def connect_search(box: QLineEdit, table: EntityTable, after: Callable[[], None]
 
     box.textChanged.connect(apply)
     QShortcut(QKeySequence(Qt.Key.Key_Down), box, activated=table.setFocus, context=Qt.ShortcutContext.WidgetShortcut)
+
+
+class ListPanel(QWidget):
+    """The left side of an entity page: search box, table, New and Delete buttons, row count."""
+
+    def __init__(
+        self,
+        columns,
+        *,
+        name: str,
+        search_hint: str,
+        search_name: str,
+        table_name: str,
+        new_text: str,
+        new_tip: str,
+        delete_tip: str,
+        on_new: Callable[[], None],
+        on_delete: Callable[[], None],
+        on_filter: Callable[[], None],
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.search = search_box(search_hint, search_name)
+        self.model = RowTableModel(columns, self)
+        self.table = EntityTable(self.model, table_name)
+        self.table.setObjectName(name)
+        connect_search(self.search, self.table, on_filter)
+        self.count_label = QLabel()
+        self.new_button = QPushButton(new_text)
+        self.new_button.setObjectName("new")
+        self.new_button.setToolTip(new_tip)
+        self.new_button.clicked.connect(on_new)
+        self.delete_button = QPushButton(_("Delete"))
+        self.delete_button.setObjectName("delete")
+        self.delete_button.setToolTip(delete_tip)
+        self.delete_button.clicked.connect(on_delete)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.new_button)
+        buttons.addWidget(self.delete_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count_label)
+        layout.addWidget(self.search)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
 
 
 class FormDialog(QDialog):

@@ -34,7 +34,12 @@ from ui.context import AppContext
 from ui.forms import FieldForm, confirm, line_edit, show_error, text_edit
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
-from ui.widgets import EntityTable, FormDialog, connect_search, heading, search_box
+from ui.widgets import (
+    EntityTable,
+    FormDialog,
+    ListPanel,
+    heading,
+)
 
 COMPANY_COLUMNS = [
     Column("name", N_("Name"), lambda r: r.name, searchable=True),
@@ -201,33 +206,23 @@ class Page(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
 
-        # list
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        self.search = search_box(_("Search name, organisation number, municipality…"), _("Search companies"))
-        self.model = RowTableModel(COMPANY_COLUMNS, self)
-        self.table = EntityTable(self.model, _("Companies"))
-        self.table.setObjectName("companies_table")
-        connect_search(self.search, self.table, self._update_count)
-        self.count_label = QLabel()
-        buttons = QHBoxLayout()
-        self.new_button = QPushButton(_("New company"))
-        self.new_button.setObjectName("new")
-        self.new_button.setToolTip(_("New company (Ctrl+N)"))
-        self.new_button.clicked.connect(self.new_company)
-        self.delete_button = QPushButton(_("Delete"))
-        self.delete_button.setObjectName("delete")
-        self.delete_button.setToolTip(_("Delete the selected company (Delete)"))
-        self.delete_button.clicked.connect(self.delete_company)
-        buttons.addWidget(self.new_button)
-        buttons.addWidget(self.delete_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.count_label)
-        left_layout.addWidget(self.search)
-        left_layout.addWidget(self.table, 1)
-        left_layout.addLayout(buttons)
-        splitter.addWidget(left)
+        panel = ListPanel(
+            COMPANY_COLUMNS,
+            name="companies_table",
+            search_hint=_("Search name, organisation number, municipality…"),
+            search_name=_("Search companies"),
+            table_name=_("Companies"),
+            new_text=_("New company"),
+            new_tip=_("New company (Ctrl+N)"),
+            delete_tip=_("Delete the selected company (Delete)"),
+            on_new=self.new_company,
+            on_delete=self.delete_company,
+            on_filter=self._update_count,
+            parent=self,
+        )
+        self.search, self.model, self.table = panel.search, panel.model, panel.table
+        self.new_button, self.delete_button, self.count_label = panel.new_button, panel.delete_button, panel.count_label
+        splitter.addWidget(panel)
 
         # detail
         self.tabs = QTabWidget()

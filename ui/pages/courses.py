@@ -33,11 +33,25 @@ from app.services.courses import CourseData, CourseRow, SessionData, SessionRow
 from app.services.participants import list_participants
 from app.services.providers import list_providers
 from ui.context import AppContext
-from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error, spin_box, text_edit
+from ui.forms import (
+    FieldForm,
+    combo,
+    confirm,
+    line_edit,
+    set_combo_data,
+    show_error,
+    spin_box,
+    text_edit,
+)
 from ui.pages.participants import status_name
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
-from ui.widgets import EntityTable, FormDialog, connect_search, heading, search_box
+from ui.widgets import (
+    EntityTable,
+    FormDialog,
+    ListPanel,
+    heading,
+)
 
 COURSE_STATUS = {"planned": N_("Planned"), "running": N_("Running"), "finished": N_("Finished")}
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
@@ -259,32 +273,23 @@ class Page(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        self.search = search_box(_("Search code, title or provider…"), _("Search courses"))
-        self.model = RowTableModel(COURSE_COLUMNS, self)
-        self.table = EntityTable(self.model, _("Courses"))
-        self.table.setObjectName("courses_table")
-        connect_search(self.search, self.table, self._update_count)
-        self.count_label = QLabel()
-        buttons = QHBoxLayout()
-        self.new_button = QPushButton(_("New course"))
-        self.new_button.setObjectName("new")
-        self.new_button.setToolTip(_("New course (Ctrl+N)"))
-        self.new_button.clicked.connect(self.new_course)
-        self.delete_button = QPushButton(_("Delete"))
-        self.delete_button.setObjectName("delete")
-        self.delete_button.setToolTip(_("Delete the selected course (Delete)"))
-        self.delete_button.clicked.connect(self.delete_course)
-        buttons.addWidget(self.new_button)
-        buttons.addWidget(self.delete_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.count_label)
-        left_layout.addWidget(self.search)
-        left_layout.addWidget(self.table, 1)
-        left_layout.addLayout(buttons)
-        splitter.addWidget(left)
+        panel = ListPanel(
+            COURSE_COLUMNS,
+            name="courses_table",
+            search_hint=_("Search code, title or provider…"),
+            search_name=_("Search courses"),
+            table_name=_("Courses"),
+            new_text=_("New course"),
+            new_tip=_("New course (Ctrl+N)"),
+            delete_tip=_("Delete the selected course (Delete)"),
+            on_new=self.new_course,
+            on_delete=self.delete_course,
+            on_filter=self._update_count,
+            parent=self,
+        )
+        self.search, self.model, self.table = panel.search, panel.model, panel.table
+        self.new_button, self.delete_button, self.count_label = panel.new_button, panel.delete_button, panel.count_label
+        splitter.addWidget(panel)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_details(), _("Details"))

@@ -28,7 +28,7 @@ from ui.context import AppContext
 from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
-from ui.widgets import EntityTable, connect_search, heading, search_box
+from ui.widgets import EntityTable, ListPanel, heading
 
 PARTICIPANT_COLUMNS = [
     Column("name", N_("Name"), lambda r: r.full_name, searchable=True),
@@ -181,32 +181,23 @@ class Page(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        self.search = search_box(_("Search name, employer or birth date…"), _("Search participants"))
-        self.model = RowTableModel(PARTICIPANT_COLUMNS, self)
-        self.table = EntityTable(self.model, _("Participants"))
-        self.table.setObjectName("participants_table")
-        connect_search(self.search, self.table, self._update_count)
-        self.count_label = QLabel()
-        buttons = QHBoxLayout()
-        self.new_button = QPushButton(_("New participant"))
-        self.new_button.setObjectName("new")
-        self.new_button.setToolTip(_("New participant (Ctrl+N)"))
-        self.new_button.clicked.connect(self.new_participant)
-        self.delete_button = QPushButton(_("Delete"))
-        self.delete_button.setObjectName("delete")
-        self.delete_button.setToolTip(_("Delete the selected participant (Delete)"))
-        self.delete_button.clicked.connect(self.delete_participant)
-        buttons.addWidget(self.new_button)
-        buttons.addWidget(self.delete_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.count_label)
-        left_layout.addWidget(self.search)
-        left_layout.addWidget(self.table, 1)
-        left_layout.addLayout(buttons)
-        splitter.addWidget(left)
+        panel = ListPanel(
+            PARTICIPANT_COLUMNS,
+            name="participants_table",
+            search_hint=_("Search name, employer or birth date…"),
+            search_name=_("Search participants"),
+            table_name=_("Participants"),
+            new_text=_("New participant"),
+            new_tip=_("New participant (Ctrl+N)"),
+            delete_tip=_("Delete the selected participant (Delete)"),
+            on_new=self.new_participant,
+            on_delete=self.delete_participant,
+            on_filter=self._update_count,
+            parent=self,
+        )
+        self.search, self.model, self.table = panel.search, panel.model, panel.table
+        self.new_button, self.delete_button, self.count_label = panel.new_button, panel.delete_button, panel.count_label
+        splitter.addWidget(panel)
 
         self.tabs = QTabWidget()
         details = QWidget()
