@@ -19,7 +19,7 @@ import random
 import unicodedata
 import uuid
 from dataclasses import asdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 from stdnum import luhn

@@ -9,7 +9,6 @@ copied first; it is never opened for writing.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import statistics
 import subprocess

@@ -4,7 +4,7 @@ a migration recreates a parent table (the Alembic batch + foreign-key cascade tr
 import shutil
 from datetime import date, time
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from app import db as dbmod
 from app.db import Database, alembic_config, current_revision, head_revision, table_counts

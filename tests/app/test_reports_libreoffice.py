@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from app.services import reports
 from tests.fixtures.report_month import ANNA_PNR, EVIL_COMPANY, EVIL_NAME, TODAY, build

@@ -3,7 +3,6 @@ full convergence once the fault is gone."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess

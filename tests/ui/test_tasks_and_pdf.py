@@ -3,7 +3,6 @@
 import threading
 from pathlib import Path
 
-import pytest
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QMessageBox
 from pypdf import PdfReader

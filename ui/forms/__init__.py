@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import Problem, UserError, ValidationError
-from app.i18n import _
 
 ERROR_STYLE = "color: #b00020;"
 
