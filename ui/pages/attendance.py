@@ -40,7 +40,14 @@ from app.i18n import _, format_date
 from app.services import attendance as service
 from app.services.attendance import Mark, SessionRow
 from ui.context import AppContext
-from ui.register_model import FIRST_SESSION_COLUMN, RegisterModel, status_for_key, status_letter, status_name
+from ui.register_model import (
+    FIRST_SESSION_COLUMN,
+    RegisterModel,
+    status_for_key,
+    status_letter,
+    status_name,
+)
+from ui.widgets import heading
 
 REFRESH_KINDS = {"course", "session", "enrollment", "participant", "attendance", "company", "sync"}
 
@@ -97,7 +104,7 @@ class Page(QWidget):
         self._pending_refresh = False
         self.last_sheet: Path | None = None
 
-        self.heading = QLabel(f"<h2>{self.title()}</h2>")
+        self.heading = heading(self.title())
 
         self.course_combo = QComboBox()
         self.course_combo.setEditable(True)

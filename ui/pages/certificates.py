@@ -35,6 +35,7 @@ from ui.context import AppContext
 from ui.pdf import PdfPreviewDialog, open_pdf, print_pdf
 from ui.table_models import ID_ROLE, ROW_ROLE, Column, RowFilterProxy, RowTableModel
 from ui.tasks import run_task, show_error
+from ui.widgets import heading
 
 STATUS_TEXT = {"valid": N_("Valid"), "revoked": N_("Revoked")}
 
@@ -119,8 +120,7 @@ class Page(QWidget):
 
         self.tabs = QTabWidget()
         layout = QVBoxLayout(self)
-        self.heading = QLabel(self.title())
-        self.heading.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.heading = heading(self.title())
         layout.addWidget(self.heading)
         layout.addWidget(self.tabs, 1)
 

@@ -28,6 +28,7 @@ from app.i18n import N_, _, format_decimal
 from app.services import originals, reports
 from ui.context import AppContext
 from ui.tasks import Cancelled, run_task
+from ui.widgets import heading
 
 
 def _stop_on_cancel(fn):
@@ -144,8 +145,7 @@ class Page(QWidget):
         self.last_written: Path | None = None
         self.stats: reports.Statistics | None = None
         layout = QVBoxLayout(self)
-        self.heading = QLabel(self.title())
-        self.heading.setStyleSheet("font-size: 16pt; font-weight: 600")
+        self.heading = heading(self.title())
         layout.addWidget(self.heading)
 
         # --- the month ------------------------------------------------------------------

@@ -25,6 +25,7 @@ from app.i18n import _
 from app.services.settings import OrganisationSettings, get_settings, save_settings
 from ui.context import AppContext
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
+from ui.widgets import heading
 
 LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name
 
@@ -35,8 +36,7 @@ class Page(QWidget):
         self.ctx = ctx
         self._loaded: OrganisationSettings | None = None
         outer = QVBoxLayout(self)
-        self.heading = QLabel(self.title())
-        self.heading.setObjectName("heading")
+        self.heading = heading(self.title())
         font = self.heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)

@@ -24,6 +24,7 @@ from app.sync import setup_folder, sync
 from app.sync.restore import last_restore_point, restore_before_last_sync
 from app.sync.status import list_conflicts, overview, use_other_value
 from ui.context import AppContext
+from ui.widgets import heading
 
 
 class Page(QWidget):
@@ -34,7 +35,7 @@ class Page(QWidget):
         self.key_file: Path | None = None
         self.last_report = None
         layout = QVBoxLayout(self)
-        self.heading = QLabel(self.title())
+        self.heading = heading(self.title())
         layout.addWidget(self.heading)
         self.folder_label = QLabel()
         layout.addWidget(self.folder_label)
