@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
@@ -164,30 +165,34 @@ def qr_matrix(payload: str, mask: int | None = None) -> tuple[tuple[bool, ...], 
     return tuple(tuple(bool(v) for v in row) for row in code.matrix)
 
 
+def _runs(matrix: tuple[tuple[bool, ...], ...]) -> str:
+    """The dark modules as PDF rectangle operators in module units (row 0 at the top, y down):
+    one `x y w 1 re` per horizontal run of dark modules, integers only."""
+    ops = []
+    for r, row in enumerate(matrix):
+        line = "".join("1" if v else "0" for v in row)
+        for m in _RUN.finditer(line):
+            ops.append(f"{m.start()} {r} {m.end() - m.start()} 1 re")
+    return "\n".join(ops)
+
+
+_RUN = re.compile("1+")
+
+
 def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int | None = None) -> None:
     """The QR code with its lower left corner at (x, y), `size` wide including a 4-module quiet
-    zone, drawn as one filled path (a rectangle per horizontal run of dark modules)."""
+    zone, drawn as one filled path (a rectangle per horizontal run of dark modules), in module
+    units under a transformation: a few short integers per run instead of four formatted floats."""
     matrix = qr_matrix(payload, mask)
     n = len(matrix)
     module = size / (n + 8)
-    top = y + size - 4 * module
-    left = x + 4 * module
-    path = c.beginPath()
-    for r, row in enumerate(matrix):
-        col = 0
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                path.rect(left + start * module, top - (r + 1) * module, (col - start) * module, module)
-            else:
-                col += 1
     c.saveState()
     c.setFillColor(colors.white)
     c.rect(x, y, size, size, stroke=0, fill=1)
     c.setFillColor(colors.black)
-    c.drawPath(path, stroke=0, fill=1)
+    # origin at the top left module, one unit per module, y growing downwards
+    c.transform(module, 0, 0, -module, x + 4 * module, y + size - 4 * module)
+    c.addLiteral(_runs(matrix) + "\nf")  # the path operators, then fill (nonzero winding)
     c.restoreState()
 
 
@@ -245,16 +250,18 @@ def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[flo
     return size, lines
 
 
-def draw_certificate(c: Canvas, d: CertificateData) -> None:
-    """Draw one certificate on the current page of `c` (the caller ends the page)."""
-    lang = d.lang
+def _fixed_key(d: CertificateData) -> tuple:
+    """What the fixed-position parts of a page depend on (the same for a whole batch)."""
+    return (d.lang, d.organisation_name, d.programme_name, d.logo_png, d.place, d.issued_on,
+            d.signatory_name, d.signatory_title)
 
-    def t(message: str) -> str:
-        return translate_in(lang, message)
 
+def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
+    """The parts at fixed positions that do not depend on the holder: header, title, the place
+    and date, the signature, the labels beside the QR code, the funding statement and the hint."""
     width, height = PAGE
     margin = 22 * mm
-    inner = width - 2 * margin
+    lang = d.lang
 
     # header: logo left, organisation right
     draw_logo(c, d.logo, margin, height - margin - 18 * mm, 50 * mm, 18 * mm)
@@ -272,10 +279,73 @@ def draw_certificate(c: Canvas, d: CertificateData) -> None:
     c.setStrokeColor(EU_BLUE)
     c.setLineWidth(1.2)
     c.line(width / 2 - 40 * mm, y - 5 * mm, width / 2 + 40 * mm, y - 5 * mm)
-
-    y -= 16 * mm
     c.setFont(FONT, 11)
-    c.drawCentredString(width / 2, y, t(T_CERTIFY))
+    c.drawCentredString(width / 2, y - 16 * mm, t(T_CERTIFY))
+
+    # place, date and signature (left); the labels of number and code (right)
+    y = 88 * mm
+    c.setFont(FONT, 10.5)
+    c.drawString(margin, y, t(T_PLACE_DATE).format(place=d.place, date=format_date(d.issued_on, "long", lang=lang)))
+    y -= 18 * mm
+    c.setStrokeColor(colors.black)
+    c.setLineWidth(0.6)
+    c.line(margin, y, margin + 75 * mm, y)
+    c.setFont(FONT, 10)
+    if d.signatory_name:
+        c.drawString(margin, y - 5 * mm, d.signatory_name)
+    if d.signatory_title:
+        c.setFont(FONT, 9)
+        c.drawString(margin, y - 9.5 * mm, d.signatory_title)
+    right = _QR_X - 1 * mm
+    c.setFont(FONT, 8)
+    c.drawRightString(right, _QR_Y + 24 * mm, t(T_NUMBER))
+    c.drawRightString(right, _QR_Y + 12 * mm, t(T_CODE))
+
+    # funding statement and verification hint along the bottom
+    c.setStrokeColor(colors.HexColor("#999999"))
+    c.setLineWidth(0.4)
+    c.line(margin, 34 * mm, width - margin, 34 * mm)
+    draw_funding_statement(c, margin, 20 * mm, lang)
+    c.setFont(FONT, 7)
+    c.setFillColor(colors.HexColor("#444444"))
+    c.drawString(margin, 13 * mm, t(T_VERIFY_HINT))
+    c.setFillColor(colors.black)
+
+
+_QR_SIZE = 32 * mm
+_QR_X = PAGE[0] - 22 * mm - _QR_SIZE + 4 * mm  # the quiet zone may reach into the margin
+_QR_Y = 40 * mm
+
+
+def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -> None:
+    """Draw one certificate on the current page of `c` (the caller ends the page).
+
+    `forms` (the pages of one file): the fixed-position parts are drawn once per file as a PDF
+    form (per distinct `_fixed_key`) that each page shows; the page looks the same as when
+    they are drawn on it directly (one certificate per file)."""
+    lang = d.lang
+
+    def t(message: str) -> str:
+        return translate_in(lang, message)
+
+    width, height = PAGE
+    margin = 22 * mm
+    inner = width - 2 * margin
+
+    if forms is None:
+        _draw_fixed(c, d, t)
+    else:
+        key = _fixed_key(d)
+        name = forms.get(key)
+        if name is None:
+            name = forms[key] = f"KursdeskFixed{len(forms)}"
+            c.beginForm(name)
+            _draw_fixed(c, d, t)
+            c.endForm()
+        c.doForm(name)
+    c.setFillColor(colors.black)
+
+    y = height - 62 * mm - 16 * mm  # the title and "This is to certify that" are fixed
     y -= 11 * mm
     y = _centred_lines(c, d.full_name, FONT_BOLD, 22, 27, y, inner, width, 2)
     if d.birth_date is not None:
@@ -332,42 +402,12 @@ def draw_certificate(c: Canvas, d: CertificateData) -> None:
             c.setFont(font, size)
             c.drawString(margin, y, line)
 
-    # place, date and signature (left); number, code and QR code (right)
-    y = 88 * mm
-    c.setFont(FONT, 10.5)
-    c.drawString(margin, y, t(T_PLACE_DATE).format(place=d.place, date=format_date(d.issued_on, "long", lang=lang)))
-    y -= 18 * mm
-    c.setStrokeColor(colors.black)
-    c.setLineWidth(0.6)
-    c.line(margin, y, margin + 75 * mm, y)
-    c.setFont(FONT, 10)
-    if d.signatory_name:
-        c.drawString(margin, y - 5 * mm, d.signatory_name)
-    if d.signatory_title:
-        c.setFont(FONT, 9)
-        c.drawString(margin, y - 9.5 * mm, d.signatory_title)
-
-    qr_size = 32 * mm
-    qr_x = width - margin - qr_size + 4 * mm  # the quiet zone may reach into the margin
-    qr_y = 40 * mm
-    draw_qr(c, d.qr_text, qr_x, qr_y, qr_size, d.qr_mask)
-    right = qr_x - 1 * mm
-    c.setFont(FONT, 8)
-    c.drawRightString(right, qr_y + 24 * mm, t(T_NUMBER))
-    c.drawRightString(right, qr_y + 12 * mm, t(T_CODE))
+    # number, code and QR code (right)
+    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask)
+    right = _QR_X - 1 * mm
     c.setFont(FONT_BOLD, 10.5)
-    c.drawRightString(right, qr_y + 19 * mm, d.number)
-    c.drawRightString(right, qr_y + 7 * mm, d.verification_code)
-
-    # funding statement and verification hint along the bottom
-    c.setStrokeColor(colors.HexColor("#999999"))
-    c.setLineWidth(0.4)
-    c.line(margin, 34 * mm, width - margin, 34 * mm)
-    draw_funding_statement(c, margin, 20 * mm, lang)
-    c.setFont(FONT, 7)
-    c.setFillColor(colors.HexColor("#444444"))
-    c.drawString(margin, 13 * mm, t(T_VERIFY_HINT))
-    c.setFillColor(colors.black)
+    c.drawRightString(right, _QR_Y + 19 * mm, d.number)
+    c.drawRightString(right, _QR_Y + 7 * mm, d.verification_code)
 
 
 def document_title(d: CertificateData) -> str:
@@ -397,7 +437,8 @@ def warm_up() -> None:
 def write_certificates_pdf(items: list[CertificateData], target: Path | io.BytesIO, title: str) -> None:
     """Several certificates as the pages of one file (one font subset for all of them)."""
     c = new_canvas(str(target) if isinstance(target, Path) else target, title=title, invariant=True)
+    forms: dict = {}
     for d in items:
-        draw_certificate(c, d)
+        draw_certificate(c, d, forms)
         c.showPage()
     c.save()
