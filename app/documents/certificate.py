@@ -15,7 +15,7 @@ import base64
 import io
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +100,10 @@ class CertificateData:
     # the QR code's mask pattern (0-7); None: chosen by segno's mask evaluation, as certificates
     # frozen before the mask was fixed were drawn (their frozen data has no such field)
     qr_mask: int | None = QR_MASK
+    # the QR code's modules as drawn (`modules_text`); empty: encoded from qr_text when drawn.
+    # Frozen at issue, so a redraw (a combined file) needs no encoding and no segno of the same
+    # version to give the same page.
+    qr_modules: str = ""
 
     @property
     def qr_text(self) -> str:
@@ -165,12 +169,19 @@ def qr_matrix(payload: str, mask: int | None = None) -> tuple[tuple[bool, ...], 
     return tuple(tuple(bool(v) for v in row) for row in code.matrix)
 
 
-def _runs(matrix: tuple[tuple[bool, ...], ...]) -> str:
+def _bit_rows(modules: str) -> list[str]:
+    """The rows of `modules_text` as strings of '0' and '1'."""
+    rows = modules.split(".")
+    n = len(rows)
+    shift = (n + 3) // 4 * 4 - n
+    return [format(int(row, 16) >> shift, f"0{n}b") for row in rows]
+
+
+def _runs(rows: list[str]) -> str:
     """The dark modules as PDF rectangle operators in module units (row 0 at the top, y down):
     one `x y w 1 re` per horizontal run of dark modules, integers only."""
     ops = []
-    for r, row in enumerate(matrix):
-        line = "".join("1" if v else "0" for v in row)
+    for r, line in enumerate(rows):
         for m in _RUN.finditer(line):
             ops.append(f"{m.start()} {r} {m.end() - m.start()} 1 re")
     return "\n".join(ops)
@@ -179,12 +190,43 @@ def _runs(matrix: tuple[tuple[bool, ...], ...]) -> str:
 _RUN = re.compile("1+")
 
 
-def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int | None = None) -> None:
+def modules_text(matrix: tuple[tuple[bool, ...], ...]) -> str:
+    """A module matrix as text: each row as hexadecimal digits (dark = 1, left first), rows
+    separated by '.'."""
+    n = len(matrix)
+    digits = (n + 3) // 4
+    return ".".join(
+        format(int("".join("1" if v else "0" for v in row), 2) << (digits * 4 - n), f"0{digits}x") for row in matrix
+    )
+
+
+def modules_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    """The matrix of `modules_text`."""
+    rows = text.split(".")
+    n = len(rows)
+    digits = (n + 3) // 4
+    return tuple(
+        tuple(ch == "1" for ch in format(int(row, 16) >> (digits * 4 - n), f"0{n}b")) for row in rows
+    )
+
+
+def with_qr(d: CertificateData) -> CertificateData:
+    """The data with its QR modules frozen (encoded now if not yet)."""
+    if d.qr_modules:
+        return d
+    return replace(d, qr_modules=modules_text(qr_matrix(d.qr_text, d.qr_mask)))
+
+
+def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int | None = None,
+            modules: str = "") -> None:
     """The QR code with its lower left corner at (x, y), `size` wide including a 4-module quiet
     zone, drawn as one filled path (a rectangle per horizontal run of dark modules), in module
     units under a transformation: a few short integers per run instead of four formatted floats."""
-    matrix = qr_matrix(payload, mask)
-    n = len(matrix)
+    if modules:
+        rows = _bit_rows(modules)
+    else:
+        rows = ["".join("1" if v else "0" for v in row) for row in qr_matrix(payload, mask)]
+    n = len(rows)
     module = size / (n + 8)
     c.saveState()
     c.setFillColor(colors.white)
@@ -192,7 +234,7 @@ def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int 
     c.setFillColor(colors.black)
     # origin at the top left module, one unit per module, y growing downwards
     c.transform(module, 0, 0, -module, x + 4 * module, y + size - 4 * module)
-    c.addLiteral(_runs(matrix) + "\nf")  # the path operators, then fill (nonzero winding)
+    c.addLiteral(_runs(rows) + "\nf")  # the path operators, then fill (nonzero winding)
     c.restoreState()
 
 
@@ -403,7 +445,7 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
             c.drawString(margin, y, line)
 
     # number, code and QR code (right)
-    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask)
+    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask, d.qr_modules)
     right = _QR_X - 1 * mm
     c.setFont(FONT_BOLD, 10.5)
     c.drawRightString(right, _QR_Y + 19 * mm, d.number)
@@ -424,9 +466,14 @@ def render_certificate(d: CertificateData) -> bytes:
     return buf.getvalue()
 
 
-def render_certificates(items: list[CertificateData]) -> list[bytes]:
-    """Each certificate as its own PDF: the work a process-pool worker does for a batch."""
-    return [render_certificate(d) for d in items]
+def render_certificates(items: list[CertificateData]) -> list[tuple[CertificateData, bytes]]:
+    """Each certificate (its QR modules frozen first) as its own PDF: the work a process-pool
+    worker does for a batch."""
+    out = []
+    for d in items:
+        d = with_qr(d)
+        out.append((d, render_certificate(d)))
+    return out
 
 
 def warm_up() -> None:

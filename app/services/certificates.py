@@ -43,6 +43,7 @@ from app.documents.certificate import (
     render_certificate,
     render_certificates,
     warm_up,
+    with_qr,
     write_certificates_pdf,
 )
 from app.errors import NotFound, Problem, UserError, ValidationError
@@ -416,6 +417,7 @@ def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_i
     """One certificate drawn and added inside the caller's transaction (a single one: re-issue)."""
     number = _next_number(s, f"{today.year}-{facts.prefix_device}")
     data = _data(facts, person, _holder(s.get(Participant, person.participant_id)), lang, number, _new_code(s), today)
+    data = with_qr(data)
     return _add(s, facts, person, data, render_certificate(data), supersedes_id)
 
 
@@ -560,6 +562,13 @@ def _worker_count(total: int, workers: int | None) -> int:
     return min(os.cpu_count() or 1, 4) if (os.cpu_count() or 1) > 1 else 0
 
 
+def _draw_here(items: list[CertificateData]) -> list[tuple[CertificateData, bytes]]:
+    """The pages drawn in this process (no pool, or a broken one)."""
+    from app.documents import certificate as document
+
+    return document.render_certificates(items)
+
+
 class _Renderer:
     """Draws planned certificates in order, in a pool of worker processes (the database work
     stays in this process: each certificate is committed whole as its PDF arrives). A pool that
@@ -588,7 +597,7 @@ class _Renderer:
         the pages not yet started."""
         if self.pool is None:
             for data in plan:
-                yield data, render_certificate(data)
+                yield from _draw_here([data])
             return
         chunks = deque(plan[i : i + _CHUNK] for i in range(0, len(plan), _CHUNK))
         running: deque[tuple[list[CertificateData], Future]] = deque()
@@ -608,9 +617,9 @@ class _Renderer:
                     running.clear()
                     chunks.clear()
                     for data in rest:
-                        yield data, render_certificate(data)
+                        yield from _draw_here([data])
                     return
-                yield from zip(chunk, pdfs)
+                yield from pdfs
         finally:
             for _, future in running:
                 future.cancel()
