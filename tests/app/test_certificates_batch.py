@@ -153,3 +153,27 @@ def test_counter_setting_matches_the_numbers(db):
     with db.read() as s:
         counters = s.execute(select(Setting.value).where(Setting.key.like("certificate_seq:%"))).scalars().all()
     assert counters == ["4"]
+
+
+def test_the_qr_modules_are_frozen_with_the_data_and_draw_the_same_page(db):
+    from app.documents.certificate import modules_matrix, modules_text, qr_matrix
+
+    course = make_course(db)
+    svc.issue_certificates(db, course.course_id, today=TODAY, workers=2)
+    svc.issue_certificates(db, make_course(db, code="CNC-2").course_id, today=TODAY, workers=0)
+    rows = stored(db)
+    assert len(rows) == 8
+    for r in rows:
+        data = CertificateData.from_json(r.document)
+        matrix = qr_matrix(data.qr_text, data.qr_mask)
+        assert data.qr_modules == modules_text(matrix) and modules_matrix(data.qr_modules) == matrix
+        # without the frozen modules the code is encoded again: the same page
+        assert render_certificate(replace(data, qr_modules="")) == r.pdf
+
+
+def test_modules_text_round_trips_every_size():
+    from app.documents.certificate import modules_matrix, modules_text, qr_matrix
+
+    for payload in ("K", "KURSDESK:2026-7F3A-0042:ABCD-EFGH-JKMN", "https://intyg.example.se/v?nr=2026-7F3A-0042&c=ÅÄÖ" * 3):
+        matrix = qr_matrix(payload, QR_MASK)
+        assert modules_matrix(modules_text(matrix)) == matrix
