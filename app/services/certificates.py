@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import undefer
 
 from app.db import Database
@@ -495,6 +495,17 @@ def issue_certificates(
         return issued
     queue = deque(targets)
     done = 0
+    # built once: a live certificate of this person, or one with the planned code
+    check = select(Certificate.verification_code).where(
+        or_(
+            and_(
+                Certificate.course_id == course_id,
+                Certificate.participant_id == bindparam("participant"),
+                *_live_filter(),
+            ),
+            Certificate.verification_code == bindparam("code"),
+        )
+    )
     with _Renderer(_worker_count(total, workers)) as renderer:
         while queue:
             # the plan: the running numbers the next certificates will get if nobody else issues
@@ -516,16 +527,7 @@ def issue_certificates(
                         # may have issued it, or used the planned number or code meanwhile
                         # (one query for both: a live certificate of this person, or the code)
                         found = s.execute(
-                            select(Certificate.verification_code).where(
-                                or_(
-                                    and_(
-                                        Certificate.course_id == course_id,
-                                        Certificate.participant_id == person.participant_id,
-                                        *_live_filter(),
-                                    ),
-                                    Certificate.verification_code == data.verification_code,
-                                )
-                            )
+                            check, {"participant": person.participant_id, "code": data.verification_code}
                         ).scalars().all()
                         held = any(code != data.verification_code for code in found)
                         if not held:
