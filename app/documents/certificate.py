@@ -23,6 +23,7 @@ from pathlib import Path
 import segno
 from reportlab.lib import colors
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
@@ -420,7 +421,8 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
         (T_PROVIDER, d.provider_name),
         (T_LOCATION, d.location),
     ]
-    label_w = 45 * mm
+    # the widest label in this language, and a clear gap before the values
+    label_w = max(45 * mm, max(pdfmetrics.stringWidth(t(label), FONT_BOLD, BODY) for label, _v in rows) + 5 * mm)
     for label, value in rows:
         if not value:
             continue
