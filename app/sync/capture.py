@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Iterable
@@ -410,3 +411,20 @@ def install(db) -> SyncState:
     event.listen(db.Session, "do_orm_execute", lambda o: _do_orm_execute(o, state))
     db._sync_capture_installed = True
     return state
+
+
+def baseline_pending(session: Session) -> bool:
+    """True until this laptop first publishes: until then, records added without capture are
+    logged once by engine.baseline() at the first publish, with their values at that moment."""
+    row = session.get(Setting, "sync_baseline")
+    return row is None or not row.value
+
+
+@contextmanager
+def capture_suspended(session: Session):
+    """Writes in this block are not logged (new records before the first publish: see above)."""
+    session.info[APPLYING] = True
+    try:
+        yield
+    finally:
+        session.info.pop(APPLYING, None)
