@@ -154,19 +154,21 @@ class ListPanel(QWidget):
         new_text: str,
         new_tip: str,
         delete_tip: str,
+        count_texts: tuple[str, str],
         on_new: Callable[[], None],
         on_delete: Callable[[], None],
-        on_filter: Callable[[], None],
         parent: QWidget | None = None,
     ):
+        """count_texts: msgids for the row count, filtered ('{shown} of {total} …') and all ('{total} …')."""
         super().__init__(parent)
+        self.count_texts = count_texts
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.search = search_box(search_hint, search_name)
         self.model = RowTableModel(columns, self)
         self.table = EntityTable(self.model, table_name)
         self.table.setObjectName(name)
-        connect_search(self.search, self.table, on_filter)
+        connect_search(self.search, self.table, self.update_count)
         self.count_label = QLabel()
         self.new_button = QPushButton(new_text)
         self.new_button.setObjectName("new")
@@ -184,6 +186,13 @@ class ListPanel(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+
+    def update_count(self) -> None:
+        shown, total = self.table.proxy.rowCount(), self.model.rowCount()
+        filtered, everything = self.count_texts
+        self.count_label.setText(
+            _(filtered).format(shown=shown, total=total) if shown != total else _(everything).format(total=total)
+        )
 
 
 class FormDialog(QDialog):

@@ -215,11 +215,12 @@ class Page(QWidget):
             new_text=_("New company"),
             new_tip=_("New company (Ctrl+N)"),
             delete_tip=_("Delete the selected company (Delete)"),
+            count_texts=(N_("{shown} of {total} companies"), N_("{total} companies")),
             on_new=self.new_company,
             on_delete=self.delete_company,
-            on_filter=self._update_count,
             parent=self,
         )
+        self.panel = panel
         self.search, self.model, self.table = panel.search, panel.model, panel.table
         self.new_button, self.delete_button, self.count_label = panel.new_button, panel.delete_button, panel.count_label
         splitter.addWidget(panel)
@@ -305,7 +306,7 @@ class Page(QWidget):
         self._loaded = True
         self._stale = False
         self.model.merge_rows(company_service.list_companies(self.ctx.db))
-        self._update_count()
+        self.panel.update_count()
         if self.current_id is not None:
             self._reload_related()
 
@@ -323,16 +324,9 @@ class Page(QWidget):
             self._stale = True
             return
         self.model.merge_rows(company_service.list_companies(self.ctx.db))
-        self._update_count()
+        self.panel.update_count()
         if self.current_id is not None and kind in ("need", "participant", "course", "enrollment"):
             self._reload_related()
-
-    def _update_count(self) -> None:
-        shown, total = self.table.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(
-            _("{shown} of {total} companies").format(shown=shown, total=total) if shown != total
-            else _("{total} companies").format(total=total)
-        )
 
     def _set_detail_enabled(self, enabled: bool) -> None:
         for i in (1, 2):
@@ -431,7 +425,7 @@ class Page(QWidget):
         self.detail_title.clear()
         self._set_detail_enabled(False)
         self.model.update_rows([], removed_ids=[row.id])
-        self._update_count()
+        self.panel.update_count()
         self.ctx.bus.announce("company", [row.id])
         self._notify(_("Company {name} deleted").format(name=row.name))
 

@@ -282,11 +282,12 @@ class Page(QWidget):
             new_text=_("New course"),
             new_tip=_("New course (Ctrl+N)"),
             delete_tip=_("Delete the selected course (Delete)"),
+            count_texts=(N_("{shown} of {total} courses"), N_("{total} courses")),
             on_new=self.new_course,
             on_delete=self.delete_course,
-            on_filter=self._update_count,
             parent=self,
         )
+        self.panel = panel
         self.search, self.model, self.table = panel.search, panel.model, panel.table
         self.new_button, self.delete_button, self.count_label = panel.new_button, panel.delete_button, panel.count_label
         splitter.addWidget(panel)
@@ -434,7 +435,7 @@ class Page(QWidget):
         self.model.merge_rows(course_service.course_overview(self.ctx.db))
         self.form.set_providers([(p.id, p.name) for p in list_providers(self.ctx.db)])
         self._load_companies()
-        self._update_count()
+        self.panel.update_count()
         if self.current_id is not None:
             self._reload_related()
 
@@ -459,7 +460,7 @@ class Page(QWidget):
                 self._stale = True
                 return
             self.model.merge_rows(course_service.course_overview(self.ctx.db))
-            self._update_count()
+            self.panel.update_count()
             if self.current_id is not None:
                 self._reload_related()
         elif kind in ("company", "participant"):
@@ -468,13 +469,6 @@ class Page(QWidget):
                 self._load_companies()
                 if self.current_id is not None:
                     self._reload_related()
-
-    def _update_count(self) -> None:
-        shown, total = self.table.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(
-            _("{shown} of {total} courses").format(shown=shown, total=total) if shown != total
-            else _("{total} courses").format(total=total)
-        )
 
     def _set_detail_enabled(self, enabled: bool) -> None:
         self.tabs.setTabEnabled(1, enabled)
@@ -578,7 +572,7 @@ class Page(QWidget):
             self.refresh()
         self.ctx.bus.announce("course", [course_id])
         self.model.merge_rows(course_service.course_overview(self.ctx.db))
-        self._update_count()
+        self.panel.update_count()
         self.table.select_id(course_id)
         self._reload_detail()
         self._notify(_("Course {code} saved.").format(code=data.code.strip()))
@@ -603,7 +597,7 @@ class Page(QWidget):
         self.detail_title.clear()
         self._set_detail_enabled(False)
         self.model.update_rows([], removed_ids=[row.id])
-        self._update_count()
+        self.panel.update_count()
         self.ctx.bus.announce("course", [row.id])
         self._notify(text)
 

@@ -190,11 +190,12 @@ class Page(QWidget):
             new_text=_("New participant"),
             new_tip=_("New participant (Ctrl+N)"),
             delete_tip=_("Delete the selected participant (Delete)"),
+            count_texts=(N_("{shown} of {total} participants"), N_("{total} participants")),
             on_new=self.new_participant,
             on_delete=self.delete_participant,
-            on_filter=self._update_count,
             parent=self,
         )
+        self.panel = panel
         self.search, self.model, self.table = panel.search, panel.model, panel.table
         self.new_button, self.delete_button, self.count_label = panel.new_button, panel.delete_button, panel.count_label
         splitter.addWidget(panel)
@@ -265,7 +266,7 @@ class Page(QWidget):
         self._companies_stale = True
         if self.current_id is not None:
             self._load_companies()
-        self._update_count()
+        self.panel.update_count()
         if self.current_id is not None:
             self._reload_courses()
 
@@ -302,14 +303,7 @@ class Page(QWidget):
             except NotFound:
                 removed.append(participant_id)
         self.model.update_rows(fresh, removed_ids=removed)
-        self._update_count()
-
-    def _update_count(self) -> None:
-        shown, total = self.table.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(
-            _("{shown} of {total} participants").format(shown=shown, total=total) if shown != total
-            else _("{total} participants").format(total=total)
-        )
+        self.panel.update_count()
 
     def _set_detail_enabled(self, enabled: bool) -> None:
         self.tabs.setTabEnabled(1, enabled)
