@@ -1,12 +1,16 @@
 """Engine, sessions, migrations and backups. The only module that knows the database is SQLite.
 
-Reads use `db.read()`; every write goes through `db.write()`, which serialises writers with a
-lock (one write path) and commits or rolls back as a whole.
+Reads use `db.read()`; every write goes through `db.write()`, which takes SQLite's write lock
+before its first statement (`BEGIN IMMEDIATE`), so that what a transaction reads to decide on
+(an identity, free places, the next number, a field's clock) cannot be changed by another
+process before it commits. It commits or rolls back as a whole. A write inside a write on the
+same thread joins the outer transaction (a savepoint) instead of waiting for its own lock.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
 import threading
@@ -17,23 +21,76 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import config
+from app.errors import UserError
+from app.i18n import _
 from app.migrations import HEAD
 
 log = logging.getLogger(__name__)
 
 KEEP_BACKUPS = 10
+# How long a write waits for another process's write (the longest is a first sync or a large
+# bundle import, one transaction of tens of seconds) before it gives up with DatabaseBusy.
+BUSY_TIMEOUT_MS = 90_000
+BEGIN_OPTION = "kursdesk_begin"
+
+
+class DatabaseBusy(UserError):
+    """Another process held the write lock for longer than BUSY_TIMEOUT_MS."""
+
+    def __init__(self) -> None:
+        super().__init__(_("The database is busy in another Kursdesk window or job; try again in a moment. Nothing was changed."))
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    text_ = str(orig).lower()
+    return isinstance(orig, sqlite3.OperationalError) and ("locked" in text_ or "busy" in text_)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # pysqlite's own BEGIN handling is switched off: _sqlite_begin emits BEGIN (reads) or
+    # BEGIN IMMEDIATE (writes), SQLAlchemy's documented way for pysqlite.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    mode = conn.get_execution_options().get(BEGIN_OPTION, "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def owner_only(path: Path) -> None:
+    """Files with personal data are readable by their owner only (POSIX; on Windows the
+    per-user profile already is)."""
+    if os.name != "posix":
+        return
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            os.chmod(p, 0o600)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            log.debug("could not restrict a database file's permissions")
+
+
+def private_dir(path: Path) -> Path:
+    """mkdir -p with owner-only permissions for the folders Kursdesk creates (POSIX)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            log.debug("could not restrict a folder's permissions")
+    return path
 
 
 def make_url(path_or_url: str | Path) -> str:
@@ -49,14 +106,25 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.parent.exists():
+                private_dir(self.path.parent)
+            if not self.path.exists():
+                # created empty and owner-only before SQLite opens it (and its -wal, -shm)
+                self.path.touch(mode=0o600)
         self.engine: Engine = create_engine(self.url)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+            self._write_engine = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+        else:
+            self._write_engine = self.engine
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
+        self._local = threading.local()  # the write session open on this thread, if any
         if migrate:
             upgrade(self)
+        if self.path is not None:
+            owner_only(self.path)
         from app.sync.capture import install  # change capture for sync (app/sync/capture.py)
 
         install(self)
@@ -68,9 +136,29 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction that commits when the block ends and rolls back on any error."""
-        with self._write_lock, self.Session() as session, session.begin():
-            yield session
+        """A transaction that commits when the block ends and rolls back on any error.
+
+        It holds the database's write lock from its start (BEGIN IMMEDIATE), so every check it
+        makes before writing stays true until it commits. Waiting longer than BUSY_TIMEOUT_MS
+        for another process raises DatabaseBusy."""
+        outer = getattr(self._local, "session", None)
+        if outer is not None:  # nested on this thread: a savepoint of the outer transaction
+            with outer.begin_nested():
+                yield outer
+            return
+        with self._write_lock:
+            try:
+                with self.Session(bind=self._write_engine) as session, session.begin():
+                    session.connection()  # BEGIN IMMEDIATE now, before any read
+                    self._local.session = session
+                    try:
+                        yield session
+                    finally:
+                        self._local.session = None
+            except OperationalError as exc:
+                if is_busy_error(exc):
+                    raise DatabaseBusy() from None
+                raise
 
     @contextmanager
     def bulk_write(self) -> Iterator[Session]:
@@ -90,6 +178,14 @@ class Database:
                         log.debug("could not reset the page cache size")
 
     def dispose(self) -> None:
+        """Close every connection; on SQLite first fold the WAL into the database file, so that
+        the .db file alone holds every record (a coordinator may copy just that file)."""
+        if self.is_sqlite:
+            try:
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            except Exception:  # noqa: BLE001 - another process may hold the database; its exit checkpoints
+                log.debug("wal checkpoint at close skipped")
         self.engine.dispose()
 
     # --- backups ---------------------------------------------------------------------
@@ -98,11 +194,11 @@ class Database:
         """A consistent copy of the database file (SQLite's backup API, safe with WAL)."""
         if not self.is_sqlite or self.path is None or not self.path.exists():
             return None
-        folder = folder or config.backup_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(folder or config.backup_dir())
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         target = folder / f"{self.path.stem}-{stamp}-{reason}.db"
-        src = sqlite3.connect(self.path)
+        target.touch(mode=0o600)
+        src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         dst = sqlite3.connect(target)
         try:
             with dst:
@@ -115,17 +211,23 @@ class Database:
         return target
 
     def restore(self, backup_file: Path) -> None:
-        """Put a backup back in place of the live database."""
+        """Put a backup back in place of the live database, page by page through SQLite's backup
+        API, which holds the database's write lock while it copies (never a file copy over it)."""
         assert self.path is not None
-        self.engine.dispose()
-        src = sqlite3.connect(backup_file)
-        dst = sqlite3.connect(self.path)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        with self._write_lock:
+            self.engine.dispose()
+            src = sqlite3.connect(backup_file)
+            dst = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                with dst:
+                    src.backup(dst)
+            except sqlite3.OperationalError as exc:
+                if is_busy_error(exc):
+                    raise DatabaseBusy() from None
+                raise
+            finally:
+                src.close()
+                dst.close()
 
 
 def _prune(folder: Path, stem: str, reason: str) -> None:
@@ -196,8 +298,8 @@ def upgrade(db: Database, revision: str = "head", *, cfg=None) -> None:
         db.backup(f"before-migration-{target}")
     with db.engine.connect() as conn:
         if db.is_sqlite:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, or it is ignored
-            conn.commit()
+            # on the driver's connection, outside any transaction, or SQLite ignores it
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         cfg.attributes["connection"] = conn
         try:
             with conn.begin():
@@ -208,8 +310,7 @@ def upgrade(db: Database, revision: str = "head", *, cfg=None) -> None:
                         raise MigrationError(f"foreign key check failed after migration: {len(bad)} rows")
         finally:
             if db.is_sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     log.info("database migrated to %s", target)
 
 

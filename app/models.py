@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -47,6 +49,15 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+LIVE = "deleted_at IS NULL"
+
+
+def unique_live(name: str, *columns: str) -> Index:
+    """One live record per value: a partial unique index over rows that are not tombstoned, so a
+    deleted record and its live successor (or a merged duplicate) may share the value."""
+    return Index(name, *columns, unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE))
 
 
 class Record(Base):
@@ -102,7 +113,7 @@ class NeedCourse(Record):
     """A course that answers a company's needs analysis."""
 
     __tablename__ = "need_courses"
-    __table_args__ = (UniqueConstraint("need_id", "course_id"),)
+    __table_args__ = (unique_live("uq_need_courses_live", "need_id", "course_id"),)
 
     need_id: Mapped[str] = mapped_column(ForeignKey("needs.id"), index=True)
     course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -168,7 +179,10 @@ class CourseSession(Record):
 
 class Enrollment(Record):
     __tablename__ = "enrollments"
-    __table_args__ = (UniqueConstraint("course_id", "participant_id"),)
+    __table_args__ = (
+        unique_live("uq_enrollments_live", "course_id", "participant_id"),
+        CheckConstraint("status IN ('enrolled', 'waitlisted', 'completed', 'withdrawn')", name="status"),
+    )
 
     course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
@@ -179,7 +193,11 @@ class Enrollment(Record):
 
 class Attendance(Record):
     __tablename__ = "attendance"
-    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+    __table_args__ = (
+        unique_live("uq_attendance_live", "session_id", "participant_id"),
+        CheckConstraint("status IN ('present', 'late', 'excused', 'absent')", name="status"),
+        CheckConstraint("minutes IS NULL OR minutes BETWEEN 0 AND 1440", name="minutes"),
+    )
 
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
@@ -214,7 +232,7 @@ class OriginalReceived(Record):
     """A signed monthly time report (original) received for a participant and month."""
 
     __tablename__ = "originals_received"
-    __table_args__ = (UniqueConstraint("participant_id", "month"),)
+    __table_args__ = (unique_live("uq_originals_received_live", "participant_id", "month"),)
 
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
@@ -283,7 +301,74 @@ class SyncChange(Base):
     base: Mapped[str] = mapped_column(Text, default="")  # JSON {field: hlc seen before} or ""
     hlc: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[str] = mapped_column(String(36))
-    batch_seq: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    # the SyncOutBatch (local id) this change was reserved for; None = not yet in a batch
+    batch_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+
+
+class SyncOutBatch(Base):
+    """A batch of this laptop, fixed here before its file is written: the number, the chain and the
+    hash of its change lines. A file found under (device, seq) is either exactly this (adopted) or
+    foreign (this laptop then forks, see app/sync/engine.py). A heal batch (`source_id`) carries
+    again the change lines of an earlier batch that a partner found damaged or missing."""
+
+    __tablename__ = "sync_out_batches"
+    __table_args__ = (UniqueConstraint("device_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
+    header: Mapped[str] = mapped_column(Text)  # JSON, exactly as written to the file
+    body: Mapped[str] = mapped_column(String(64))  # sha256 of the change lines
+    chain: Mapped[str] = mapped_column(String(64), default="")  # sha256(prev chain + body); "" = unknown (older batches)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    source_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    reserved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    written_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class SyncFork(Base):
+    """A device identity that ended and continues as another: `old_device`'s stream is valid up to
+    `upto_seq` (chain `upto_chain`). Local forks (this laptop moved on) and partners' alike."""
+
+    __tablename__ = "sync_forks"
+
+    old_device: Mapped[str] = mapped_column(String(36), primary_key=True)
+    new_device: Mapped[str] = mapped_column(String(36), primary_key=True)
+    upto_seq: Mapped[int] = mapped_column(Integer, default=0)
+    upto_chain: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(40), default="")  # foreign-file | clone | ...
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    shown: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SyncParked(Base):
+    """A partner's change that could not be applied (yet): shown on the Sync page, retried when
+    what it needs arrives. No personal data outside `change` (the encrypted batch's own line)."""
+
+    __tablename__ = "sync_parked"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(36))
+    batch_seq: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(36), index=True)
+    change: Mapped[str] = mapped_column(Text)  # the change line (JSON)
+    reason: Mapped[str] = mapped_column(String(40))  # missing-reference | invalid | unique | ...
+    detail: Mapped[str] = mapped_column(Text, default="")  # field names, ids: no values
+    parked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class SyncAlias(Base):
+    """Two live records with one identity were merged: changes to `loser_id` apply to `survivor_id`."""
+
+    __tablename__ = "sync_aliases"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    loser_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    survivor_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SyncClock(Base):
@@ -324,6 +409,9 @@ class SyncPeer(Base):
     hash: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     status: Mapped[str] = mapped_column(Text, default="")  # last message about this partner (no personal data)
+    head_seq: Mapped[int] = mapped_column(Integer, default=0)  # the partner's last batch, from its acknowledgement
+    want: Mapped[str] = mapped_column(Text, default="")  # JSON [seq, ...] asked for again (damaged, missing)
+    ended_by: Mapped[str] = mapped_column(String(36), default="")  # the identity it continues as (a fork)
 
 
 class SyncAudit(Base):

@@ -182,18 +182,25 @@ class SyncState:
         self._wall = wall
 
     def ensure(self, conn: Connection) -> HLC:
-        if self.clock is None:
-            t = Setting.__table__
-            device = conn.execute(select(t.c.value).where(t.c.key == "device_id")).scalar()
-            if not device:
-                import uuid
+        """The device id and the clock, read again inside the caller's transaction: the clock is
+        the database's, shared by every process that writes to it (the window and a scheduled
+        sync), so a stamp is never older than one another process made or observed. Callers
+        hold the write lock (app/db.py), so no other process moves it until they commit."""
+        t = Setting.__table__
+        values = dict(conn.execute(select(t.c.key, t.c.value).where(t.c.key.in_(("device_id", self.HLC_KEY)))).all())
+        device = values.get("device_id")
+        if not device:
+            import uuid
 
-                device = str(uuid.uuid4())
-                conn.execute(t.insert().values(key="device_id", value=device))
-            last = conn.execute(select(t.c.value).where(t.c.key == self.HLC_KEY)).scalar() or ""
-            self.device = device
+            device = str(uuid.uuid4())
+            conn.execute(t.insert().values(key="device_id", value=device))
+        last = values.get(self.HLC_KEY) or ""
+        if self.clock is None or self.clock.device != device:  # first use, or this laptop forked
             kwargs = {"wall": self._wall} if self._wall else {}
             self.clock = HLC(device, last, **kwargs)
+        else:
+            self.clock.observe(last)
+        self.device = device
         return self.clock
 
     def set_wall(self, wall) -> None:

@@ -192,7 +192,7 @@ def publish(db: Database, folder: Path, key: ProgrammeKey) -> list[int]:
     while True:
         with db.read() as s:
             rows = s.execute(
-                select(SyncChange).where(SyncChange.batch_seq.is_(None)).order_by(SyncChange.seq).limit(BATCH_MAX)
+                select(SyncChange).where(SyncChange.batch_id.is_(None)).order_by(SyncChange.seq).limit(BATCH_MAX)
             ).scalars().all()
             if not rows:
                 break
@@ -228,8 +228,8 @@ def publish(db: Database, folder: Path, key: ProgrammeKey) -> list[int]:
         with db.write() as s:
             s.execute(
                 update(SyncChange)
-                .where(SyncChange.seq >= rows[0].seq, SyncChange.seq <= rows[-1].seq, SyncChange.batch_seq.is_(None))
-                .values(batch_seq=seq)
+                .where(SyncChange.seq >= rows[0].seq, SyncChange.seq <= rows[-1].seq, SyncChange.batch_id.is_(None))
+                .values(batch_id=seq)
             )
             _set(s, "sync_seq", str(seq))
             _set(s, "sync_prev_hash", file_hash)

@@ -67,7 +67,7 @@ def overview(db: Database) -> SyncOverview:
             row = s.get(Setting, key)
             return row.value if row is not None else default
 
-        pending = s.query(SyncChange).filter(SyncChange.batch_seq.is_(None)).count()
+        pending = s.query(SyncChange).filter(SyncChange.batch_id.is_(None)).count()
         open_conflicts = s.query(SyncConflict).filter(SyncConflict.resolved_at.is_(None)).count()
         last = get("sync_last_report")
         folder, seq = get("sync_folder"), int(get("sync_seq", "0"))

@@ -126,7 +126,7 @@ def test_read_only_folder_keeps_the_change_log_and_publishes_later(lab, monkeypa
         with pytest.raises(UserError, match="permission denied"):
             sync(a, lab.share)
     with a.read() as s:
-        assert all(r.batch_seq is None for r in s.scalars(select(SyncChange)))
+        assert all(r.batch_id is None for r in s.scalars(select(SyncChange)))
     assert not list((lab.share / "devices").rglob("*.batch"))
     assert sync(a, lab.share).published == [1]
     sync(b, lab.share)
