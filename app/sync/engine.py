@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import config
 from app.db import Database
 from app.errors import UserError
 from app.i18n import _, ngettext
-from app.models import Setting, SyncAudit, SyncChange, SyncPeer, utcnow
+from app.models import Setting, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
 from app.sync import folder as share
 from app.sync import restore
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
@@ -55,7 +55,7 @@ class PartnerReport:
     device: str
     applied: int = 0  # batches applied in this run
     seq: int = 0  # last batch applied (cursor)
-    state: str = "ok"  # ok | stopped | waiting | confirm
+    state: str = "ok"  # ok | stopped | waiting | confirm | ended (the partner forked: a new identity goes on)
     message: str = ""
 
 
@@ -68,13 +68,14 @@ class SyncReport:
     waiting_confirmation: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     restore_point: str = ""
+    forked: str = ""  # the new identity, when this laptop forked in this run
 
     @property
     def all_in(self) -> bool:
         return all(p.state == "ok" for p in self.partners)
 
     def problems(self) -> list[str]:
-        return [p.message for p in self.partners if p.state != "ok"]
+        return [p.message for p in self.partners if p.state not in ("ok", "ended")]
 
     def lines(self) -> list[str]:
         out = [ngettext("Published {n} batch.", "Published {n} batches.", len(self.published)).format(n=len(self.published))]
@@ -99,6 +100,7 @@ class SyncReport:
             "waiting_confirmation": self.waiting_confirmation,
             "warnings": self.warnings,
             "restore_point": self.restore_point,
+            "forked": self.forked,
         }
 
 
@@ -181,75 +183,238 @@ def baseline(db: Database) -> int:
     return count
 
 
-def publish(db: Database, folder: Path, key: ProgrammeKey) -> list[int]:
+def _own_batches(s, device: str) -> list[SyncOutBatch]:
+    return list(s.scalars(select(SyncOutBatch).where(SyncOutBatch.device_id == device).order_by(SyncOutBatch.seq)))
+
+
+def _change_lines(s, batch_id: int) -> list[dict]:
+    rows = s.execute(
+        select(SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc, SyncChange.fields, SyncChange.base)
+        .where(SyncChange.batch_id == batch_id).order_by(SyncChange.seq)
+    ).all()
+    return [{"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
+            for t, rid, op, h, f, b in rows]
+
+
+def _last_batch(s, device: str) -> SyncOutBatch | None:
+    return s.scalars(select(SyncOutBatch).where(SyncOutBatch.device_id == device)
+                     .order_by(SyncOutBatch.seq.desc()).limit(1)).first()
+
+
+def _reserve(db: Database, key: ProgrammeKey, device: str) -> dict[int, tuple[list[dict], bytes]]:
+    """Fix the next batches in the database before any file is written: their numbers, change lines,
+    chain and header, in one transaction with the changes they carry. Returns {id: (changes, lines)}
+    of the batches reserved now, so that writing them needs no second read."""
+    reserved: dict[int, tuple[list[dict], bytes]] = {}
+    while True:
+        with db.write() as s:
+            rows = s.execute(
+                select(SyncChange.seq, SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc,
+                       SyncChange.fields, SyncChange.base)
+                .where(SyncChange.batch_id.is_(None)).order_by(SyncChange.seq).limit(BATCH_MAX)
+            ).all()
+            if not rows:
+                return reserved
+            last = _last_batch(s, device)
+            seq = (last.seq if last else 0) + 1
+            prev = last.chain if last else ""
+            changes = [{"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
+                       for _q, t, rid, op, h, f, b in rows]
+            lines = share.encode_lines(changes)
+            body = share.sha256(lines)
+            header = {
+                "format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "seq": seq,
+                "prev": prev, "body": body, "key_id": key.key_id, "count": len(changes),
+                "hlc_max": max(r[4] for r in rows), "deps": _deps(s), "app": config.version(),
+            }
+            if seq == 1:
+                fork = s.scalars(select(SyncFork).where(SyncFork.new_device == device, SyncFork.local.is_(True))).first()
+                if fork is not None:
+                    header["fork_of"] = {"device": fork.old_device, "upto": fork.upto_seq, "chain": fork.upto_chain}
+            out = SyncOutBatch(device_id=device, seq=seq, header=json.dumps(header, sort_keys=True), body=body,
+                               chain=share.next_chain(prev, body), count=len(changes))
+            s.add(out)
+            s.flush()
+            s.execute(update(SyncChange).where(SyncChange.seq >= rows[0][0], SyncChange.seq <= rows[-1][0],
+                                               SyncChange.batch_id.is_(None)).values(batch_id=out.id))
+            reserved[out.id] = (changes, lines)
+
+
+def _deps(s) -> dict[str, int]:
+    return {p.device_id: p.seq for p in s.scalars(select(SyncPeer)) if p.seq > 0}
+
+
+def _reserve_heal(s, key: ProgrammeKey, device: str, original: SyncOutBatch) -> int:
+    """A new batch that carries again the change lines of `original` (damaged or lost on the share):
+    its header names the number it replaces and that number's chain, so a partner stopped there
+    can apply it in its place."""
+    last = _last_batch(s, device)
+    assert last is not None
+    source = original.source_id or original.id
+    changes = _change_lines(s, source)
+    lines = share.encode_lines(changes)
+    body = share.sha256(lines)
+    old = json.loads(original.header) if original.header else {}
+    seq = last.seq + 1
+    header = {
+        "format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "seq": seq,
+        "prev": last.chain, "body": body, "key_id": key.key_id, "count": len(changes),
+        "hlc_max": max((c["h"] for c in changes), default=""), "deps": old.get("deps", {}), "app": config.version(),
+        "replaces": original.seq, "replaces_chain": original.chain,
+    }
+    s.add(SyncOutBatch(device_id=device, seq=seq, header=json.dumps(header, sort_keys=True), body=body,
+                       chain=share.next_chain(last.chain, body), count=len(changes), source_id=source))
+    s.flush()
+    _audit(s, "healed", device, original.seq, f"republished as {seq}")
+    return seq
+
+
+def _file_state(path: Path, key: ProgrammeKey, out: SyncOutBatch) -> str:
+    """'same' when the file is exactly the reserved batch, else 'missing' or 'foreign'."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "unreadable"
+    try:
+        batch = share.decode_batch(data, key, device=out.device_id, seq=out.seq)
+    except share.BatchError:
+        return "foreign"
+    header = json.loads(out.header) if out.header else {}
+    if header.get("body"):
+        same = batch.header.get("prev") == header.get("prev") and batch.body_hash == out.body
+    else:  # a batch written before reservations existed: only the last one's file hash is known
+        same = not out.chain or batch.file_hash == out.chain
+    return "same" if same else "foreign"
+
+
+def _fork(db: Database, device: str, seq: int, reason: str) -> str:
+    """This laptop stops using `device` at `seq` (a foreign file holds that number: a copied
+    database, a restored backup, a file a sync tool put there) and goes on as a new identity.
+    Its batches from `seq` on are reserved again under the new identity, and `device`'s stream
+    becomes a partner stream from seq - 1, so whatever another laptop wrote there is imported."""
+    import uuid
+
+    new = str(uuid.uuid4())
+    with db.write() as s:
+        current = _get(s, "device_id")
+        if current != device:  # another process forked already
+            return current
+        before = s.scalars(select(SyncOutBatch).where(SyncOutBatch.device_id == device, SyncOutBatch.seq == seq - 1)).first()
+        upto_chain = before.chain if before is not None else ""
+        later = [b.id for b in s.scalars(select(SyncOutBatch).where(SyncOutBatch.device_id == device, SyncOutBatch.seq >= seq))]
+        if later:
+            s.execute(update(SyncChange).where(SyncChange.batch_id.in_(later)).values(batch_id=None))
+            s.execute(delete(SyncOutBatch).where(SyncOutBatch.id.in_(later)))
+        s.add(SyncFork(old_device=device, new_device=new, upto_seq=seq - 1, upto_chain=upto_chain, reason=reason,
+                       local=True, shown=False))
+        peer = s.get(SyncPeer, device)
+        if peer is None:
+            s.add(SyncPeer(device_id=device, seq=seq - 1, hash=upto_chain))
+        else:
+            peer.seq, peer.hash = seq - 1, upto_chain
+        _set(s, "device_id", new)
+        _audit(s, "forked", device, seq, f"continues as {new} ({reason})")
+    log.warning("sync: a foreign batch holds this laptop's number %s; continuing as a new identity", seq)
+    return new
+
+
+def _write_reserved(db: Database, folder: Path, key: ProgrammeKey, device: str,
+                    fresh: dict[int, tuple[list[dict], bytes]]) -> tuple[list[int], int | None]:
+    """Write every reserved batch of `device` that is not yet on the share (or adopt the file a
+    stopped run wrote). Returns the numbers written, and the number at which a foreign file was
+    found (the caller forks), if any."""
+    own_dir = _devices_dir(folder) / device
+    written: list[int] = []
+    with db.read() as s:
+        pending = [b for b in _own_batches(s, device) if b.written_at is None]
+    for out in pending:
+        target = own_dir / share.batch_name(out.seq)
+        state = _file_state(target, key, out)
+        if state in ("foreign", "unreadable"):
+            if state == "unreadable":
+                raise UserError(_("Batch {seq} of this laptop cannot be read in the shared folder; nothing was lost, sync again later.").format(seq=out.seq))
+            return written, out.seq
+        if state == "missing":
+            if out.id in fresh:
+                changes, lines = fresh[out.id]
+            else:
+                with db.read() as s:
+                    changes = _change_lines(s, out.source_id or out.id)
+                lines = share.encode_lines(changes)
+            data, _body = share.encode_batch(json.loads(out.header), changes, key, lines)
+            try:
+                own_dir.mkdir(parents=True, exist_ok=True)
+                share.write_new_file(target, data)
+            except FileExistsError:  # appeared meanwhile: decide on what is there now
+                if _file_state(target, key, out) != "same":
+                    return written, out.seq
+            except PermissionError:
+                raise UserError(_("The shared folder {folder} cannot be written to (permission denied). Nothing was lost: the changes are published at the next sync.").format(folder=folder)) from None
+            except FileNotFoundError:
+                raise UserError(_("The shared folder {folder} disappeared while publishing. Nothing was lost: the changes are published at the next sync.").format(folder=folder)) from None
+            except OSError as exc:
+                raise UserError(_("Could not write batch {seq} to the shared folder ({error}). Nothing was lost: the changes are published at the next sync.").format(seq=out.seq, error=type(exc).__name__)) from None
+        share._hook("before_mark")
+        with db.write() as s:
+            row = s.get(SyncOutBatch, out.id)
+            if row is not None and row.written_at is None:
+                row.written_at = utcnow()
+                _audit(s, "published", device, out.seq, f"{out.count} changes")
+        written.append(out.seq)
+    return written, None
+
+
+def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Path], wanted: set[int]) -> None:
+    """Reserve a heal batch, once, for each written batch of this laptop that is missing from the
+    share or that a partner asked for again (damaged, or lost on its way). A heal batch that is
+    lost in turn is healed like any other."""
+    with db.write() as s:
+        batches = _own_batches(s, device)
+        healed = {json.loads(b.header).get("replaces") for b in batches if b.source_id is not None}
+        for out in batches:
+            if out.written_at is not None and out.seq not in healed and (out.seq not in files or out.seq in wanted):
+                _reserve_heal(s, key, device, out)
+                healed.add(out.seq)
+
+
+def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[int] | None = None,
+            report: "SyncReport | None" = None) -> list[int]:
+    """Publish what is not yet on the share. Never stops for good: a foreign file under this
+    laptop's number makes it fork (a new identity) and publish there instead."""
     state = state_of(db)
     baseline(db)
     with db.write() as s:
         state.ensure(s.connection())
-    device = state.device
-    own_dir = _devices_dir(folder) / device
     published: list[int] = []
-    while True:
+    for _attempt in range(5):  # each fork needs one more round; more would be a defect
+        device = _current_device(db)
+        files = share.list_folder(folder).batches.get(device, {})
         with db.read() as s:
-            rows = s.execute(
-                select(SyncChange).where(SyncChange.batch_id.is_(None)).order_by(SyncChange.seq).limit(BATCH_MAX)
-            ).scalars().all()
-            if not rows:
-                break
-            seq = int(_get(s, "sync_seq", "0")) + 1
-            prev = _get(s, "sync_prev_hash")
-            deps = {p.device_id: p.seq for p in s.scalars(select(SyncPeer)) if p.seq > 0}
-        changes = [
-            {"t": r.table_name, "id": r.record_id, "op": r.op, "h": r.hlc, "f": json.loads(r.fields),
-             "b": json.loads(r.base) if r.base else {}}
-            for r in rows
-        ]
-        header = {
-            "format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "seq": seq,
-            "prev": prev, "key_id": key.key_id, "count": len(changes), "hlc_max": max(r.hlc for r in rows),
-            "deps": deps, "app": config.version(),
-        }
-        data, body_hash = share.encode_batch(header, changes, key)
-        target = own_dir / share.batch_name(seq)
-        try:
-            own_dir.mkdir(exist_ok=True)
-            if target.exists():
-                file_hash = _adopt(target, key, device, seq, prev, body_hash)
-            else:
-                share.write_new_file(target, data)
-                file_hash = share.sha256(data)
-        except PermissionError:
-            raise UserError(_("The shared folder {folder} cannot be written to (permission denied). Nothing was lost: the changes are published at the next sync.").format(folder=folder)) from None
-        except FileNotFoundError:
-            raise UserError(_("The shared folder {folder} disappeared while publishing. Nothing was lost: the changes are published at the next sync.").format(folder=folder)) from None
-        except OSError as exc:
-            raise UserError(_("Could not write batch {seq} to the shared folder ({error}). Nothing was lost: the changes are published at the next sync.").format(seq=seq, error=type(exc).__name__)) from None
-        share._hook("before_mark")
-        with db.write() as s:
-            s.execute(
-                update(SyncChange)
-                .where(SyncChange.seq >= rows[0].seq, SyncChange.seq <= rows[-1].seq, SyncChange.batch_id.is_(None))
-                .values(batch_id=seq)
-            )
-            _set(s, "sync_seq", str(seq))
-            _set(s, "sync_prev_hash", file_hash)
-            _audit(s, "published", device, seq, f"{len(changes)} changes")
-        published.append(seq)
-    return published
+            top = max((b.seq for b in _own_batches(s, device)), default=0)
+        if any(q > top for q in files):  # a number this laptop never reserved: someone else's file
+            _note_fork(report, _fork(db, device, top + 1, "foreign-file"))
+            continue
+        _heal_own(db, key, device, files, wanted or set())
+        wanted = set()  # the requests named the identity that is now forked away, if any
+        fresh = _reserve(db, key, device)
+        written, foreign_at = _write_reserved(db, folder, key, device, fresh)
+        published.extend(written)
+        if foreign_at is None:
+            return published
+        _note_fork(report, _fork(db, device, foreign_at, "foreign-file"))
+    raise UserError(_("Publishing stopped after several new identities in a row; nothing was lost. Check the shared folder and sync again."))
 
 
-def _adopt(target: Path, key: ProgrammeKey, device: str, seq: int, prev: str, body_hash: str) -> str:
-    """A batch with our next number exists: a previous run stopped after writing it."""
-    data = target.read_bytes()
-    try:
-        batch = share.decode_batch(data, key, device=device, seq=seq)
-    except share.BatchError:
-        batch = None
-    if batch is not None and batch.header.get("prev") == prev:
-        lines = b"".join(json.dumps(c, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n" for c in batch.changes)
-        if share.sha256(lines) == body_hash:
-            return batch.file_hash
-    raise UserError(_("Batch {seq} of this laptop already exists in the shared folder with other contents (was this database restored from a backup?). Nothing was changed.").format(seq=seq))
+def _current_device(db: Database) -> str:
+    with db.read() as s:
+        return _get(s, "device_id")
+
+
+def _note_fork(report: "SyncReport | None", new_device: str) -> None:
+    if report is not None:
+        report.forked = new_device
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -268,23 +433,65 @@ def _mass_deletes(s, changes: list[dict]) -> dict[str, int]:
     return heavy
 
 
+def _known_forks(s) -> dict[str, SyncFork]:
+    """old identity -> its fork (the one that ended it earliest)."""
+    out: dict[str, SyncFork] = {}
+    for f in s.scalars(select(SyncFork).order_by(SyncFork.upto_seq)):
+        out.setdefault(f.old_device, f)
+    return out
+
+
+def _find_heal(files: dict[int, Path], nxt: int, cursor_hash: str, key: ProgrammeKey, dev: str) -> share.Batch | None:
+    """A later batch of `dev` that carries again the changes of batch `nxt` (see _reserve_heal)."""
+    for seq in sorted(q for q in files if q > nxt):
+        try:
+            data = files[seq].read_bytes()
+            header, _head, _blob = share.read_header(data)
+            if header.get("replaces") != nxt:
+                continue
+            batch = share.decode_batch(data, key, device=dev, seq=seq)
+        except (share.BatchError, OSError):
+            continue
+        expected = batch.header.get("replaces_chain", "")
+        if not expected or not cursor_hash or share.next_chain(cursor_hash, batch.body_hash) == expected:
+            return batch
+    return None
+
+
 def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncReport, *,
                    confirm_mass_delete: bool = False, progress: Progress | None = None,
-                   wall: Callable[[], int] | None = None) -> None:
+                   wall: Callable[[], int] | None = None, listing: share.Listing | None = None) -> None:
     state = state_of(db)
-    own = state.device
-    listing = share.list_folder(folder)
+    own = _current_device(db)
+    listing = listing or share.list_folder(folder)
     report.ignored.extend(listing.ignored)
     with db.read() as s:
-        cursors = {p.device_id: (p.seq, p.hash) for p in s.scalars(select(SyncPeer))}
+        peers = {p.device_id: p for p in s.scalars(select(SyncPeer))}
+        cursors = {d: (p.seq, p.hash) for d, p in peers.items()}
+        heads = {d: p.head_seq for d, p in peers.items()}
+        forks = _known_forks(s)
     partners = {dev: PartnerReport(dev, seq=cursors.get(dev, (0, ""))[0]) for dev in listing.batches if dev != own}
     report.partners = [partners[d] for d in sorted(partners)]
     total = sum(max(0, len(files) - cursors.get(dev, (0, ""))[0]) for dev, files in listing.batches.items() if dev != own)
     done = 0
     finished: set[str] = set()
+    wants: dict[str, list[int]] = {}
+    ended: set[str] = set()
     wall = wall or (lambda: int(time.time() * 1000))
     point: tuple[int, bool] | None = None  # the run's restore point (id, row-level), taken before the first batch
     moved = True
+
+    def blocked(dev: str, pr: PartnerReport, nxt: int, message: str) -> None:
+        """The stream cannot go on at `nxt`: ended (its laptop forked before it), or ask again."""
+        fork = forks.get(dev)
+        if fork is not None and fork.upto_seq < nxt:
+            ended.add(dev)
+            _stop(pr, "ended", _("Partner {device} continues as {new}; its earlier identity ends at batch {seq}.").format(device=dev[:8], new=fork.new_device[:8], seq=fork.upto_seq))
+        else:
+            wants.setdefault(dev, []).append(nxt)
+            _stop(pr, "stopped", message + " " + _("It is asked for again; the partner republishes it at its next sync."))
+        finished.add(dev)
+
     while moved:
         moved = False
         for dev in sorted(partners):
@@ -294,30 +501,46 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
             cur_seq, cur_hash = cursors.get(dev, (0, ""))
             nxt = cur_seq + 1
             files = listing.batches[dev]
+            batch: share.Batch | None = None
+            problem = ""
             if nxt not in files:
                 if any(sq > nxt for sq in files):
-                    _stop(pr, "stopped", _("Partner {device}: waiting for batch {seq}, which is missing from the shared folder (later batches are there); it is applied once it arrives.").format(device=dev[:8], seq=nxt))
-                finished.add(dev)
-                continue
-            try:
-                batch = share.decode_batch(files[nxt].read_bytes(), key, device=dev, seq=nxt)
-            except share.BatchError as exc:
-                _stop(pr, "stopped", _("Partner {device}, batch {seq}: {reason}.").format(device=dev[:8], seq=nxt, reason=exc.reason))
-                _audit_now(db, "rejected", dev, nxt, exc.reason)
-                finished.add(dev)
-                continue
-            except OSError as exc:
-                _stop(pr, "stopped", _("Partner {device}, batch {seq}: the file cannot be read ({error}); tried again at the next sync.").format(device=dev[:8], seq=nxt, error=type(exc).__name__))
-                finished.add(dev)
-                continue
+                    problem = _("Partner {device}: batch {seq} is missing from the shared folder (later batches are there).").format(device=dev[:8], seq=nxt)
+                elif heads.get(dev, 0) >= nxt:
+                    problem = _("Partner {device}: its last batch {seq} is missing from the shared folder.").format(device=dev[:8], seq=nxt)
+                else:
+                    finished.add(dev)
+                    continue
+            else:
+                try:
+                    batch = share.decode_batch(files[nxt].read_bytes(), key, device=dev, seq=nxt)
+                    if cur_hash and batch.header.get("prev", "") != cur_hash:
+                        _audit_now(db, "rejected", dev, nxt, "chain")
+                        batch = None
+                        problem = _("Partner {device}, batch {seq}: it does not follow the batch applied before (chain broken); rejected.").format(device=dev[:8], seq=nxt)
+                except share.BatchError as exc:
+                    if exc.keep_waiting:
+                        _stop(pr, "stopped", _("Partner {device}, batch {seq}: {reason}.").format(device=dev[:8], seq=nxt, reason=exc.reason))
+                        finished.add(dev)
+                        continue
+                    _audit_now(db, "rejected", dev, nxt, exc.reason)
+                    problem = _("Partner {device}, batch {seq}: {reason}.").format(device=dev[:8], seq=nxt, reason=exc.reason)
+                except OSError as exc:
+                    _stop(pr, "stopped", _("Partner {device}, batch {seq}: the file cannot be read ({error}); tried again at the next sync.").format(device=dev[:8], seq=nxt, error=type(exc).__name__))
+                    finished.add(dev)
+                    continue
+            chain = batch.chain if batch is not None else ""
+            if batch is None:
+                batch = _find_heal(files, nxt, cur_hash, key, dev)
+                if batch is None:
+                    blocked(dev, pr, nxt, problem)
+                    continue
+                chain = batch.header.get("replaces_chain", "")
             header = batch.header
-            if header.get("prev", "") != cur_hash:
-                _stop(pr, "stopped", _("Partner {device}, batch {seq}: it does not follow the batch applied before (chain broken); rejected.").format(device=dev[:8], seq=nxt))
-                _audit_now(db, "rejected", dev, nxt, "chain")
-                finished.add(dev)
-                continue
             deps = header.get("deps") or {}
-            missing = [(d, n) for d, n in deps.items() if d != own and cursors.get(d, (0, ""))[0] < int(n)]
+            missing = [(d, n) for d, n in deps.items()
+                       if d != own and d not in ended and cursors.get(d, (0, ""))[0] < int(n)
+                       and not (d in forks and forks[d].upto_seq < int(n) and cursors.get(d, (0, ""))[0] >= forks[d].upto_seq)]
             if missing:
                 d, n = missing[0]
                 _stop(pr, "waiting", _("Partner {device}, batch {seq}: waits for batch {dep_seq} of partner {dep}.").format(device=dev[:8], seq=nxt, dep_seq=n, dep=d[:8]))
@@ -349,14 +572,17 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                 point = restore.open_point(db, large=large)
                 report.restore_point = str(point[0])
             try:
-                conflicts = _apply(db, state, dev, nxt, batch, point)
+                conflicts = _apply(db, state, dev, nxt, batch, chain, point)
             except IntegrityError as exc:
                 log.warning("sync: batch %s of %s not applied (%s)", nxt, dev, type(exc.orig).__name__)
                 _stop(pr, "stopped", _("Partner {device}, batch {seq}: cannot be applied (a record it refers to is missing); tried again at the next sync.").format(device=dev[:8], seq=nxt))
                 finished.add(dev)
                 continue
+            fork_of = header.get("fork_of")
+            if isinstance(fork_of, dict) and fork_of.get("device"):
+                _record_fork(db, fork_of, dev, forks)
             report.conflicts += conflicts
-            cursors[dev] = (nxt, batch.file_hash)
+            cursors[dev] = (nxt, chain)
             pr.seq, pr.applied, pr.state, pr.message = nxt, pr.applied + 1, "ok", ""
             moved = True
             done += 1
@@ -369,7 +595,23 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                 row = SyncPeer(device_id=pr.device, seq=pr.seq)
                 s.add(row)
             row.status = pr.message
+            row.want = json.dumps(wants.get(pr.device, []))
+            if pr.device in ended:
+                row.ended_by = forks[pr.device].new_device
             row.updated_at = utcnow()
+
+
+def _record_fork(db: Database, fork_of: dict, new_device: str, forks: dict[str, SyncFork]) -> None:
+    old = str(fork_of.get("device", ""))
+    with db.write() as s:
+        if s.get(SyncFork, (old, new_device)) is None:
+            row = SyncFork(old_device=old, new_device=new_device, upto_seq=int(fork_of.get("upto", 0) or 0),
+                           upto_chain=str(fork_of.get("chain", "")), reason="partner", local=False, shown=True)
+            s.add(row)
+            s.flush()
+            known = forks.get(old)
+            if known is None or row.upto_seq < known.upto_seq:
+                forks[old] = row
 
 
 def _stop(pr: PartnerReport, state: str, message: str) -> None:
@@ -381,7 +623,8 @@ def _audit_now(db: Database, event: str, device: str, seq: int, detail: str) -> 
         _audit(s, event, device, seq, detail)
 
 
-def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch, point: tuple[int, bool] | None = None) -> int:
+def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch, chain: str,
+           point: tuple[int, bool] | None = None) -> int:
     share._hook("before_apply")
     with db.write() as s:
         s.info[APPLYING] = True
@@ -396,11 +639,90 @@ def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch, point: t
         if row is None:
             row = SyncPeer(device_id=dev)
             s.add(row)
-        row.seq, row.hash, row.updated_at, row.status = seq, batch.file_hash, utcnow(), ""
+        row.seq, row.hash, row.updated_at, row.status, row.want = seq, chain, utcnow(), "", "[]"
         _audit(s, "applied", dev, seq, f"{len(batch.changes)} changes, {len(merger.conflicts)} conflicts")
         state.clock.observe(batch.header.get("hlc_max", ""))
         state.persist(s.connection())
     return len(merger.conflicts)
+
+
+# --- acknowledgements -------------------------------------------------------------------------
+
+ACKS_KEPT = 2  # own acknowledgement files left on the share (the newest is the one that counts)
+
+
+def _read_acks(db: Database, key: ProgrammeKey, listing: share.Listing, own: str) -> set[int]:
+    """Take in the partners' newest acknowledgements: their last batch (so a lost last batch is
+    noticed), their forks, and which of this laptop's batches they ask for again."""
+    wanted: set[int] = set()
+    with db.write() as s:
+        for dev, files in sorted(listing.acks.items()):
+            if dev == own:
+                continue
+            body = None
+            for n in sorted(files, reverse=True):
+                try:
+                    body = share.decode_ack(files[n].read_bytes(), key, device=dev)
+                except OSError:
+                    body = None
+                if body is not None:
+                    break
+            if body is None:
+                continue
+            try:
+                head = int((body.get("head") or {}).get("seq", 0))
+                asked = [int(q) for q in (body.get("want") or {}).get(own, [])]
+                forks = [(str(f["device"]), str(f.get("new") or dev), int(f.get("upto", 0)), str(f.get("chain", "")))
+                         for f in body.get("forks") or []]
+            except (TypeError, ValueError, KeyError, AttributeError):
+                continue
+            peer = s.get(SyncPeer, dev)
+            if peer is None:
+                peer = SyncPeer(device_id=dev, seq=0)
+                s.add(peer)
+            peer.head_seq = head
+            wanted.update(asked)
+            for old, new, upto, chain in forks:
+                if old != new and s.get(SyncFork, (old, new)) is None:
+                    s.add(SyncFork(old_device=old, new_device=new, upto_seq=upto, upto_chain=chain, reason="partner",
+                                   local=False, shown=True))
+    return wanted
+
+
+def _write_ack(db: Database, folder: Path, key: ProgrammeKey, report: SyncReport) -> None:
+    """Publish this laptop's acknowledgement (a new file when it changed; older ones removed)."""
+    with db.read() as s:
+        device = _get(s, "device_id")
+        written = [b for b in _own_batches(s, device) if b.written_at is not None]
+        body = {
+            "head": {"seq": written[-1].seq if written else 0, "chain": written[-1].chain if written else ""},
+            "applied": {p.device_id: p.seq for p in s.scalars(select(SyncPeer)) if p.seq},
+            "want": {p.device_id: json.loads(p.want) for p in s.scalars(select(SyncPeer)) if p.want not in ("", "[]")},
+            "forks": [{"device": f.old_device, "new": f.new_device, "upto": f.upto_seq, "chain": f.upto_chain}
+                      for f in s.scalars(select(SyncFork).where(SyncFork.local.is_(True)))],
+        }
+        last = _get(s, "sync_ack_body")
+    ack_dir = Path(folder) / "acks" / device
+    text = json.dumps(body, sort_keys=True)
+    present = sorted(int(m.group(1)) for p in (ack_dir.iterdir() if ack_dir.is_dir() else []) if (m := share.ACK_RE.match(p.name)))
+    if text == last and present:
+        return
+    n = (present[-1] if present else 0) + 1
+    try:
+        ack_dir.mkdir(parents=True, exist_ok=True)
+        for _attempt in range(10):
+            try:
+                share.write_new_file(ack_dir / share.ack_name(n), share.encode_ack(device, n, body, key))
+                break
+            except FileExistsError:
+                n += 1
+        for old in present[:-(ACKS_KEPT - 1) or None] if ACKS_KEPT > 1 else present:
+            (ack_dir / share.ack_name(old)).unlink(missing_ok=True)
+    except OSError as exc:
+        report.warnings.append(_("The acknowledgement of this laptop could not be written to the shared folder ({error}); it is written at the next sync.").format(error=type(exc).__name__))
+        return
+    with db.write() as s:
+        _set(s, "sync_ack_body", text)
 
 
 # --- the whole round ----------------------------------------------------------------------------
@@ -415,17 +737,18 @@ def sync(db: Database, folder: Path, key_file: Path | None = None, progress: Pro
     state = state_of(db)
     with db.write() as s:
         state.ensure(s.connection())
-        own_seq = int(_get(s, "sync_seq", "0"))
-    own_dir = _devices_dir(folder) / state.device
-    if own_seq and not (own_dir.is_dir() and any(own_dir.iterdir())):
-        raise UserError(_("This laptop's published batches are missing from {folder} (another folder, or it was emptied?). Nothing was changed.").format(folder=folder))
     report = SyncReport()
-    report.published = publish(db, folder, key)
     try:
+        wanted = _read_acks(db, key, share.list_folder(folder), state.device or "")
+        report.published = publish(db, folder, key, wanted, report)
         import_batches(db, folder, key, report, confirm_mass_delete=confirm_mass_delete, progress=progress)
+        _write_ack(db, folder, key, report)
     except FileNotFoundError:
         raise UserError(_("The shared folder {folder} disappeared during the sync. Nothing was lost; sync again once it is back.").format(folder=folder)) from None
     with db.write() as s:
+        for fork in s.scalars(select(SyncFork).where(SyncFork.local.is_(True), SyncFork.shown.is_(False))):
+            report.warnings.append(_("A batch from another copy of this database was found under this laptop's number in the shared folder (a copied database, a restored backup, or a file put there by a sync tool). This laptop now continues under a new identity; nothing was lost, and its unshared changes are published again."))
+            fork.shown = True
         _set(s, "sync_last_report", json.dumps(report.as_json()))
         _set(s, "sync_folder", str(folder))
     return report

@@ -2,12 +2,19 @@
 
     <folder>/format.json                     what this folder is (format, key id)
     <folder>/devices/<device-id>/00000001.batch   numbered batches, written only by their owner
+    <folder>/acks/<device-id>/00000001.ack    acknowledgements: what that laptop applied, what it
+                                              asks for again, its own last batch and its forks
 
 A batch file:
 
     KURSDESK-SYNC-BATCH\\n
     {header JSON}\\n                            format, schema, device, seq, prev (hash), key id, ...
     nonce + AES-GCM(zlib(change lines + trailer line)), with the two lines above as associated data
+
+A batch's chain hash is sha256(previous chain + ":" + hash of its change lines): it is fixed when
+the batch is reserved (before its file is written), so a file found under a laptop's number can be
+told apart from a foreign one although every write encrypts with a new nonce. (Batches written
+before the header carried "body" chain on the file's own hash.)
 
 Names and headers hold UUIDs, numbers and hashes only: no personal data. The folder is created
 only by `setup_folder`; a missing or unrecognised folder is an error, never "no data".
@@ -20,7 +27,7 @@ import json
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import UserError
@@ -31,7 +38,9 @@ FORMAT_NAME = "kursdesk-sync"
 FORMAT_VERSION = 1  # major version of the folder and batch format
 SCHEMA_VERSION = 1  # version of the change lines' meaning (tables and fields)
 MAGIC = b"KURSDESK-SYNC-BATCH\n"
+ACK_MAGIC = b"KURSDESK-SYNC-ACK\n"
 BATCH_RE = re.compile(r"^(\d{8})\.batch$")
+ACK_RE = re.compile(r"^(\d{8})\.ack$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 # test hooks: called at named points of a publish (fault-injection tests kill the process there)
@@ -58,6 +67,11 @@ class Batch:
     header: dict
     changes: list[dict]
     file_hash: str
+    body_hash: str = ""
+
+    @property
+    def chain(self) -> str:
+        return chain_of(self.header, self.body_hash, self.file_hash)
 
 
 def batch_name(seq: int) -> str:
@@ -66,6 +80,19 @@ def batch_name(seq: int) -> str:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def next_chain(prev: str, body_hash: str) -> str:
+    return sha256(f"{prev}:{body_hash}".encode("ascii"))
+
+
+def chain_of(header: dict, body_hash: str, file_hash: str) -> str:
+    """The chain hash a batch stands for (older batches: the file's own hash)."""
+    return next_chain(header.get("prev", ""), body_hash) if header.get("body") else file_hash
+
+
+def encode_lines(changes: list[dict]) -> bytes:
+    return b"".join(json.dumps(c, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n" for c in changes)
 
 
 # --- folder -------------------------------------------------------------------------------------
@@ -144,9 +171,9 @@ def write_new_file(target: Path, data: bytes) -> None:
         raise OSError(f"verification failed: {target.name}")
 
 
-def encode_batch(header: dict, changes: list[dict], key: ProgrammeKey) -> tuple[bytes, str]:
+def encode_batch(header: dict, changes: list[dict], key: ProgrammeKey, lines: bytes | None = None) -> tuple[bytes, str]:
     """The file's bytes, and the hash of its change lines (the same for the same changes)."""
-    lines = b"".join(json.dumps(c, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n" for c in changes)
+    lines = encode_lines(changes) if lines is None else lines
     body_hash = sha256(lines)
     trailer = json.dumps({"trailer": True, "count": len(changes), "sha256": body_hash}).encode() + b"\n"
     head = MAGIC + json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8") + b"\n"
@@ -198,9 +225,40 @@ def decode_batch(data: bytes, key: ProgrammeKey, *, device: str, seq: int) -> Ba
     except ValueError:
         raise BatchError(_("damaged batch (unreadable change line)")) from None
     body = b"".join(line + b"\n" for line in raw_lines[:-1])
-    if not isinstance(trailer, dict) or not trailer.get("trailer") or trailer.get("count") != len(changes) or trailer.get("sha256") != sha256(body):
+    body_hash = sha256(body)
+    if not isinstance(trailer, dict) or not trailer.get("trailer") or trailer.get("count") != len(changes) or trailer.get("sha256") != body_hash:
         raise BatchError(_("damaged batch (trailer does not match)"))
-    return Batch(header=header, changes=changes, file_hash=sha256(data))
+    if header.get("body") and header.get("body") != body_hash:
+        raise BatchError(_("damaged batch (trailer does not match)"))
+    if not all(isinstance(c, dict) for c in changes):
+        raise BatchError(_("damaged batch (unreadable change line)"))
+    return Batch(header=header, changes=changes, file_hash=sha256(data), body_hash=body_hash)
+
+
+# --- acknowledgements ---------------------------------------------------------------------------
+
+def ack_name(n: int) -> str:
+    return f"{n:08d}.ack"
+
+
+def encode_ack(device: str, n: int, body: dict, key: ProgrammeKey) -> bytes:
+    head = ACK_MAGIC + json.dumps({"device": device, "n": n, "key_id": key.key_id}, sort_keys=True).encode() + b"\n"
+    return head + key.encrypt(json.dumps(body, sort_keys=True).encode("utf-8"), head)
+
+
+def decode_ack(data: bytes, key: ProgrammeKey, *, device: str) -> dict | None:
+    """An acknowledgement's body, or None when it is damaged, foreign or made with another key."""
+    if not data.startswith(ACK_MAGIC):
+        return None
+    end = data.find(b"\n", len(ACK_MAGIC))
+    try:
+        header = json.loads(data[len(ACK_MAGIC) : end])
+        if header.get("device") != device or header.get("key_id") != key.key_id:
+            return None
+        body = json.loads(key.decrypt(data[end + 1 :], data[: end + 1]))
+    except (ValueError, AttributeError, InvalidTag):
+        return None
+    return body if isinstance(body, dict) else None
 
 
 # --- listing ------------------------------------------------------------------------------------
@@ -209,6 +267,7 @@ def decode_batch(data: bytes, key: ProgrammeKey, *, device: str, seq: int) -> Ba
 class Listing:
     batches: dict[str, dict[int, Path]]  # device -> seq -> file
     ignored: list[str]  # relative paths of files the app did not write
+    acks: dict[str, dict[int, Path]] = field(default_factory=dict)  # device -> n -> file
 
 
 def list_folder(folder: Path) -> Listing:
@@ -226,7 +285,21 @@ def list_folder(folder: Path) -> Listing:
                 files[int(m.group(1))] = f
             else:
                 ignored.append(f"devices/{entry.name}/{f.name}")
+    acks: dict[str, dict[int, Path]] = {}
+    acks_dir = Path(folder) / "acks"
+    if acks_dir.is_dir():
+        for entry in sorted(acks_dir.iterdir()):
+            if not entry.is_dir() or not UUID_RE.match(entry.name):
+                ignored.append(f"acks/{entry.name}")
+                continue
+            files = acks.setdefault(entry.name, {})
+            for f in sorted(entry.iterdir()):
+                m = ACK_RE.match(f.name)
+                if m and f.is_file():
+                    files[int(m.group(1))] = f
+                elif not f.name.startswith("."):
+                    ignored.append(f"acks/{entry.name}/{f.name}")
     for entry in sorted(Path(folder).iterdir()):
-        if entry.name not in ("format.json", "devices"):
+        if entry.name not in ("format.json", "devices", "acks"):
             ignored.append(entry.name)
-    return Listing(batches, ignored)
+    return Listing(batches, ignored, acks)

@@ -66,8 +66,12 @@ class RestoreResult:
 
 
 def _own_seq(s) -> int:
-    row = s.get(Setting, "sync_seq")
-    return int(row.value) if row is not None and row.value else 0
+    """How many batches this laptop has reserved for publishing (under any of its identities)."""
+    from sqlalchemy import func
+
+    from app.models import SyncOutBatch
+
+    return s.scalar(select(func.max(SyncOutBatch.id))) or 0
 
 
 def open_point(db: Database, *, large: bool) -> tuple[int, bool]:

@@ -67,10 +67,18 @@ def overview(db: Database) -> SyncOverview:
             row = s.get(Setting, key)
             return row.value if row is not None else default
 
-        pending = s.query(SyncChange).filter(SyncChange.batch_id.is_(None)).count()
+        from sqlalchemy import func
+
+        from app.models import SyncOutBatch
+
+        device = get("device_id")
+        unwritten = select(SyncOutBatch.id).where(SyncOutBatch.written_at.is_(None), SyncOutBatch.source_id.is_(None))
+        pending = s.query(SyncChange).filter(SyncChange.batch_id.is_(None) | SyncChange.batch_id.in_(unwritten)).count()
+        seq = s.scalar(select(func.max(SyncOutBatch.seq)).where(SyncOutBatch.device_id == device,
+                                                                 SyncOutBatch.written_at.is_not(None))) or 0
         open_conflicts = s.query(SyncConflict).filter(SyncConflict.resolved_at.is_(None)).count()
         last = get("sync_last_report")
-        folder, seq = get("sync_folder"), int(get("sync_seq", "0"))
+        folder = get("sync_folder")
     return SyncOverview(folder, pending, seq, tuple(partner_states(db)), open_conflicts, json.loads(last) if last else None)
 
 
