@@ -135,13 +135,40 @@ def _key(key_file: Path | None) -> ProgrammeKey:
 
 
 def setup_folder(folder: Path, key_out: Path) -> ProgrammeKey:
-    """Make an empty folder the programme's shared folder and write a new key file to hand out."""
-    folder, key_out = Path(folder), Path(key_out)
+    """Make an empty folder the programme's shared folder and write a new key file to hand out.
+
+    Everything is checked before anything is written, and a failure leaves neither the folder's
+    files nor the key behind: the key must never end up inside the shared folder."""
+    folder, key_out = Path(folder).absolute(), Path(key_out).absolute()
+    if key_out.resolve().is_relative_to(folder.resolve()):
+        raise UserError(_("The key file must not be inside the shared folder: hand it to colleagues another way. Choose a key file outside {folder}.").format(folder=folder))
+    if key_out.exists():
+        raise UserError(_("The key file {file} already exists; choose a new file name.").format(file=key_out))
+    if not key_out.parent.is_dir():
+        raise UserError(_("The folder for the key file, {folder}, does not exist.").format(folder=key_out.parent))
+    if not folder.exists() and not folder.parent.is_dir():
+        raise UserError(_("The shared folder {folder} cannot be made: {parent} does not exist (is the network drive connected?).").format(folder=folder, parent=folder.parent))
     if folder.exists() and any(folder.iterdir()):
-        share.setup_folder(folder, ProgrammeKey.generate())  # raises the precise error
+        share.setup_folder(folder, ProgrammeKey.generate())  # raises the precise error, writes nothing
+    created = not folder.exists()
     key = ProgrammeKey.generate()
-    write_key_file(key_out, key)
-    share.setup_folder(folder, key)
+    try:
+        share.setup_folder(folder, key)
+        write_key_file(key_out, key)
+    except (OSError, UserError) as exc:
+        for path in (folder / "format.json", folder / "devices"):
+            try:
+                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        if created:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, UserError):
+            raise
+        raise UserError(_("The shared folder could not be set up ({error}); nothing was left behind.").format(error=type(exc).__name__)) from None
     remember_key(key)
     return key
 

@@ -205,3 +205,32 @@ def test_a_deleted_batch_in_the_middle_is_republished(lab):
     sync_until_quiet(lab)
     assert dump(a) == dump(b)
     assert all(sync(db, lab.share).problems() == [] for db in lab.laptops)
+
+
+# --- issue "Safe on one laptop": sync --setup writes nothing before it has checked -------------------
+
+def test_setup_refuses_a_key_inside_the_shared_folder_and_leaves_nothing(tmp_path):
+    from app.errors import UserError
+    from app.sync import setup_folder
+
+    folder = tmp_path / "share"
+    with pytest.raises(UserError, match="must not be inside"):
+        setup_folder(folder, folder / "programme.key")
+    assert not folder.exists()
+
+
+def test_a_failed_setup_leaves_neither_folder_files_nor_key(tmp_path, monkeypatch):
+    from app.errors import UserError
+    from app.sync import engine, setup_folder
+
+    folder = tmp_path / "share"
+
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine, "write_key_file", full)
+    with pytest.raises(UserError, match="could not be set up"):
+        setup_folder(folder, tmp_path / "programme.key")
+    assert not folder.exists() and not (tmp_path / "programme.key").exists()
+    with pytest.raises(UserError, match="does not exist"):
+        setup_folder(tmp_path / "no" / "such" / "share", tmp_path / "k2.key")
