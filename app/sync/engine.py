@@ -419,9 +419,12 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[int] | No
         device = _current_device(db)
         files = share.list_folder(folder).batches.get(device, {})
         with db.read() as s:
-            top = max((b.seq for b in _own_batches(s, device)), default=0)
+            own = _own_batches(s, device)
+        top = max((b.seq for b in own), default=0)
         if any(q > top for q in files):  # a number this laptop never reserved: someone else's file
-            _note_fork(report, _fork(db, device, top + 1, "foreign-file"))
+            unwritten = [b.seq for b in own if b.written_at is None]
+            _note_fork(report, _fork(db, device, min(unwritten + [top + 1]), "foreign-file"))
+            wanted = set()
             continue
         _heal_own(db, key, device, files, wanted or set())
         wanted = set()  # the requests named the identity that is now forked away, if any
@@ -431,6 +434,7 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[int] | No
         if foreign_at is None:
             return published
         _note_fork(report, _fork(db, device, foreign_at, "foreign-file"))
+        wanted = set()
     raise UserError(_("Publishing stopped after several new identities in a row; nothing was lost. Check the shared folder and sync again."))
 
 

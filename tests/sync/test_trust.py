@@ -234,3 +234,31 @@ def test_a_failed_setup_leaves_neither_folder_files_nor_key(tmp_path, monkeypatc
     assert not folder.exists() and not (tmp_path / "programme.key").exists()
     with pytest.raises(UserError, match="does not exist"):
         setup_folder(tmp_path / "no" / "such" / "share", tmp_path / "k2.key")
+
+
+def test_a_clone_that_wrote_further_than_this_laptop_reserved_does_not_strand_its_reservation(lab, tmp_path):
+    """The copy published batches 2 and 3 while this laptop had reserved (not written) its own 2."""
+    a, b, _c = lab.laptops
+    pid = add_participant(a)
+    sync_until_quiet(lab, rounds=1)
+    a.dispose()
+    shutil.copyfile(a.path, tmp_path / "copy.db")
+    a = lab.laptops[0] = Database(a.path)
+    d = Database(tmp_path / "copy.db")
+    lab.laptops.append(d)
+    edit(a, Participant, pid, phone="reserved-on-a")
+    share.HOOKS["after_open"] = _crash  # a reserves batch 2 and stops before writing it
+    try:
+        with pytest.raises(Stop):
+            sync(a, lab.share)
+    finally:
+        share.HOOKS.clear()
+    for value in ("d-1", "d-2"):
+        edit(d, Participant, pid, email=f"{value}@example.se")
+        sync(d, lab.share)
+    report = sync(a, lab.share)
+    assert report.forked
+    sync_until_quiet(lab)
+    assert dump(a) == dump(b) == dump(d)
+    row = next(p for p in dump(b)["participants"] if p["id"] == pid)
+    assert row["phone"] == "reserved-on-a" and row["email"] == "d-2@example.se"
