@@ -144,8 +144,6 @@ def setup_folder(folder: Path, key_out: Path) -> ProgrammeKey:
         raise UserError(_("The key file must not be inside the shared folder: hand it to colleagues another way. Choose a key file outside {folder}.").format(folder=folder))
     if key_out.exists():
         raise UserError(_("The key file {file} already exists; choose a new file name.").format(file=key_out))
-    if not key_out.parent.is_dir():
-        raise UserError(_("The folder for the key file, {folder}, does not exist.").format(folder=key_out.parent))
     if not folder.exists() and not folder.parent.is_dir():
         raise UserError(_("The shared folder {folder} cannot be made: {parent} does not exist (is the network drive connected?).").format(folder=folder, parent=folder.parent))
     if folder.exists() and any(folder.iterdir()):
