@@ -144,11 +144,9 @@ def setup_folder(folder: Path, key_out: Path) -> ProgrammeKey:
         raise UserError(_("The key file must not be inside the shared folder: hand it to colleagues another way. Choose a key file outside {folder}.").format(folder=folder))
     if key_out.exists():
         raise UserError(_("The key file {file} already exists; choose a new file name.").format(file=key_out))
-    if not folder.exists() and not folder.parent.is_dir():
-        raise UserError(_("The shared folder {folder} cannot be made: {parent} does not exist (is the network drive connected?).").format(folder=folder, parent=folder.parent))
     if folder.exists() and any(folder.iterdir()):
         share.setup_folder(folder, ProgrammeKey.generate())  # raises the precise error, writes nothing
-    created = not folder.exists()
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     key = ProgrammeKey.generate()
     try:
         share.setup_folder(folder, key)
@@ -159,11 +157,11 @@ def setup_folder(folder: Path, key_out: Path) -> ProgrammeKey:
                 path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
             except OSError:
                 pass
-        if created:
+        for path in created:  # the folders this set-up made, innermost first
             try:
-                folder.rmdir()
+                path.rmdir()
             except OSError:
-                pass
+                break
         if isinstance(exc, UserError):
             raise
         raise UserError(_("The shared folder could not be set up ({error}); nothing was left behind.").format(error=type(exc).__name__)) from None

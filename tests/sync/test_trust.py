@@ -232,8 +232,9 @@ def test_a_failed_setup_leaves_neither_folder_files_nor_key(tmp_path, monkeypatc
     with pytest.raises(UserError, match="could not be set up"):
         setup_folder(folder, tmp_path / "programme.key")
     assert not folder.exists() and not (tmp_path / "programme.key").exists()
-    with pytest.raises(UserError, match="does not exist"):
-        setup_folder(tmp_path / "no" / "such" / "share", tmp_path / "k2.key")
+    with pytest.raises(UserError, match="could not be set up"):
+        setup_folder(tmp_path / "new" / "deep" / "share", tmp_path / "k2.key")
+    assert not (tmp_path / "new").exists()  # the folders it made are gone too
 
 
 def test_a_clone_that_wrote_further_than_this_laptop_reserved_does_not_strand_its_reservation(lab, tmp_path):
