@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app import config
 from app.errors import UserError
-from app.i18n import LANGUAGES, N_, _, set_language
+from app.i18n import LANGUAGES, N_, _, ngettext, set_language
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--session", metavar="YYYY-MM-DD")
 
     cert = sub.add_parser("certificates", parents=[common], help="issue certificates and write PDFs")
-    cert.add_argument("code")
-    cert.add_argument("--out", required=True, type=Path)
+    # CODE and --out are required to issue (checked in cmd_certificates: --duplicates and
+    # --revoke-duplicate need neither)
+    cert.add_argument("code", nargs="?")
+    cert.add_argument("--out", type=Path)
+    cert.add_argument("--confirm", action="store_true", help="issue even when another laptop has issued the course")
+    cert.add_argument("--duplicates", action="store_true",
+                      help="list participants with two valid certificates of one course (exit 3 when there are some)")
+    cert.add_argument("--revoke-duplicate", metavar="NUMBER", help="revoke NUMBER as a duplicate of the other valid one")
 
     ver = sub.add_parser("verify", parents=[common], help="verify a certificate")
     ver.add_argument("number_or_code")
@@ -196,23 +202,64 @@ def cmd_attendance_list(args) -> int:
 
 def cmd_certificates(args) -> int:
     """Issue to every eligible participant not yet issued; write their PDFs and one combined file.
-    --lang, when given, is also the language of the certificates (else each course's/participant's)."""
+    --lang, when given, is also the language of the certificates (else each course's/participant's).
+    Another laptop has issued the course: nobody is issued without --confirm (exit 2, one line).
+    --duplicates lists participants with two valid certificates of a course (exit 0 none, 3 some);
+    --revoke-duplicate NUMBER revokes one of them, naming the one kept."""
     from app.services import certificates as certs
 
+    if args.duplicates and args.revoke_duplicate:
+        raise UserError(_("Give either --duplicates or --revoke-duplicate NUMBER, not both."))
+    if args.duplicates:
+        return _print_duplicates(certs, _open(args), args.code)
+    if args.revoke_duplicate:
+        db = _open(args)
+        done = certs.revoke_duplicate(db, certs.certificate_id_by_number(db, args.revoke_duplicate))
+        print(_("Certificate {number} revoked: {reason}").format(number=done.number, reason=done.reason))
+        return 0
+    if not args.code or args.out is None:
+        raise UserError(_("Usage: kursdesk certificates CODE --out DIR [--confirm] | --duplicates [CODE] | --revoke-duplicate NUMBER"))
     db = _open(args)
     course_id = certs.course_id_by_code(db, args.code)
-    issued = certs.issue_certificates(db, course_id, lang=args.lang)
+    issued = certs.issue_certificates(db, course_id, lang=args.lang, confirm=args.confirm)
+    if issued:
+        ids = [c.id for c in issued]
+        paths = certs.write_certificate_files(db, ids, args.out)
+        for cert, path in zip(issued, paths):
+            print(f"{cert.number}  {path.name}")
+        combined = args.out / certs.safe_file_name(_("{code} - all certificates").format(code=issued[0].course_code) + ".pdf")
+        certs.write_combined_pdf(db, ids, combined)
+        print(_("{n} certificates issued; all of them for printing in {file}").format(n=len(issued), file=combined.name))
+    if issued.warning is not None:
+        raise UserError(issued.warning.message() + " " + _("To issue anyway: --confirm."))
     if not issued:
         print(_("No new certificates for {code}: everyone eligible already has one.").format(code=args.code))
-        return 0
-    ids = [c.id for c in issued]
-    paths = certs.write_certificate_files(db, ids, args.out)
-    for cert, path in zip(issued, paths):
-        print(f"{cert.number}  {path.name}")
-    combined = args.out / certs.safe_file_name(_("{code} - all certificates").format(code=issued[0].course_code) + ".pdf")
-    certs.write_combined_pdf(db, ids, combined)
-    print(_("{n} certificates issued; all of them for printing in {file}").format(n=len(issued), file=combined.name))
     return 0
+
+
+def _print_duplicates(certs, db, code: str | None) -> int:
+    """The duplicate list, like a check: exit 0 when there is none, 3 when there are some."""
+    from app.i18n import format_date
+
+    course_id = certs.course_id_by_code(db, code) if code else None
+    groups = certs.duplicate_certificates(db, course_id)
+    if not groups:
+        print(_("No duplicate certificates."))
+        return 0
+    print(ngettext(
+        "{n} participant has more than one valid certificate of the same course. Revoke the duplicate "
+        "(kursdesk certificates --revoke-duplicate NUMBER):",
+        "{n} participants have more than one valid certificate of the same course. Revoke the duplicates "
+        "(kursdesk certificates --revoke-duplicate NUMBER):",
+        len(groups),
+    ).format(n=len(groups)))
+    for g in groups:
+        print(f"{g.course_code}  {g.holder_name} {g.masked_personal_number}".rstrip())
+        for m in g.members:
+            laptop = _("this laptop") if m.here else _("laptop {device}").format(device=m.device)
+            note = "  " + _("(keep)") if m.keep else ""
+            print(f"  {m.number}  " + _("issued {date}").format(date=format_date(m.issued_on)) + f"  {laptop}{note}")
+    return 3
 
 
 def cmd_verify(args) -> int:

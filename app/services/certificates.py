@@ -12,6 +12,15 @@ revoking, verifying, the register, and writing the PDFs.
   and year kept in the settings table) are unique across laptops that create them offline.
   The verification code is 12 random Crockford base32 characters from `secrets`
   (`ABCD-EFGH-JKMN`, 60 bits): nothing about it follows from the number.
+- Two processes on one database (the window and a scheduled job): the running number, the
+  "already issued" check and the insert are one `db.write()` transaction (SQLite's write lock
+  from its first statement), so each participant gets one certificate and numbers stay unique.
+- Two laptops offline can still both issue a course. Sync then brings a second valid certificate
+  of the same participant and course: both stay valid (the paper may be out), and
+  `duplicate_certificates` lists them until the coordinator revokes one (`revoke_duplicate`,
+  reason "Dubblett av <kept number>" in the language of the user interface, like "Ersatt av").
+  To make that rarer, issuing first warns (`issue_warning`, `Issued.warning`) when another
+  laptop has already issued the course: see `issue_certificates`.
 """
 
 from __future__ import annotations
@@ -28,10 +37,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, not_, or_, select
 from sqlalchemy.orm import undefer
 
 from app.db import Database
@@ -47,7 +56,7 @@ from app.documents.certificate import (
     write_certificates_pdf,
 )
 from app.errors import NotFound, Problem, UserError, ValidationError
-from app.i18n import _, translate_in
+from app.i18n import _, format_datetime, ngettext, translate_in
 from app.models import (
     CERTIFICATE_LANGUAGES,
     Certificate,
@@ -57,10 +66,11 @@ from app.models import (
     Participant,
     Provider,
     Setting,
+    SyncPeer,
     new_id,
 )
 from app.services.settings import get_settings, get_value
-from app.validation import birth_date_from_personal_number
+from app.validation import birth_date_from_personal_number, mask_personal_number
 
 Progress = Callable[[int, int], object]
 
@@ -95,6 +105,7 @@ class CertificateCandidate:
     eligible: bool
     language: str  # the certificate language that applies (enrollment's, else the course's)
     certificate: CertificateRef | None  # the live certificate, else the latest revoked one
+    duplicates: tuple[str, ...] = ()  # numbers of further valid certificates (from another laptop)
 
 
 @dataclass(frozen=True)
@@ -257,11 +268,14 @@ def certificate_overview(db: Database, course_id: str) -> list[CertificateCandid
             .order_by(Certificate.created_at)
         ).all()
     by_participant: dict[str, CertificateRef] = {}
+    more: dict[str, list[str]] = {}
     for pid, cid, number, revoked_on in certs:
         ref = CertificateRef(cid, number, "revoked" if revoked_on else "valid")
         current = by_participant.get(pid)
         if current is None or current.status == "revoked":  # a live one wins, else the latest
             by_participant[pid] = ref
+        elif ref.status == "valid":
+            more.setdefault(pid, []).append(number)
     return [
         CertificateCandidate(
             participant_id=p.participant_id,
@@ -274,6 +288,7 @@ def certificate_overview(db: Database, course_id: str) -> list[CertificateCandid
             eligible=p.eligible,
             language=langs.get(p.participant_id) or course_lang,
             certificate=by_participant.get(p.participant_id),
+            duplicates=tuple(more.get(p.participant_id, ())),
         )
         for p in people
     ]
@@ -434,25 +449,92 @@ def _issued(cert: Certificate, full_name: str, code: str) -> IssuedCertificate:
     )
 
 
-def issue_certificates(
-    db: Database,
-    course_id: str,
-    participant_ids: Iterable[str] | None = None,
-    lang: str | None = None,
-    progress: Progress | None = None,
-    today: date | None = None,
-    workers: int | None = None,
-) -> list[IssuedCertificate]:
-    """Issue certificates to the given participants (default: every eligible one without a live
-    certificate). Someone who already holds a live certificate of the course gets nothing new.
-    Each certificate is committed whole (row, PDF, hash) in its own transaction; when
-    `progress(done, total)` returns False the batch stops and what was issued stays. `lang`
-    overrides the certificate language. A named participant who is not eligible is a
-    UserError (nothing issued). The pages of a large batch are drawn in `workers` processes
-    (default: one per core from POOL_MIN certificates on; 0: in this process)."""
-    if lang is not None and lang not in CERTIFICATE_LANGUAGES:
-        raise ValidationError(Problem("language", _("Unknown language.")))
-    today = today or date.today()
+# --- which laptop issued a certificate --------------------------------------------------------
+
+def number_device(number: str) -> str:
+    """The laptop part of a certificate number: '2026-7F3A9C-0001' -> '7F3A9C' ('' if none)."""
+    parts = (number or "").split("-")
+    return parts[1] if len(parts) >= 3 else ""
+
+
+def _own_devices(s, current: str) -> set[str]:
+    """The short ids this laptop has issued under: its current one and every one it keeps a
+    running-number counter for (settings are never synced, so a laptop that continued under a
+    new identity still counts its older numbers as its own)."""
+    keys = s.execute(select(Setting.key).where(Setting.key.like(_SEQ_KEY.format(prefix="%")))).scalars()
+    return {current} | {k.split(":", 1)[1].split("-", 1)[-1] for k in keys}
+
+
+def _foreign(own: set[str]):
+    """SQL condition: a certificate whose number carries another laptop's short id."""
+    return not_(or_(*[Certificate.number.like(f"%-{d}-%") for d in sorted(own)]))
+
+
+@dataclass(frozen=True)
+class OtherLaptop:
+    device: str  # the short id in its certificate numbers
+    certificates: int  # certificates of the course from it, on record here
+    last_sync: datetime | None  # when this laptop last synced with it (UTC), None: never
+
+
+@dataclass(frozen=True)
+class IssueWarning:
+    """Another laptop has issued this course: the eligible participants without a certificate
+    here may hold one from there whose batch has not arrived yet. They are skipped unless
+    issuing is confirmed."""
+
+    course_code: str
+    participant_ids: tuple[str, ...]
+    laptops: tuple[OtherLaptop, ...]
+
+    def message(self) -> str:
+        laptops = ", ".join(
+            _("{device} (last synced {when})").format(device=o.device, when=_local_time(o.last_sync))
+            if o.last_sync else _("{device} (never synced here)").format(device=o.device)
+            for o in self.laptops
+        )
+        n = len(self.participant_ids)
+        return ngettext(
+            "Course {code} has already been issued on another laptop: {laptops}. {n} participant without a "
+            "certificate here may already have one from there that has not arrived yet. Sync first.",
+            "Course {code} has already been issued on another laptop: {laptops}. {n} participants without a "
+            "certificate here may already have one from there that has not arrived yet. Sync first.",
+            n,
+        ).format(code=self.course_code, laptops=laptops, n=n)
+
+
+def _local_time(value: datetime) -> str:
+    return format_datetime(value.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None))
+
+
+class Issued(list):
+    """The certificates issued (IssuedCertificate, in order) and `warning`, set when participants
+    were skipped because another laptop has issued the course (see issue_certificates)."""
+
+    warning: IssueWarning | None = None
+
+    def __init__(self, items=(), warning: IssueWarning | None = None):
+        super().__init__(items)
+        self.warning = warning
+
+
+def _other_laptops(s, course_id: str, own: set[str]) -> tuple[OtherLaptop, ...]:
+    numbers = s.execute(
+        select(Certificate.number).where(Certificate.course_id == course_id, Certificate.deleted_at.is_(None), _foreign(own))
+    ).scalars().all()
+    if not numbers:
+        return ()
+    counts: dict[str, int] = {}
+    for number in numbers:
+        counts[number_device(number)] = counts.get(number_device(number), 0) + 1
+    synced = {
+        peer.device_id.replace("-", "")[:6].upper(): peer.updated_at for peer in s.execute(select(SyncPeer)).scalars()
+    }
+    return tuple(OtherLaptop(d, n, synced.get(d)) for d, n in sorted(counts.items()))
+
+
+def _targets(db: Database, course_id: str, participant_ids: Iterable[str] | None):
+    """Who would get a certificate now (eligible, no live one), and everyone's language."""
     people = {p.participant_id: p for p in _summary(db, course_id)}
     with db.read() as s:
         holders = set(
@@ -466,22 +548,75 @@ def issue_certificates(
             ).all()
         )
     if participant_ids is None:
-        targets = [p for p in people.values() if p.eligible and p.participant_id not in holders]
-    else:
-        targets = []
-        for pid in dict.fromkeys(participant_ids):
-            person = people.get(pid)
-            if person is None:
-                raise UserError(_("The participant is not enrolled in this course."))
-            if not person.eligible:
-                raise UserError(
-                    _("{name} has not reached the course's minimum attendance.").format(name=person.full_name)
-                )
-            if pid not in holders:
-                targets.append(person)
+        return [p for p in people.values() if p.eligible and p.participant_id not in holders], langs
+    targets = []
+    for pid in dict.fromkeys(participant_ids):
+        person = people.get(pid)
+        if person is None:
+            raise UserError(_("The participant is not enrolled in this course."))
+        if not person.eligible:
+            raise UserError(_("{name} has not reached the course's minimum attendance.").format(name=person.full_name))
+        if pid not in holders:
+            targets.append(person)
+    return targets, langs
+
+
+def _warning(db: Database, course_id: str, people) -> IssueWarning | None:
+    if not people:
+        return None
+    device = device_short(db)
+    with db.read() as s:
+        laptops = _other_laptops(s, course_id, _own_devices(s, device))
+        code = _course(s, course_id).code
+    if not laptops:
+        return None
+    return IssueWarning(code, tuple(p.participant_id for p in people), laptops)
+
+
+def issue_warning(db: Database, course_id: str, participant_ids: Iterable[str] | None = None) -> IssueWarning | None:
+    """What `issue_certificates` (not confirmed) would skip: None when nothing is at risk. For a
+    question before issuing (the page asks, the command line wants --confirm)."""
+    targets, _langs = _targets(db, course_id, participant_ids)
+    return _warning(db, course_id, targets)
+
+
+def issue_certificates(
+    db: Database,
+    course_id: str,
+    participant_ids: Iterable[str] | None = None,
+    lang: str | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+    workers: int | None = None,
+    confirm: bool = False,
+) -> Issued:
+    """Issue certificates to the given participants (default: every eligible one without a live
+    certificate). Someone who already holds a live certificate of the course gets nothing new.
+    Each certificate is committed whole (row, PDF, hash) in its own transaction, in which its
+    number, the "already issued" check and the insert are decided together; when
+    `progress(done, total)` returns False the batch stops and what was issued stays. `lang`
+    overrides the certificate language. A named participant who is not eligible is a
+    UserError (nothing issued). The pages of a large batch are drawn in `workers` processes
+    (default: one per core from POOL_MIN certificates on; 0: in this process).
+
+    At risk, and skipped unless `confirm`: when this database holds certificates of the course
+    from another laptop (their numbers carry its short id), every participant who would get a
+    certificate here may hold one from there already, issued after this laptop last got that
+    laptop's changes. Nothing on this laptop can tell which, so all of them are skipped and
+    `Issued.warning` says how many and names the laptops with their last sync. The same holds
+    when such a certificate arrives while the batch runs (a sync in another window): the rest
+    is skipped."""
+    if lang is not None and lang not in CERTIFICATE_LANGUAGES:
+        raise ValidationError(Problem("language", _("Unknown language.")))
+    today = today or date.today()
+    targets, langs = _targets(db, course_id, participant_ids)
+    if not confirm:
+        warning = _warning(db, course_id, targets)
+        if warning is not None:
+            return Issued([], warning)
     total = len(targets)
     if total == 0:
-        return []
+        return Issued()
     facts = _course_facts(db, course_id)
     with db.read() as s:
         holder = {
@@ -489,8 +624,9 @@ def issue_certificates(
             for chunk in _chunks([p.participant_id for p in targets], 500)
             for p in s.execute(select(Participant).where(Participant.id.in_(chunk))).scalars()
         }
+        own = _own_devices(s, facts.prefix_device)
     prefix = f"{today.year}-{facts.prefix_device}"
-    issued: list[IssuedCertificate] = []
+    issued = Issued()
     if _stop(progress, 0, total):
         return issued
     queue = deque(targets)
@@ -506,6 +642,10 @@ def issue_certificates(
             Certificate.verification_code == bindparam("code"),
         )
     )
+    # not confirmed: a certificate of this course from another laptop that arrived meanwhile
+    arrived = select(Certificate.id).where(
+        Certificate.course_id == course_id, Certificate.deleted_at.is_(None), _foreign(own)
+    ).limit(1)
     with _Renderer(_worker_count(total, workers)) as renderer:
         while queue:
             # the plan: the running numbers the next certificates will get if nobody else issues
@@ -519,17 +659,22 @@ def issue_certificates(
                 for i, person in enumerate(queue, start=1)
             ]
             pages = renderer.render(plan)
+            stopped = False
             try:
                 for data, pdf in pages:
                     person = queue[0]
                     with db.write() as s:
-                        # checked again inside the transaction: a second click or another window
-                        # may have issued it, or used the planned number or code meanwhile
-                        # (one query for both: a live certificate of this person, or the code)
+                        # decided inside the transaction that inserts (the write lock is held from
+                        # its start): a second click, another window or a scheduled job may have
+                        # issued it, or used the planned number or code meanwhile (one query for
+                        # both: a live certificate of this person, or the code)
                         found = s.execute(
                             check, {"participant": person.participant_id, "code": data.verification_code}
                         ).scalars().all()
                         held = any(code != data.verification_code for code in found)
+                        if not held and not confirm and s.execute(arrived).first() is not None:
+                            stopped = True
+                            break  # another laptop's certificate of this course arrived: ask first
                         if not held:
                             if found or _last_number(s, prefix) + 1 != int(data.number.rsplit("-", 1)[1]):
                                 break  # plan again from this participant (nothing written)
@@ -544,6 +689,10 @@ def issue_certificates(
                         break  # the planned numbers of the rest are one too high now
             finally:
                 pages.close()  # drops the pages still being drawn for this plan
+            if stopped:
+                rest, _langs = _targets(db, course_id, [p.participant_id for p in queue])
+                issued.warning = _warning(db, course_id, rest)
+                return issued
     return issued
 
 
@@ -673,6 +822,137 @@ def reissue_certificate(
         old.revoked_on = today
         old.revoke_reason = f"{note}: {reason.strip()}" if reason and reason.strip() else note
         return _issued(new, person.full_name, facts.code)
+
+
+# --- duplicates: a second valid certificate from another laptop ---------------------------------
+
+@dataclass(frozen=True)
+class DuplicateMember:
+    id: str
+    number: str
+    issued_on: date
+    language: str
+    device: str  # the short id of the laptop that issued it (from its number)
+    here: bool  # issued on this laptop
+    keep: bool  # the one to keep: the earliest issued (then the lowest number), the same on every laptop
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """One participant with more than one valid certificate of one course."""
+
+    course_id: str
+    course_code: str
+    course_title: str
+    participant_id: str
+    holder_name: str
+    masked_personal_number: str
+    members: tuple[DuplicateMember, ...]  # the one to keep first
+
+    @property
+    def kept(self) -> DuplicateMember:
+        return self.members[0]
+
+
+def _keep_order(c) -> tuple:
+    return (c.issued_on, c.number)
+
+
+def duplicate_certificates(db: Database, course_id: str | None = None) -> list[DuplicateGroup]:
+    """Participants with two (or more) valid certificates of the same course, which happens when
+    two laptops issued the course offline. Both stay valid until the coordinator revokes one
+    (`revoke_duplicate`). By course code, then name."""
+    device = device_short(db)
+    with db.read() as s:
+        pairs = (
+            select(Certificate.course_id, Certificate.participant_id)
+            .where(*_live_filter())
+            .group_by(Certificate.course_id, Certificate.participant_id)
+            .having(func.count() > 1)
+        )
+        if course_id:
+            pairs = pairs.where(Certificate.course_id == course_id)
+        pairs = pairs.subquery()
+        rows = s.execute(
+            select(Certificate, Course.code, Course.title, Participant.first_name, Participant.last_name,
+                   Participant.personal_number)
+            .join(pairs, and_(pairs.c.course_id == Certificate.course_id,
+                              pairs.c.participant_id == Certificate.participant_id))
+            .join(Course, Course.id == Certificate.course_id)
+            .join(Participant, Participant.id == Certificate.participant_id)
+            .where(*_live_filter())
+        ).all()
+        own = _own_devices(s, device) if rows else set()
+    groups: dict[tuple[str, str], list] = {}
+    for row in rows:
+        groups.setdefault((row[0].course_id, row[0].participant_id), []).append(row)
+    out = []
+    for (cid, pid), members in groups.items():
+        members.sort(key=lambda r: _keep_order(r[0]))
+        first = members[0]
+        try:
+            masked = mask_personal_number(first[5])
+        except Exception:  # a stored number that cannot be masked shows nothing of it
+            masked = ""
+        out.append(DuplicateGroup(
+            course_id=cid, course_code=first[1], course_title=first[2], participant_id=pid,
+            holder_name=f"{first[3]} {first[4]}".strip(), masked_personal_number=masked,
+            members=tuple(
+                DuplicateMember(r[0].id, r[0].number, r[0].issued_on, r[0].language, number_device(r[0].number),
+                                number_device(r[0].number) in own, i == 0)
+                for i, r in enumerate(members)
+            ),
+        ))
+    return sorted(out, key=lambda g: (g.course_code, g.holder_name.casefold(), g.participant_id))
+
+
+@dataclass(frozen=True)
+class RevokedDuplicate:
+    id: str
+    number: str
+    kept_number: str
+    reason: str
+
+
+def certificate_id_by_number(db: Database, number: str) -> str:
+    """The id of the certificate with this number; NotFound (naming it) otherwise."""
+    value = (number or "").strip().upper()
+    with db.read() as s:
+        found = s.execute(
+            select(Certificate.id).where(Certificate.number == value, Certificate.deleted_at.is_(None))
+        ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(_("No certificate {number}").format(number=value))
+    return found
+
+
+def revoke_duplicate(db: Database, certificate_id: str, today: date | None = None) -> RevokedDuplicate:
+    """Revoke a certificate as a duplicate of another valid certificate of the same participant and
+    course (the one kept: the earliest issued of the others). The reason "Duplicate of <number>"
+    is written in the language of the user interface, like "Superseded by" of a re-issue: it is
+    the coordinator's note, and verify shows it as written. Decided in one transaction: a
+    certificate that is the participant's only valid one is never revoked this way."""
+    with db.write() as s:
+        cert = _live_certificate(s, certificate_id)
+        others = s.execute(
+            select(Certificate).where(
+                Certificate.course_id == cert.course_id,
+                Certificate.participant_id == cert.participant_id,
+                Certificate.id != cert.id,
+                *_live_filter(),
+            )
+        ).scalars().all()
+        if not others:
+            raise UserError(
+                _("Certificate {number} is the participant's only valid certificate of the course; it is no duplicate.").format(
+                    number=cert.number
+                )
+            )
+        kept = min(others, key=_keep_order)
+        reason = _("Duplicate of {number}").format(number=kept.number)
+        cert.revoked_on = today or date.today()
+        cert.revoke_reason = reason
+        return RevokedDuplicate(cert.id, cert.number, kept.number, reason)
 
 
 # --- verification ------------------------------------------------------------------------------

@@ -105,3 +105,28 @@ def use_other_value(db: Database, conflict_id: str) -> None:
         value = decode_row(c.table_name, {c.field: json.loads(c.other_value)})[c.field]
         setattr(obj, c.field, value)
         c.resolved_at = utcnow()
+
+
+# --- changes that could not be applied (parked) -----------------------------------------------
+
+@dataclass(frozen=True)
+class ParkedChange:
+    id: int
+    device: str
+    batch_seq: int
+    table: str
+    record_id: str
+    reason: str  # missing-reference | invalid | unique | ...
+    message: str  # field names, ids: no values
+    parked_at: datetime | None
+
+
+def parked_changes(db: Database) -> list[ParkedChange]:
+    """Partners' changes that could not be applied (yet), oldest first (the same shape as
+    app.sync.identity.parked_changes, read straight from sync_parked)."""
+    from app.models import SyncParked
+
+    with db.read() as s:
+        rows = s.scalars(select(SyncParked).order_by(SyncParked.parked_at, SyncParked.id)).all()
+        return [ParkedChange(r.id, r.device_id, r.batch_seq, r.table_name, r.record_id, r.reason, r.detail or "",
+                             r.parked_at) for r in rows]
