@@ -1,7 +1,12 @@
 """The Certificates page: per course, every enrolled participant with attended hours, percent and
 eligible / not eligible / issued; issue (all eligible, off the UI thread with progress and
 cancel, or the selected ones), revoke with a reason, re-issue, save PDFs, open/preview/print;
-and the register of every certificate, searchable, with status and reprint."""
+and the register of every certificate, searchable, with status and reprint; the duplicates tab
+lists participants with two valid certificates of one course (two laptops issued it offline) and
+revokes one as "Duplicate of <kept>" (DuplicatePanel, also on the Sync page). Issuing a course
+that another laptop has already issued asks first (svc.issue_warning).
+
+Reasons the page records are in the language of the user interface (like "Ersatt av")."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +28,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -42,7 +49,10 @@ STATUS_TEXT = {"valid": N_("Valid"), "revoked": N_("Revoked")}
 
 def candidate_status(c: svc.CertificateCandidate) -> str:
     if c.certificate is not None and c.certificate.status == "valid":
-        return _("Issued {number}").format(number=c.certificate.number)
+        issued = _("Issued {number}").format(number=c.certificate.number)
+        if c.duplicates:
+            return issued + " " + _("and {numbers} (duplicate)").format(numbers=", ".join(c.duplicates))
+        return issued
     if c.eligible:
         if c.certificate is not None:
             return _("Eligible (earlier certificate revoked)")
@@ -111,6 +121,102 @@ def _table(model: RowTableModel) -> tuple[QTableView, RowFilterProxy]:
     return view, proxy
 
 
+class DuplicatePanel(QWidget):
+    """Participants with more than one valid certificate of a course, one row per certificate, the
+    one to keep first; "Revoke as duplicate…" revokes the selected one, naming the kept one in
+    the reason. Shown on the Certificates page and on the Sync page. Emits `revoked` with the id."""
+
+    revoked = Signal(str)
+    COLUMNS = (N_("Course"), N_("Participant"), N_("Certificate number"), N_("Issued"), N_("Laptop"), N_("Suggestion"))
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.groups: list[svc.DuplicateGroup] = []
+        self._rows: list[tuple[svc.DuplicateGroup, svc.DuplicateMember]] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([_(c) for c in self.COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_button)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.revoke_button = QPushButton(_("Revoke as duplicate…"))
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        row.addWidget(self.revoke_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.groups = svc.duplicate_certificates(self.ctx.db)
+        self._rows = [(g, m) for g in self.groups for m in g.members]
+        self.table.setRowCount(len(self._rows))
+        for i, (g, m) in enumerate(self._rows):
+            first = m is g.members[0]
+            laptop = _("this laptop") if m.here else _("laptop {device}").format(device=m.device)
+            cells = (
+                g.course_code if first else "",
+                f"{g.holder_name} {g.masked_personal_number}".strip() if first else "",
+                m.number,
+                format_date(m.issued_on),
+                laptop,
+                _("keep") if m.keep else _("revoke?"),
+            )
+            for col, text in enumerate(cells):
+                self.table.setItem(i, col, QTableWidgetItem(text))
+        if self.groups:
+            self.note.setText(ngettext(
+                "{n} participant has two valid certificates of the same course (issued on two laptops). "
+                "Revoke the one that was not handed out; the reason names the one kept.",
+                "{n} participants have two valid certificates of the same course (issued on two laptops). "
+                "Revoke the ones that were not handed out; the reason names the one kept.",
+                len(self.groups)).format(n=len(self.groups)))
+        else:
+            self.note.setText(_("No duplicate certificates."))
+        self._update_button()
+
+    def count(self) -> int:
+        return len(self.groups)
+
+    def selected(self) -> tuple[svc.DuplicateGroup, svc.DuplicateMember] | None:
+        row = self.table.currentRow()
+        if not self.table.selectedItems() or row < 0 or row >= len(self._rows):
+            return None
+        return self._rows[row]
+
+    def _update_button(self) -> None:
+        self.revoke_button.setEnabled(self.selected() is not None)
+
+    def revoke_selected(self) -> None:
+        picked = self.selected()
+        if picked is None:
+            return
+        group, member = picked
+        kept = group.members[1] if member is group.members[0] else group.members[0]
+        question = _("Revoke certificate {number} of {name} as a duplicate of {kept}? "
+                     "The reason \"{reason}\" is recorded; {kept} stays valid.").format(
+            number=member.number, name=group.holder_name, kept=kept.number,
+            reason=_("Duplicate of {number}").format(number=kept.number))
+        if QMessageBox.question(self, _("Duplicate certificates"), question) != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            svc.revoke_duplicate(self.ctx.db, member.id)
+        except UserError as exc:
+            QMessageBox.warning(self, _("Duplicate certificates"), str(exc))
+        self.refresh()
+        self.revoked.emit(member.id)
+
+
 class Page(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -143,6 +249,11 @@ class Page(QWidget):
         self.candidate_view, self.candidate_proxy = _table(self.candidates)
         self.candidate_view.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
         v.addWidget(self.candidate_view, 1)
+        self.duplicate_note = QLabel()
+        self.duplicate_note.setWordWrap(True)
+        self.duplicate_note.setStyleSheet("color: #a00000")
+        self.duplicate_note.setVisible(False)
+        v.addWidget(self.duplicate_note)
 
         buttons = QHBoxLayout()
         self.issue_all_button = QPushButton(_("Issue to all eligible"))
@@ -194,6 +305,11 @@ class Page(QWidget):
         self.register_revoke_button.clicked.connect(lambda: self.revoke(self.selected_register_ids()))
         self.tabs.addTab(register_tab, _("Register"))
 
+        # --- duplicates (two laptops issued a course offline) ---
+        self.duplicates = DuplicatePanel(ctx)
+        self.duplicates.revoked.connect(lambda cid: self.ctx.bus.announce("certificate", [cid]))
+        self.tabs.addTab(self.duplicates, "")
+
         ctx.bus.changed.connect(self._on_changed)
         self.refresh()
 
@@ -216,6 +332,9 @@ class Page(QWidget):
         self.course_combo.blockSignals(False)
         self.refresh_course()
         self.refresh_register()
+        self.duplicates.refresh()
+        n = self.duplicates.count()
+        self.tabs.setTabText(2, _("Duplicates ({n})").format(n=n) if n else _("Duplicates"))
 
     def refresh_course(self) -> None:
         course_id = self.course_id()
@@ -229,6 +348,12 @@ class Page(QWidget):
             )
         )
         self.issue_all_button.setEnabled(waiting > 0)
+        doubled = sum(1 for r in rows if r.duplicates)
+        self.duplicate_note.setText(ngettext(
+            "{n} participant of this course has two valid certificates: revoke one on the Duplicates tab.",
+            "{n} participants of this course have two valid certificates: revoke one of each on the Duplicates tab.",
+            doubled).format(n=doubled))
+        self.duplicate_note.setVisible(doubled > 0)
         self._update_buttons()
 
     def refresh_register(self) -> None:
@@ -287,12 +412,34 @@ class Page(QWidget):
         course_id, db = self.course_id(), self.ctx.db
         if not course_id:
             return
+        confirm = False
+        try:
+            warning = svc.issue_warning(db, course_id, participant_ids)
+        except UserError as exc:
+            show_error(self, exc)
+            return
+        if warning is not None:
+            # another laptop has issued this course: its certificates may not have arrived yet
+            box = QMessageBox(QMessageBox.Icon.Warning, _("Issue certificates"),
+                              warning.message() + "\n\n" + _("Issue anyway?"),
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+            box.button(QMessageBox.StandardButton.Yes).setText(_("Issue anyway"))
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            if not self._ask(box):
+                return
+            confirm = True
         self.issue_all_button.setEnabled(False)
 
         def work(progress):
-            return svc.issue_certificates(db, course_id, participant_ids, progress=progress)
+            return svc.issue_certificates(db, course_id, participant_ids, progress=progress, confirm=confirm)
 
         self.task = run_task(self, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
+
+    @staticmethod
+    def _ask(box: QMessageBox) -> bool:
+        """Whether the user chose Yes in the question box (tests replace this)."""
+        box.exec()
+        return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
     def _issued(self, issued: list) -> None:
         self.ctx.bus.announce("certificate", [c.id for c in issued])
@@ -301,6 +448,9 @@ class Page(QWidget):
             ngettext("{n} certificate issued.", "{n} certificates issued.", len(issued)).format(n=len(issued))
             + "  " + self.summary.text()
         )
+        warning = getattr(issued, "warning", None)
+        if warning is not None:  # another laptop's certificate of this course arrived meanwhile
+            QMessageBox.warning(self, _("Issue certificates"), warning.message())
 
     def _issue_failed(self, exc: BaseException) -> None:
         self.refresh()

@@ -1,11 +1,14 @@
 """The Sync page: "Sync now" (off the UI thread), guided set-up of the shared folder and key,
-per-partner state, the conflict list with "use the other value", and the last report."""
+per-partner state, and three lists in tabs: the conflict list with "use the other value", the
+duplicate certificates (two laptops issued a course offline; revoke one from there) and the
+changes that could not be applied (parked); and the last report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -14,17 +17,35 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import UserError
-from app.i18n import _
+from app.i18n import N_, _, format_datetime, ngettext
 from app.sync import setup_folder, sync
 from app.sync.restore import last_restore_point, restore_before_last_sync
-from app.sync.status import list_conflicts, overview, use_other_value
+from app.sync.status import list_conflicts, overview, parked_changes, use_other_value
 from ui.context import AppContext
+from ui.pages.certificates import DuplicatePanel
 from ui.widgets import heading
+
+# why a partner's change was parked (app/sync: SyncParked.reason); other reasons are shown as they are
+PARKED_REASONS = {
+    "missing-reference": N_("refers to a record that has not arrived"),
+    "invalid": N_("not valid here"),
+    "unique": N_("clashes with another record's unique value"),
+}
+
+
+def _local(value) -> str:
+    """A stored UTC time in this computer's time zone."""
+    if value is None:
+        return ""
+    from datetime import timezone
+
+    return format_datetime(value.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None))
 
 
 class Page(QWidget):
@@ -52,16 +73,37 @@ class Page(QWidget):
         layout.addWidget(QLabel(_("Partners")))
         self.partners = QTableWidget(0, 3)
         self.partners.setHorizontalHeaderLabels([_("Partner"), _("Last batch"), _("State")])
+        self.partners.setMaximumHeight(130)
+        self.partners.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.partners)
-        layout.addWidget(QLabel(_("Conflicts")))
+        # the three lists share one area (tabs with counts), so the page fits 1366×768
+        self.lists = QTabWidget()
+        conflicts_tab = QWidget()
+        c = QVBoxLayout(conflicts_tab)
         self.conflicts = QTableWidget(0, 4)
         self.conflicts.setHorizontalHeaderLabels([_("Record"), _("Field"), _("Kept value"), _("Other value")])
-        layout.addWidget(self.conflicts)
+        self.conflicts.horizontalHeader().setStretchLastSection(True)
+        c.addWidget(self.conflicts, 1)
         self.other_button = QPushButton(_("Use the other value"))
-        layout.addWidget(self.other_button)
+        other_row = QHBoxLayout()
+        other_row.addWidget(self.other_button)
+        other_row.addStretch(1)
+        c.addLayout(other_row)
+        self.lists.addTab(conflicts_tab, _("Conflicts"))
+        self.duplicates = DuplicatePanel(ctx)
+        self.duplicates.layout().setContentsMargins(9, 9, 9, 9)
+        self.duplicates.revoked.connect(lambda cid: self.ctx.bus.announce("certificate", [cid]))
+        self.lists.addTab(self.duplicates, _("Duplicate certificates"))
+        self.parked = QTableWidget(0, 4)
+        self.parked.setHorizontalHeaderLabels([_("Record"), _("Why"), _("From laptop"), _("When")])
+        self.parked.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.parked.horizontalHeader().setStretchLastSection(True)
+        self.lists.addTab(self.parked, _("Changes that could not be applied"))
+        layout.addWidget(self.lists, 1)
         layout.addWidget(QLabel(_("Last sync")))
         self.report_box = QPlainTextEdit()
         self.report_box.setReadOnly(True)
+        self.report_box.setMaximumHeight(110)
         layout.addWidget(self.report_box)
         self._conflict_ids: list[str] = []
         self.sync_button.clicked.connect(self.sync_now)
@@ -70,8 +112,13 @@ class Page(QWidget):
         self.setup_button.clicked.connect(self.set_up)
         self.other_button.clicked.connect(self.use_other)
         self.undo_button.clicked.connect(self.undo_last_sync)
+        ctx.bus.changed.connect(self._on_changed)
         self.refresh()
         self._announce()
+
+    def _on_changed(self, kind: str, _ids: list) -> None:
+        if kind == "certificate":  # revoked or issued elsewhere: the duplicate list may change
+            self.refresh()
 
     @staticmethod
     def title() -> str:
@@ -91,9 +138,30 @@ class Page(QWidget):
         for row, c in enumerate(conflicts):
             for col, text in enumerate((f"{c.table} {c.record_id[:8]}", c.field, str(c.kept_value), str(c.other_value))):
                 self.conflicts.setItem(row, col, QTableWidgetItem(text))
+        self.duplicates.refresh()
+        parked = parked_changes(self.ctx.db)
+        self.parked.setRowCount(len(parked))
+        for row, pc in enumerate(parked):
+            why = _(PARKED_REASONS[pc.reason]) if pc.reason in PARKED_REASONS else pc.reason
+            if pc.message:
+                why = f"{why}: {pc.message}"
+            cells = (f"{pc.table} {pc.record_id[:8]}", why,
+                     _("{device}, batch {seq}").format(device=pc.device[:8], seq=pc.batch_seq), _local(pc.parked_at))
+            for col, text in enumerate(cells):
+                self.parked.setItem(row, col, QTableWidgetItem(text))
+        counts = (len(conflicts), self.duplicates.count(), len(parked))
+        names = (_("Conflicts"), _("Duplicate certificates"), _("Changes that could not be applied"))
+        for i, (name, n) in enumerate(zip(names, counts)):
+            self.lists.setTabText(i, f"{name} ({n})" if n else name)
         report = self.last_report
         if report is not None:
-            self.report_box.setPlainText("\n".join(report.lines()))
+            lines = list(report.lines())
+            if self.duplicates.count():
+                lines.append(ngettext(
+                    "{n} participant has two valid certificates of one course: see Duplicate certificates.",
+                    "{n} participants have two valid certificates of one course: see Duplicate certificates.",
+                    self.duplicates.count()).format(n=self.duplicates.count()))
+            self.report_box.setPlainText("\n".join(lines))
         elif info.last_report:
             self.report_box.setPlainText(_("{n} batches published in the last sync.").format(n=len(info.last_report.get("published", []))))
         self._info = info
