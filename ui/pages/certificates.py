@@ -135,7 +135,6 @@ class DuplicatePanel(QWidget):
         self.groups: list[svc.DuplicateGroup] = []
         self._rows: list[tuple[svc.DuplicateGroup, svc.DuplicateMember]] = []
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         self.note = QLabel()
         self.note.setWordWrap(True)
         layout.addWidget(self.note)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
@@ -78,6 +79,8 @@ class Page(QWidget):
         layout.addWidget(self.partners)
         # the three lists share one area (tabs with counts), so the page fits 1366×768
         self.lists = QTabWidget()
+        # a little taller than the style's default, so that Å Ä Ö of an unselected tab keep their dots
+        self.lists.tabBar().setStyleSheet("QTabBar::tab { min-height: 2.2em; }")
         conflicts_tab = QWidget()
         c = QVBoxLayout(conflicts_tab)
         self.conflicts = QTableWidget(0, 4)
@@ -91,13 +94,17 @@ class Page(QWidget):
         c.addLayout(other_row)
         self.lists.addTab(conflicts_tab, _("Conflicts"))
         self.duplicates = DuplicatePanel(ctx)
-        self.duplicates.layout().setContentsMargins(9, 9, 9, 9)
         self.duplicates.revoked.connect(lambda cid: self.ctx.bus.announce("certificate", [cid]))
         self.lists.addTab(self.duplicates, _("Duplicate certificates"))
         self.parked = QTableWidget(0, 4)
         self.parked.setHorizontalHeaderLabels([_("Record"), _("Why"), _("From laptop"), _("When")])
         self.parked.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.parked.horizontalHeader().setStretchLastSection(True)
+        self.parked.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.parked.verticalHeader().setVisible(False)
+        self.parked.setWordWrap(False)
+        header = self.parked.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.lists.addTab(self.parked, _("Changes that could not be applied"))
         layout.addWidget(self.lists, 1)
         layout.addWidget(QLabel(_("Last sync")))
