@@ -132,3 +132,37 @@ def test_sync_page_shows_duplicates_and_parked_changes(qtbot, tmp_path, monkeypa
     assert "certificate" in announced
     assert page.lists.tabText(1) == "Dubbla intyg (3)"
     assert len(svc.duplicate_certificates(b)) == 3
+
+
+def test_a_warning_after_issuing_is_shown(qtbot, db, monkeypatch):
+    """A certificate from another laptop arrived while the batch ran: the page says why the rest waits."""
+    built = make_course(db)
+    page = cert_page.Page(AppContext(db))
+    qtbot.addWidget(page)
+    page.select_course(built.course_id)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    warning = svc.IssueWarning("SVETS-1", ("p1", "p2"), (svc.OtherLaptop("ABCDEF", 1, None),))
+    page._issued(svc.Issued([], warning))
+    assert shown == [warning.message()] and "2 deltagare" in shown[0]
+    page._issued(svc.Issued([]))
+    assert len(shown) == 1
+
+
+def test_sync_report_box_points_to_the_duplicates(qtbot, db):
+    built = make_course(db)
+    svc.issue_certificates(db, built.course_id, [built.participant_ids[0]], today=date(2026, 4, 1))
+    foreign(db, built, built.participant_ids[0])
+    page = sync_page.Page(AppContext(db))
+    qtbot.addWidget(page)
+
+    class Report:
+        def lines(self):
+            return ["Partner 0f1e2d3c: 1 paket inlästa, till och med paket 1."]
+
+    page.last_report = Report()
+    page.refresh()
+    assert page.report_box.toPlainText().splitlines() == [
+        "Partner 0f1e2d3c: 1 paket inlästa, till och med paket 1.",
+        "1 deltagare har två giltiga intyg för samma kurs: se Dubbla intyg.",
+    ]
