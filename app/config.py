@@ -32,18 +32,28 @@ def _home() -> Path | None:
     return Path(home) if home else None
 
 
-def _dir(kind: str) -> Path:
+def private_dir(path: Path) -> Path:
+    """mkdir -p with owner-only permissions (POSIX; on Windows the per-user profile already is)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+    return path
+
+
+def _dir(kind: str, create: bool = True) -> Path:
     home = _home()
     if home is not None:
         path = home / kind
     else:
         path = Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path) if create else path
 
 
-def data_dir() -> Path:
-    return _dir("data")
+def data_dir(create: bool = True) -> Path:
+    return _dir("data", create)
 
 
 def config_dir() -> Path:
@@ -54,10 +64,20 @@ def log_dir() -> Path:
     return _dir("log")
 
 
-def backup_dir() -> Path:
-    path = data_dir() / "backups"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def cache_dir() -> Path:
+    """The per-user cache folder (platformdirs user_cache_dir), owner-only."""
+    return _dir("cache")
+
+
+def preview_dir() -> Path:
+    """Where the window writes the PDFs it previews (sign-in sheets, certificates): owner-only,
+    emptied when the window closes and when it starts (ui/previews.py)."""
+    return private_dir(cache_dir() / "previews")
+
+
+def backup_dir(create: bool = True) -> Path:
+    path = data_dir(create) / "backups"
+    return private_dir(path) if create else path
 
 
 def default_db_path() -> Path:

@@ -5,6 +5,12 @@ before its first statement (`BEGIN IMMEDIATE`), so that what a transaction reads
 (an identity, free places, the next number, a field's clock) cannot be changed by another
 process before it commits. It commits or rolls back as a whole. A write inside a write on the
 same thread joins the outer transaction (a savepoint) instead of waiting for its own lock.
+
+Every open Database also holds a shared lock on a sidecar file `<db>.inuse` (an empty SQLite file
+in rollback-journal mode with an open read transaction: SQLite's own portable file locking, the
+same on Windows and POSIX). Putting a copy back in place of the database (restore) needs that
+file's exclusive lock, so it is refused while another Kursdesk window or job has the database
+open; and a new opener waits while a restore runs.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import logging
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +44,14 @@ KEEP_BACKUPS = 10
 # bundle import, one transaction of tens of seconds) before it gives up with DatabaseBusy.
 BUSY_TIMEOUT_MS = 90_000
 BEGIN_OPTION = "kursdesk_begin"
+# The checkpoint at close waits this long for another process's write, not BUSY_TIMEOUT_MS: the
+# process that writes checkpoints when it closes (and SQLite's automatic checkpoints run anyway).
+CLOSE_CHECKPOINT_TIMEOUT_MS = 2_000
+INUSE_SUFFIX = ".inuse"
+# Kursdesk's own temporary files (written, flushed, renamed into place); one left behind by a
+# crash is removed at the next start (see clean_leftovers).
+TEMP_PATTERNS = (".kursdesk-*.tmp", ".signin-*.tmp")
+LEFTOVER_AGE_S = 3600  # a temporary file this old is a left-over even while another process runs
 
 
 class DatabaseBusy(UserError):
@@ -43,6 +59,15 @@ class DatabaseBusy(UserError):
 
     def __init__(self) -> None:
         super().__init__(_("The database is busy in another Kursdesk window or job; try again in a moment. Nothing was changed."))
+
+
+class DatabaseInUse(UserError):
+    """Another process has the database open, so its file cannot be replaced now."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Another Kursdesk window or job has the database open: close it (or let the job finish) and try again. Nothing was changed.")
+        )
 
 
 def is_busy_error(exc: BaseException) -> bool:
@@ -84,13 +109,70 @@ def owner_only(path: Path) -> None:
 
 def private_dir(path: Path) -> Path:
     """mkdir -p with owner-only permissions for the folders Kursdesk creates (POSIX)."""
-    path.mkdir(parents=True, exist_ok=True)
-    if os.name == "posix":
-        try:
-            os.chmod(path, 0o700)
-        except OSError:
-            log.debug("could not restrict a folder's permissions")
-    return path
+    return config.private_dir(path)
+
+
+def inuse_path(path: Path) -> Path:
+    return Path(f"{path}{INUSE_SUFFIX}")
+
+
+def _hold_inuse(path: Path) -> sqlite3.Connection | None:
+    """A connection to `<db>.inuse` holding a SHARED lock (an open read transaction) for as long
+    as the Database is open. None when the file cannot be used (read-only folder): the database
+    itself still works, only the restore guard is weaker."""
+    marker = inuse_path(path)
+    try:
+        if not marker.exists():
+            marker.touch(mode=0o600)
+        conn = sqlite3.connect(marker, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        return conn
+    except sqlite3.Error:
+        log.debug("could not hold the database's in-use marker")
+        return None
+
+
+def _alone_on(path: Path) -> sqlite3.Connection | None:
+    """The in-use marker's EXCLUSIVE lock, without waiting: a connection holding it when no other
+    process has the database open, else None."""
+    marker = inuse_path(path)
+    if not marker.exists():
+        marker.touch(mode=0o600)
+    conn = sqlite3.connect(marker, timeout=0, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("BEGIN EXCLUSIVE")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if is_busy_error(exc):
+            return None
+        raise
+    return conn
+
+
+def clean_leftovers(folders: list[Path], *, alone: bool) -> int:
+    """Remove Kursdesk's own left-over temporary files (TEMP_PATTERNS) from `folders`: all of them
+    when no other process has the database open (`alone`), else only those older than
+    LEFTOVER_AGE_S (another process may be writing one right now). Returns how many went."""
+    removed = 0
+    now = time.time()
+    for folder in dict.fromkeys(folders):
+        if not folder.is_dir():
+            continue
+        for pattern in TEMP_PATTERNS:
+            for leftover in folder.glob(pattern):
+                try:
+                    if not leftover.is_file():
+                        continue
+                    if not alone and now - leftover.stat().st_mtime < LEFTOVER_AGE_S:
+                        continue
+                    leftover.unlink()
+                    removed += 1
+                except OSError:
+                    log.debug("could not remove a left-over temporary file")
+    if removed:
+        log.info("%s left-over temporary files removed", removed)
+    return removed
 
 
 def make_url(path_or_url: str | Path) -> str:
@@ -105,12 +187,15 @@ class Database:
         self.url = make_url(path_or_url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
+        self._inuse: sqlite3.Connection | None = None
         if self.path is not None:
             if not self.path.parent.exists():
                 private_dir(self.path.parent)
             if not self.path.exists():
                 # created empty and owner-only before SQLite opens it (and its -wal, -shm)
                 self.path.touch(mode=0o600)
+            self._start_clean()
+            self._inuse = _hold_inuse(self.path)
         self.engine: Engine = create_engine(self.url)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -128,6 +213,25 @@ class Database:
         from app.sync.capture import install  # change capture for sync (app/sync/capture.py)
 
         install(self)
+
+    def _start_clean(self) -> None:
+        """At start: Kursdesk's left-over temporary files next to the database and among its
+        backups go, and backups written before they were made owner-only become so."""
+        assert self.path is not None
+        alone = None
+        try:
+            alone = _alone_on(self.path)
+        except sqlite3.Error:
+            log.debug("in-use marker unavailable")
+        try:
+            backups = config.backup_dir(create=False)
+            clean_leftovers([self.path.parent, config.data_dir(create=False), backups], alone=alone is not None)
+            if backups.is_dir():
+                for old in backups.glob("*.db"):
+                    owner_only(old)
+        finally:
+            if alone is not None:
+                alone.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -183,10 +287,21 @@ class Database:
         if self.is_sqlite:
             try:
                 with self.engine.connect() as conn:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={CLOSE_CHECKPOINT_TIMEOUT_MS}")
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             except Exception:  # noqa: BLE001 - another process may hold the database; its exit checkpoints
                 log.debug("wal checkpoint at close skipped")
         self.engine.dispose()
+        self._release_inuse()
+
+    def _release_inuse(self) -> None:
+        conn, self._inuse = getattr(self, "_inuse", None), None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                log.debug("could not close the in-use marker")
 
     # --- backups ---------------------------------------------------------------------
 
@@ -197,37 +312,66 @@ class Database:
         folder = private_dir(folder or config.backup_dir())
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         target = folder / f"{self.path.stem}-{stamp}-{reason}.db"
-        target.touch(mode=0o600)
-        src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
-        dst = sqlite3.connect(target)
+        # written under a temporary name (owner-only from the start) and renamed when complete: a
+        # crash leaves a .kursdesk-*.tmp that the next start removes, never a half backup
+        fd, tmp_name = tempfile.mkstemp(prefix=".kursdesk-backup-", suffix=".tmp", dir=folder)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        owner_only(tmp)
         try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+            src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            dst = sqlite3.connect(tmp)
+            try:
+                with dst:
+                    src.backup(dst)
+            finally:
+                src.close()
+                dst.close()
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        owner_only(target)
         _prune(folder, self.path.stem, reason)
         log.info("backup written (%s)", reason)
         return target
 
     def restore(self, backup_file: Path) -> None:
-        """Put a backup back in place of the live database, page by page through SQLite's backup
-        API, which holds the database's write lock while it copies (never a file copy over it)."""
+        """Put a backup back in place of the live database, through SQLite's backup API in one
+        step, which holds the database's write lock for the whole copy (never a file copy over it).
+
+        Refused (DatabaseInUse) while another process has the database open: this one lets go of
+        its in-use marker and takes the marker's exclusive lock without waiting, which only
+        succeeds when nobody else holds it; holding it keeps new openers waiting until the copy
+        is in place."""
         assert self.path is not None
         with self._write_lock:
-            self.engine.dispose()
-            src = sqlite3.connect(backup_file)
-            dst = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._release_inuse()
             try:
-                with dst:
-                    src.backup(dst)
-            except sqlite3.OperationalError as exc:
-                if is_busy_error(exc):
-                    raise DatabaseBusy() from None
-                raise
+                guard = _alone_on(self.path)
+            except sqlite3.Error:  # the marker cannot be locked at all: do not risk it
+                log.debug("in-use marker unavailable at restore")
+                guard = None
+            if guard is None:
+                self._inuse = _hold_inuse(self.path)
+                raise DatabaseInUse()
+            try:
+                self.engine.dispose()
+                src = sqlite3.connect(backup_file)
+                dst = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    src.backup(dst)  # pages=-1: one step, under the destination's write lock
+                except sqlite3.OperationalError as exc:
+                    if is_busy_error(exc):
+                        raise DatabaseBusy() from None
+                    raise
+                finally:
+                    src.close()
+                    dst.close()
+                owner_only(self.path)
             finally:
-                src.close()
-                dst.close()
+                guard.close()
+                self._inuse = _hold_inuse(self.path)
 
 
 def _prune(folder: Path, stem: str, reason: str) -> None:
