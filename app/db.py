@@ -76,6 +76,14 @@ def is_busy_error(exc: BaseException) -> bool:
     return isinstance(orig, sqlite3.OperationalError) and ("locked" in text_ or "busy" in text_)
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """A write refused by a unique constraint or index (SQLite or PostgreSQL)."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.IntegrityError):
+        return "unique constraint" in str(orig).lower()
+    return getattr(orig, "pgcode", None) == "23505" or getattr(orig, "sqlstate", None) == "23505"
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # pysqlite's own BEGIN handling is switched off: _sqlite_begin emits BEGIN (reads) or
     # BEGIN IMMEDIATE (writes), SQLAlchemy's documented way for pysqlite.

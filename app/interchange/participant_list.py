@@ -20,14 +20,16 @@ import csv
 import io
 import sys
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
-from app.db import Database
+from app.db import Database, is_unique_violation
 from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import N_, _
 from app.models import Company, Course, Enrollment, Participant, new_id, utcnow
@@ -457,6 +459,38 @@ def preview_import(
 # --- writing ------------------------------------------------------------------------------
 
 
+@contextmanager
+def _identity_net(db: Database, rows: tuple[ListRow, ...]) -> Iterator[None]:
+    """Should the database's unique index on live personnummer refuse the import (a person who
+    arrived some other way than through a checked write), the rows whose person is now registered
+    are listed with the form's message, and nothing was imported (never an unexpected error)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        new = [r for r in rows if r.participant_id is None]  # new when the list was checked
+        with db.read() as s:
+            known = _existing_people(s, [r.personal_number for r in new])
+            names = {
+                pid: f"{first} {last}"
+                for pid, first, last in s.execute(
+                    select(Participant.id, Participant.first_name, Participant.last_name).where(
+                        Participant.id.in_(list(known.values())[:500])
+                    )
+                )
+            }
+        lines = [
+            _("Line {line}: {number} is already registered as {name}. A person is registered only once.").format(
+                line=r.line, number=r.masked_personal_number, name=names.get(known[r.personal_number], "")
+            )
+            for r in new
+            if r.personal_number in known
+        ][:20]
+        lines.append(_("Nothing was imported: import the list again and these people are matched instead."))
+        raise UserError("\n".join(lines)) from None
+
+
 def apply_import(
     db: Database, preview: ImportPreview, *, skip_invalid: bool = False, progress: Progress = None
 ) -> ImportResult:
@@ -476,7 +510,7 @@ def apply_import(
     total = len(valid)
     created = matched = 0
     ids: list[str] = []
-    with db.write() as s:
+    with _identity_net(db, valid), db.write() as s:
         course = _course(s, preview.course_id)
         # match again inside the transaction: the database may have changed since the preview
         existing = _existing_people(s, [r.personal_number for r in valid])

@@ -5,9 +5,12 @@ soft-delete filters."""
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
 from functools import lru_cache
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
+
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import Problem, ValidationError
 from app.i18n import _
@@ -67,6 +70,31 @@ class Checker:
     def done(self) -> None:
         if self.problems:
             raise ValidationError(self.problems)
+
+
+@contextmanager
+def identity_net(recheck: Callable[[], None], field: str, record_type: str, record_id: str = "") -> Iterator[None]:
+    """The safety net under a save that checks an identity (a personnummer, an organisation
+    number, a course code) inside its write transaction: should the database's unique index
+    still refuse the row (a record that arrived some other way), `recheck()` runs the save's
+    validation again in a fresh read and raises its ValidationError, the form's own message.
+    When even that finds nothing, a translated ValidationError, never an unexpected error."""
+    from app.db import is_unique_violation
+
+    try:
+        yield
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        recheck()
+        raise ValidationError(
+            Problem(
+                field,
+                _("Another Kursdesk window or job saved a record with the same identity at the same moment; nothing was saved. Check the list and try again."),
+                record_type,
+                record_id,
+            )
+        ) from None
 
 
 def alive(model):

@@ -9,10 +9,10 @@ from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.errors import NotFound
+from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Course, Enrollment, Participant, utcnow
-from app.services._checks import Checker, alive, one_line, sort_key
+from app.services._checks import Checker, alive, identity_net, one_line, sort_key
 from app.services.needs import NeedRow, list_needs
 from app.services.participants import ParticipantRow, list_participants
 from app.validation import normalize_email, normalize_municipality, normalize_org_number, normalize_phone
@@ -145,6 +145,14 @@ def get_company(db: Database, company_id: str) -> CompanyDetail:
     )
 
 
+def _same_org(s: Session, org: str, company_id: str = "") -> list:
+    """(name, deleted_at) of the other companies with this organisation number (read inside the
+    save's write transaction, so that no other process can register it before it commits)."""
+    return s.execute(
+        select(Company.name, Company.deleted_at).where(Company.org_number == org, Company.id != company_id)
+    ).all()
+
+
 def _validated(s: Session, data: CompanyData, company_id: str = "") -> dict:
     check = Checker("company", company_id)
     values: dict = {"name": check.limit("name", check.required("name", data.name, _("Enter the company's name.")), 200)}
@@ -161,9 +169,7 @@ def _validated(s: Session, data: CompanyData, company_id: str = "") -> dict:
     values["contact_phone"] = check.limit("contact_phone", phone, 50)
     values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
     if org:
-        others = s.execute(
-            select(Company.name, Company.deleted_at).where(Company.org_number == org, Company.id != company_id)
-        ).all()
+        others = _same_org(s, org, company_id)
         active = [name for name, deleted in others if deleted is None]
         if active:
             check.add(
@@ -187,8 +193,17 @@ def validate_company(db: Database, data: CompanyData, company_id: str = "") -> N
         _validated(s, data, company_id)
 
 
+def _net(db: Database, data: CompanyData, company_id: str = ""):
+    def recheck() -> None:
+        with db.read() as s:
+            _validated(s, data, company_id)
+
+    return identity_net(recheck, "org_number", "company", company_id)
+
+
 def create_company(db: Database, data: CompanyData) -> str:
-    with db.write() as s:
+    """Create the company; the organisation number is checked inside the write transaction."""
+    with _net(db, data), db.write() as s:
         values = _validated(s, data)
         company = Company(**values)
         s.add(company)
@@ -197,7 +212,7 @@ def create_company(db: Database, data: CompanyData) -> str:
 
 
 def update_company(db: Database, company_id: str, data: CompanyData) -> None:
-    with db.write() as s:
+    with _net(db, data, company_id), db.write() as s:
         values = _validated(s, data, company_id)
         company = s.get(Company, company_id)
         if company is None or company.deleted_at is not None:
@@ -205,6 +220,7 @@ def update_company(db: Database, company_id: str, data: CompanyData) -> None:
         for key, value in values.items():
             if getattr(company, key) != value:
                 setattr(company, key, value)
+        s.flush()
 
 
 def delete_company(db: Database, company_id: str) -> None:
@@ -221,4 +237,16 @@ def _set_deleted(db: Database, company_id: str, deleted: bool) -> None:
         company = s.get(Company, company_id)
         if company is None:
             raise NotFound(_("The company was not found."))
+        if not deleted and company.deleted_at is not None and company.org_number:
+            clash = s.execute(
+                select(Company.name).where(
+                    Company.org_number == company.org_number, alive(Company), Company.id != company.id
+                )
+            ).first()
+            if clash is not None:
+                raise UserError(
+                    _("{number} is registered again as {name}; this company cannot be restored.").format(
+                        number=company.org_number, name=clash.name
+                    )
+                )
         company.deleted_at = utcnow() if deleted else None

@@ -26,7 +26,7 @@ from app.models import (
     utcnow,
 )
 from app.rules import session_minutes
-from app.services._checks import Checker, alive, clean, one_line
+from app.services._checks import Checker, alive, clean, identity_net, one_line
 from app.services.enrollments import promote_waitlisted
 from app.validation import check_time_range, parse_date, parse_time, percent
 
@@ -331,8 +331,16 @@ def validate_course(db: Database, data: CourseData, course_id: str = "") -> None
         _validated_course(s, data, course_id)
 
 
+def _net(db: Database, data: CourseData, course_id: str = ""):
+    def recheck() -> None:
+        with db.read() as s:
+            _validated_course(s, data, course_id)
+
+    return identity_net(recheck, "code", "course", course_id)
+
+
 def create_course(db: Database, data: CourseData) -> str:
-    with db.write() as s:
+    with _net(db, data), db.write() as s:
         values = _validated_course(s, data)
         course = Course(**values)
         s.add(course)
@@ -343,7 +351,7 @@ def create_course(db: Database, data: CourseData) -> str:
 def update_course(db: Database, course_id: str, data: CourseData) -> tuple[str, ...]:
     """Save the course; a larger capacity moves waitlisted participants up (their enrollment
     ids are returned)."""
-    with db.write() as s:
+    with _net(db, data, course_id), db.write() as s:
         values = _validated_course(s, data, course_id)
         course = s.get(Course, course_id)
         if course is None or course.deleted_at is not None:

@@ -18,7 +18,7 @@ from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Participant, utcnow
-from app.services._checks import Checker, alive, frozen_row, sort_key
+from app.services._checks import Checker, alive, frozen_row, identity_net, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments
 from app.validation import (
     FieldError,
@@ -227,6 +227,24 @@ def find_by_personal_number(db: Database, personal_number: str) -> ParticipantRo
     return _row(found) if found is not None else None
 
 
+def _same_person(s: Session, pnr: str, participant_id: str = "") -> Participant | None:
+    """Another participant with this personnummer, a live one first (read inside the save's
+    write transaction, so that no other process can register the person before it commits)."""
+    return s.execute(
+        select(Participant)
+        .where(Participant.personal_number == pnr, Participant.id != participant_id)
+        .order_by(Participant.deleted_at.is_not(None))  # an active one first
+    ).scalars().first()
+
+
+def _net(db: Database, data: ParticipantData, participant_id: str = ""):
+    def recheck() -> None:
+        with db.read() as s:
+            _validated(s, data, participant_id)
+
+    return identity_net(recheck, "personal_number", "participant", participant_id)
+
+
 def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> dict:
     check = Checker("participant", participant_id)
     values: dict = {
@@ -253,11 +271,7 @@ def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> d
         if company is None or company.deleted_at is not None:
             check.add("company_id", _("The chosen company does not exist."))
     if pnr:
-        other = s.execute(
-            select(Participant)
-            .where(Participant.personal_number == pnr, Participant.id != participant_id)
-            .order_by(Participant.deleted_at.is_not(None))  # an active one first
-        ).scalars().first()
+        other = _same_person(s, pnr, participant_id)
         if other is not None:
             masked = mask_personal_number(pnr)
             if other.deleted_at is None:
@@ -285,7 +299,7 @@ def validate_participant(db: Database, data: ParticipantData, participant_id: st
 
 
 def create_participant(db: Database, data: ParticipantData) -> str:
-    with db.write() as s:
+    with _net(db, data), db.write() as s:
         values = _validated(s, data)
         p = Participant(**values)
         s.add(p)
@@ -294,7 +308,7 @@ def create_participant(db: Database, data: ParticipantData) -> str:
 
 
 def update_participant(db: Database, participant_id: str, data: ParticipantData) -> None:
-    with db.write() as s:
+    with _net(db, data, participant_id), db.write() as s:
         values = _validated(s, data, participant_id)
         p = s.get(Participant, participant_id)
         if p is None or p.deleted_at is not None:
@@ -302,6 +316,7 @@ def update_participant(db: Database, participant_id: str, data: ParticipantData)
         for key, value in values.items():
             if getattr(p, key) != value:
                 setattr(p, key, value)
+        s.flush()
 
 
 def delete_participant(db: Database, participant_id: str) -> None:
