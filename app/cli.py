@@ -89,15 +89,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_OPENED: list = []  # the databases this command opened, disposed when it ends
+
+
 def _open(args):
-    """The database named by --db (or the default); without --lang, its language setting applies."""
+    """The database named by --db (or the default); without --lang, its language setting applies.
+    It is disposed when the command ends (see _closing)."""
     from app.db import open_database
     from app.services.settings import get_settings
 
     db = open_database(args.db)
+    _OPENED.append(db)
     if not args.lang:
         set_language(get_settings(db).language)
     return db
+
+
+def close_opened() -> None:
+    """Dispose every database the command opened: the WAL is folded into the .db file (a copy of
+    that file alone then holds every record) and the in-use marker is let go."""
+    while _OPENED:
+        db = _OPENED.pop()
+        try:
+            db.dispose()
+        except Exception:  # noqa: BLE001 - the command's own outcome matters more
+            log.debug("could not close the database")
+
+
+def _closing(handler):
+    """The handler, disposing the databases it opened when it returns or fails."""
+    def run(args) -> int:
+        try:
+            return handler(args)
+        finally:
+            close_opened()
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
 
 
 # --- handlers: each returns the exit code --------------------------------------------------
@@ -322,15 +351,18 @@ def cmd_sync(args) -> int:
 
 
 HANDLERS = {
-    "demo": cmd_demo,
-    "export": cmd_export,
-    "import": cmd_import,
-    "courses": cmd_courses,
-    "attendance-list": cmd_attendance_list,
-    "certificates": cmd_certificates,
-    "verify": cmd_verify,
-    "report": cmd_report,
-    "sync": cmd_sync,
+    name: _closing(handler)
+    for name, handler in {
+        "demo": cmd_demo,
+        "export": cmd_export,
+        "import": cmd_import,
+        "courses": cmd_courses,
+        "attendance-list": cmd_attendance_list,
+        "certificates": cmd_certificates,
+        "verify": cmd_verify,
+        "report": cmd_report,
+        "sync": cmd_sync,
+    }.items()
 }
 
 
