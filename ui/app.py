@@ -44,25 +44,74 @@ def _install_qt_translations(app: QApplication, lang: str) -> None:
 
 
 def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empty: bool = False) -> int:
+    """The window on the database. A second start on the same database brings the first window
+    forward and exits (ui/single_instance.py); a smoke run is not guarded. When the window closes
+    the database is disposed (its WAL folded into the .db file) and the previews are removed."""
+    from ui import previews
     from ui.main_window import MainWindow
+    from ui.single_instance import SingleInstance, bring_forward, instance_key
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Kursdesk")
     app.setOrganizationName("Kompetenslyft")
-    db = open_database(db_path)
-    if demo_if_empty:
-        from app.demo import fill_demo_if_empty
+    guard = None
+    if not smoke:
+        guard = SingleInstance(instance_key(db_path))
+        if not guard.acquire():
+            return _second_start(guard)
+    db = None
+    try:
+        previews.start()
+        db = open_database(db_path)
+        if demo_if_empty:
+            from app.demo import fill_demo_if_empty
 
-        fill_demo_if_empty(db)
-    lang = lang or get_settings(db).language
-    set_language(lang)
-    _install_qt_translations(app, lang)
-    window = MainWindow(AppContext(db=db))
-    MainWindow.current = window
-    window.show()
-    if smoke:
-        return smoke_test(app, window)
-    return app.exec()
+            fill_demo_if_empty(db)
+        lang = lang or get_settings(db).language
+        set_language(lang)
+        _install_qt_translations(app, lang)
+        window = MainWindow(AppContext(db=db))
+        MainWindow.current = window
+        if guard is not None:
+            guard.activated.connect(lambda: bring_forward(window))
+        window.show()
+        if smoke:
+            return smoke_test(app, window)
+        return app.exec()
+    finally:
+        close_down(db, guard)
+
+
+def _second_start(guard) -> int:
+    from app.i18n import _
+
+    if guard.notify_first():
+        print(_("Kursdesk is already open on this database: its window was brought forward."))
+        return 0
+    print(
+        "kursdesk: " + _("Kursdesk is already open on this database, but its window does not answer. Close it and start again."),
+        file=sys.stderr,
+    )
+    return 2
+
+
+def close_down(db, guard=None) -> None:
+    """After the window closed: let background work finish (bounded), dispose the database,
+    remove the previews, let the next start have the database."""
+    from ui import previews
+    from ui.tasks import running_tasks
+
+    app = QApplication.instance()
+    deadline = time.monotonic() + 30
+    while running_tasks() and time.monotonic() < deadline:
+        if app is not None:
+            app.processEvents()
+        time.sleep(0.02)
+    if db is not None:
+        db.dispose()
+    previews.remove()
+    if guard is not None:
+        guard.release()
 
 
 def smoke_test(app: QApplication, window) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -402,7 +401,9 @@ class Page(QWidget):
                 return None
             session_ids = [session.id]
             suffix = session.date.isoformat()
-        folder = Path(tempfile.gettempdir()) / "kursdesk"
+        from ui import previews
+
+        folder = previews.folder()  # per-user cache, owner-only, emptied at close (not the temp folder)
         safe_code = re.sub(r"[^\w.-]+", "_", course.code)
         stem = _("sign-in-sheet")
         out = folder / f"{stem}-{safe_code}-{suffix}.pdf"

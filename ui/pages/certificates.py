@@ -11,7 +11,6 @@ Reasons the page records are in the language of the user interface (like "Ersatt
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -221,7 +220,6 @@ class Page(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.task = None
-        self._preview_dir = Path(tempfile.mkdtemp(prefix="kursdesk-intyg-"))
 
         self.tabs = QTabWidget()
         layout = QVBoxLayout(self)
@@ -510,6 +508,13 @@ class Page(QWidget):
                 n=len(paths), folder=folder)
         )
         return paths
+
+    @property
+    def _preview_dir(self) -> Path:
+        """The window's preview folder (per-user cache, owner-only, emptied at close)."""
+        from ui import previews
+
+        return previews.folder()
 
     def _temp_pdf(self, certificate_ids: list[str]) -> Path | None:
         """The frozen PDF (one) or a combined file (several) in a private temp folder."""
