@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
@@ -344,14 +344,15 @@ class Database:
         log.info("backup written (%s)", reason)
         return target
 
-    def restore(self, backup_file: Path) -> None:
+    def restore(self, backup_file: Path, check: Callable[[], None] | None = None) -> None:
         """Put a backup back in place of the live database, through SQLite's backup API in one
         step, which holds the database's write lock for the whole copy (never a file copy over it).
 
         Refused (DatabaseInUse) while another process has the database open: this one lets go of
         its in-use marker and takes the marker's exclusive lock without waiting, which only
         succeeds when nobody else holds it; holding it keeps new openers waiting until the copy
-        is in place."""
+        is in place. `check()`, when given, runs once no other process can change the database
+        (alone, and under this process's write lock) and may refuse with a UserError."""
         assert self.path is not None
         with self._write_lock:
             self._release_inuse()
@@ -364,6 +365,8 @@ class Database:
                 self._inuse = _hold_inuse(self.path)
                 raise DatabaseInUse()
             try:
+                if check is not None:
+                    check()
                 self.engine.dispose()
                 src = sqlite3.connect(backup_file)
                 dst = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)

@@ -132,12 +132,27 @@ def restore_before_last_sync(db: Database) -> RestoreResult:
     return _restore_rows(db, point_id)
 
 
-def _restore_copy(db: Database, point_id: int, backup: Path, published_since: bool, batches: str) -> RestoreResult:
+def _refuse_copy(published_since: bool, backup: Path) -> None:
     if published_since:
         raise UserError(_("This laptop has published changes since that sync, so its full copy cannot be put back. Undo is only possible right after the sync."))
     if not backup.exists():
         raise UserError(_("The copy of the database taken before that sync is gone; nothing was changed."))
-    db.restore(backup)
+
+
+def _restore_copy(db: Database, point_id: int, backup: Path, published_since: bool, batches: str) -> RestoreResult:
+    _refuse_copy(published_since, backup)
+
+    def still_the_last() -> None:
+        # decided again once no other window or job has the database open (db.restore): a sync
+        # that ran in between would be lost with the copy
+        with db.read() as s:
+            p = s.scalars(select(SyncRestorePoint).order_by(SyncRestorePoint.id.desc()).limit(1)).first()
+            if p is None or p.id != point_id or p.restored_at is not None:
+                raise UserError(_("Another sync ran meanwhile; the last sync has not been undone. Look at it again and try once more."))
+            _refuse_copy(_own_seq(s) != p.own_seq, backup)
+
+    # refused (DatabaseInUse) while another Kursdesk window or job has the database open
+    db.restore(backup, check=still_the_last)
     state = state_of(db)
     state.clock = None  # the copy holds its own clock
     with db.write() as s:
