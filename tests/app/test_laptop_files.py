@@ -205,7 +205,7 @@ def test_undo_from_a_copy_is_refused_while_another_process_has_the_database_open
     try:
         with pytest.raises(DatabaseInUse) as err:
             db.restore(copy)
-        assert "window or job" in str(err.value)
+        assert "Kursdesk-fönster eller jobb har databasen öppen" in str(err.value)  # Swedish by default
         assert _companies(db) == 2  # nothing changed, and the database still works
     finally:
         _release(proc)
