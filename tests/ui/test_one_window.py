@@ -211,3 +211,41 @@ def test_two_real_starts_one_window_and_the_command_line_beside_it(tmp_path, kur
     finally:
         first.terminate()
         first.wait(30)
+
+
+def test_closing_the_window_disposes_the_database_removes_previews_and_frees_the_database(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from app.db import Database, _alone_on
+    from ui.app import run
+    from ui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "current", MainWindow.current)  # put back afterwards
+    db_path = tmp_path / "kursdesk.db"
+    seen = {}
+    disposed = []
+    real_dispose = Database.dispose
+    monkeypatch.setattr(Database, "dispose", lambda self: disposed.append(self.path) or real_dispose(self))
+
+    def exec_then_close(*_args):
+        window = MainWindow.current
+        seen["preview"] = previews.folder()
+        seen["alone while open"] = _alone_on(db_path)
+        other = SingleInstance(instance_key(db_path))
+        seen["second window"] = other.acquire()
+        window._saving_disabled = True
+        window.close()
+        window.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", exec_then_close)
+    assert run(db_path=str(db_path)) == 0
+    assert seen["alone while open"] is None and seen["second window"] is False
+    assert disposed == [db_path]
+    assert not seen["preview"].exists()
+    alone = _alone_on(db_path)  # nobody has the database open any more
+    assert alone is not None
+    alone.close()
+    again = SingleInstance(instance_key(db_path))
+    assert again.acquire()  # the next start gets the window
+    again.release()
