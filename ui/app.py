@@ -145,6 +145,18 @@ def smoke_test(app: QApplication, window) -> int:
                     failures.append("QtPdf: the sample PDF does not read back as written")
             except Exception as exc:  # noqa: BLE001
                 failures.append(f"QtPdf: {type(exc).__name__}")
+    # the one-window guard (QtNetwork's local socket, QLockFile) works in this build
+    try:
+        import uuid
+
+        from ui.single_instance import SingleInstance
+
+        probe = SingleInstance(f"smoke-{uuid.uuid4().hex[:16]}")
+        if not probe.acquire() or not probe.listening:
+            failures.append("one-window guard: no lock or no local socket")
+        probe.release()
+    except Exception as exc:  # noqa: BLE001
+        failures.append(f"one-window guard: {type(exc).__name__}")
     qt_sv = QTranslator()
     if not qt_sv.load(QLocale("sv_SE"), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         failures.append("Qt translations: qtbase_sv.qm not found")

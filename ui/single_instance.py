@@ -61,6 +61,10 @@ class SingleInstance(QObject):
     def is_first(self) -> bool:
         return self._server is not None
 
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.isListening()
+
     def acquire(self) -> bool:
         """True when this is the first window on the database; it then listens for later starts."""
         if not self._lock.tryLock(0):

@@ -249,3 +249,13 @@ def test_closing_the_window_disposes_the_database_removes_previews_and_frees_the
     again = SingleInstance(instance_key(db_path))
     assert again.acquire()  # the next start gets the window
     again.release()
+
+
+def test_the_smoke_run_checks_the_one_window_guard(qtbot, tmp_path, monkeypatch, capsys):
+    from app import selfcheck
+    from ui.app import run
+
+    monkeypatch.setattr(selfcheck, "run_selfcheck", lambda db, workdir: [])
+    monkeypatch.setattr(SingleInstance, "acquire", lambda self: False)
+    assert run(db_path=tmp_path / "x.db", smoke=True) == 1
+    assert "smoke failed: one-window guard: no lock or no local socket" in capsys.readouterr().err
