@@ -28,11 +28,9 @@ DURATION_S = 25  # new rounds start until then; a round's processes may finish a
 BIG_CAPACITY = 150
 SMALL_CAPACITY = 4
 
-# >>> CERTIFICATES: enable once the certificates fix (numbering inside the transaction,
-# duplicates) is on main -- set CERTIFICATES = True (or run with KURSDESK_STRESS_CERTIFICATES=1).
-# Both processes then run `kursdesk certificates SMALL-1 --out DIR` at the same moment (see the
-# round marked CERTIFICATES below), and no certificate number may be held twice.
-CERTIFICATES = os.environ.get("KURSDESK_STRESS_CERTIFICATES") == "1"
+# Certificates are issued in the rounds too (`certificates CODE --out DIR` from both processes);
+# no certificate number may be held twice.
+CERTIFICATES = True
 
 SERVICES = r'''
 import random, sys
@@ -178,7 +176,7 @@ def test_two_processes_on_one_database(tmp_path, migrated_template):
             )
         else:  # two syncs at once, or a sync beside the services
             lab.pair("sync+services", lab.app_cmd(*sync), lab.services(org_number(rounds), f"c{rounds}"))
-            if CERTIFICATES:  # >>> CERTIFICATES (see above)
+            if CERTIFICATES:
                 out = tmp_path / f"certs{rounds}"
                 cmd = lab.app_cmd("certificates", "SMALL-1", "--out", str(out))
                 lab.pair("certificates+certificates", cmd, cmd)
