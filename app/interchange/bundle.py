@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -50,6 +49,10 @@ from sqlalchemy import select, update
 from app.db import Database
 from app.errors import Problem, UserError, ValidationError
 from app.i18n import _
+from app.interchange.files import atomic_file
+from app import limits
+from app.limits import BadNumber, shown
+from app import rules
 from app.models import (
     ATTENDANCE_STATUSES,
     CERTIFICATE_LANGUAGES,
@@ -74,6 +77,7 @@ from app.validation import (
     FieldError,
     check_time_range,
     gender_from_personal_number,
+    mask_personal_number,
     normalize_email,
     normalize_gender,
     normalize_municipality,
@@ -219,7 +223,7 @@ def _choice(choices: Iterable[str]) -> Callable[[Any], str]:
         if not isinstance(value, str) or value not in allowed:
             raise _Bad(
                 _("Unknown value {value}: use one of {choices}.").format(
-                    value=json.dumps(value, ensure_ascii=False),
+                    value=shown(value),
                     choices=", ".join(repr(c) if c else "''" for c in allowed),
                 )
             )
@@ -493,18 +497,12 @@ def _export_records(session, rtype: RecordType) -> Iterable[dict[str, Any]]:
 
 
 def export_bundle(db: Database, path: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
-    """Write the whole database to `path` as a JSON bundle; the number of records per type."""
-    target = Path(path)
-    folder = target.resolve().parent
-    if not folder.is_dir():
-        raise UserError(_("The folder {folder} does not exist.").format(folder=folder))
+    """Write the whole database to `path` as a JSON bundle; the number of records per type.
+    Through a temporary file next to it (app.interchange.files.atomic_file): a failed or killed
+    export leaves the target as it was."""
     counts: dict[str, int] = {}
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=folder, prefix=".kursdesk-export-", suffix=".tmp", delete=False
-    )
-    tmp = Path(handle.name)
-    try:
-        with handle, db.read() as session:
+    with atomic_file(path, "export") as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle, db.read() as session:
             head = {
                 "format": FORMAT,
                 "version": VERSION,
@@ -525,10 +523,6 @@ def export_bundle(db: Database, path: str | Path, *, progress: Progress | None =
             handle.write("\n}\n")
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return counts
 
 
@@ -546,30 +540,26 @@ class _Parsed:
 
 def _read(path: Path) -> Any:
     try:
+        size = path.stat().st_size
+        if size > limits.BUNDLE_MAX_BYTES:
+            raise UserError(
+                _("The file {file} is larger than {n} GB: it is not a Kursdesk bundle.").format(
+                    file=path, n=limits.BUNDLE_MAX_BYTES // 1024**3
+                )
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise UserError(_("The file {file} does not exist.").format(file=path)) from None
+    except MemoryError:
+        raise UserError(_("The file {file} is too large to read on this computer.").format(file=path)) from None
     except OSError as exc:
         raise UserError(
             _("The file {file} cannot be read: {reason}").format(file=path, reason=exc.strerror or exc)
         ) from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            Problem("", _("The file is not UTF-8 text (byte {position}).").format(position=exc.start + 1))
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            Problem(
-                "",
-                _("The file is not valid JSON: {reason} at line {line}, column {column}.").format(
-                    reason=exc.msg, line=exc.lineno, column=exc.colno
-                ),
-            )
-        ) from None
+        return limits.parse_json(raw)
+    except MemoryError:
+        raise UserError(_("The file {file} is too large to read on this computer.").format(file=path)) from None
 
 
 def _check_header(data: Any) -> list[Problem]:
@@ -586,7 +576,7 @@ def _check_header(data: Any) -> list[Problem]:
             Problem(
                 "version",
                 _("Unsupported bundle version {version}: this Kursdesk reads version {supported}.").format(
-                    version=json.dumps(version), supported=VERSION
+                    version=shown(version), supported=VERSION
                 ),
             )
         )
@@ -608,8 +598,7 @@ def _parse_type(rtype: RecordType, items: Any, problems: list[Problem]) -> _Pars
             continue
         rid = item.get("id")
         if not isinstance(rid, str) or not _UUID_RE.match(rid):
-            shown = rid if isinstance(rid, str) and rid else f"#{index + 1}"
-            add(Problem("id", _("Must be the id (UUID) of the record."), rtype.key, shown))
+            add(Problem("id", _("Must be the id (UUID) of the record."), rtype.key, f"#{index + 1}"))
             continue
         if rid in parsed.records:
             add(Problem("id", _("This id appears more than once in the bundle."), rtype.key, rid))
@@ -622,11 +611,26 @@ def _parse_type(rtype: RecordType, items: Any, problems: list[Problem]) -> _Pars
                     add(Problem(field.key, _("This field is required."), rtype.key, rid))
                     ok = False
                 continue
+            value = item[field.key]
+            # what no conversion may see: numbers no field holds, text too long or with control characters
+            problem = limits.check_value(rtype.key, field.column, value, raw=True) if field.column else None
+            if problem is None and isinstance(value, BadNumber):
+                problem = value.reason
+            if problem is not None:
+                add(Problem(field.key, problem, rtype.key, rid))
+                ok = False
+                continue
             try:
-                values[field.key] = field.convert(item[field.key])
+                values[field.key] = field.convert(value)
             except _Bad as exc:
                 add(Problem(field.key, str(exc), rtype.key, rid))
                 ok = False
+        for field in fields:
+            if field.column and field.key in values:
+                problem = limits.check_value(rtype.key, field.column, values[field.key])
+                if problem is not None:
+                    add(Problem(field.key, problem, rtype.key, rid))
+                    ok = False
         if ok:
             _check_record(rtype.key, rid, values, problems)
         parsed.records[rid] = values
@@ -726,6 +730,89 @@ def _check_unique(parsed: dict[str, _Parsed], existing: _Existing, problems: lis
                     problems.append(Problem(names[-1], _unique_message(kind, value), key, other))
 
 
+# Identities (DESIGN section 2): one live record per personnummer and per organisation number.
+_IDENTITIES = {"participants": "personal_number", "companies": "org_number"}
+
+
+def _identity_message(key: str, value: str, owner: str) -> str:
+    if key == "participants":
+        return _("The personal identity number {number} is already registered for another participant (id {id}).").format(
+            number=mask_personal_number(value), id=owner
+        )
+    # a sole trader's organisation number is a personnummer: shown masked
+    number = value if len(value) == 11 and value[2] >= "2" else value[:6] + "-****"
+    return _("The organisation number {number} is already registered for another company (id {id}).").format(
+        number=number, id=owner
+    )
+
+
+def _check_identities(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
+    """A bundle must not add a second live participant with a personnummer that another one has, nor a
+    second live company with an organisation number (in the database or twice in the bundle).
+    Records matched by id are updates; clashes the database already had are not the bundle's."""
+    for key, name in _IDENTITIES.items():
+        records = parsed[key].records
+        if not records:
+            continue
+        model = BY_KEY[key].model
+        column = getattr(model, name)
+        before: dict[str, tuple[str, bool]] = {
+            rid: (value or "", deleted is None)
+            for rid, value, deleted in existing.session.execute(select(model.id, column, model.deleted_at))
+        }
+        groups: dict[str, list[str]] = {}
+        for rid, (value, live) in before.items():
+            if live and value and rid not in records:
+                groups.setdefault(value, []).append(rid)
+        introduced: set[str] = set()
+        for rid, values in records.items():
+            old = before.get(rid)
+            value = values[name] if name in values else (old[0] if old else "")
+            live = values["deleted_at"] is None if "deleted_at" in values else (old[1] if old else True)
+            if not (live and value):
+                continue
+            if old != (value, True):
+                introduced.add(rid)
+            groups.setdefault(value, []).append(rid)
+        for value, ids in groups.items():
+            if len(ids) < 2:
+                continue
+            keep = next((rid for rid in ids if rid not in introduced), ids[0])
+            for rid in ids:
+                if rid != keep and rid in introduced:
+                    problems.append(Problem(name, _identity_message(key, value, keep), key, rid))
+
+
+def _check_minutes(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
+    """Minutes attended are within the session's length."""
+    marks = {rid: v for rid, v in parsed["attendance"].records.items() if v.get("minutes") is not None}
+    if not marks:
+        return
+    sessions = parsed["sessions"].records
+    lengths: dict[str, int] = {}
+    wanted = set()
+    for values in marks.values():
+        sid = values.get("session_id")
+        if sid in sessions and "start" in sessions[sid] and "end" in sessions[sid]:
+            lengths[sid] = rules.session_minutes(sessions[sid]["start"], sessions[sid]["end"])
+        elif sid:
+            wanted.add(sid)
+    ids = sorted(wanted)
+    for chunk in range(0, len(ids), 900):
+        for sid, start, end in existing.session.execute(
+            select(CourseSession.id, CourseSession.start_time, CourseSession.end_time).where(
+                CourseSession.id.in_(ids[chunk:chunk + 900])
+            )
+        ):
+            lengths.setdefault(sid, rules.session_minutes(start, end))
+    for rid, values in marks.items():
+        length = lengths.get(values.get("session_id"))
+        if length is not None and not 0 <= values["minutes"] <= length:
+            problems.append(
+                Problem("minutes", _("Minutes must be between 0 and {length}.").format(length=length), "attendance", rid)
+            )
+
+
 def _certificate_order(records: dict[str, dict[str, Any]], problems: list[Problem]) -> list[str]:
     """New certificates ordered so that a superseded one is inserted before the one correcting it."""
     order: list[str] = []
@@ -769,6 +856,8 @@ def validate_bundle(db: Database, data: Any) -> dict[str, _Parsed]:
         existing = _Existing(session)
         _check_references(parsed, existing, problems)
         _check_unique(parsed, existing, problems)
+        _check_identities(parsed, existing, problems)
+        _check_minutes(parsed, existing, problems)
         _certificate_order(parsed["certificates"].records, problems)
     if problems:
         raise ValidationError(problems)

@@ -230,12 +230,13 @@ def test_needs_links_follow_course_ids(demo_db, tmp_path):
 
 def test_written_personnummer_forms_are_stored_as_twelve_digits_and_gender_derived(db, tmp_path):
     c = company()
+    # three people (one personnummer is one person), each written in another form
     people = [participant(company_id=c["id"], personal_number=form)
-              for form in ("19811218-9876", "811218-9876", "8112189876")]
+              for form in ("19811218-9876", "900101-1239", "8506152340")]
     import_bundle(db, write(tmp_path, minimal(companies=[c], participants=people)))
     with db.read() as s:
         stored = {(p.personal_number, p.gender) for p in s.query(Participant)}
-    assert stored == {(PNR, "male")}
+    assert stored == {(PNR, "male"), ("199001011239", "male"), ("198506152340", "female")}
 
 
 def test_minimal_records_get_the_defaults(db, tmp_path):

@@ -19,7 +19,9 @@ def _changes(db) -> int:
 
 def _bundle_with_people(tmp_path, name, pnrs):
     source = fresh_db(tmp_path / f"{name}.db")
-    company = add_company(source, name=f"{name} AB", org="5560360793")
+    # each bundle its own company: a second company with the same organisation number is refused
+    org = {"Ek": "5560360793"}.get(name, "5560160680")
+    company = add_company(source, name=f"{name} AB", org=org)
     for pnr in pnrs:
         add_participant(source, first="Åsa", last=name, pnr=pnr, email="", company_id=company)
     export_bundle(source, tmp_path / f"{name}.json")
