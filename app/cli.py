@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", nargs="?", type=Path)
     imp.add_argument("--course", metavar="CODE")
     imp.add_argument("--skip-invalid", action="store_true")
+    imp.add_argument(
+        "--accept-known", action="store_true",
+        help="enrol the registered person where the list gives another name for a known personnummer",
+    )
 
     courses = sub.add_parser("courses", parents=[common], help="list courses")
     courses.add_argument("--json", action="store_true")
@@ -176,10 +180,12 @@ def cmd_import(args) -> int:
         return 0
     if args.what == "participants":
         if not args.file or not args.course:
-            raise UserError(_("Usage: kursdesk import participants FILE --course CODE [--skip-invalid]"))
+            raise UserError(_("Usage: kursdesk import participants FILE --course CODE [--skip-invalid] [--accept-known]"))
         from app.interchange.participant_list import import_participants_cli
 
-        return import_participants_cli(_open(args), args.file, args.course, skip_invalid=args.skip_invalid)
+        return import_participants_cli(
+            _open(args), args.file, args.course, skip_invalid=args.skip_invalid, accept_known=args.accept_known
+        )
     raise UserError(_("Nothing to import: give --json FILE or 'participants FILE --course CODE'."))
 
 
@@ -403,25 +409,66 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        # the environment's fault (a full or read-only disk, no permission): the user's to fix
+        line = _environment_line(exc)
+        if line is None:
+            return _unexpected(exc, args)
+        print(f"kursdesk: {line}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `kursdesk courses | head`: the reader left; not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for the user
-        # the exception's text may hold record values (SQL parameters): log its type and frames only
-        log.error(
-            "unexpected %s in %s\n%s",
-            type(exc).__name__,
-            args.command or "window",
-            "".join(traceback.format_tb(exc.__traceback__)),
-        )
-        print(
-            _("kursdesk: unexpected error ({kind}); details are in {log}").format(
-                kind=type(exc).__name__, log=config.log_dir() / "kursdesk.log"
-            ),
-            file=sys.stderr,
-        )
-        return 1
+        line = _environment_line(exc)
+        if line is not None:
+            print(f"kursdesk: {line}", file=sys.stderr)
+            return 2
+        return _unexpected(exc, args)
+
+
+def _environment_line(exc: BaseException) -> str | None:
+    """One line for a failure the environment caused (disk full, read-only, no permission), or None.
+    SQLite reports these as its own errors, wrapped by SQLAlchemy."""
+    if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+        from app.interchange.files import environment_message
+
+        return environment_message(exc, exc.filename or _("the file"))
+    orig = getattr(exc, "orig", None)
+    text = str(orig).lower() if orig is not None else ""
+    if "database or disk is full" in text or getattr(orig, "sqlite_errorcode", None) == 13:
+        return _("The disk is full: the database cannot be written. Nothing was changed.")
+    if "readonly database" in text:
+        return _("The database cannot be written: its disk or folder is read-only. Nothing was changed.")
+    return None
+
+
+def _errnos() -> frozenset[int]:
+    import errno
+
+    names = ("ENOSPC", "EROFS", "EACCES", "EDQUOT")
+    return frozenset(getattr(errno, n) for n in names if hasattr(errno, n))
+
+
+_ENVIRONMENT_ERRNOS = _errnos()
+
+
+def _unexpected(exc: BaseException, args) -> int:
+    # the exception's text may hold record values (SQL parameters): log its type and frames only
+    log.error(
+        "unexpected %s in %s\n%s",
+        type(exc).__name__,
+        args.command or "window",
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
+    print(
+        _("kursdesk: unexpected error ({kind}); details are in {log}").format(
+            kind=type(exc).__name__, log=config.log_dir() / "kursdesk.log"
+        ),
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ _ENVIRONMENT_ERRORS = {
     errno.ENOSPC: "disk full",
     errno.EROFS: "read-only",
     errno.EACCES: "no permission",
-    errno.EPERM: "no permission",
 }
 if hasattr(errno, "EDQUOT"):
     _ENVIRONMENT_ERRORS[errno.EDQUOT] = "disk full"
@@ -39,11 +38,11 @@ def environment_message(exc: OSError, path: str | os.PathLike) -> str | None:
     no permission), else None."""
     kind = _ENVIRONMENT_ERRORS.get(exc.errno or 0)
     if kind == "disk full":
-        return _("Cannot write {file}: the disk is full (or your quota is used up). Nothing was written.").format(file=path)
+        return _("Cannot write {file}: the disk is full (or your quota is used up).").format(file=path)
     if kind == "read-only":
-        return _("Cannot write {file}: the disk or folder is read-only. Nothing was written.").format(file=path)
+        return _("Cannot write {file}: the disk or folder is read-only.").format(file=path)
     if kind == "no permission":
-        return _("Cannot write {file}: you do not have permission to write there. Nothing was written.").format(file=path)
+        return _("Cannot use {file}: you do not have permission (to read or write it there).").format(file=path)
     return None
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -29,6 +30,7 @@ from typing import Callable, Iterable, Iterator
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from app import limits
 from app.db import Database, is_unique_violation
 from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import N_, _
@@ -130,39 +132,214 @@ class RawList:
 
 def _read_cells(path: Path) -> list[tuple[int, list[str]]]:
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt"):
-        return _read_csv(path.read_bytes())
-    raise UserError(
-        _("{file}: save the list as an Excel workbook (.xlsx) or as CSV (.csv).").format(file=path.name)
-    )
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt"):
+        raise UserError(
+            _("{file}: save the list as an Excel workbook (.xlsx) or as CSV (.csv).").format(file=path.name)
+        )
+    try:
+        size = path.stat().st_size
+        if size > limits.LIST_MAX_BYTES:
+            raise UserError(
+                _("{file} is larger than {n} MB: a participant list is far smaller. Check that it is the right file.").format(
+                    file=path.name, n=limits.LIST_MAX_BYTES // 1024**2
+                )
+            )
+        if suffix in (".xlsx", ".xlsm"):
+            return _read_xlsx(path)
+        return _read_csv(path.read_bytes(), path.name)
+    except MemoryError:
+        raise UserError(_("{file} is too large to read on this computer.").format(file=path.name)) from None
+    except RecursionError:
+        raise UserError(_("{file} is not a readable participant list (it nests too deeply).").format(file=path.name)) from None
+    except OSError as exc:
+        raise UserError(
+            _("The file {file} cannot be read: {reason}").format(file=path, reason=exc.strerror or exc)
+        ) from None
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than the limits, before openpyxl reads it (a
+    3 MB file can hold a cell of 3 GB). The sizes are the zip's own: reading a part stops there."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise UserError(_("{file} is not a readable Excel workbook.").format(file=path.name)) from None
+    if len(entries) > limits.XLSX_MAX_ENTRIES:
+        raise UserError(_("{file} is not a readable Excel workbook.").format(file=path.name))
+    total = 0
+    for entry in entries:
+        total += entry.file_size
+        if entry.file_size > limits.XLSX_MAX_ENTRY_BYTES or total > limits.XLSX_MAX_TOTAL_BYTES:
+            raise UserError(
+                _("{file}: the workbook unpacks to more than {n} MB ({part}); a participant list is far smaller.").format(
+                    file=path.name, n=limits.XLSX_MAX_ENTRY_BYTES // 1024**2, part=entry.filename[:80]
+                )
+            )
 
 
 def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+    """The first sheet's values, with bounded memory: the zip checked first, read-only mode (rows are
+    streamed), at most LIST_MAX_COLUMNS columns, LIST_MAX_ROWS rows and CELL_MAX_CHARS per cell."""
     from openpyxl import load_workbook
 
+    _check_zip(path)
+    unreadable = _("{file} is not a readable Excel workbook.").format(file=path.name)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
+    except (MemoryError, RecursionError):
+        raise
     except Exception:  # noqa: BLE001 - a damaged or foreign file is the user's to fix
-        raise UserError(_("{file} is not a readable Excel workbook.").format(file=path.name)) from None
+        raise UserError(unreadable) from None
     try:
         ws = wb.active
-        return [(i, [_cell_text(v) for v in row]) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
+        if ws is None or not hasattr(ws, "iter_rows"):
+            raise UserError(unreadable)
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # the sheet's own claim of its size is not trusted
+        rows = []
+        for i, row in enumerate(ws.iter_rows(max_col=limits.LIST_MAX_COLUMNS, values_only=True), start=1):
+            if i > limits.LIST_MAX_ROWS:
+                raise UserError(
+                    _("{file}: the sheet has more than {n} rows; a participant list has far fewer.").format(
+                        file=path.name, n=limits.LIST_MAX_ROWS
+                    )
+                )
+            cells = []
+            for col, value in enumerate(row, start=1):
+                if isinstance(value, str) and len(value) > limits.CELL_MAX_CHARS:
+                    raise UserError(
+                        _("{file}, row {row}, column {column}: the cell holds more than {n} characters.").format(
+                            file=path.name, row=i, column=_column_name(col), n=limits.CELL_MAX_CHARS
+                        )
+                    )
+                cells.append(_cell_text(value))
+            while cells and not cells[-1]:
+                cells.pop()
+            rows.append((i, cells))
+        return rows
+    except (UserError, MemoryError, RecursionError):
+        raise
+    except Exception:  # noqa: BLE001 - damaged sheet data
+        raise UserError(unreadable) from None
     finally:
         wb.close()
 
 
-def decode_text(data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 with BOM, else Windows-1252."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+def _column_name(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
+
+
+# --- encodings ------------------------------------------------------------------------------
+
+# Characters a list in Windows-1252 plausibly holds beyond ASCII: Latin letters, the typographic
+# quotes and dashes Excel puts in, no-break space, a few signs. Anything else (ƒ, ‚, ˆ, ‰, ‹, ™, ¤,
+# ...) is what another encoding (Shift-JIS, UTF-16 without BOM, ...) looks like when read as it.
+_CP1252_PLAUSIBLE = set(
+    "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ"
+    "ŠšŽžŒœŸ"
+    "\u00a0\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b4\u00b0\u00a7\u20ac\u00ab\u00bb\u00b7\u00e9"
+)
+_MOJIBAKE = re.compile("[\u00c2-\u00c3\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+_ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
+
+
+def _line_list(lines: list[int]) -> str:
+    shown = ", ".join(str(n) for n in lines[:10])
+    if len(lines) > 10:
+        shown += " " + _("and {n} more").format(n=len(lines) - 10)
+    return shown
+
+
+def _is_double_encoded(line: str) -> bool:
+    """UTF-8 read as Windows-1252 (and saved again): 'Ã…sa', 'LindstrÃ¶m'."""
+    if not _MOJIBAKE.search(line):
+        return False
     try:
-        return data.decode("utf-8")
+        again = line.encode("cp1252").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return again != line
+
+
+def decode_text(data: bytes, name: str = "") -> str:
+    """The text of a list, as a person would read it, else a UserError naming the lines:
+
+    a BOM (UTF-8, UTF-16) says the encoding; else the file is strict UTF-8, else Windows-1252 (what
+    Swedish Excel writes). A file mixing them (UTF-8 lines in a Windows-1252 file or the other way,
+    or UTF-8 mis-read as Windows-1252: 'Ã…sa'), a byte no encoding explains, or text that is
+    implausible as Windows-1252 (another encoding, e.g. Shift-JIS) is refused."""
+    where = f"{name}: " if name else ""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                where + _("line {line}: the text is not valid UTF-16 as its start says.").format(
+                    line=data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
+                )
+            ) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        bom = True
+    else:
+        bom = False
+    raw_lines = data.split(b"\n")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = None
+    if text is not None:
+        bad = [n for n, line in enumerate(text.split("\n"), start=1) if not line.isascii() and _is_double_encoded(line)]
+        if bad:
+            raise UserError(
+                where + _(
+                    "line {lines}: the text was converted twice ('Ã…sa' for 'Åsa'). Ask for the list again, "
+                    "saved as CSV UTF-8 or as an Excel workbook."
+                ).format(lines=_line_list(bad))
+            )
+        return text
+    utf8, other = [], []
+    for n, line in enumerate(raw_lines, start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            other.append(n)
+        else:
+            utf8.append(n)
+    if bom or utf8:
+        # the file is UTF-8 (its BOM or its other lines say so), yet some lines are not
+        if bom or len(utf8) >= len(other):
+            differ, enc, rest = other, _("not UTF-8 (probably Windows-1252)"), "UTF-8"
+        else:
+            differ, enc, rest = utf8, "UTF-8", "Windows-1252"
+        raise UserError(
+            where + _(
+                "the file mixes character encodings: line {lines} is {encoding}, the other lines {rest}. "
+                "Save the list again with one encoding (in Excel: CSV UTF-8) or as an Excel workbook."
+            ).format(lines=_line_list(differ), encoding=enc, rest=rest)
+        )
+    out = []
+    for n, line in enumerate(raw_lines, start=1):
+        try:
+            decoded = line.decode("cp1252")
+        except UnicodeDecodeError:
+            decoded = None
+        if decoded is None or any(ch not in _CP1252_PLAUSIBLE for ch in decoded if ord(ch) > 127):
+            raise UserError(
+                where + _(
+                    "line {line}: the text is neither UTF-8 nor Windows-1252 (Swedish Excel). Save the list "
+                    "as CSV UTF-8 or as an Excel workbook."
+                ).format(line=n)
+            )
+        out.append(decoded)
+    return "\n".join(out)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -183,18 +360,40 @@ def sniff_delimiter(text: str) -> str:
     return ";"
 
 
-def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
-    text = decode_text(data)
+def _read_csv(data: bytes, name: str = "") -> list[tuple[int, list[str]]]:
+    """The records of a CSV file with the line each starts on. A field never spans lines in a
+    participant list: a quote left open is an error on its line (it would swallow the next rows)."""
+    text = decode_text(data, name)
     delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows = []
     start = 1
+    where = f"{name}: " if name else ""
     try:
         for cells in reader:
+            if reader.line_num != start:
+                raise UserError(
+                    where + _(
+                        "line {line}: a quotation mark (\") opens a field that is not closed on the same line. "
+                        "Nothing was imported."
+                    ).format(line=start)
+                )
+            if len(rows) >= limits.LIST_MAX_ROWS:
+                raise UserError(
+                    where + _("the list has more than {n} rows; a participant list has far fewer.").format(n=limits.LIST_MAX_ROWS)
+                )
+            if any(len(c) > limits.CELL_MAX_CHARS for c in cells):
+                raise UserError(
+                    where + _("line {line}: a field holds more than {n} characters.").format(line=start, n=limits.CELL_MAX_CHARS)
+                )
             rows.append((start, [_cell_text(c) for c in cells]))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise UserError(_("Line {line}: the file is not valid CSV ({reason}).").format(line=start, reason=str(exc))) from None
+        raise UserError(
+            where + _("line {line}: the file is not valid CSV ({reason}). Nothing was imported.").format(
+                line=start, reason=str(exc)
+            )
+        ) from None
     return rows
 
 
@@ -239,6 +438,10 @@ class ListRow:
     participant_id: str | None  # an existing participant with the same personnummer
     already_enrolled: bool
     problems: tuple[str, ...] = field(default_factory=tuple)
+    # the registered name when the personnummer is known under another name ('' otherwise), and the
+    # problem that makes (it is among `problems` unless the coordinator confirmed the person)
+    known_as: str = ""
+    identity_problem: str = ""
 
     @property
     def ok(self) -> bool:
@@ -257,6 +460,7 @@ class ImportPreview:
     source: str  # the file's name
     columns: tuple[str, ...]
     rows: tuple[ListRow, ...]
+    accept_known: bool = False  # rows known under another name enrol the registered person
 
     @property
     def valid(self) -> tuple[ListRow, ...]:
@@ -265,6 +469,22 @@ class ImportPreview:
     @property
     def invalid(self) -> tuple[ListRow, ...]:
         return tuple(r for r in self.rows if not r.ok)
+
+    @property
+    def name_mismatches(self) -> tuple[ListRow, ...]:
+        """Rows whose personnummer is registered under another name."""
+        return tuple(r for r in self.rows if r.known_as)
+
+    def accepting_known(self, accept: bool = True) -> "ImportPreview":
+        """The same preview with the rows known under another name confirmed (or not): confirmed, they
+        enrol the registered person (whose record stays as it is)."""
+        rows = []
+        for r in self.rows:
+            if r.identity_problem:
+                others = tuple(p for p in r.problems if p != r.identity_problem)
+                r = replace(r, problems=others if accept else others + (r.identity_problem,))
+            rows.append(r)
+        return replace(self, rows=tuple(rows), accept_known=accept)
 
     def problem_lines(self) -> list[str]:
         """'line 7: reason' for every problem, in file order."""
@@ -299,18 +519,43 @@ def _company_index(s) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[
     return by_org, by_name
 
 
-def _existing_people(s, numbers: list[str]) -> dict[str, str]:
-    """personnummer -> id of the (oldest) participant with it."""
-    found: dict[str, str] = {}
+def _existing_people(s, numbers: list[str]) -> dict[str, tuple[str, str, str]]:
+    """personnummer -> (id, first name, last name) of the (oldest) live participant with it."""
+    found: dict[str, tuple[str, str, str]] = {}
     for batch in _chunks(sorted(set(numbers))):
         rows = s.execute(
-            select(Participant.personal_number, Participant.id)
+            select(Participant.personal_number, Participant.id, Participant.first_name, Participant.last_name)
             .where(Participant.personal_number.in_(batch), Participant.deleted_at.is_(None))
             .order_by(Participant.created_at)
         )
-        for pnr, pid in rows:
-            found.setdefault(pnr, pid)
+        for pnr, pid, first, last in rows:
+            found.setdefault(pnr, (pid, first, last))
     return found
+
+
+def _name_key(first: str, last: str) -> str:
+    """A name as two people would agree it is the same: case, spaces and hyphens aside."""
+    text = unicodedata.normalize("NFC", f"{first} {last}").casefold().replace("-", " ")
+    return " ".join(text.split())
+
+
+def _identity_problem(masked: str, registered: str, listed: str) -> str:
+    return _(
+        "{number} is registered as {name}, not {listed}. Correct the row, or confirm that it is the same person."
+    ).format(number=masked, name=registered, listed=listed)
+
+
+# list field -> (table, column) whose limits apply to it; `raw`: checked before it is normalised
+_LIMITED = {
+    "first_name": ("participants", "first_name", False),
+    "last_name": ("participants", "last_name", False),
+    "company": ("companies", "name", True),
+    "org_number": ("companies", "org_number", True),
+    "email": ("participants", "email", True),
+    "phone": ("participants", "phone", True),
+    "gender": ("participants", "gender", True),
+    "personal_number": ("participants", "personal_number", True),
+}
 
 
 def _course(s, course_id: str) -> Course:
@@ -329,9 +574,18 @@ def find_course_id(db: Database, code: str) -> str:
 
 
 def preview_import(
-    db: Database, path: str | Path, course_id: str, *, today: date | None = None, progress: Progress = None
+    db: Database,
+    path: str | Path,
+    course_id: str,
+    *,
+    today: date | None = None,
+    progress: Progress = None,
+    accept_known: bool = False,
 ) -> ImportPreview:
-    """Read the list and check every row against the database; writes nothing."""
+    """Read the list and check every row against the database; writes nothing.
+
+    A row whose personnummer is registered under another name is a problem on that row (showing the
+    registered name), unless `accept_known`: then it enrols the registered person."""
     path = Path(path)
     raw = read_list(path)
     cols = raw.columns
@@ -360,7 +614,7 @@ def preview_import(
             parsed.append((line, cells, pnr, pnr_problem))
         existing = _existing_people(s, numbers)
         enrolled_ids = set()
-        for batch in _chunks(sorted(set(existing.values()))):
+        for batch in _chunks(sorted({pid for pid, _first, _last in existing.values()})):
             enrolled_ids.update(
                 s.execute(
                     select(Enrollment.participant_id).where(
@@ -379,6 +633,15 @@ def preview_import(
         if progress is not None and done % 500 == 0 and progress(done, total) is False:
             raise ImportCancelled()
         problems: list[str] = []
+        # lengths and characters as the forms allow, before anything else looks at the text
+        bad: set[str] = set()
+        for key, (table, column, raw_text) in _LIMITED.items():
+            problem = limits.check_value(table, column, get(cells, key), raw=raw_text)
+            if problem:
+                problems.append(f"{_(FIELD_LABELS[key])}: {problem}")
+                bad.add(key)
+        if "personal_number" in bad:
+            pnr, pnr_problem = "", ""
         first, last = get(cells, "first_name"), get(cells, "last_name")
         if not first:
             problems.append(_("The first name is missing."))
@@ -394,6 +657,8 @@ def preview_import(
         # the employer: an organisation number (its own column or in the company column) or a name
         company_text = get(cells, "org_number") or get(cells, "company")
         company_id, company_name = None, ""
+        if bad & {"company", "org_number"}:
+            company_text = ""
         if company_text:
             try:
                 org = normalize_org_number(company_text)
@@ -409,21 +674,30 @@ def preview_import(
             else:
                 company_id, company_name = matches[0]
         email = phone = gender = ""
-        try:
-            email = normalize_email(get(cells, "email"))
-        except FieldError as exc:
-            problems.append(exc.message)
-        try:
-            phone = normalize_phone(get(cells, "phone"))
-        except FieldError as exc:
-            problems.append(exc.message)
-        try:
-            gender = normalize_gender(get(cells, "gender"))
-        except FieldError as exc:
-            problems.append(exc.message)
+        for key, normalize in (("email", normalize_email), ("phone", normalize_phone), ("gender", normalize_gender)):
+            if key in bad:
+                continue
+            try:
+                value = normalize(get(cells, key))
+            except FieldError as exc:
+                problems.append(exc.message)
+                continue
+            if key == "email":
+                email = value
+            elif key == "phone":
+                phone = value
+            else:
+                gender = value
         if not gender and pnr:
             gender = gender_from_personal_number(pnr)
-        pid = existing.get(pnr) if pnr else None
+        known = existing.get(pnr) if pnr else None
+        pid = known[0] if known else None
+        known_as = identity_problem = ""
+        if known and first and last and _name_key(known[1], known[2]) != _name_key(first, last):
+            known_as = f"{known[1]} {known[2]}"
+            identity_problem = _identity_problem(mask_personal_number(pnr), known_as, f"{first} {last}")
+            if not accept_known:
+                problems.append(identity_problem)
         rows.append(
             ListRow(
                 line=line,
@@ -440,6 +714,8 @@ def preview_import(
                 participant_id=pid,
                 already_enrolled=pid in enrolled_ids if pid else False,
                 problems=tuple(problems),
+                known_as=known_as,
+                identity_problem=identity_problem,
             )
         )
     if not rows:
@@ -453,6 +729,7 @@ def preview_import(
         source=path.name,
         columns=tuple(k for k in FIELDS if k in cols),
         rows=tuple(rows),
+        accept_known=accept_known,
     )
 
 
@@ -472,17 +749,10 @@ def _identity_net(db: Database, rows: tuple[ListRow, ...]) -> Iterator[None]:
         new = [r for r in rows if r.participant_id is None]  # new when the list was checked
         with db.read() as s:
             known = _existing_people(s, [r.personal_number for r in new])
-            names = {
-                pid: f"{first} {last}"
-                for pid, first, last in s.execute(
-                    select(Participant.id, Participant.first_name, Participant.last_name).where(
-                        Participant.id.in_(list(known.values())[:500])
-                    )
-                )
-            }
         lines = [
             _("Line {line}: {number} is already registered as {name}. A person is registered only once.").format(
-                line=r.line, number=r.masked_personal_number, name=names.get(known[r.personal_number], "")
+                line=r.line, number=r.masked_personal_number,
+                name=f"{known[r.personal_number][1]} {known[r.personal_number][2]}",
             )
             for r in new
             if r.personal_number in known
@@ -513,7 +783,17 @@ def apply_import(
     with _identity_net(db, valid), db.write() as s:
         course = _course(s, preview.course_id)
         # match again inside the transaction: the database may have changed since the preview
-        existing = _existing_people(s, [r.personal_number for r in valid])
+        known = _existing_people(s, [r.personal_number for r in valid])
+        if not preview.accept_known:
+            changed = []
+            for r in valid:
+                person = known.get(r.personal_number)
+                if person and _name_key(person[1], person[2]) != _name_key(r.first_name, r.last_name):
+                    reason = _identity_problem(r.masked_personal_number, f"{person[1]} {person[2]}", r.full_name)
+                    changed.append(Problem("", _("Line {line}: {reason}").format(line=r.line, reason=reason)))
+            if changed:
+                raise ValidationError(changed)  # registered meanwhile under another name: nothing is written
+        existing = {pnr: person[0] for pnr, person in known.items()}
         now = utcnow()
         new_people = []
         for done, r in enumerate(valid):
@@ -573,14 +853,20 @@ def summary_text(result: ImportResult) -> str:
     )
 
 
-def import_participants_cli(db: Database, file: str | Path, course_code: str, skip_invalid: bool = False) -> int:
-    """`kursdesk import participants FILE --course CODE [--skip-invalid]`.
+def import_participants_cli(
+    db: Database, file: str | Path, course_code: str, skip_invalid: bool = False, accept_known: bool = False
+) -> int:
+    """`kursdesk import participants FILE --course CODE [--skip-invalid] [--accept-known]`.
 
     Bad rows are listed (line, reason); without --skip-invalid nothing is written and the exit
-    code is 2; with it the good rows are enrolled and the exit code is 0."""
+    code is 2; with it the good rows are enrolled and the exit code is 0. A file that cannot be
+    read as a list (its encoding, a quote left open) is refused whole, also with --skip-invalid.
+    --accept-known: rows whose personnummer is registered under another name enrol that person."""
     course_id = find_course_id(db, course_code)
-    preview = preview_import(db, file, course_id)
+    preview = preview_import(db, file, course_id, accept_known=accept_known)
     bad = preview.problem_lines()
+    if any(r.identity_problem in r.problems for r in preview.invalid if r.identity_problem):
+        bad.append(_("To enrol the registered people on the rows known under another name, use --accept-known."))
     if bad and not skip_invalid:
         bad.append(
             _("Nothing was imported: {n} of {total} rows have problems (fix them, or use --skip-invalid).").format(

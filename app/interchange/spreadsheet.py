@@ -18,7 +18,6 @@ How it is neutralised:
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -178,15 +177,11 @@ def new_workbook() -> Workbook:
 
 
 def save_workbook(workbook: Workbook, path: str | os.PathLike) -> Path:
-    """Write atomically: a temporary file in the same folder, renamed over the target."""
+    """Write atomically: a temporary file (0600) in the same folder, renamed over the target; removed
+    on any failure (app.interchange.files.atomic_file)."""
+    from app.interchange.files import atomic_file
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kursdesk-", suffix=".xlsx.tmp", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_file(target, "xlsx", make_folder=True) as tmp:
         workbook.save(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target

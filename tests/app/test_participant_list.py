@@ -93,11 +93,20 @@ def test_xlsx_with_title_row_extra_columns_blank_rows_and_known_people(course_db
     ]
     assert p.rows[0].personal_number == "197004051129"  # typed as a number in Excel
     assert all(r.participant_id for r in p.rows)  # same personnummer as the first list: matched
+    # ... but under other names: each row is a problem showing the registered name, until confirmed
+    assert [r.known_as for r in p.rows] == ["Åsa Öberg", "Björn Ängström", "Märta Eriksson-Lööf"]
+    assert not p.valid and "Åsa Öberg" in p.rows[0].problems[0] and "19700405-****" in p.rows[0].problems[0]
+    with pytest.raises(ValidationError):
+        apply_import(db, p)
+    assert preview_import(db, FIXTURES / "participants_extra_columns.xlsx", other_id, accept_known=True).rows == (
+        p.accepting_known().rows
+    )
+    p = p.accepting_known()
     result = apply_import(db, p)
     assert (result.created, result.matched, result.enrolled) == (0, 3, 3)
     assert _count(db, Participant) == 3  # nobody duplicated
     assert _people(db)["197004051129"].first_name == "Åsa"  # a known person is left as stored
-    again = preview_import(db, FIXTURES / "participants_extra_columns.xlsx", other_id)
+    again = preview_import(db, FIXTURES / "participants_extra_columns.xlsx", other_id, accept_known=True)
     assert all(r.already_enrolled for r in again.rows)
     assert apply_import(db, again).already == 3
 
