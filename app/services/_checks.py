@@ -59,7 +59,7 @@ class Checker:
             amount = Decimal(text)
         except (InvalidOperation, ValueError):
             amount = None
-        if amount is None or not amount.is_finite() or amount < 0:
+        if amount is None or not amount.is_finite() or amount < 0 or amount >= 100_000_000:  # app.limits.MONEY_MAX
             self.add(field, _("Enter an amount of zero or more, e.g. 350 or 350.50."))
             return None
         return amount.quantize(Decimal("0.01"))

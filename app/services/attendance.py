@@ -20,6 +20,7 @@ from datetime import date, time
 from sqlalchemy import and_, func, insert, select
 
 from app import rules
+from app.limits import check_record
 from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
 from app.i18n import _
@@ -488,6 +489,7 @@ def set_mark(
                         "attendance",
                     )
                 )
+        problems += check_record("attendance", {"note": (note or "").strip()})  # length, control characters
         if problems:
             raise ValidationError(problems)
         _check_enrolled(s, session.course_id, participant_id)

@@ -12,6 +12,7 @@ from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Course, Enrollment, Participant, utcnow
+from app.limits import check_into
 from app.services._checks import Checker, alive, identity_net, one_line, sort_key
 from app.services.needs import NeedRow, list_needs
 from app.services.participants import ParticipantRow, list_participants
@@ -183,6 +184,7 @@ def _validated(s: Session, data: CompanyData, company_id: str = "") -> dict:
                     number=org, name=others[0][0]
                 ),
             )
+    check_into(check, "companies", values)  # lengths, characters, amounts as on every way in
     check.done()
     return values
 

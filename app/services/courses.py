@@ -26,6 +26,7 @@ from app.models import (
     utcnow,
 )
 from app.rules import session_minutes
+from app.limits import check_into
 from app.services._checks import Checker, alive, clean, identity_net, one_line
 from app.services.enrollments import promote_waitlisted
 from app.validation import check_time_range, parse_date, parse_time, percent
@@ -296,6 +297,7 @@ def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict
                     ),
                 )
             break
+    check_into(check, "courses", {"code": code, "title": title, "description": clean(data.description), "learning_outcomes": clean(data.learning_outcomes), "location": location, "teacher": teacher, "capacity": capacity})  # noqa: E501
     check.done()
     return {
         "code": code,
@@ -317,7 +319,7 @@ def _capacity(check: Checker, value: int | str | None) -> int | None:
     number = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 30:
         number = int(value.strip())
     if number is None or number < 0:
         check.add("capacity", _("The capacity must be a whole number of zero or more, or empty for no limit."))
@@ -403,6 +405,7 @@ def _validated_session(data: SessionData, session_id: str = "") -> dict:
         check.run(check_time_range, start, end)
     location = check.limit("location", one_line(data.location), 200)
     teacher = check.limit("teacher", one_line(data.teacher), 200)
+    check_into(check, "sessions", {"date": when, "location": location, "teacher": teacher})
     check.done()
     return {"date": when, "start_time": start, "end_time": end, "location": location, "teacher": teacher}
 

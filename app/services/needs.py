@@ -13,6 +13,7 @@ from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Company, Course, NeedCourse, NeedsAnalysis, need_course_id, utcnow
+from app.limits import check_into
 from app.services._checks import Checker, alive, clean
 from app.validation import parse_date
 
@@ -94,6 +95,7 @@ def _validated(s: Session, data: NeedData, need_id: str = "") -> dict:
         )
         if any(cid not in known for cid in course_ids):
             check.add("course_ids", _("A linked course does not exist."))
+    check_into(check, "needs", {"date": when, "description": clean(data.description), "target_groups": clean(data.target_groups)})
     check.done()
     return {
         "company_id": data.company_id,

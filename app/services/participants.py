@@ -18,6 +18,7 @@ from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Participant, utcnow
+from app.limits import check_into
 from app.services._checks import Checker, alive, frozen_row, identity_net, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments
 from app.validation import (
@@ -288,6 +289,7 @@ def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> d
                         number=masked
                     ),
                 )
+    check_into(check, "participants", values)  # lengths, characters, amounts as on every way in
     check.done()
     return values
 

@@ -11,6 +11,7 @@ from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
 from app.models import Provider, utcnow
+from app.limits import check_into
 from app.services._checks import Checker, alive, one_line, sort_key
 from app.validation import normalize_org_number
 
@@ -45,6 +46,7 @@ def _validated(s: Session, name: str, org_number: str, provider_id: str = "") ->
         ).first()
         if clash is not None:
             check.add("name", _("There is already a provider named {name}.").format(name=name))
+    check_into(check, "providers", {"name": name})
     check.done()
     return name, org
 
