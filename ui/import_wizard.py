@@ -156,12 +156,28 @@ class PreviewPage(QWizardPage):
         self.skip = QCheckBox(_("Skip the rows with problems and import the others"))
         self.skip.setObjectName("skip_invalid")
         self.skip.toggled.connect(self.completeChanged)
+        # a personnummer registered under another name: the coordinator confirms it is the same person
+        self.accept_known = QCheckBox(
+            _("The rows known under another name are the registered people: enrol them (their records stay as they are)")
+        )
+        self.accept_known.setObjectName("accept_known")
+        self.accept_known.toggled.connect(self.set_accept_known)
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.accept_known)
         layout.addWidget(self.skip)
 
     def initializePage(self) -> None:  # noqa: N802
+        p: ImportPreview = self.w.preview
+        self.accept_known.blockSignals(True)
+        self.accept_known.setChecked(p.accept_known)
+        self.accept_known.blockSignals(False)
+        self.accept_known.setVisible(bool(p.name_mismatches))
+        self.skip.setChecked(False)
+        self.show_rows()
+
+    def show_rows(self) -> None:
         p: ImportPreview = self.w.preview
         self.model.set_rows(p.rows)
         self.counts.setText(
@@ -169,8 +185,13 @@ class PreviewPage(QWizardPage):
                 file=p.source, rows=len(p.rows), ok=len(p.valid), bad=len(p.invalid)
             )
         )
-        self.skip.setChecked(False)
         self.skip.setVisible(bool(p.invalid))
+        self.completeChanged.emit()
+
+    def set_accept_known(self, accept: bool) -> None:
+        if self.w.preview is not None:
+            self.w.preview = self.w.preview.accepting_known(accept)
+            self.show_rows()
 
     def isComplete(self) -> bool:  # noqa: N802
         p = self.w.preview

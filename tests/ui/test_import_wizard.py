@@ -74,3 +74,25 @@ def test_unreadable_file_stays_on_the_first_page(qtbot, db, tmp_path):
     w.next()
     assert w.currentPage() is w.file_page
     assert "ingen rubrikrad" in w.file_page.error.text()
+
+
+def test_a_person_known_under_another_name_is_enrolled_only_when_confirmed(qtbot, db, tmp_path):
+    ctx, w = _setup(qtbot, db)
+    with db.write() as s:
+        s.add(Participant(first_name="Åsa", last_name="Öberg", personal_number="197004051129", gender="female"))
+    listed = tmp_path / "list.csv"
+    listed.write_text("Förnamn;Efternamn;Personnummer\nSven;Nilsson;700405-1129\n", encoding="utf-8")
+    w.file_page.path.setText(str(listed))
+    w.next()
+    page = w.preview_page
+    assert page.accept_known.isVisibleTo(page)
+    problem = page.model.index(0, 6).data()
+    assert "Åsa Öberg" in problem and "19700405-****" in problem and "1129" not in problem
+    assert not w.button(w.WizardButton.NextButton).isEnabled()
+    page.accept_known.setChecked(True)
+    assert page.model.index(0, 6).data() == "" and page.model.index(0, 5).data() == "Känd deltagare"
+    assert w.button(w.WizardButton.NextButton).isEnabled()
+    w.next()
+    with qtbot.waitSignal(ctx.bus.changed, timeout=2000):
+        w.button(w.WizardButton.FinishButton).click()
+    assert (w.result.matched, w.result.created, _count(db, Participant), _count(db, Enrollment)) == (1, 0, 1, 1)
