@@ -117,9 +117,12 @@ def check_value(table: str, field: str, value: Any, *, raw: bool = False) -> str
         limit = text_limit(table, field)
         if limit is None:
             return None  # a date, a number ... written as text: its own conversion checks it
-        if raw:
-            limit = limit * 2 + 100
-        return check_text(value, limit, multiline=isinstance(kind, Text))
+        if raw and len(value) <= limit * 2 + 100:
+            limit = len(value)  # within the loose bound: its normalised form is checked later
+        problem = check_text(value, limit, multiline=isinstance(kind, Text))
+        if problem and len(value) > limit:
+            return _("longer than {n} characters").format(n=text_limit(table, field))
+        return problem
     if isinstance(value, bool):
         return None
     if isinstance(value, float):

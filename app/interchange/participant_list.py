@@ -207,6 +207,9 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
                         file=path.name, n=limits.LIST_MAX_ROWS
                     )
                 )
+            if not any(row):  # a blank row (openpyxl pads rows to the columns asked for)
+                rows.append((i, []))
+                continue
             cells = []
             for col, value in enumerate(row, start=1):
                 if isinstance(value, str) and len(value) > limits.CELL_MAX_CHARS:
