@@ -247,7 +247,9 @@ _CP1252_PLAUSIBLE = set(
     "ŠšŽžŒœŸ"
     "\u00a0\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b4\u00b0\u00a7\u20ac\u00ab\u00bb\u00b7\u00e9"
 )
-_MOJIBAKE = re.compile("[\u00c2-\u00c3\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+_CONT = re.escape(bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore"))
+# a UTF-8 sequence of two or three bytes as Windows-1252 shows it: 'Ã…' (Å), 'Ã¶' (ö), 'â€“' (–)
+_MOJIBAKE = re.compile(f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}")
 _ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
 
 
@@ -260,13 +262,13 @@ def _line_list(lines: list[int]) -> str:
 
 def _is_double_encoded(line: str) -> bool:
     """UTF-8 read as Windows-1252 (and saved again): 'Ã…sa', 'LindstrÃ¶m'."""
-    if not _MOJIBAKE.search(line):
-        return False
-    try:
-        again = line.encode("cp1252").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return False
-    return again != line
+    for match in _MOJIBAKE.finditer(line):
+        try:
+            match.group().encode("cp1252").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        return True
+    return False
 
 
 def decode_text(data: bytes, name: str = "") -> str:
@@ -317,8 +319,9 @@ def decode_text(data: bytes, name: str = "") -> str:
         else:
             utf8.append(n)
     if bom or utf8:
-        # the file is UTF-8 (its BOM or its other lines say so), yet some lines are not
-        if bom or len(utf8) >= len(other):
+        # the file is UTF-8 (its BOM or most lines say so; on a tie its first line that is not
+        # ASCII, mostly the header) yet some lines are not, or the other way round
+        if bom or len(utf8) > len(other) or (len(utf8) == len(other) and utf8[0] < other[0]):
             differ, enc, rest = other, _("not UTF-8 (probably Windows-1252)"), "UTF-8"
         else:
             differ, enc, rest = utf8, "UTF-8", "Windows-1252"
@@ -329,12 +332,15 @@ def decode_text(data: bytes, name: str = "") -> str:
             ).format(lines=_line_list(differ), encoding=enc, rest=rest)
         )
     out = []
+    twice = []
     for n, line in enumerate(raw_lines, start=1):
         try:
             decoded = line.decode("cp1252")
         except UnicodeDecodeError:
             decoded = None
-        if decoded is None or any(ch not in _CP1252_PLAUSIBLE for ch in decoded if ord(ch) > 127):
+        if decoded is not None and not decoded.isascii() and _is_double_encoded(decoded):
+            twice.append(n)
+        elif decoded is None or any(ch not in _CP1252_PLAUSIBLE for ch in decoded if ord(ch) > 127):
             raise UserError(
                 where + _(
                     "line {line}: the text is neither UTF-8 nor Windows-1252 (Swedish Excel). Save the list "
@@ -342,6 +348,13 @@ def decode_text(data: bytes, name: str = "") -> str:
                 ).format(line=n)
             )
         out.append(decoded)
+    if twice:
+        raise UserError(
+            where + _(
+                "line {lines}: the text was converted twice ('Ã…sa' for 'Åsa'). Ask for the list again, "
+                "saved as CSV UTF-8 or as an Excel workbook."
+            ).format(lines=_line_list(twice))
+        )
     return "\n".join(out)
 
 
@@ -392,6 +405,17 @@ def _read_csv(data: bytes, name: str = "") -> list[tuple[int, list[str]]]:
             rows.append((start, [_cell_text(c) for c in cells]))
             start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise UserError(
+                where + _("line {line}: a field holds more than {n} characters.").format(line=start, n=limits.CELL_MAX_CHARS)
+            ) from None
+        if reader.line_num > start:  # a quote opened on `start` ran on to the end of the file
+            raise UserError(
+                where + _(
+                    "line {line}: a quotation mark (\") opens a field that is not closed on the same line. "
+                    "Nothing was imported."
+                ).format(line=start)
+            ) from None
         raise UserError(
             where + _("line {line}: the file is not valid CSV ({reason}). Nothing was imported.").format(
                 line=start, reason=str(exc)
