@@ -441,6 +441,10 @@ def _environment_line(exc: BaseException) -> str | None:
         return _("The disk is full: the database cannot be written. Nothing was changed.")
     if "readonly database" in text:
         return _("The database cannot be written: its disk or folder is read-only. Nothing was changed.")
+    if "unable to open database file" in text:
+        return _("The database file cannot be opened: its folder is missing, a folder has its name, or you lack permission.")
+    if "file is not a database" in text:
+        return _("The database file is not a Kursdesk database, or it is damaged.")
     return None
 
 

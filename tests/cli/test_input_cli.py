@@ -251,3 +251,14 @@ def test_a_missing_or_unreadable_list_exits_2(tmp_path, capsys):
 def test_the_bundle_json_is_still_plain_json(tmp_path):
     assert run(tmp_path / "x.db", "export", "--json", str(tmp_path / "out.json")) == 0
     assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["format"] == "kursdesk-bundle"
+
+
+def test_a_database_path_that_is_a_folder_or_not_a_database_exits_2(tmp_path, capsys):
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not sqlite at all" * 100)
+    assert run(folder, "courses") == 2
+    assert "kan inte öppnas" in capsys.readouterr().err
+    assert run(garbage, "courses") == 2
+    assert "ingen Kursdesk-databas" in capsys.readouterr().err
