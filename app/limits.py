@@ -16,11 +16,12 @@ import itertools
 import json
 import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable
 
-from sqlalchemy import Date, DateTime, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text
 
 from app.errors import Problem, ValidationError
 from app.i18n import _
@@ -143,6 +144,48 @@ def check_value(table: str, field: str, value: Any, *, raw: bool = False) -> str
         if not DATE_MIN <= day <= DATE_MAX:
             return _("a date between {first} and {last}").format(first=DATE_MIN.isoformat(), last=DATE_MAX.isoformat())
     return None
+
+
+@lru_cache(maxsize=None)
+def value_checker(table: str, field: str, raw: bool = False) -> Callable[[Any], str | None]:
+    """check_value(table, field, ·, raw=raw) as a function made once per field: the same answers,
+    fast for the common case (a bundle of 20,000 people checks millions of values)."""
+    column = _column(table, field)
+    if column is None:
+        return lambda value: None
+    limit = text_limit(table, field)
+    if limit is not None:
+        pattern = _CONTROL if isinstance(column.type, Text) else _CONTROL_SINGLE_LINE
+        bound = limit * 2 + 100 if raw else limit
+
+        def text(value: Any) -> str | None:
+            if value.__class__ is str and len(value) <= bound and not pattern.search(value):
+                return None
+            return check_value(table, field, value, raw=raw)
+
+        return text
+    if isinstance(column.type, (Date, DateTime)):
+        first, last = datetime.combine(DATE_MIN, time.min), datetime.combine(DATE_MAX, time.max)
+
+        def day(value: Any) -> str | None:
+            kind = value.__class__
+            if value is None or kind is str:  # text is the date converter's to check
+                return None
+            if kind is datetime and first <= value <= last or kind is date and DATE_MIN <= value <= DATE_MAX:
+                return None
+            return check_value(table, field, value, raw=raw)
+
+        return day
+    if isinstance(column.type, Integer) and not isinstance(column.type, Boolean):
+        low, high = BOUNDS.get(f"{table}.{field}", (-INT_MAX, INT_MAX))
+
+        def integer(value: Any) -> str | None:
+            if value is None or value.__class__ is int and low <= value <= high:
+                return None
+            return check_value(table, field, value, raw=raw)
+
+        return integer
+    return lambda value: None if value is None else check_value(table, field, value, raw=raw)
 
 
 def check_record(table: str, values: dict[str, Any], record_id: str = "") -> list[Problem]:
@@ -325,4 +368,5 @@ __all__ = [
     "parse_json",
     "shown",
     "text_limit",
+    "value_checker",
 ]

@@ -592,6 +592,13 @@ def _parse_type(rtype: RecordType, items: Any, problems: list[Problem]) -> _Pars
         return parsed
     fields = rtype.all_fields
     add = problems.append
+    # app.limits, made once per field: before conversion (what no converter may see: numbers no field
+    # holds, text far too long or with control characters) and after (the stored value)
+    raw_checks = [limits.value_checker(rtype.key, f.column, raw=True) if f.column else None for f in fields]
+    stored_checks = [
+        None if not f.column or f.convert in (_fk, _required_fk) else limits.value_checker(rtype.key, f.column)
+        for f in fields
+    ]
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             add(Problem("", _("Record number {n} must be an object.").format(n=index + 1), rtype.key))
@@ -605,32 +612,27 @@ def _parse_type(rtype: RecordType, items: Any, problems: list[Problem]) -> _Pars
             continue
         values: dict[str, Any] = {}
         ok = True
-        for field in fields:
+        for field, raw_check, stored_check in zip(fields, raw_checks, stored_checks):
             if field.key not in item:
                 if field.required:
                     add(Problem(field.key, _("This field is required."), rtype.key, rid))
                     ok = False
                 continue
             value = item[field.key]
-            # what no conversion may see: numbers no field holds, text too long or with control characters
-            problem = limits.check_value(rtype.key, field.column, value, raw=True) if field.column else None
-            if problem is None and isinstance(value, BadNumber):
+            problem = raw_check(value) if raw_check is not None else None
+            if problem is None and value.__class__ is BadNumber:
                 problem = value.reason
+            if problem is None:
+                try:
+                    value = values[field.key] = field.convert(value)
+                except _Bad as exc:
+                    add(Problem(field.key, str(exc), rtype.key, rid))
+                    ok = False
+                    continue
+                problem = stored_check(value) if stored_check is not None else None
             if problem is not None:
                 add(Problem(field.key, problem, rtype.key, rid))
                 ok = False
-                continue
-            try:
-                values[field.key] = field.convert(value)
-            except _Bad as exc:
-                add(Problem(field.key, str(exc), rtype.key, rid))
-                ok = False
-        for field in fields:
-            if field.column and field.key in values:
-                problem = limits.check_value(rtype.key, field.column, values[field.key])
-                if problem is not None:
-                    add(Problem(field.key, problem, rtype.key, rid))
-                    ok = False
         if ok:
             _check_record(rtype.key, rid, values, problems)
         parsed.records[rid] = values
