@@ -293,6 +293,13 @@ def decode_text(data: bytes, name: str = "") -> str:
         bom = True
     else:
         bom = False
+    if data and data.count(b"\x00") * 10 >= len(data):
+        raise UserError(
+            where + _(
+                "the file is not text in UTF-8 or Windows-1252 (every other byte is empty: UTF-16 without its "
+                "byte order mark?). Save the list as CSV UTF-8 or as an Excel workbook."
+            )
+        )
     raw_lines = data.split(b"\n")
     try:
         text = data.decode("utf-8")

@@ -47,10 +47,15 @@ def test_text_converted_twice_is_refused_naming_the_lines(encoding):
         decode_text(data, "lista.csv")
 
 
+def test_utf16_without_its_byte_order_mark_is_refused():
+    with pytest.raises(UserError, match="UTF-16 utan byteordningsmärke"):
+        decode_text((HEADER + ROWS[0] + "\n").encode("utf-16-le"), "lista.csv")
+
+
 @pytest.mark.parametrize("encoding", ["shift_jis", "euc_jp", "utf-16-le", "koi8_r"])
 def test_other_encodings_are_refused_with_their_line(encoding):
     data = (HEADER + "山田;太郎;700405-1129\nИван;Петров;881120-1155\n").encode(encoding, errors="replace")
-    with pytest.raises(UserError, match=r"rad \d+|blandar"):
+    with pytest.raises(UserError, match=r"rad \d+|blandar|UTF-16"):
         decode_text(data, "lista.csv")
 
 
