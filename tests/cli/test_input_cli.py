@@ -132,6 +132,8 @@ def _leftovers(folder: Path) -> list[str]:
 
 def test_a_killed_exports_temporary_file_is_removed_by_the_next_export(tmp_path, capsys):
     db = tmp_path / "x.db"
+    tmp_path = tmp_path / "exports"  # not the database's folder (its own start cleans that)
+    tmp_path.mkdir()
     old = tmp_path / ".kursdesk-export-abc123.json.tmp"
     old.write_text('{"personal_number": "198112189876"}')
     stale = time.time() - files.STALE_SECONDS - 60
