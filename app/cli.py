@@ -409,18 +409,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
-        # the environment's fault (a full or read-only disk, no permission): the user's to fix
-        line = _environment_line(exc)
-        if line is None:
-            return _unexpected(exc, args)
-        print(f"kursdesk: {line}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # `kursdesk courses | head`: the reader left; not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for the user
+        # the environment's fault (a full or read-only disk, no permission): the user's to fix, exit 2
         line = _environment_line(exc)
         if line is not None:
             print(f"kursdesk: {line}", file=sys.stderr)

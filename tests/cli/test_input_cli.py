@@ -264,3 +264,11 @@ def test_a_database_path_that_is_a_folder_or_not_a_database_exits_2(tmp_path, ca
     assert "kan inte öppnas" in capsys.readouterr().err
     assert run(garbage, "courses") == 2
     assert "ingen Kursdesk-databas" in capsys.readouterr().err
+
+
+def test_a_reader_that_left_the_pipe_is_no_error(tmp_path, capfd, monkeypatch):
+    def handler(args):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")  # an OSError, and not the environment's fault
+
+    monkeypatch.setitem(cli.HANDLERS, "courses", handler)
+    assert run(tmp_path / "x.db", "courses") == 0
