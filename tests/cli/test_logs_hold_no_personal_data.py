@@ -34,9 +34,19 @@ def test_commands_and_failures_leave_no_personal_data_in_the_log(tmp_path):
     people[0]["personal_number"] = people[0]["personal_number"][:-1] + str((int(people[0]["personal_number"][-1]) + 1) % 10)
     (tmp_path / "bad.json").write_text(json.dumps(bundle), encoding="utf-8")
     _run(home, "--db", str(tmp_path / "empty.db"), "import", "--json", str(tmp_path / "bad.json"), check_rc=2)
-    # an unexpected failure whose text carries personal data: a database that is not a database
+    # a database that is not a database: the user's file (exit 2), its content in no message
     (tmp_path / "broken.db").write_text(f"{people[1]['first_name']} {people[1]['personal_number']}", encoding="utf-8")
-    failed = _run(home, "--db", str(tmp_path / "broken.db"), "courses", check_rc=1)
+    refused = _run(home, "--db", str(tmp_path / "broken.db"), "courses", check_rc=2)
+    assert people[1]["personal_number"] not in refused.stderr
+    # an unexpected failure whose text carries personal data: a schema revision no Kursdesk knows
+    import sqlite3
+
+    foreign = sqlite3.connect(tmp_path / "foreign.db")
+    foreign.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+    foreign.execute("INSERT INTO alembic_version VALUES (?)", (f"{people[1]['first_name']} {people[1]['personal_number']}",))
+    foreign.commit()
+    foreign.close()
+    failed = _run(home, "--db", str(tmp_path / "foreign.db"), "courses", check_rc=1)
     assert "Traceback" not in failed.stderr
 
     logs = "".join(p.read_text(encoding="utf-8") for p in (home / "log").glob("*.log*"))
