@@ -7,7 +7,10 @@ restore keeps them byte-identical.
 
 Import reads and validates the WHOLE bundle before it writes anything: every problem becomes a
 `Problem(field, reason, record_type, record_id)` and they are raised together as one
-`ValidationError`. A valid bundle is applied in one transaction: records are matched by id,
+`ValidationError`. The JSON is read within app.limits (nesting depth, digits of a number, no NaN
+or Infinity), every field is held to the forms' limits (app.limits), and a bundle must not add a
+second live participant with a personnummer, or company with an organisation number, that another
+record has (in the database or in the bundle). A valid bundle is applied in one transaction: records are matched by id,
 existing ones updated, new ones bulk-inserted.
 
 Fields of version 1 (the names never change within the version; more may be added):

@@ -1,11 +1,21 @@
 """Participant lists from companies (.xlsx, or .csv as Excel writes it on a Swedish machine):
 read, preview every row with its problem, then enrol the valid rows in one transaction.
 
-Reading:
-- .xlsx / .xlsm: the first (active) sheet, values only (formulas are never evaluated by us).
-- .csv / .txt: UTF-8 with or without BOM, else Windows-1252 (what Excel's "CSV" writes on a
-  Swedish Windows); UTF-16 with BOM (Excel's "Unicode text"). Separator sniffed from the header
-  line: `;` (Swedish Excel), `,` or tab.
+Reading (app/limits.py has the bounds):
+- .xlsx / .xlsm: the first (active) sheet, values only (formulas are never evaluated by us), with
+  bounded memory: the zip's parts checked before openpyxl opens it (a 3 MB file may unpack to
+  gigabytes), read-only mode, at most LIST_MAX_ROWS rows, LIST_MAX_COLUMNS columns and
+  CELL_MAX_CHARS per cell (more is refused, naming the row and column).
+- .csv / .txt: one encoding per file, as a person would read it: a BOM says it (UTF-8, UTF-16),
+  else strict UTF-8, else Windows-1252 (what Excel's "CSV" writes on a Swedish Windows). A file
+  that mixes them, text converted twice ('Ã…sa'), UTF-16 without BOM, or bytes that are not
+  plausible Windows-1252 (Shift-JIS, ...) is refused naming its lines. Separator sniffed from the
+  header line: `;` (Swedish Excel), `,` or tab. A CSV error (a quote left open) stops the import
+  with its line, with or without skip_invalid.
+- Every field within the forms' limits (app.limits): a row with a too long or control-character
+  text has that as its problem.
+- A personnummer registered under another name is a problem on its row showing the registered
+  name, unless the coordinator confirms it (`accept_known`, `--accept-known`).
 - The header row is the first row (of the first ten) that names at least the first name, last
   name and personnummer columns; columns are found by their header in Swedish or English, in any
   order; other columns are ignored; blank rows are skipped. Line numbers are the file's own
