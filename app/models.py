@@ -54,10 +54,22 @@ class Base(DeclarativeBase):
 LIVE = "deleted_at IS NULL"
 
 
-def unique_live(name: str, *columns: str) -> Index:
+def unique_live(name: str, *columns: str, where: str = "", pg_where: str = "") -> Index:
     """One live record per value: a partial unique index over rows that are not tombstoned, so a
-    deleted record and its live successor (or a merged duplicate) may share the value."""
-    return Index(name, *columns, unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE))
+    deleted record and its live successor (or a merged duplicate) may share the value. `where`
+    narrows it further (`pg_where`: the same for PostgreSQL, when its SQL differs)."""
+    lite = f"{LIVE} AND {where}" if where else LIVE
+    pg = f"{LIVE} AND {pg_where or where}" if (pg_where or where) else LIVE
+    return Index(name, *columns, unique=True, sqlite_where=text(lite), postgresql_where=text(pg))
+
+
+# an identity (app/sync/identity.py): one live company per organisation number, one live participant
+# per personnummer (the protected form with letters, and an empty value, identify no one)
+COMPANY_IDENTITY = unique_live("uq_companies_org_number_live", "org_number", where="org_number != ''")
+PARTICIPANT_IDENTITY = unique_live(
+    "uq_participants_personal_number_live", "personal_number",
+    where="personal_number != '' AND personal_number NOT GLOB '*[A-Za-z]*'",
+    pg_where="personal_number != '' AND personal_number !~ '[A-Za-z]'")
 
 
 class Record(Base):
@@ -86,6 +98,7 @@ class Provider(Record):
 
 class Company(Record):
     __tablename__ = "companies"
+    __table_args__ = (COMPANY_IDENTITY,)
 
     name: Mapped[str] = mapped_column(String(200), index=True)
     org_number: Mapped[str] = mapped_column(String(11), default="", index=True)
@@ -121,6 +134,7 @@ class NeedCourse(Record):
 
 class Participant(Record):
     __tablename__ = "participants"
+    __table_args__ = (PARTICIPANT_IDENTITY,)
 
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), index=True)

@@ -658,7 +658,8 @@ def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch, chain: s
         merger = Merger(s, state)
         if point is not None and point[1]:
             merger.restore = []
-        merger.apply(batch.changes)
+        merger.apply(batch.changes, device=dev, seq=seq)
+        merger.retry_parked()
         if point is not None:
             restore.keep_rows(s, point[0], dev, seq, merger.restore, len(batch.changes))
         share._hook("mid_apply")

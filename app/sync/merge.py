@@ -8,30 +8,52 @@ an edit the deleter had not seen brings the record back (an edit beats a concurr
 Two records that claim the same unique value (two laptops made course code X offline) both stay:
 the one with the larger id gets `<value>~<4 chars of its id>` as a normal, synced change, and a
 conflict names it.
+
+Two live records with one identity (app/sync/identity.py: a personnummer, an organisation number,
+an enrollment's course and participant, ...) become one: the smaller id survives with both
+records' fields merged by their clocks (the losing values are conflicts of kind "duplicate"),
+every reference to the loser moves to the survivor (which may make pair records clash: merged
+the same way), the loser is tombstoned (at its own creation time) and keeps a copy of the
+survivor's fields, and a SyncAlias sends later changes to the loser (and references naming it)
+to the survivor. Every laptop does the same without telling the others: none of it is logged.
+
+A change that cannot be applied (a record it refers to is missing, an invalid value, a rule of
+the database) is parked in `sync_parked` with its reason, and the rest goes on; later changes of a
+parked record are parked behind it; `retry_parked()` tries them again.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
+import logging
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import SYNCED_MODELS, SyncConflict, new_id
+from app.limits import check_record
+from app.models import SYNCED_MODELS, SyncAlias, SyncConflict, SyncParked, new_id, utcnow
 from app.sync.capture import (
     CHUNK,
     FIELDS,
     FIELDS_SET,
     MODELS_BY_TABLE,
     SyncState,
+    decode,
     decode_row,
     encode_row,
     field_clock,
+    KINDS,
     load_clocks,
     record_local,
     save_clocks,
 )
+from app.sync.identity import FOREIGN_KEYS, IDENTITY, IDENTITY_SET, REFERRERS, identity_of
+
+log = logging.getLogger(__name__)
 
 # single-column unique values that two laptops may both create offline
 UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {}
@@ -39,6 +61,12 @@ for _m in SYNCED_MODELS:
     _u = tuple(c.key for c in _m.__table__.columns if c.unique and c.key != "id")
     if _u:
         UNIQUE_FIELDS[_m.__tablename__] = _u
+
+PAIR_CHUNK = 500  # (a, b) pairs per IN query
+EPOCH = "1970-01-01T00:00:00"
+# fields a merge of two records leaves as they are: the record's own creation and its tombstone
+_OWN = frozenset({"id", "created_at", "deleted_at"})
+_DECODE_ERRORS = (ValueError, TypeError, AttributeError, binascii.Error)
 
 
 def is_deleted(clocks: dict) -> bool:
@@ -56,17 +84,130 @@ def is_deleted(clocks: dict) -> bool:
     return True
 
 
+class _Item:
+    """One incoming change: the line as it came (`orig`, kept when parked), the one applied
+    (`work`: ids of merged-away records replaced by their survivors), and where it came from."""
+
+    __slots__ = ("orig", "work", "device", "seq", "parked_at")
+
+    def __init__(self, orig: dict, device: str, seq: int, parked_at: datetime | None = None):
+        self.orig = orig
+        self.work = orig
+        self.device = device
+        self.seq = seq
+        self.parked_at = parked_at
+
+
+def _integrity_reason(exc: IntegrityError) -> tuple[str, str]:
+    """(reason code, detail) of a refused write; the detail names tables and columns only."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
+    text = str(orig)
+    by_code = {"23503": "missing-reference", "23505": "unique", "23514": "check", "23502": "incomplete"}
+    if code in by_code:
+        return by_code[code], ""
+    for needle, reason in (("FOREIGN KEY", "missing-reference"), ("UNIQUE", "unique"), ("CHECK", "check"),
+                           ("NOT NULL", "incomplete")):
+        if needle in text:
+            # SQLite names the constraint, index or table.column after the colon (never a value)
+            detail = text.split(":", 1)[1].strip() if ":" in text else ""
+            return reason, detail[:200]
+    return "error", type(orig).__name__
+
+
 class Merger:
-    def __init__(self, session: Session, state: SyncState):
+    def __init__(self, session: Session, state: SyncState | None):
         self.session = session
         self.conn = session.connection()
         self.state = state
         self.conflicts: list[dict] = []
         self.applied = 0
+        self.merged = 0  # records merged away into a survivor (identity)
+        self.parked = 0  # changes parked by this merger
         # when a list: the prior state of every record field this merge changes goes here
         # (table, record id, {field: value before} or None for a new record, {field: value after})
         self.restore: list[tuple[str, str, dict | None, dict]] | None = None
         self._renamed_from: dict[tuple[str, str], Any] = {}
+        self._written_conflicts = 0
+        self._to_park: list[tuple[_Item, str, str]] = []
+        self._parked_keys: set[tuple[str, str]] | None = None
+        self._any_alias: bool | None = None
+        self._alias: dict[str, dict[str, str]] = {}  # table -> {loser: survivor}
+        self._alias_checked: dict[str, set[str]] = {}
+        # references to move, found by merges of earlier tables: table -> {column: {loser: survivor}}
+        self._moves: dict[str, dict[str, dict[str, str]]] = {}
+        self._device = ""
+        self._seq = 0
+
+    # --- the entry points ---------------------------------------------------------------------
+
+    def apply(self, changes: list[dict], device: str = "", seq: int = 0) -> None:
+        """Apply a partner's batch (or any list of change lines); what cannot be applied is parked."""
+        self._run([_Item(ch, device, seq) for ch in changes])
+        self._flush()
+
+    def retry_parked(self) -> int:
+        """Try the parked changes again (oldest first); returns how many now applied."""
+        t = SyncParked.__table__
+        rows = self.conn.execute(select(t.c.id, t.c.device_id, t.c.batch_seq, t.c.change, t.c.parked_at).order_by(t.c.id)).all()
+        if not rows:
+            return 0
+        ids = [r.id for r in rows]
+        for i in range(0, len(ids), CHUNK):
+            self.conn.execute(delete(t).where(t.c.id.in_(ids[i : i + CHUNK])))
+        items = [_Item(json.loads(r.change), r.device_id, r.batch_seq, r.parked_at) for r in rows]
+        total = 0
+        for _pass in range(3):  # a change parked behind another one of the same pass
+            self._parked_keys = set()
+            before = self.applied
+            self._run(items)
+            done = self.applied - before
+            total += done
+            items = [it for it, _r, _d in self._to_park]
+            if not items or not done:
+                break
+            self._to_park = []
+        self._flush(retried=True)
+        return total
+
+    def merge_existing(self) -> int:
+        """Merge the duplicates already in this database (migration 0003)."""
+        for model in SYNCED_MODELS:
+            table = model.__tablename__
+            extra = self._duplicate_ids(table) if table in IDENTITY else []
+            if extra or self._moves.get(table):
+                self._apply_table(table, [], extra=extra)
+        self._flush()
+        return self.merged
+
+    # --- bookkeeping ----------------------------------------------------------------------------
+
+    def _flush(self, retried: bool = False) -> None:
+        if len(self.conflicts) > self._written_conflicts:
+            self.conn.execute(SyncConflict.__table__.insert(), self.conflicts[self._written_conflicts :])
+            self._written_conflicts = len(self.conflicts)
+        if self._to_park:
+            now = utcnow()
+            self.conn.execute(SyncParked.__table__.insert(), [
+                {"device_id": it.device, "batch_seq": it.seq, "table_name": str(it.orig.get("t", ""))[:40],
+                 "record_id": str(it.orig.get("id", ""))[:36], "change": json.dumps(it.orig, ensure_ascii=False),
+                 "reason": reason, "detail": detail, "parked_at": it.parked_at or now,
+                 "retried_at": now if (retried or it.parked_at) else None}
+                for it, reason, detail in self._to_park
+            ])
+            self.parked += len(self._to_park)
+            log.info("sync: %d changes parked", len(self._to_park))
+            self._to_park = []
+
+    def _park(self, item: _Item, reason: str, detail: str = "") -> None:
+        self._to_park.append((item, reason, detail))
+        self._parked_set().add((item.orig.get("t"), item.orig.get("id")))
+
+    def _parked_set(self) -> set[tuple[str, str]]:
+        if self._parked_keys is None:
+            t = SyncParked.__table__
+            self._parked_keys = {(a, b) for a, b in self.conn.execute(select(t.c.table_name, t.c.record_id))}
+        return self._parked_keys
 
     def _conflict(self, table, rid, field, kept, kept_h, other, other_h, kind="field") -> None:
         self.conflicts.append({
@@ -74,6 +215,133 @@ class Merger:
             "kept_value": json.dumps(kept, ensure_ascii=False), "other_value": json.dumps(other, ensure_ascii=False),
             "kept_hlc": kept_h, "other_hlc": other_h, "kind": kind,
         })
+
+    # --- aliases (merged-away records) ----------------------------------------------------------
+
+    def _aliases_exist(self) -> bool:
+        if self._any_alias is None:
+            t = SyncAlias.__table__
+            self._any_alias = self.conn.execute(select(t.c.loser_id).limit(1)).first() is not None
+        return self._any_alias
+
+    def _aliases_of(self, table: str, ids) -> dict[str, str]:
+        cache = self._alias.setdefault(table, {})
+        checked = self._alias_checked.setdefault(table, set())
+        todo = [i for i in set(ids) if i not in checked and isinstance(i, str)]
+        t = SyncAlias.__table__
+        for i in range(0, len(todo), CHUNK):
+            part = todo[i : i + CHUNK]
+            for loser, survivor in self.conn.execute(
+                select(t.c.loser_id, t.c.survivor_id).where(t.c.table_name == table, t.c.loser_id.in_(part))
+            ):
+                cache[loser] = survivor
+        checked.update(todo)
+        return cache
+
+    def _add_alias(self, table: str, loser: str, survivor: str) -> None:
+        t = SyncAlias.__table__
+        self.conn.execute(update(t).where(t.c.table_name == table, t.c.survivor_id == loser).values(survivor_id=survivor))
+        self.conn.execute(delete(t).where(t.c.table_name == table, t.c.loser_id == loser))
+        self.conn.execute(t.insert().values(table_name=table, loser_id=loser, survivor_id=survivor, created_at=utcnow()))
+        cache = self._alias.setdefault(table, {})
+        for k, v in cache.items():
+            if v == loser:
+                cache[k] = survivor
+        cache[loser] = survivor
+        self._alias_checked.setdefault(table, set()).add(loser)
+        self._any_alias = True
+
+    def _rewrite(self, table: str, items: list[_Item]) -> None:
+        """Changes to a merged-away record go to its survivor; so do references naming one."""
+        fks = FOREIGN_KEYS[table]
+        own = self._aliases_of(table, [it.orig.get("id") for it in items])
+        refs = {}
+        for col, ref in fks:
+            refs[col] = self._aliases_of(ref, [(it.orig.get("f") or {}).get(col) for it in items])
+        if not own and not any(refs.values()):
+            return
+        for it in items:
+            ch = it.orig
+            rid = ch.get("id")
+            fields = ch.get("f") or {}
+            new_fields = None
+            for col, ref in fks:
+                v = fields.get(col)
+                if v is not None and v in refs[col]:
+                    if new_fields is None:
+                        new_fields = dict(fields)
+                    new_fields[col] = refs[col][v]
+            if rid in own or new_fields is not None:
+                work = dict(ch)
+                work["id"] = own.get(rid, rid)
+                if new_fields is not None:
+                    work["f"] = new_fields
+                it.work = work
+
+    # --- checks before applying -------------------------------------------------------------------
+
+    def _check(self, table: str, items: list[_Item]) -> list[_Item]:
+        """The changes that may be applied; the others are parked (with their reason)."""
+        kinds = KINDS[table]
+        fks = FOREIGN_KEYS[table]
+        # references: the records they name must exist here (parents are applied first)
+        wanted: dict[str, set[str]] = {}
+        for it in items:
+            fields = it.work.get("f") or {}
+            for col, ref in fks:
+                v = fields.get(col)
+                if v is not None:
+                    wanted.setdefault(ref, set()).add(v)
+        found: dict[str, set[str]] = {}
+        for ref, values in wanted.items():
+            rt = MODELS_BY_TABLE[ref].__table__
+            have: set[str] = set()
+            vals = [v for v in values if isinstance(v, str)]
+            for i in range(0, len(vals), CHUNK):
+                have.update(r[0] for r in self.conn.execute(select(rt.c.id).where(rt.c.id.in_(vals[i : i + CHUNK]))))
+            if ref == table:  # a certificate that corrects one of the same batch
+                have.update(it.work.get("id") for it in items)
+            found[ref] = have
+        parked = self._parked_set()
+        ok = []
+        for it in items:
+            ch = it.work
+            rid = ch.get("id")
+            fields = ch.get("f") or {}
+            if not isinstance(rid, str) or not rid or len(rid) > 36 or not isinstance(fields, dict) \
+                    or not isinstance(ch.get("h"), str):
+                self._park(it, "invalid", "id")
+                continue
+            if (table, it.orig.get("id")) in parked:
+                self._park(it, "waiting")
+                continue
+            values = {}
+            bad = []
+            for k, v in fields.items():
+                kind = kinds.get(k)
+                if kind is None:
+                    continue
+                if kind and v is not None:
+                    try:
+                        v = decode(kind, v)
+                    except _DECODE_ERRORS:
+                        bad.append(k)
+                        continue
+                values[k] = v
+            if not bad:
+                bad = [p.field for p in check_record(table, values)]
+            if bad:
+                self._park(it, "invalid", ", ".join(sorted(set(bad))))
+                continue
+            missing = [f"{col} -> {ref} {fields[col]}" for col, ref in fks
+                       if fields.get(col) is not None and fields[col] not in found[ref]]
+            if missing:
+                self._park(it, "missing-reference", "; ".join(missing)[:500])
+                continue
+            ok.append(it)
+        return ok
+
+    # --- loading ----------------------------------------------------------------------------------
 
     def _load_rows(self, table: str, ids: list[str]) -> dict[str, dict]:
         model = MODELS_BY_TABLE[table]
@@ -85,47 +353,248 @@ class Merger:
                 out[row.id] = encode_row(table, dict(row._mapping))
         return out
 
-    def apply(self, changes: list[dict]) -> None:
-        by_table: dict[str, list[dict]] = {}
-        for ch in changes:
-            if ch.get("t") in MODELS_BY_TABLE:
-                by_table.setdefault(ch["t"], []).append(ch)
-        for model in SYNCED_MODELS:
-            if model.__tablename__ in by_table:
-                self._apply_table(model.__tablename__, by_table[model.__tablename__])
-        if self.conflicts:
-            self.conn.execute(SyncConflict.__table__.insert(), self.conflicts)
+    def _load_more(self, table: str, ids, work: dict) -> None:
+        """Records outside the batch that a merge changes join the work (with their prior state)."""
+        ids = [i for i in dict.fromkeys(ids) if i not in work["rows"]]
+        if not ids:
+            return
+        rows = self._load_rows(table, ids)
+        clocks = load_clocks(self.conn, table, ids)
+        work["rows"].update(rows)
+        work["existing"].update(rows)
+        work["clocks"].update(clocks)
+        work["had_clock"].update(clocks)
+        if self.restore is not None:
+            for rid, r in rows.items():
+                work["prior"][rid] = dict(r)
 
-    def _apply_table(self, table: str, changes: list[dict]) -> None:
+    def _apply_table(self, table: str, items: list[_Item], extra=()) -> None:
         model = MODELS_BY_TABLE[table]
-        ids = list(dict.fromkeys(ch["id"] for ch in changes))
+        if items and self._aliases_exist():
+            self._rewrite(table, items)
+        ok = self._check(table, items) if items else []
+        moves = self._moves.pop(table, {})
+        moved: dict[str, list[tuple[str, str]]] = {}
+        for col, pairs in moves.items():  # records that refer to merged-away ones
+            c = model.__table__.c[col]
+            losers = list(pairs)
+            for i in range(0, len(losers), CHUNK):
+                for rid, value in self.conn.execute(select(model.__table__.c.id, c).where(c.in_(losers[i : i + CHUNK]))):
+                    moved.setdefault(rid, []).append((col, pairs[value]))
+        ids = list(dict.fromkeys([it.work["id"] for it in ok] + list(extra) + list(moved)))
         clocks = load_clocks(self.conn, table, ids)
         had_clock = set(clocks)
         rows = self._load_rows(table, ids)
         existing = set(rows)
         touched: dict[str, set[str]] = {}
         prior = {rid: dict(r) for rid, r in rows.items()} if self.restore is not None else {}
-        for ch in changes:
-            self._merge_one(table, ch, rows, clocks, touched)
+        work = {"rows": rows, "clocks": clocks, "had_clock": had_clock, "existing": existing, "prior": prior}
+        for rid, pairs in moved.items():
+            for col, survivor in pairs:
+                if rid in rows and rows[rid].get(col) != survivor:
+                    rows[rid][col] = survivor
+                    touched.setdefault(rid, set()).add(col)
+        sources: dict[str, list[_Item]] = {}
+        for it in ok:
+            self._merge_one(table, it.work, rows, clocks, touched)
+            sources.setdefault(it.work["id"], []).append(it)
             self.applied += 1
         renames = self._unique_collisions(table, rows, touched, existing)
-        inserts = [decode_row(table, rows[rid]) for rid in touched if rid not in existing]
-        updates = [
-            {"id": rid, **decode_row(table, {k: rows[rid][k] for k in fields})}
-            for rid, fields in touched.items() if rid in existing and fields
-        ]
+        if table in IDENTITY:
+            self._resolve_identity(table, work, touched, set(extra))
+            self._mirror(table, work, touched)
+        # write: tombstones first (a merged-away record frees its identity), then new records, then the rest
+        tombs, inserts, updates = [], [], []
+        for rid, fields in touched.items():
+            if rid not in existing:
+                inserts.append((rid, decode_row(table, rows[rid])))
+            elif fields:
+                row = {"id": rid, **decode_row(table, {k: rows[rid][k] for k in fields})}
+                (tombs if "deleted_at" in fields and rows[rid].get("deleted_at") else updates).append((rid, row))
         for rid, (field, value) in renames.items():  # a local record gives way before the insert
             if rid in existing or rid not in touched:
                 self.session.execute(update(model), [{"id": rid, field: decode_row(table, {field: value})[field]}])
-        for i in range(0, len(inserts), CHUNK):
-            self.session.execute(insert(model), inserts[i : i + CHUNK])
-        for i in range(0, len(updates), CHUNK):
-            self.session.execute(update(model), updates[i : i + CHUNK])
-        save_clocks(self.conn, table, {rid: clocks[rid] for rid in touched}, had_clock)
+        failed: dict[str, tuple[str, str]] = {}
+        for kind, group in (("update", tombs), ("insert", inserts), ("update", updates)):
+            failed.update(self._write(model, kind, group))
+        if failed:
+            self._refused(table, failed, sources, touched)
+        save_clocks(self.conn, table, {rid: clocks[rid] for rid in touched if rid in clocks}, had_clock)
         if self.restore is not None:
             self._keep_prior(table, prior, rows, touched, renames)
         if renames:  # the renames are this laptop's own changes: they sync like an edit
             record_local(self.conn, self.state, table, [(rid, decode_row(table, {f: v}), False) for rid, (f, v) in renames.items()])
+
+    def _write(self, model, kind: str, group: list[tuple[str, dict]]) -> dict[str, tuple[str, str]]:
+        """Bulk write; when the database refuses it, one record at a time (a savepoint each), and
+        the refused ones are returned with their reason."""
+        if not group:
+            return {}
+        stmt = insert(model) if kind == "insert" else update(model)
+        try:
+            with self.session.begin_nested():
+                for i in range(0, len(group), CHUNK):
+                    self.session.execute(stmt, [r for _rid, r in group[i : i + CHUNK]])
+            return {}
+        except IntegrityError:
+            pass
+        failed = {}
+        for rid, row in group:
+            try:
+                with self.session.begin_nested():
+                    self.session.execute(stmt, [row])
+            except IntegrityError as exc:
+                failed[rid] = _integrity_reason(exc)
+        log.warning("sync: %d records of %s refused by the database, their changes parked", len(failed), model.__tablename__)
+        return failed
+
+    def _refused(self, table: str, failed: dict, sources: dict, touched: dict) -> None:
+        for rid, (reason, detail) in failed.items():
+            touched.pop(rid, None)
+            for it in sources.get(rid, ()):
+                self._park(it, reason, detail)
+                self.applied -= 1
+        gone = set(failed)
+        self.conflicts[self._written_conflicts :] = [
+            c for c in self.conflicts[self._written_conflicts :] if not (c["table_name"] == table and c["record_id"] in gone)
+        ]
+
+    def _run(self, items: list[_Item]) -> None:
+        by_table: dict[str, list[_Item]] = {}
+        for it in items:
+            if not isinstance(it.orig, dict):
+                log.warning("sync: a change line that is not an object was skipped")
+                continue
+            t = it.orig.get("t")
+            if t in MODELS_BY_TABLE:
+                by_table.setdefault(t, []).append(it)
+            elif isinstance(it.orig, dict) and t is not None:
+                self._park(it, "invalid", "t")
+        for model in SYNCED_MODELS:
+            table = model.__tablename__
+            if table in by_table or self._moves.get(table):
+                self._apply_table(table, by_table.get(table, []))
+
+    # --- identity -------------------------------------------------------------------------------
+
+    def _duplicate_ids(self, table: str) -> list[str]:
+        """Ids of live records that share an identity with another (set-based)."""
+        t = MODELS_BY_TABLE[table].__table__
+        cols = [t.c[c] for c in IDENTITY[table]]
+        keys = [tuple(r[:-1]) for r in self.conn.execute(
+            select(*cols, func.count()).where(t.c.deleted_at.is_(None)).group_by(*cols).having(func.count() > 1))]
+        keys = [k for k in keys if identity_of(table, dict(zip(IDENTITY[table], k))) is not None]
+        return [rid for ids in self._live_holders(table, keys).values() for rid in ids]
+
+    def _live_holders(self, table: str, keys) -> dict[tuple, list[str]]:
+        t = MODELS_BY_TABLE[table].__table__
+        names = IDENTITY[table]
+        cols = [t.c[c] for c in names]
+        keys = list(keys)
+        out: dict[tuple, list[str]] = {}
+        step = CHUNK if len(cols) == 1 else PAIR_CHUNK
+        for i in range(0, len(keys), step):
+            part = keys[i : i + step]
+            if len(cols) == 1:
+                cond = cols[0].in_([k[0] for k in part])
+            else:
+                cond = tuple_(*cols).in_(part)
+            for row in self.conn.execute(select(t.c.id, *cols).where(cond, t.c.deleted_at.is_(None))):
+                out.setdefault(tuple(row[1:]), []).append(row[0])
+        return out
+
+    def _resolve_identity(self, table: str, work: dict, touched: dict, candidates: set[str]) -> None:
+        rows, existing = work["rows"], work["existing"]
+        keyset = IDENTITY_SET[table] | {"deleted_at"}
+        mine: dict[tuple, set[str]] = {}
+        for rid, fields in touched.items():
+            if rid in candidates or rid not in existing or not keyset.isdisjoint(fields):
+                rec = rows[rid]
+                if rec.get("deleted_at") is None:
+                    key = identity_of(table, rec)
+                    if key is not None:
+                        mine.setdefault(key, set()).add(rid)
+        for rid in candidates - set(touched):
+            rec = rows.get(rid)
+            if rec is not None and rec.get("deleted_at") is None:
+                key = identity_of(table, rec)
+                if key is not None:
+                    mine.setdefault(key, set()).add(rid)
+        if not mine:
+            return
+        groups: dict[tuple, set[str]] = {k: set(v) for k, v in mine.items()}
+        for key, ids in self._live_holders(table, list(mine)).items():
+            for oid in ids:
+                if oid in rows:  # its state here decides (it may be changing in this batch)
+                    rec = rows[oid]
+                    if rec.get("deleted_at") is not None or identity_of(table, rec) != key:
+                        continue
+                groups.setdefault(key, set()).add(oid)
+        clashes = {k: ids for k, ids in groups.items() if len(ids) > 1}
+        if not clashes:
+            return
+        self._load_more(table, [i for ids in clashes.values() for i in ids], work)
+        for ids in clashes.values():
+            order = sorted(ids)
+            for loser in order[1:]:
+                self._merge_pair(table, order[0], loser, work, touched)
+
+    def _merge_pair(self, table: str, survivor: str, loser: str, work: dict, touched: dict) -> None:
+        rows, clocks = work["rows"], work["clocks"]
+        rs, rl = rows[survivor], rows[loser]
+        cs = clocks.get(survivor)
+        keep_clock = cs is not None  # a record without clocks (not yet published) gets none here
+        if cs is None:
+            cs = {"*": ["", ""]}
+        cl = clocks.get(loser) or {"*": ["", ""]}
+        changed = touched.setdefault(survivor, set())
+        key = IDENTITY_SET[table]
+        for k in FIELDS[table]:
+            if k in _OWN or k in key:
+                continue
+            hs, hl = field_clock(cs, k), field_clock(cl, k)
+            vs, vl = rs.get(k), rl.get(k)
+            if hl[0] > hs[0]:
+                cs[k] = list(hl)
+                if vs != vl:
+                    rs[k] = vl
+                    changed.add(k)
+                    self._conflict(table, survivor, k, vl, hl[0], vs, hs[0], kind="duplicate")
+            elif vs != vl:
+                self._conflict(table, survivor, k, vs, hs[0], vl, hl[0], kind="duplicate")
+        if keep_clock:
+            clocks[survivor] = cs
+        rl["deleted_at"] = rl.get("created_at") or EPOCH
+        touched.setdefault(loser, set()).add("deleted_at")
+        self._add_alias(table, loser, survivor)
+        for rtable, col in REFERRERS.get(table, ()):
+            self._moves.setdefault(rtable, {}).setdefault(col, {})[loser] = survivor
+        self.merged += 1
+        log.info("sync: %s %s merged into %s (same identity)", table, loser, survivor)
+
+    def _mirror(self, table: str, work: dict, touched: dict) -> None:
+        """A merged-away record holds a copy of its survivor's fields (so it reads the same on
+        every laptop, whenever each merged)."""
+        if not self._any_alias:
+            return
+        rows = work["rows"]
+        live = [rid for rid in touched if rows[rid].get("deleted_at") is None]
+        t = SyncAlias.__table__
+        pairs: list[tuple[str, str]] = []
+        for i in range(0, len(live), CHUNK):
+            pairs.extend(self.conn.execute(
+                select(t.c.loser_id, t.c.survivor_id).where(t.c.table_name == table, t.c.survivor_id.in_(live[i : i + CHUNK]))).all())
+        if not pairs:
+            return
+        self._load_more(table, [l for l, _s in pairs], work)
+        for loser, survivor in pairs:
+            if loser not in rows:
+                continue
+            rl, rs = rows[loser], rows[survivor]
+            for k in FIELDS[table]:
+                if k not in _OWN and rl.get(k) != rs.get(k):
+                    rl[k] = rs.get(k)
+                    touched.setdefault(loser, set()).add(k)
 
     def _keep_prior(self, table: str, prior: dict, rows: dict, touched: dict, renames: dict) -> None:
         assert self.restore is not None

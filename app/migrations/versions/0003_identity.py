@@ -1,0 +1,46 @@
+"""one identity, one live record
+
+Live records that share an identity (a participant's personnummer, a company's organisation
+number, an enrollment's course and participant, ...) are merged first, by the same rule sync uses
+(app/sync/identity.py: the smaller id survives, references move, the loser is tombstoned); then
+partial unique indexes keep one live participant per personnummer and one live company per
+organisation number.
+
+Revision ID: 0003
+Revises: 0002
+"""
+from typing import Sequence, Union
+
+from alembic import op
+from sqlalchemy.orm import Session
+
+revision: str = "0003"
+down_revision: Union[str, Sequence[str], None] = "0002"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+INDEXES = (  # (table, index, column, SQLite condition, PostgreSQL condition), as app/models.py declares them
+    ("companies", "uq_companies_org_number_live", "org_number",
+     "deleted_at IS NULL AND org_number != ''", "deleted_at IS NULL AND org_number != ''"),
+    ("participants", "uq_participants_personal_number_live", "personal_number",
+     "deleted_at IS NULL AND personal_number != '' AND personal_number NOT GLOB '*[A-Za-z]*'",
+     "deleted_at IS NULL AND personal_number != '' AND personal_number !~ '[A-Za-z]'"),
+)
+
+
+def upgrade() -> None:
+    import sqlalchemy as sa
+
+    from app.sync.identity import merge_duplicates
+
+    conn = op.get_bind()
+    session = Session(bind=conn)
+    merge_duplicates(session)
+    session.flush()
+    for table, name, column, lite, pg in INDEXES:
+        op.create_index(name, table, [column], unique=True, sqlite_where=sa.text(lite), postgresql_where=sa.text(pg))
+
+
+def downgrade() -> None:
+    for table, name, _column, _lite, _pg in INDEXES:
+        op.drop_index(name, table)
