@@ -30,7 +30,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import Boolean, Integer, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,6 +82,41 @@ def is_deleted(clocks: dict) -> bool:
         if v[0] > seen and v[0] != del_h:
             return False
     return True
+
+
+_BLANK_OVERRIDES = {("attendance", "status"): "absent"}  # a CHECK allows no empty status
+
+
+def _blank(table: str, row: dict) -> dict[str, Any]:
+    """A merged-away record's fields: its identity and creation stay, the rest is emptied (to
+    column defaults), and it is tombstoned at its own creation time."""
+    created = row.get("created_at") or EPOCH
+    out: dict[str, Any] = {"deleted_at": created}
+    key = IDENTITY_SET[table]
+    kinds = KINDS[table]
+    for column in MODELS_BY_TABLE[table].__table__.columns:
+        k = column.key
+        if k in _OWN or k in key or k not in FIELDS_SET[table]:
+            continue
+        if (table, k) in _BLANK_OVERRIDES:
+            out[k] = _BLANK_OVERRIDES[(table, k)]
+            continue
+        default = column.default
+        if default is not None and getattr(default, "is_scalar", False):
+            out[k] = encode_row(table, {k: default.arg})[k]
+        elif column.nullable:
+            out[k] = None
+        else:
+            kind = kinds[k]
+            if kind:
+                out[k] = {"date": created[:10], "datetime": created, "time": "00:00", "decimal": "0"}.get(kind)
+            elif isinstance(column.type, Boolean):
+                out[k] = False
+            elif isinstance(column.type, Integer):
+                out[k] = 0
+            else:
+                out[k] = ""
+    return out
 
 
 class _Item:
@@ -402,7 +437,6 @@ class Merger:
         renames = self._unique_collisions(table, rows, touched, existing)
         if table in IDENTITY:
             self._resolve_identity(table, work, touched, set(extra))
-            self._mirror(table, work, touched)
         # write: tombstones first (a merged-away record frees its identity), then new records, then the rest
         tombs, inserts, updates = [], [], []
         for rid, fields in touched.items():
@@ -564,37 +598,18 @@ class Merger:
                 self._conflict(table, survivor, k, vs, hs[0], vl, hl[0], kind="duplicate")
         if keep_clock:
             clocks[survivor] = cs
-        rl["deleted_at"] = rl.get("created_at") or EPOCH
-        touched.setdefault(loser, set()).add("deleted_at")
+        # the loser keeps its identity and creation (also its tombstone's time), nothing else: its values are the survivor's
+        # or in the conflict list, and it reads the same on every laptop whenever each merged
+        lost = touched.setdefault(loser, set())
+        for k, v in _blank(table, rl).items():
+            if rl.get(k) != v:
+                rl[k] = v
+                lost.add(k)
         self._add_alias(table, loser, survivor)
         for rtable, col in REFERRERS.get(table, ()):
             self._moves.setdefault(rtable, {}).setdefault(col, {})[loser] = survivor
         self.merged += 1
         log.info("sync: %s %s merged into %s (same identity)", table, loser, survivor)
-
-    def _mirror(self, table: str, work: dict, touched: dict) -> None:
-        """A merged-away record holds a copy of its survivor's fields (so it reads the same on
-        every laptop, whenever each merged)."""
-        if not self._any_alias:
-            return
-        rows = work["rows"]
-        live = [rid for rid in touched if rows[rid].get("deleted_at") is None]
-        t = SyncAlias.__table__
-        pairs: list[tuple[str, str]] = []
-        for i in range(0, len(live), CHUNK):
-            pairs.extend(self.conn.execute(
-                select(t.c.loser_id, t.c.survivor_id).where(t.c.table_name == table, t.c.survivor_id.in_(live[i : i + CHUNK]))).all())
-        if not pairs:
-            return
-        self._load_more(table, [l for l, _s in pairs], work)
-        for loser, survivor in pairs:
-            if loser not in rows:
-                continue
-            rl, rs = rows[loser], rows[survivor]
-            for k in FIELDS[table]:
-                if k not in _OWN and rl.get(k) != rs.get(k):
-                    rl[k] = rs.get(k)
-                    touched.setdefault(loser, set()).add(k)
 
     def _keep_prior(self, table: str, prior: dict, rows: dict, touched: dict, renames: dict) -> None:
         assert self.restore is not None
