@@ -211,3 +211,58 @@ def test_identity_ignores_empty_and_protected_numbers(lab):
     sync_all(lab)
     assert dump(a) == dump(b) == dump(c)
     assert len(live(dump(a)["participants"])) == 4 and len(live(dump(a)["companies"])) == 2
+
+
+def test_migration_0003_merges_duplicates_already_there_and_then_refuses_new_ones(tmp_path):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from app import db as dbmod
+    from app.db import Database, current_revision
+
+    db = Database(tmp_path / "old.db", migrate=False)
+    dbmod.upgrade(db, "0002")
+    with db.write() as s:
+        s.add_all([Company(id=A_COMPANY, name="Verkstad AB", org_number="5560360793"),
+                   Company(id=B_COMPANY, name="Verkstaden AB", org_number="5560360793"),
+                   Company(name="Utan", org_number=""), Company(name="Utan heller", org_number="")])
+        s.flush()
+        s.add_all([Participant(id=B_PERSON, first_name="Åsa", last_name="Lind", personal_number="198507142386", company_id=B_COMPANY, phone="070-1"),
+                   Participant(id=A_PERSON, first_name="Åsa", last_name="Lind", personal_number="198507142386", company_id=A_COMPANY),
+                   Participant(first_name="X", last_name="Y", personal_number="19800101TF29"),
+                   Participant(first_name="Z", last_name="W", personal_number="19800101TF29")])
+        course = Course(code="SVE-1", title="Svets")
+        s.add(course)
+        s.flush()
+        ses = CourseSession(course_id=course.id, date=date(2026, 3, 2), start_time=time(8), end_time=time(12))
+        s.add(ses)
+        s.flush()
+        for pid in (A_PERSON, B_PERSON):
+            s.add(Enrollment(course_id=course.id, participant_id=pid))
+            s.add(Attendance(id=attendance_id(ses.id, pid), session_id=ses.id, participant_id=pid, status="present"))
+    dbmod.upgrade(db)
+    assert current_revision(db) == "0003"
+    d = dump(db)
+    assert [r["id"] for r in live(d["participants"]) if r["personal_number"] == "198507142386"] == [A_PERSON]
+    assert len([r for r in live(d["participants"]) if r["personal_number"] == "19800101TF29"]) == 2
+    assert [r["id"] for r in live(d["companies"]) if r["org_number"]] == [A_COMPANY]
+    assert len(live(d["companies"])) == 3
+    survivor = next(r for r in d["participants"] if r["id"] == A_PERSON)
+    assert survivor["company_id"] == A_COMPANY
+    assert len(live(d["enrollments"])) == 1 and len(live(d["attendance"])) == 1
+    assert all(r["participant_id"] == A_PERSON for r in d["enrollments"] + d["attendance"])
+    with db.read() as s:
+        assert {(x.table_name, x.loser_id) for x in s.scalars(select(SyncAlias))} >= {
+            ("participants", B_PERSON), ("companies", B_COMPANY)}
+    assert any(x.record_id == A_PERSON and x.field == "phone" for x in conflicts(db, "duplicate"))
+    # from now on the database itself keeps one live record per identity
+    with pytest.raises(IntegrityError):
+        with db.write() as s:
+            s.add(Participant(first_name="Ny", last_name="Dubblett", personal_number="198507142386"))
+    with pytest.raises(IntegrityError):
+        with db.write() as s:
+            s.add(Company(name="Ny", org_number="5560360793"))
+    with db.write() as s:  # a protected number and an empty one identify no one
+        s.add(Participant(first_name="P", last_name="Q", personal_number="19800101TF29"))
+        s.add(Company(name="Utan tre", org_number=""))
+    db.dispose()
