@@ -602,7 +602,7 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                 conflicts = _apply(db, state, dev, nxt, batch, chain, point)
             except IntegrityError as exc:
                 log.warning("sync: batch %s of %s not applied (%s)", nxt, dev, type(exc.orig).__name__)
-                _stop(pr, "stopped", _("Partner {device}, batch {seq}: cannot be applied (a record it refers to is missing); tried again at the next sync.").format(device=dev[:8], seq=nxt))
+                _stop(pr, "stopped", _("Partner {device}, batch {seq}: the database refused it ({error}); tried again at the next sync.").format(device=dev[:8], seq=nxt, error=type(exc.orig).__name__))
                 finished.add(dev)
                 continue
             fork_of = header.get("fork_of")
