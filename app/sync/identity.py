@@ -54,13 +54,13 @@ def identity_of(table: str, row: dict[str, Any]) -> tuple | None:
     cols = IDENTITY.get(table)
     if cols is None:
         return None
-    key = tuple(row.get(c) for c in cols)
-    for v in key:
-        if v is None or v == "":
-            return None
-    if table == "participants" and _LETTERS.search(key[0]):
+    if len(cols) == 2:
+        a, b = row.get(cols[0]), row.get(cols[1])
+        return (a, b) if a and b else None
+    a = row.get(cols[0])
+    if not a or not isinstance(a, str) or (table == "participants" and _LETTERS.search(a)):
         return None
-    return key
+    return (a,)
 
 
 def merge_duplicates(session: Session, state=None) -> int:

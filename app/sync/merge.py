@@ -30,7 +30,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, delete, func, insert, select, tuple_, update
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,7 @@ from app.sync.capture import (
     encode_row,
     field_clock,
     KINDS,
+    _insert_many,
     load_clocks,
     record_local,
     save_clocks,
@@ -62,7 +63,6 @@ for _m in SYNCED_MODELS:
     if _u:
         UNIQUE_FIELDS[_m.__tablename__] = _u
 
-PAIR_CHUNK = 500  # (a, b) pairs per IN query
 EPOCH = "1970-01-01T00:00:00"
 # fields a merge of two records leaves as they are: the record's own creation and its tombstone
 _OWN = frozenset({"id", "created_at", "deleted_at"})
@@ -117,6 +117,47 @@ def _blank(table: str, row: dict) -> dict[str, Any]:
             else:
                 out[k] = ""
     return out
+
+
+# identities looked up in one join (a temporary table: per connection, never synced or kept)
+_KEYS = Table("kursdesk_identity_keys", MetaData(), Column("a", String(40)), Column("b", String(40)))
+
+# the fields app.limits checks, with their kind: not ids (their length is checked, and the records
+# they name must exist), not the local-only ones
+_CHECKED_FIELDS = {
+    t: {k: KINDS[t][k] for k in FIELDS[t] if k != "id" and k not in {c for c, _r in fks}}
+    for t, fks in FOREIGN_KEYS.items()
+}
+_CHECKED: dict[tuple, bool] = {}  # (table, field, type, value as sent) -> passes (values repeat a lot)
+_CHECKED_MAX = 200_000
+
+
+def _invalid_fields(table: str, fields: dict[str, Any], checked: dict[str, str]) -> list[str]:
+    """The fields of a change line that do not decode, or that app.limits.check_record finds
+    fault with (on the decoded value); one field at a time, remembered by the value as sent."""
+    bad = []
+    for k, v in fields.items():
+        kind = checked.get(k)
+        if kind is None:
+            continue
+        key = (table, k, type(v), v)
+        try:
+            ok = _CHECKED.get(key)
+        except TypeError:  # not hashable (a list where a value belongs)
+            ok, key = None, None
+        if ok is None:
+            try:
+                value = decode(kind, v) if kind and v is not None else v
+                ok = not check_record(table, {k: value})
+            except _DECODE_ERRORS:
+                ok = False
+            if key is not None and not (isinstance(v, str) and len(v) > 256):
+                if len(_CHECKED) >= _CHECKED_MAX:
+                    _CHECKED.clear()
+                _CHECKED[key] = ok
+        if not ok:
+            bad.append(k)
+    return bad
 
 
 class _Item:
@@ -338,6 +379,7 @@ class Merger:
                 have.update(it.work.get("id") for it in items)
             found[ref] = have
         parked = self._parked_set()
+        checked = _CHECKED_FIELDS[table]
         ok = []
         for it in items:
             ch = it.work
@@ -350,26 +392,15 @@ class Merger:
             if (table, it.orig.get("id")) in parked:
                 self._park(it, "waiting")
                 continue
-            values = {}
-            bad = []
-            for k, v in fields.items():
-                kind = kinds.get(k)
-                if kind is None:
-                    continue
-                if kind and v is not None:
-                    try:
-                        v = decode(kind, v)
-                    except _DECODE_ERRORS:
-                        bad.append(k)
-                        continue
-                values[k] = v
-            if not bad:
-                bad = [p.field for p in check_record(table, values)]
+            bad = _invalid_fields(table, fields, checked)
             if bad:
                 self._park(it, "invalid", ", ".join(sorted(set(bad))))
                 continue
-            missing = [f"{col} -> {ref} {fields[col]}" for col, ref in fks
-                       if fields.get(col) is not None and fields[col] not in found[ref]]
+            missing = None
+            for col, ref in fks:
+                v = fields.get(col)
+                if v is not None and v not in found[ref]:
+                    missing = (missing or []) + [f"{col} -> {ref} {v}"]
             if missing:
                 self._park(it, "missing-reference", "; ".join(missing)[:500])
                 continue
@@ -429,11 +460,9 @@ class Merger:
                 if rid in rows and rows[rid].get(col) != survivor:
                     rows[rid][col] = survivor
                     touched.setdefault(rid, set()).add(col)
-        sources: dict[str, list[_Item]] = {}
         for it in ok:
             self._merge_one(table, it.work, rows, clocks, touched)
-            sources.setdefault(it.work["id"], []).append(it)
-            self.applied += 1
+        self.applied += len(ok)
         renames = self._unique_collisions(table, rows, touched, existing)
         if table in IDENTITY:
             self._resolve_identity(table, work, touched, set(extra))
@@ -452,7 +481,7 @@ class Merger:
         for kind, group in (("update", tombs), ("insert", inserts), ("update", updates)):
             failed.update(self._write(model, kind, group))
         if failed:
-            self._refused(table, failed, sources, touched)
+            self._refused(table, failed, ok, touched)
         save_clocks(self.conn, table, {rid: clocks[rid] for rid in touched if rid in clocks}, had_clock)
         if self.restore is not None:
             self._keep_prior(table, prior, rows, touched, renames)
@@ -461,14 +490,25 @@ class Merger:
 
     def _write(self, model, kind: str, group: list[tuple[str, dict]]) -> dict[str, tuple[str, str]]:
         """Bulk write; when the database refuses it, one record at a time (a savepoint each), and
-        the refused ones are returned with their reason."""
+        the refused ones are returned with their reason. New records go in as Core inserts of
+        rows with the same columns (the ORM's bulk insert costs a third more)."""
         if not group:
             return {}
-        stmt = insert(model) if kind == "insert" else update(model)
+        if kind == "insert":
+            stmt = model.__table__.insert()
+            runs: dict[tuple, list[dict]] = {}
+            for _rid, row in group:
+                runs.setdefault(tuple(row), []).append(row)
+            execute = self.conn.execute
+        else:
+            stmt = update(model)
+            runs = {(): [r for _rid, r in group]}
+            execute = self.session.execute
         try:
             with self.session.begin_nested():
-                for i in range(0, len(group), CHUNK):
-                    self.session.execute(stmt, [r for _rid, r in group[i : i + CHUNK]])
+                for rows in runs.values():
+                    for i in range(0, len(rows), CHUNK):
+                        execute(stmt, rows[i : i + CHUNK])
             return {}
         except IntegrityError:
             pass
@@ -476,16 +516,18 @@ class Merger:
         for rid, row in group:
             try:
                 with self.session.begin_nested():
-                    self.session.execute(stmt, [row])
+                    execute(stmt, [row])
             except IntegrityError as exc:
                 failed[rid] = _integrity_reason(exc)
         log.warning("sync: %d records of %s refused by the database, their changes parked", len(failed), model.__tablename__)
         return failed
 
-    def _refused(self, table: str, failed: dict, sources: dict, touched: dict) -> None:
-        for rid, (reason, detail) in failed.items():
+    def _refused(self, table: str, failed: dict, ok: list[_Item], touched: dict) -> None:
+        for rid in failed:
             touched.pop(rid, None)
-            for it in sources.get(rid, ()):
+        for it in ok:  # every change of a refused record, in order
+            if it.work["id"] in failed:
+                reason, detail = failed[it.work["id"]]
                 self._park(it, reason, detail)
                 self.applied -= 1
         gone = set(failed)
@@ -521,20 +563,29 @@ class Merger:
         return [rid for ids in self._live_holders(table, keys).values() for rid in ids]
 
     def _live_holders(self, table: str, keys) -> dict[tuple, list[str]]:
+        """Live records holding these identities: {key: [id, ...]}. One column: chunked IN
+        queries; a pair: the pairs go into a temporary table joined on the pair's unique index."""
         t = MODELS_BY_TABLE[table].__table__
         names = IDENTITY[table]
         cols = [t.c[c] for c in names]
-        keys = list(keys)
+        keys = list(set(keys))
         out: dict[tuple, list[str]] = {}
-        step = CHUNK if len(cols) == 1 else PAIR_CHUNK
-        for i in range(0, len(keys), step):
-            part = keys[i : i + step]
-            if len(cols) == 1:
-                cond = cols[0].in_([k[0] for k in part])
-            else:
-                cond = tuple_(*cols).in_(part)
-            for row in self.conn.execute(select(t.c.id, *cols).where(cond, t.c.deleted_at.is_(None))):
-                out.setdefault(tuple(row[1:]), []).append(row[0])
+        if not keys:
+            return out
+        if len(cols) == 1:
+            for i in range(0, len(keys), CHUNK):
+                cond = cols[0].in_([k[0] for k in keys[i : i + CHUNK]])
+                for row in self.conn.execute(select(t.c.id, cols[0]).where(cond, t.c.deleted_at.is_(None))):
+                    out.setdefault((row[1],), []).append(row[0])
+            return out
+        self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_KEYS.name} (a VARCHAR(40), b VARCHAR(40))")
+        self.conn.execute(delete(_KEYS))
+        _insert_many(self.conn, _KEYS, [{"a": a, "b": b} for a, b in keys])
+        query = select(t.c.id, cols[0], cols[1]).select_from(
+            _KEYS.join(t, (cols[0] == _KEYS.c.a) & (cols[1] == _KEYS.c.b))).where(t.c.deleted_at.is_(None))
+        for rid, a, b in self.conn.execute(query):
+            out.setdefault((a, b), []).append(rid)
+        self.conn.execute(delete(_KEYS))
         return out
 
     def _resolve_identity(self, table: str, work: dict, touched: dict, candidates: set[str]) -> None:
