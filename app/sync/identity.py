@@ -5,10 +5,11 @@ with letters such as ESF's protected form `19800101TF29`, identifies no one), a 
 organisation number (non-empty `org_number`), an enrollment one (course, participant), a mark one
 (session, participant), an original one (participant, month), a need link one (need, course).
 
-When sync brings two live records with one identity, the merge (app/sync/merge.py) keeps the one
-with the smaller id, merges the two per field by their clocks, moves every reference to the loser
-onto the survivor, tombstones the loser and remembers the pair (SyncAlias) so that later changes
-to the loser reach the survivor. No laptop needs to tell another: each does the same.
+When sync brings two records with one identity (live ones, and deleted ones too: see
+app/sync/merge.py), the merge keeps the one with the smaller id, merges the two per field by their
+clocks, moves every reference to the loser onto the survivor, tombstones the loser and remembers
+the pair (SyncAlias) so that later changes to the loser reach the survivor. No laptop needs to
+tell another: each does the same.
 
     merge_duplicates(session)      # duplicates already in a database (migration 0003)
     parked_changes(session)        # partners' changes that could not be applied yet, for the Sync page

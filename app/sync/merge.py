@@ -9,13 +9,17 @@ Two records that claim the same unique value (two laptops made course code X off
 the one with the larger id gets `<value>~<4 chars of its id>` as a normal, synced change, and a
 conflict names it.
 
-Two live records with one identity (app/sync/identity.py: a personnummer, an organisation number,
+Two records with one identity (app/sync/identity.py: a personnummer, an organisation number,
 an enrollment's course and participant, ...) become one: the smaller id survives with both
-records' fields merged by their clocks (the losing values are conflicts of kind "duplicate"),
-every reference to the loser moves to the survivor (which may make pair records clash: merged
-the same way), the loser is tombstoned (at its own creation time) and keeps a copy of the
-survivor's fields, and a SyncAlias sends later changes to the loser (and references naming it)
-to the survivor. Every laptop does the same without telling the others: none of it is logged.
+records' fields merged by their clocks, the deletion included (the losing values are conflicts
+of kind "duplicate"); every reference to the loser moves to the survivor (which may make pair
+records clash: merged the same way); the loser keeps only its identity and creation and is
+tombstoned at its creation time; a SyncAlias sends later changes to the loser (and references
+naming it) to the survivor. Deleted records count: whether one was still live when the other
+arrived depends on the order batches arrive in, and the result must not. Every laptop does the
+same without telling the others: none of it is logged. (A laptop's own writes are not merged:
+the partial unique indexes refuse a second live record there; re-registering an identity whose
+record was deleted on the same laptop is merged by its partners only.)
 
 A change that cannot be applied (a record it refers to is missing, an invalid value, a rule of
 the database) is parked in `sync_parked` with its reason, and the rest goes on; later changes of a
@@ -347,6 +351,10 @@ class Merger:
                     if new_fields is None:
                         new_fields = dict(fields)
                     new_fields[col] = refs[col][v]
+            if rid in own and ("created_at" in fields or "id" in fields):
+                new_fields = dict(new_fields if new_fields is not None else fields)
+                new_fields.pop("created_at", None)  # the survivor's creation is its own
+                new_fields.pop("id", None)
             if rid in own or new_fields is not None:
                 work = dict(ch)
                 work["id"] = own.get(rid, rid)
@@ -554,17 +562,17 @@ class Merger:
     # --- identity -------------------------------------------------------------------------------
 
     def _duplicate_ids(self, table: str) -> list[str]:
-        """Ids of live records that share an identity with another (set-based)."""
+        """Ids of records that share an identity with another (set-based)."""
         t = MODELS_BY_TABLE[table].__table__
         cols = [t.c[c] for c in IDENTITY[table]]
         keys = [tuple(r[:-1]) for r in self.conn.execute(
-            select(*cols, func.count()).where(t.c.deleted_at.is_(None)).group_by(*cols).having(func.count() > 1))]
+            select(*cols, func.count()).group_by(*cols).having(func.count() > 1))]
         keys = [k for k in keys if identity_of(table, dict(zip(IDENTITY[table], k))) is not None]
-        return [rid for ids in self._live_holders(table, keys).values() for rid in ids]
+        return [rid for ids in self._holders(table, keys).values() for rid in ids]
 
-    def _live_holders(self, table: str, keys) -> dict[tuple, list[str]]:
-        """Live records holding these identities: {key: [id, ...]}. One column: chunked IN
-        queries; a pair: the pairs go into a temporary table joined on the pair's unique index."""
+    def _holders(self, table: str, keys) -> dict[tuple, list[str]]:
+        """Records (live or deleted, not merged away) holding these identities: {key: [id, ...]}.
+        One column: chunked IN queries; a pair: the pairs go into a temporary table, joined."""
         t = MODELS_BY_TABLE[table].__table__
         names = IDENTITY[table]
         cols = [t.c[c] for c in names]
@@ -572,48 +580,53 @@ class Merger:
         out: dict[tuple, list[str]] = {}
         if not keys:
             return out
+        cond = []
+        if self._aliases_exist():
+            al = SyncAlias.__table__
+            cond.append(~select(al.c.loser_id).where(al.c.table_name == table, al.c.loser_id == t.c.id).exists())
         if len(cols) == 1:
             for i in range(0, len(keys), CHUNK):
-                cond = cols[0].in_([k[0] for k in keys[i : i + CHUNK]])
-                for row in self.conn.execute(select(t.c.id, cols[0]).where(cond, t.c.deleted_at.is_(None))):
+                q = select(t.c.id, cols[0]).where(cols[0].in_([k[0] for k in keys[i : i + CHUNK]]), *cond)
+                for row in self.conn.execute(q):
                     out.setdefault((row[1],), []).append(row[0])
             return out
         self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_KEYS.name} (a VARCHAR(40), b VARCHAR(40))")
         self.conn.execute(delete(_KEYS))
         _insert_many(self.conn, _KEYS, [{"a": a, "b": b} for a, b in keys])
         query = select(t.c.id, cols[0], cols[1]).select_from(
-            _KEYS.join(t, (cols[0] == _KEYS.c.a) & (cols[1] == _KEYS.c.b))).where(t.c.deleted_at.is_(None))
+            _KEYS.join(t, (cols[0] == _KEYS.c.a) & (cols[1] == _KEYS.c.b))).where(*cond)
         for rid, a, b in self.conn.execute(query):
             out.setdefault((a, b), []).append(rid)
         self.conn.execute(delete(_KEYS))
         return out
 
     def _resolve_identity(self, table: str, work: dict, touched: dict, candidates: set[str]) -> None:
+        """Records of this table that share an identity with another become one. Deleted records
+        count too: whether a record was still live when the other arrived depends on the order
+        batches arrive in, and the merge must not (a deletion is merged like any field)."""
         rows, existing = work["rows"], work["existing"]
-        keyset = IDENTITY_SET[table] | {"deleted_at"}
+        keyset = IDENTITY_SET[table]
         mine: dict[tuple, set[str]] = {}
         for rid, fields in touched.items():
             if rid in candidates or rid not in existing or not keyset.isdisjoint(fields):
-                rec = rows[rid]
-                if rec.get("deleted_at") is None:
-                    key = identity_of(table, rec)
-                    if key is not None:
-                        mine.setdefault(key, set()).add(rid)
-        for rid in candidates - set(touched):
-            rec = rows.get(rid)
-            if rec is not None and rec.get("deleted_at") is None:
-                key = identity_of(table, rec)
+                key = identity_of(table, rows[rid])
                 if key is not None:
                     mine.setdefault(key, set()).add(rid)
+        for rid in candidates - set(touched):
+            rec = rows.get(rid)
+            key = identity_of(table, rec) if rec is not None else None
+            if key is not None:
+                mine.setdefault(key, set()).add(rid)
         if not mine:
             return
-        groups: dict[tuple, set[str]] = {k: set(v) for k, v in mine.items()}
-        for key, ids in self._live_holders(table, list(mine)).items():
+        if self._aliases_exist():  # a merged-away record is no longer a candidate
+            losers = self._aliases_of(table, [rid for ids in mine.values() for rid in ids])
+            mine = {k: {r for r in ids if r not in losers} for k, ids in mine.items()}
+        groups: dict[tuple, set[str]] = {k: set(v) for k, v in mine.items() if v}
+        for key, ids in self._holders(table, [k for k, v in groups.items()]).items():
             for oid in ids:
-                if oid in rows:  # its state here decides (it may be changing in this batch)
-                    rec = rows[oid]
-                    if rec.get("deleted_at") is not None or identity_of(table, rec) != key:
-                        continue
+                if oid in rows and identity_of(table, rows[oid]) != key:
+                    continue  # its state here decides (it may be changing in this batch)
                 groups.setdefault(key, set()).add(oid)
         clashes = {k: ids for k, ids in groups.items() if len(ids) > 1}
         if not clashes:
@@ -647,6 +660,18 @@ class Merger:
                     self._conflict(table, survivor, k, vl, hl[0], vs, hs[0], kind="duplicate")
             elif vs != vl:
                 self._conflict(table, survivor, k, vs, hs[0], vl, hl[0], kind="duplicate")
+        # the deletion, as _merge_one merges it: the newer deletion clock brings its tombstone
+        hs, hl = field_clock(cs, "deleted_at"), field_clock(cl, "deleted_at")
+        if hl[0] > hs[0]:
+            cs["deleted_at"] = list(hl)
+            if cl.get("~d"):
+                cs["~d"] = list(cl["~d"])
+            else:
+                cs.pop("~d", None)
+        target = cs["~d"][0] if is_deleted(cs) else None
+        if rs.get("deleted_at") != target:
+            rs["deleted_at"] = target
+            changed.add("deleted_at")
         if keep_clock:
             clocks[survivor] = cs
         # the loser keeps its identity and creation (also its tombstone's time), nothing else: its values are the survivor's

@@ -19,6 +19,7 @@ from app.models import (
     SyncConflict,
     SyncParked,
     attendance_id,
+    utcnow,
 )
 from app.sync import sync
 from app.sync.capture import state_of
@@ -266,3 +267,23 @@ def test_migration_0003_merges_duplicates_already_there_and_then_refuses_new_one
         s.add(Participant(first_name="P", last_name="Q", personal_number="19800101TF29"))
         s.add(Company(name="Utan tre", org_number=""))
     db.dispose()
+
+
+def test_a_deletion_that_crosses_the_duplicate_gives_the_same_result_everywhere(lab):
+    """A deletes its person before it hears of B's; C hears of both first, then of the deletion.
+    Whether a record was still live when the other arrived depends on the order, so deleted
+    records merge too, the deletion merged like any field."""
+    a, b, c = lab.laptops
+    for db, pid, first in ((a, A_PERSON, "Åsa"), (b, B_PERSON, "Åsa B")):
+        with db.write() as s:
+            s.add(Participant(id=pid, first_name=first, last_name="Lind", personal_number="198507142386"))
+    sync(a, lab.share)
+    publish(b, lab.share, _key(None))
+    sync(c, lab.share)  # both live here: merged
+    edit(a, Participant, A_PERSON, deleted_at=utcnow())  # A has not seen B's record yet
+    reports = sync_all(lab, rounds=3)
+    assert all(r.all_in for r in reports), [r.problems() for r in reports]
+    assert dump(a) == dump(b) == dump(c)
+    assert len(live(dump(a)["participants"])) <= 1
+    with a.read() as s:
+        assert ("participants", B_PERSON, A_PERSON) in {(x.table_name, x.loser_id, x.survivor_id) for x in s.scalars(select(SyncAlias))}
