@@ -63,6 +63,12 @@ def unique_live(name: str, *columns: str, where: str = "", pg_where: str = "") -
     return Index(name, *columns, unique=True, sqlite_where=text(lite), postgresql_where=text(pg))
 
 
+def deleted_pairs(name: str, *columns: str) -> Index:
+    """The pair values of tombstoned rows (few), for sync's identity lookups (app/sync/merge.py)."""
+    gone = "deleted_at IS NOT NULL"
+    return Index(name, *columns, sqlite_where=text(gone), postgresql_where=text(gone))
+
+
 # an identity (app/sync/identity.py): one live company per organisation number, one live participant
 # per personnummer (the protected form with letters, and an empty value, identify no one)
 COMPANY_IDENTITY = unique_live("uq_companies_org_number_live", "org_number", where="org_number != ''")
@@ -126,7 +132,7 @@ class NeedCourse(Record):
     """A course that answers a company's needs analysis."""
 
     __tablename__ = "need_courses"
-    __table_args__ = (unique_live("uq_need_courses_live", "need_id", "course_id"),)
+    __table_args__ = (unique_live("uq_need_courses_live", "need_id", "course_id"), deleted_pairs("ix_need_courses_deleted", "need_id", "course_id"),)
 
     need_id: Mapped[str] = mapped_column(ForeignKey("needs.id"), index=True)
     course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -194,7 +200,7 @@ class CourseSession(Record):
 class Enrollment(Record):
     __tablename__ = "enrollments"
     __table_args__ = (
-        unique_live("uq_enrollments_live", "course_id", "participant_id"),
+        unique_live("uq_enrollments_live", "course_id", "participant_id"), deleted_pairs("ix_enrollments_deleted", "course_id", "participant_id"),
         CheckConstraint("status IN ('enrolled', 'waitlisted', 'completed', 'withdrawn')", name="status"),
     )
 
@@ -208,7 +214,7 @@ class Enrollment(Record):
 class Attendance(Record):
     __tablename__ = "attendance"
     __table_args__ = (
-        unique_live("uq_attendance_live", "session_id", "participant_id"),
+        unique_live("uq_attendance_live", "session_id", "participant_id"), deleted_pairs("ix_attendance_deleted", "session_id", "participant_id"),
         CheckConstraint("status IN ('present', 'late', 'excused', 'absent')", name="status"),
         CheckConstraint("minutes IS NULL OR minutes BETWEEN 0 AND 1440", name="minutes"),
     )
@@ -246,7 +252,7 @@ class OriginalReceived(Record):
     """A signed monthly time report (original) received for a participant and month."""
 
     __tablename__ = "originals_received"
-    __table_args__ = (unique_live("uq_originals_received_live", "participant_id", "month"),)
+    __table_args__ = (unique_live("uq_originals_received_live", "participant_id", "month"), deleted_pairs("ix_originals_received_deleted", "participant_id", "month"),)
 
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM

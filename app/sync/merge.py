@@ -593,10 +593,11 @@ class Merger:
         self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_KEYS.name} (a VARCHAR(40), b VARCHAR(40))")
         self.conn.execute(delete(_KEYS))
         _insert_many(self.conn, _KEYS, [{"a": a, "b": b} for a, b in keys])
-        query = select(t.c.id, cols[0], cols[1]).select_from(
-            _KEYS.join(t, (cols[0] == _KEYS.c.a) & (cols[1] == _KEYS.c.b))).where(*cond)
-        for rid, a, b in self.conn.execute(query):
-            out.setdefault((a, b), []).append(rid)
+        join = _KEYS.join(t, (cols[0] == _KEYS.c.a) & (cols[1] == _KEYS.c.b))
+        # live and tombstoned rows apart: each has its partial index over the pair
+        for state in (t.c.deleted_at.is_(None), t.c.deleted_at.isnot(None)):
+            for rid, a, b in self.conn.execute(select(t.c.id, cols[0], cols[1]).select_from(join).where(state, *cond)):
+                out.setdefault((a, b), []).append(rid)
         self.conn.execute(delete(_KEYS))
         return out
 

@@ -4,7 +4,8 @@ Live records that share an identity (a participant's personnummer, a company's o
 number, an enrollment's course and participant, ...) are merged first, by the same rule sync uses
 (app/sync/identity.py: the smaller id survives, references move, the loser is tombstoned); then
 partial unique indexes keep one live participant per personnummer and one live company per
-organisation number.
+organisation number; small partial indexes over the tombstoned pair rows serve sync's identity
+lookups.
 
 Revision ID: 0003
 Revises: 0002
@@ -27,6 +28,13 @@ INDEXES = (  # (table, index, column, SQLite condition, PostgreSQL condition), a
      "deleted_at IS NULL AND personal_number != '' AND personal_number !~ '[A-Za-z]'"),
 )
 
+DELETED_PAIRS = (  # tombstoned pair rows, for sync's identity lookups (few rows: cheap)
+    ("need_courses", ["need_id", "course_id"]),
+    ("enrollments", ["course_id", "participant_id"]),
+    ("attendance", ["session_id", "participant_id"]),
+    ("originals_received", ["participant_id", "month"]),
+)
+
 
 def upgrade() -> None:
     import sqlalchemy as sa
@@ -39,8 +47,13 @@ def upgrade() -> None:
     session.flush()
     for table, name, column, lite, pg in INDEXES:
         op.create_index(name, table, [column], unique=True, sqlite_where=sa.text(lite), postgresql_where=sa.text(pg))
+    gone = sa.text("deleted_at IS NOT NULL")
+    for table, cols in DELETED_PAIRS:
+        op.create_index(f"ix_{table}_deleted", table, cols, sqlite_where=gone, postgresql_where=gone)
 
 
 def downgrade() -> None:
+    for table, _cols in DELETED_PAIRS:
+        op.drop_index(f"ix_{table}_deleted", table)
     for table, name, _column, _lite, _pg in INDEXES:
         op.drop_index(name, table)
