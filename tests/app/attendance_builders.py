@@ -28,6 +28,19 @@ def luhn_pnr(yyyymmdd: str, serial: str) -> str:
     return yyyymmdd + serial + str((10 - total % 10) % 10)
 
 
+def free_pnr(s, yyyymmdd: str, serial: int) -> str:
+    """A personnummer no live participant holds yet (one personnummer is one live participant):
+    the serial counts on while the number is taken, e.g. by a course built before."""
+    from sqlalchemy import select
+
+    for n in range(serial, serial + 1000):
+        pnr = luhn_pnr(yyyymmdd, f"{n % 1000:03d}")
+        taken = s.scalar(select(Participant.id).where(Participant.personal_number == pnr, Participant.deleted_at.is_(None)))
+        if taken is None:
+            return pnr
+    raise AssertionError("no free personnummer left on that day")
+
+
 @dataclass
 class Built:
     course_id: str
@@ -64,7 +77,7 @@ def build_course(
                     company = companies[company_name] = Company(name=company_name)
                     s.add(company)
                     s.flush()
-            pnr = luhn_pnr(f"19{70 + i % 30:02d}{1 + i % 12:02d}{1 + i % 28:02d}", f"{(i * 7) % 1000:03d}")
+            pnr = free_pnr(s, f"19{70 + i % 30:02d}{1 + i % 12:02d}{1 + i % 28:02d}", (i * 7) % 1000)
             p = Participant(first_name=first, last_name=last, personal_number=pnr,
                             company_id=company.id if company else None)
             s.add(p)
@@ -80,9 +93,9 @@ def build_course(
     return built
 
 
-def enrol(db, course_id: str, first: str, last: str, status: str, pnr: str = "198505051234") -> str:
+def enrol(db, course_id: str, first: str, last: str, status: str, pnr: str = "") -> str:
     with db.write() as s:
-        p = Participant(first_name=first, last_name=last, personal_number=pnr)
+        p = Participant(first_name=first, last_name=last, personal_number=pnr or free_pnr(s, "19850505", 123))
         s.add(p)
         s.flush()
         s.add(Enrollment(id=enrollment_id(course_id, p.id), course_id=course_id, participant_id=p.id, status=status))
