@@ -132,6 +132,8 @@ _CHECKED_FIELDS = {
     t: {k: KINDS[t][k] for k in FIELDS[t] if k != "id" and k not in {c for c, _r in fks}}
     for t, fks in FOREIGN_KEYS.items()
 }
+# a record's own stamps: only whether they decode (they are nearly all different: not remembered)
+_STAMPS = frozenset({"created_at", "deleted_at"})
 _CHECKED: dict[tuple, bool] = {}  # (table, field, type, value as sent) -> passes (values repeat a lot)
 _CHECKED_MAX = 200_000
 
@@ -143,6 +145,13 @@ def _invalid_fields(table: str, fields: dict[str, Any], checked: dict[str, str])
     for k, v in fields.items():
         kind = checked.get(k)
         if kind is None:
+            continue
+        if k in _STAMPS:
+            if v is not None:
+                try:
+                    datetime.fromisoformat(v)
+                except _DECODE_ERRORS:
+                    bad.append(k)
             continue
         key = (table, k, type(v), v)
         try:
@@ -382,7 +391,7 @@ class Merger:
             have: set[str] = set()
             vals = [v for v in values if isinstance(v, str)]
             for i in range(0, len(vals), CHUNK):
-                have.update(r[0] for r in self.conn.execute(select(rt.c.id).where(rt.c.id.in_(vals[i : i + CHUNK]))))
+                have.update(self.conn.execute(select(rt.c.id).where(rt.c.id.in_(vals[i : i + CHUNK]))).scalars())
             if ref == table:  # a certificate that corrects one of the same batch
                 have.update(it.work.get("id") for it in items)
             found[ref] = have
@@ -608,11 +617,21 @@ class Merger:
         rows, existing = work["rows"], work["existing"]
         keyset = IDENTITY_SET[table]
         mine: dict[tuple, set[str]] = {}
-        for rid, fields in touched.items():
-            if rid in candidates or rid not in existing or not keyset.isdisjoint(fields):
-                key = identity_of(table, rows[rid])
-                if key is not None:
-                    mine.setdefault(key, set()).add(rid)
+        names = IDENTITY[table]
+        if len(names) == 2:  # the common bulk case (marks): inline
+            ka, kb = names
+            for rid, fields in touched.items():
+                if rid in candidates or rid not in existing or not keyset.isdisjoint(fields):
+                    rec = rows[rid]
+                    a, b = rec.get(ka), rec.get(kb)
+                    if a and b:
+                        mine.setdefault((a, b), set()).add(rid)
+        else:
+            for rid, fields in touched.items():
+                if rid in candidates or rid not in existing or not keyset.isdisjoint(fields):
+                    key = identity_of(table, rows[rid])
+                    if key is not None:
+                        mine.setdefault(key, set()).add(rid)
         for rid in candidates - set(touched):
             rec = rows.get(rid)
             key = identity_of(table, rec) if rec is not None else None
