@@ -932,6 +932,8 @@ def _apply(session, part: _Parsed, now: datetime) -> None:
         batches = [new_rows]
     # New records need no change log before this laptop first publishes: the first publish
     # logs every record that has none (sync.engine.baseline). That halves a restore's import.
+    if changed_rows:  # first: a record deleted by the bundle frees its identity for a new one
+        session.execute(update(model), changed_rows)
     quiet = capture_suspended(session) if baseline_pending(session) else nullcontext()
     with quiet:
         for rows in batches:
@@ -940,8 +942,6 @@ def _apply(session, part: _Parsed, now: datetime) -> None:
             # batches only runs of rows with the same columns, which costs a third of the import.
             for chunk in range(0, len(rows), 50_000):
                 session.execute(model.__table__.insert(), rows[chunk:chunk + 50_000])
-    if changed_rows:
-        session.execute(update(model), changed_rows)
     if model is NeedsAnalysis:
         _apply_need_courses(session, part, now)
 
