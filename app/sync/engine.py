@@ -245,15 +245,7 @@ def _reserve(db: Database, key: ProgrammeKey, device: str) -> dict[int, tuple[li
                        for _q, t, rid, op, h, f, b in rows]
             lines = share.encode_lines(changes)
             body = share.sha256(lines)
-            header = {
-                "format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "seq": seq,
-                "prev": prev, "body": body, "key_id": key.key_id, "count": len(changes),
-                "hlc_max": max(r[4] for r in rows), "deps": _deps(s), "app": config.version(),
-            }
-            if seq == 1:
-                fork = s.scalars(select(SyncFork).where(SyncFork.new_device == device, SyncFork.local.is_(True))).first()
-                if fork is not None:
-                    header["fork_of"] = {"device": fork.old_device, "upto": fork.upto_seq, "chain": fork.upto_chain}
+            header = _header(s, key, device, seq, prev, body, len(changes), max(r[4] for r in rows), _deps(s))
             out = SyncOutBatch(device_id=device, seq=seq, header=json.dumps(header, sort_keys=True), body=body,
                                chain=share.next_chain(prev, body), count=len(changes))
             s.add(out)
@@ -261,6 +253,20 @@ def _reserve(db: Database, key: ProgrammeKey, device: str) -> dict[int, tuple[li
             s.execute(update(SyncChange).where(SyncChange.seq >= rows[0][0], SyncChange.seq <= rows[-1][0],
                                                SyncChange.batch_id.is_(None)).values(batch_id=out.id))
             reserved[out.id] = (changes, lines)
+
+
+def _header(s, key: ProgrammeKey, device: str, seq: int, prev: str, body: str, count: int, hlc_max: str,
+            deps: dict) -> dict:
+    header = {
+        "format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "seq": seq,
+        "prev": prev, "body": body, "key_id": key.key_id, "count": count, "hlc_max": hlc_max, "deps": deps,
+        "app": config.version(),
+    }
+    if seq == 1:  # the first batch of an identity this laptop forked to names where it comes from
+        fork = s.scalars(select(SyncFork).where(SyncFork.new_device == device, SyncFork.local.is_(True))).first()
+        if fork is not None:
+            header["fork_of"] = {"device": fork.old_device, "upto": fork.upto_seq, "chain": fork.upto_chain}
+    return header
 
 
 def _deps(s) -> dict[str, int]:
@@ -272,21 +278,17 @@ def _reserve_heal(s, key: ProgrammeKey, device: str, original: SyncOutBatch) -> 
     its header names the number it replaces and that number's chain, so a partner stopped there
     can apply it in its place."""
     last = _last_batch(s, device)
-    assert last is not None
+    seq, prev = (last.seq + 1, last.chain) if last is not None else (1, "")
     source = original.source_id or original.id
     changes = _change_lines(s, source)
     lines = share.encode_lines(changes)
     body = share.sha256(lines)
     old = json.loads(original.header) if original.header else {}
-    seq = last.seq + 1
-    header = {
-        "format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "seq": seq,
-        "prev": last.chain, "body": body, "key_id": key.key_id, "count": len(changes),
-        "hlc_max": max((c["h"] for c in changes), default=""), "deps": old.get("deps", {}), "app": config.version(),
-        "replaces": original.seq, "replaces_chain": original.chain,
-    }
+    header = _header(s, key, device, seq, prev, body, len(changes), max((c["h"] for c in changes), default=""),
+                     old.get("deps", {}))
+    header.update({"replaces": original.seq, "replaces_chain": original.chain, "replaces_device": original.device_id})
     s.add(SyncOutBatch(device_id=device, seq=seq, header=json.dumps(header, sort_keys=True), body=body,
-                       chain=share.next_chain(last.chain, body), count=len(changes), source_id=source))
+                       chain=share.next_chain(prev, body), count=len(changes), source_id=source))
     s.flush()
     _audit(s, "healed", device, original.seq, f"republished as {seq}")
     return seq
@@ -389,20 +391,34 @@ def _write_reserved(db: Database, folder: Path, key: ProgrammeKey, device: str,
     return written, None
 
 
-def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Path], wanted: set[int]) -> None:
+def _replaced(out: SyncOutBatch) -> tuple[str, int]:
+    header = json.loads(out.header)
+    return header.get("replaces_device") or out.device_id, header.get("replaces")
+
+
+def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Path], wanted: set[tuple[str, int]]) -> None:
     """Reserve a heal batch, once, for each written batch of this laptop that is missing from the
-    share or that a partner asked for again (damaged, or lost on its way). A heal batch that is
-    lost in turn is healed like any other."""
+    share or that a partner asked for again (damaged, or lost on its way), also for the batches of
+    an identity this laptop forked away from (up to where its chain was its own). A heal batch that
+    is lost in turn is healed like any other."""
     with db.write() as s:
-        batches = _own_batches(s, device)
-        healed = {json.loads(b.header).get("replaces") for b in batches if b.source_id is not None}
-        for out in batches:
-            if out.written_at is not None and out.seq not in healed and (out.seq not in files or out.seq in wanted):
+        mine = s.scalars(select(SyncOutBatch).order_by(SyncOutBatch.device_id, SyncOutBatch.seq)).all()
+        healed = {_replaced(b) for b in mine if b.source_id is not None}
+        upto = {f.old_device: f.upto_seq for f in s.scalars(select(SyncFork).where(SyncFork.local.is_(True)))}
+        for out in mine:
+            key_ = (out.device_id, out.seq)
+            if out.written_at is None or key_ in healed:
+                continue
+            if out.device_id == device:
+                due = out.seq not in files or key_ in wanted
+            else:
+                due = key_ in wanted and out.seq <= upto.get(out.device_id, 0)
+            if due:
                 _reserve_heal(s, key, device, out)
-                healed.add(out.seq)
+                healed.add(key_)
 
 
-def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[int] | None = None,
+def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str, int]] | None = None,
             report: "SyncReport | None" = None) -> list[int]:
     """Publish what is not yet on the share. Never stops for good: a foreign file under this
     laptop's number makes it fork (a new identity) and publish there instead."""
@@ -420,17 +436,14 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[int] | No
         if any(q > top for q in files):  # a number this laptop never reserved: someone else's file
             unwritten = [b.seq for b in own if b.written_at is None]
             _note_fork(report, _fork(db, device, min(unwritten + [top + 1]), "foreign-file"))
-            wanted = set()
             continue
         _heal_own(db, key, device, files, wanted or set())
-        wanted = set()  # the requests named the identity that is now forked away, if any
         fresh = _reserve(db, key, device)
         written, foreign_at = _write_reserved(db, folder, key, device, fresh)
         published.extend(written)
         if foreign_at is None:
             return published
         _note_fork(report, _fork(db, device, foreign_at, "foreign-file"))
-        wanted = set()
     raise UserError(_("Publishing stopped after several new identities in a row; nothing was lost. Check the shared folder and sync again."))
 
 
@@ -468,20 +481,25 @@ def _known_forks(s) -> dict[str, SyncFork]:
     return out
 
 
-def _find_heal(files: dict[int, Path], nxt: int, cursor_hash: str, key: ProgrammeKey, dev: str) -> share.Batch | None:
-    """A later batch of `dev` that carries again the changes of batch `nxt` (see _reserve_heal)."""
-    for seq in sorted(q for q in files if q > nxt):
-        try:
-            data = files[seq].read_bytes()
-            header, _head, _blob = share.read_header(data)
-            if header.get("replaces") != nxt:
+def _find_heal(listing: share.Listing, dev: str, nxt: int, cursor_hash: str, key: ProgrammeKey,
+               forks: list[SyncFork]) -> share.Batch | None:
+    """A batch that carries again the changes of `dev`'s batch `nxt` (see _reserve_heal): a later one
+    in `dev`'s folder, or one of the identities `dev`'s laptop continued as."""
+    places = [dev] + [f.new_device for f in forks if f.old_device == dev]
+    for place in places:
+        files = listing.batches.get(place, {})
+        for seq in sorted(q for q in files if q > (nxt if place == dev else 0)):
+            try:
+                data = files[seq].read_bytes()
+                header, _head, _blob = share.read_header(data)
+                if header.get("replaces") != nxt or (header.get("replaces_device") or place) != dev:
+                    continue
+                batch = share.decode_batch(data, key, device=place, seq=seq)
+            except (share.BatchError, OSError):
                 continue
-            batch = share.decode_batch(data, key, device=dev, seq=seq)
-        except (share.BatchError, OSError):
-            continue
-        expected = batch.header.get("replaces_chain", "")
-        if not expected or not cursor_hash or share.next_chain(cursor_hash, batch.body_hash) == expected:
-            return batch
+            expected = batch.header.get("replaces_chain", "")
+            if not expected or not cursor_hash or share.next_chain(cursor_hash, batch.body_hash) == expected:
+                return batch
     return None
 
 
@@ -497,6 +515,7 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
         cursors = {d: (p.seq, p.hash) for d, p in peers.items()}
         heads = {d: p.head_seq for d, p in peers.items()}
         forks = _known_forks(s)
+        all_forks = list(s.scalars(select(SyncFork)))
     partners = {dev: PartnerReport(dev, seq=cursors.get(dev, (0, ""))[0]) for dev in listing.batches if dev != own}
     report.partners = [partners[d] for d in sorted(partners)]
     total = sum(max(0, len(files) - cursors.get(dev, (0, ""))[0]) for dev, files in listing.batches.items() if dev != own)
@@ -558,7 +577,7 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                     continue
             chain = batch.chain if batch is not None else ""
             if batch is None:
-                batch = _find_heal(files, nxt, cur_hash, key, dev)
+                batch = _find_heal(listing, dev, nxt, cur_hash, key, all_forks)
                 if batch is None:
                     blocked(dev, pr, nxt, problem)
                     continue
@@ -679,11 +698,12 @@ def _apply(db: Database, state, dev: str, seq: int, batch: share.Batch, chain: s
 ACKS_KEPT = 2  # own acknowledgement files left on the share (the newest is the one that counts)
 
 
-def _read_acks(db: Database, key: ProgrammeKey, listing: share.Listing, own: str) -> set[int]:
+def _read_acks(db: Database, key: ProgrammeKey, listing: share.Listing, own: str) -> set[tuple[str, int]]:
     """Take in the partners' newest acknowledgements: their last batch (so a lost last batch is
     noticed), their forks, and which of this laptop's batches they ask for again."""
-    wanted: set[int] = set()
+    wanted: set[tuple[str, int]] = set()
     with db.write() as s:
+        mine = {own} | {f.old_device for f in s.scalars(select(SyncFork).where(SyncFork.local.is_(True)))}
         for dev, files in sorted(listing.acks.items()):
             if dev == own:
                 continue
@@ -699,7 +719,7 @@ def _read_acks(db: Database, key: ProgrammeKey, listing: share.Listing, own: str
                 continue
             try:
                 head = int((body.get("head") or {}).get("seq", 0))
-                asked = [int(q) for q in (body.get("want") or {}).get(own, [])]
+                asked = [(d, int(q)) for d, qs in (body.get("want") or {}).items() if d in mine for q in qs]
                 forks = [(str(f["device"]), str(f.get("new") or dev), int(f.get("upto", 0)), str(f.get("chain", "")))
                          for f in body.get("forks") or []]
             except (TypeError, ValueError, KeyError, AttributeError):
