@@ -27,7 +27,7 @@ from app import config
 from app.db import Database
 from app.errors import UserError
 from app.i18n import _, ngettext
-from app.models import Setting, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
+from app.models import Setting, SyncAlias, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
 from app.sync import folder as share
 from app.sync import restore
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
@@ -286,7 +286,10 @@ def _reserve_heal(s, key: ProgrammeKey, device: str, original: SyncOutBatch) -> 
     old = json.loads(original.header) if original.header else {}
     header = _header(s, key, device, seq, prev, body, len(changes), max((c["h"] for c in changes), default=""),
                      old.get("deps", {}))
-    header.update({"replaces": original.seq, "replaces_chain": original.chain, "replaces_device": original.device_id})
+    # a heal of a heal also stands in for everything the lost one stood in for
+    more = [{"device": d, "seq": q, "chain": c} for d, q, c in _targets(old)] if original.source_id is not None else []
+    header.update({"replaces": original.seq, "replaces_chain": original.chain, "replaces_device": original.device_id,
+                   "replaces_more": more})
     s.add(SyncOutBatch(device_id=device, seq=seq, header=json.dumps(header, sort_keys=True), body=body,
                        chain=share.next_chain(prev, body), count=len(changes), source_id=source))
     s.flush()
@@ -391,9 +394,15 @@ def _write_reserved(db: Database, folder: Path, key: ProgrammeKey, device: str,
     return written, None
 
 
-def _replaced(out: SyncOutBatch) -> tuple[str, int]:
-    header = json.loads(out.header)
-    return header.get("replaces_device") or out.device_id, header.get("replaces")
+def _targets(header: dict) -> list[tuple[str, int, str]]:
+    """What a heal batch stands in for: (device, seq, chain) of each batch it carries again."""
+    if not header.get("replaces"):
+        return []
+    out = [(header.get("replaces_device") or header.get("device", ""), header["replaces"], header.get("replaces_chain", ""))]
+    for t in header.get("replaces_more") or []:
+        if isinstance(t, dict):
+            out.append((str(t.get("device", "")), int(t.get("seq", 0) or 0), str(t.get("chain", ""))))
+    return out
 
 
 def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Path], wanted: set[tuple[str, int]]) -> None:
@@ -403,7 +412,7 @@ def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Pat
     is lost in turn is healed like any other."""
     with db.write() as s:
         mine = s.scalars(select(SyncOutBatch).order_by(SyncOutBatch.device_id, SyncOutBatch.seq)).all()
-        healed = {_replaced(b) for b in mine if b.source_id is not None}
+        healed = {(d, q) for b in mine if b.source_id is not None for d, q, _c in _targets(json.loads(b.header))}
         upto = {f.old_device: f.upto_seq for f in s.scalars(select(SyncFork).where(SyncFork.local.is_(True)))}
         for out in mine:
             key_ = (out.device_id, out.seq)
@@ -438,6 +447,7 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
             _note_fork(report, _fork(db, device, min(unwritten + [top + 1]), "foreign-file"))
             continue
         _heal_own(db, key, device, files, wanted or set())
+        _settle_local(db)
         fresh = _reserve(db, key, device)
         written, foreign_at = _write_reserved(db, folder, key, device, fresh)
         published.extend(written)
@@ -445,6 +455,30 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
             return published
         _note_fork(report, _fork(db, device, foreign_at, "foreign-file"))
     raise UserError(_("Publishing stopped after several new identities in a row; nothing was lost. Check the shared folder and sync again."))
+
+
+def _settle_local(db: Database) -> None:
+    """Before publishing: this laptop's unpublished changes are settled here as the partners will
+    settle them (identity merges, changes to merged-away records), so that all end the same."""
+    from app.sync.identity import FOREIGN_KEYS
+    from app.sync.merge import Merger
+
+    tables = ["participants", "companies"]
+    with db.write() as s:
+        if s.scalar(select(SyncAlias.loser_id).limit(1)) is not None:
+            tables = list(FOREIGN_KEYS)
+        rows = s.execute(select(SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc,
+                                SyncChange.fields, SyncChange.base)
+                         .where(SyncChange.batch_id.is_(None), SyncChange.table_name.in_(tables))
+                         .order_by(SyncChange.seq)).all()
+        if not rows:
+            return
+        s.info[APPLYING] = True
+        try:
+            Merger(s, state_of(db)).settle_local([{"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f),
+                                                   "b": json.loads(b) if b else {}} for t, rid, op, h, f, b in rows])
+        finally:
+            s.info.pop(APPLYING, None)
 
 
 def _current_device(db: Database) -> str:
@@ -492,12 +526,13 @@ def _find_heal(listing: share.Listing, dev: str, nxt: int, cursor_hash: str, key
             try:
                 data = files[seq].read_bytes()
                 header, _head, _blob = share.read_header(data)
-                if header.get("replaces") != nxt or (header.get("replaces_device") or place) != dev:
+                chains = [c for d, q, c in _targets(header) if (d, q) == (dev, nxt)]
+                if not chains:
                     continue
                 batch = share.decode_batch(data, key, device=place, seq=seq)
-            except (share.BatchError, OSError):
+            except (share.BatchError, OSError, TypeError, ValueError):
                 continue
-            expected = batch.header.get("replaces_chain", "")
+            expected = chains[0]
             if not expected or not cursor_hash or share.next_chain(cursor_hash, batch.body_hash) == expected:
                 return batch
     return None
@@ -581,7 +616,7 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                 if batch is None:
                     blocked(dev, pr, nxt, problem)
                     continue
-                chain = batch.header.get("replaces_chain", "")
+                chain = next(c for d, q, c in _targets(batch.header) if (d, q) == (dev, nxt))
             header = batch.header
             deps = header.get("deps") or {}
             missing = [(d, n) for d, n in deps.items()

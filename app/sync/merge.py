@@ -70,6 +70,9 @@ for _m in SYNCED_MODELS:
 EPOCH = "1970-01-01T00:00:00"
 # fields a merge of two records leaves as they are: the record's own creation and its tombstone
 _OWN = frozenset({"id", "created_at", "deleted_at"})
+# identities a laptop can hold twice on its own (a deleted record and a new one): pairs have ids
+# derived from what they join, so re-creating one revives the same record
+_SETTLED = frozenset({"participants", "companies"})
 _DECODE_ERRORS = (ValueError, TypeError, AttributeError, binascii.Error)
 
 
@@ -258,6 +261,39 @@ class Merger:
             self._to_park = []
         self._flush(retried=True)
         return total
+
+    def settle_local(self, lines: list[dict]) -> int:
+        """This laptop's own unpublished changes, settled here as its partners will settle them on
+        arrival, so that every laptop ends with the same records: a participant or company that
+        shares an identity with another one here (a deleted one too: a person registered again
+        after a deletion) is merged into the smaller id; a change made to a merged-away record (a
+        window opened before the merge) goes to its survivor, and the merged-away record is emptied
+        again; a new reference to a merged-away record moves to its survivor. Returns how many
+        records were merged away. Runs in the caller's transaction (marked as applying)."""
+        by_table: dict[str, list[dict]] = {}
+        for ch in lines:
+            by_table.setdefault(ch["t"], []).append(ch)
+        if self._aliases_exist():
+            for table, chs in by_table.items():
+                losers = self._aliases_of(table, [c["id"] for c in chs])
+                if losers:
+                    self.apply([c for c in chs if c["id"] in losers])
+                    model = MODELS_BY_TABLE[table]
+                    for rid, row in self._load_rows(table, list(losers)).items():
+                        blank = _blank(table, row)
+                        if any(row.get(k) != v for k, v in blank.items()):
+                            self.session.execute(update(model), [{"id": rid, **decode_row(table, blank)}])
+                for col, ref in FOREIGN_KEYS[table]:
+                    named = self._aliases_of(ref, [(c.get("f") or {}).get(col) for c in chs])
+                    if named:
+                        self._moves.setdefault(table, {}).setdefault(col, {}).update(named)
+        for model in SYNCED_MODELS:
+            table = model.__tablename__
+            extra = [c["id"] for c in by_table.get(table, [])] if table in _SETTLED else []
+            if extra or self._moves.get(table):
+                self._apply_table(table, [], extra=extra)
+        self._flush()
+        return self.merged
 
     def merge_existing(self) -> int:
         """Merge the duplicates already in this database (migration 0003)."""

@@ -24,7 +24,7 @@ from app.models import (
 from app.sync import sync
 from app.sync.capture import state_of
 from app.sync.engine import _key, publish
-from tests.sync.conftest import add_course_with_session, dump, edit
+from tests.sync.conftest import add_course_with_session, add_participant, dump, edit
 
 
 def sync_all(lab, rounds=2, **kw):
@@ -287,3 +287,41 @@ def test_a_deletion_that_crosses_the_duplicate_gives_the_same_result_everywhere(
     assert len(live(dump(a)["participants"])) <= 1
     with a.read() as s:
         assert ("participants", B_PERSON, A_PERSON) in {(x.table_name, x.loser_id, x.survivor_id) for x in s.scalars(select(SyncAlias))}
+
+
+# --- the laptop's own changes are settled as its partners settle them -------------------------------
+
+def test_a_person_registered_again_after_a_deletion_is_one_person_everywhere(lab):
+    from app.models import utcnow
+
+    a, b, _c = lab.laptops
+    old = add_participant(a, first="Åsa", pnr="198507142386")
+    sync(a, lab.share)
+    sync(b, lab.share)
+    edit(a, Participant, old, deleted_at=utcnow())
+    new = add_participant(a, first="Åsa-Maria", pnr="198507142386")  # the same person, registered again
+    for _ in range(3):
+        for db in lab.laptops:
+            sync(db, lab.share)
+    assert dump(a) == dump(b)
+    survivor = min(old, new)
+    rows = {p["id"]: p for p in dump(a)["participants"]}
+    assert rows[survivor]["first_name"] == "Åsa-Maria" and rows[survivor]["deleted_at"] is None
+
+
+def test_an_edit_of_a_merged_away_record_reaches_the_survivor_on_its_own_laptop_too(lab):
+    a, b, _c = lab.laptops
+    pa = add_participant(a, first="Same-A", pnr="198507142386")
+    pb = add_participant(b, first="Same-B", pnr="198507142386")
+    for _ in range(2):
+        for db in lab.laptops:
+            sync(db, lab.share)
+    loser, survivor = max(pa, pb), min(pa, pb)
+    owner = a if loser == pa else b
+    edit(owner, Participant, loser, phone="070-stale-window")  # a window opened before the merge
+    for _ in range(3):
+        for db in lab.laptops:
+            sync(db, lab.share)
+    assert dump(a) == dump(b)
+    rows = {p["id"]: p for p in dump(a)["participants"]}
+    assert rows[survivor]["phone"] == "070-stale-window"

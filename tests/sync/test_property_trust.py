@@ -43,6 +43,7 @@ op = st.one_of(
     st.tuples(st.just("same_company"), laptop, laptop),
     st.tuples(st.just("edit"), laptop, pick, st.sampled_from(["first_name", "email", "phone"]), st.sampled_from(["x", "y"])),
     st.tuples(st.just("delete"), laptop, pick),
+    st.tuples(st.just("reregister"), laptop, pick),  # deleted, then registered again (same personnummer)
     st.tuples(st.just("mark"), laptop, pick, st.sampled_from(["present", "late", "absent"])),
     st.tuples(st.just("sync"), laptop),
     st.tuples(st.just("sync"), laptop),
@@ -125,6 +126,16 @@ class World:
             org = f"55600{self.org:05d}"
             for i in {step[1] % len(self.laptops), step[2] % len(self.laptops)}:
                 add_company(self.db(i), name=f"Verkstad {i}", org=org)
+        elif kind == "reregister":
+            db = self.db(step[1])
+            live = self.live(db)
+            if not live:
+                return
+            pid = live[step[2] % len(live)]
+            pnr = self.pnr_of(db, pid)
+            edit(db, Participant, pid, deleted_at=utcnow())
+            add_participant(db, first="Again", pnr=pnr, email="")
+            self.enter(step[1], pnr, "first_name", "Again")
         elif kind in ("edit", "delete", "mark"):
             db = self.db(step[1])
             live = self.live(db)

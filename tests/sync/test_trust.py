@@ -263,3 +263,18 @@ def test_a_clone_that_wrote_further_than_this_laptop_reserved_does_not_strand_it
     assert dump(a) == dump(b) == dump(d)
     row = next(p for p in dump(b)["participants"] if p["id"] == pid)
     assert row["phone"] == "reserved-on-a" and row["email"] == "d-2@example.se"
+
+
+def test_a_lost_heal_batch_is_healed_for_everyone_it_stood_in_for(lab):
+    a, b, _c = lab.laptops
+    pid = add_participant(a)
+    sync(a, lab.share)
+    for phone in ("2", "3"):
+        edit(a, Participant, pid, phone=phone)
+        sync(a, lab.share)
+    batch_path(lab, a, 2).unlink()
+    sync(a, lab.share)  # heals 2 as batch 4
+    batch_path(lab, a, 4).unlink()  # and that one is lost too, before b ever read it
+    sync_until_quiet(lab)
+    assert dump(a) == dump(b)
+    assert all(sync(db, lab.share).problems() == [] for db in lab.laptops)
