@@ -109,24 +109,9 @@ def use_other_value(db: Database, conflict_id: str) -> None:
 
 # --- changes that could not be applied (parked) -----------------------------------------------
 
-@dataclass(frozen=True)
-class ParkedChange:
-    id: int
-    device: str
-    batch_seq: int
-    table: str
-    record_id: str
-    reason: str  # missing-reference | invalid | unique | ...
-    message: str  # field names, ids: no values
-    parked_at: datetime | None
-
-
-def parked_changes(db: Database) -> list[ParkedChange]:
-    """Partners' changes that could not be applied (yet), oldest first (the same shape as
-    app.sync.identity.parked_changes, read straight from sync_parked)."""
-    from app.models import SyncParked
+def parked_changes(db: Database):
+    """Partners' changes that could not be applied (yet), oldest first (app.sync.identity.ParkedChange)."""
+    from app.sync.identity import parked_changes as parked
 
     with db.read() as s:
-        rows = s.scalars(select(SyncParked).order_by(SyncParked.parked_at, SyncParked.id)).all()
-        return [ParkedChange(r.id, r.device_id, r.batch_seq, r.table_name, r.record_id, r.reason, r.detail or "",
-                             r.parked_at) for r in rows]
+        return parked(s)

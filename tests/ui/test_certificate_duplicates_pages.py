@@ -117,7 +117,7 @@ def test_sync_page_shows_duplicates_and_parked_changes(qtbot, tmp_path, monkeypa
     assert page.lists.tabText(2) == "Ändringar som inte kunde tillämpas (1)"
     cells = [page.parked.item(0, c).text() for c in range(4)]
     assert cells[0] == "attendance 5b6c7d8e"
-    assert cells[1] == "hänvisar till en post som inte har kommit: session_id"
+    assert cells[1] == "en post som den hänvisar till har inte kommit: session_id"
     assert cells[2] == "0f1e2d3c, paket 7" and cells[3]
     page.lists.setCurrentIndex(1)
     shot(page, "sync_duplicates.png")

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.i18n import N_, _, format_datetime, ngettext
+from app.i18n import _, format_datetime, ngettext
 from app.sync import setup_folder, sync
 from app.sync.restore import last_restore_point, restore_before_last_sync
 from app.sync.status import list_conflicts, overview, parked_changes, use_other_value
@@ -33,13 +33,6 @@ from ui.pages.certificates import DuplicatePanel
 from ui.widgets import heading
 
 # why a partner's change was parked (app/sync: SyncParked.reason); other reasons are shown as they are
-PARKED_REASONS = {
-    "missing-reference": N_("refers to a record that has not arrived"),
-    "invalid": N_("not valid here"),
-    "unique": N_("clashes with another record's unique value"),
-}
-
-
 def _local(value) -> str:
     """A stored UTC time in this computer's time zone."""
     if value is None:
@@ -149,9 +142,7 @@ class Page(QWidget):
         parked = parked_changes(self.ctx.db)
         self.parked.setRowCount(len(parked))
         for row, pc in enumerate(parked):
-            why = _(PARKED_REASONS[pc.reason]) if pc.reason in PARKED_REASONS else pc.reason
-            if pc.message:
-                why = f"{why}: {pc.message}"
+            why = f"{pc.reason_text}: {pc.detail}" if pc.detail else pc.reason_text
             cells = (f"{pc.table} {pc.record_id[:8]}", why,
                      _("{device}, batch {seq}").format(device=pc.device[:8], seq=pc.batch_seq), _local(pc.parked_at))
             for col, text in enumerate(cells):
