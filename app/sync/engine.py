@@ -210,13 +210,18 @@ def _own_batches(s, device: str) -> list[SyncOutBatch]:
     return list(s.scalars(select(SyncOutBatch).where(SyncOutBatch.device_id == device).order_by(SyncOutBatch.seq)))
 
 
+_LINE_COLUMNS = (SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc, SyncChange.fields,
+                 SyncChange.base)
+
+
+def _line(t: str, rid: str, op: str, h: str, f: str, b: str) -> dict:
+    """A change line of a batch, from a sync_changes row (_LINE_COLUMNS)."""
+    return {"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
+
+
 def _change_lines(s, batch_id: int) -> list[dict]:
-    rows = s.execute(
-        select(SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc, SyncChange.fields, SyncChange.base)
-        .where(SyncChange.batch_id == batch_id).order_by(SyncChange.seq)
-    ).all()
-    return [{"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
-            for t, rid, op, h, f, b in rows]
+    rows = s.execute(select(*_LINE_COLUMNS).where(SyncChange.batch_id == batch_id).order_by(SyncChange.seq)).all()
+    return [_line(*r) for r in rows]
 
 
 def _last_batch(s, device: str) -> SyncOutBatch | None:
@@ -232,8 +237,7 @@ def _reserve(db: Database, key: ProgrammeKey, device: str) -> dict[int, tuple[li
     while True:
         with db.write() as s:
             rows = s.execute(
-                select(SyncChange.seq, SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc,
-                       SyncChange.fields, SyncChange.base)
+                select(SyncChange.seq, *_LINE_COLUMNS)
                 .where(SyncChange.batch_id.is_(None)).order_by(SyncChange.seq).limit(BATCH_MAX)
             ).all()
             if not rows:
@@ -241,11 +245,10 @@ def _reserve(db: Database, key: ProgrammeKey, device: str) -> dict[int, tuple[li
             last = _last_batch(s, device)
             seq = (last.seq if last else 0) + 1
             prev = last.chain if last else ""
-            changes = [{"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
-                       for _q, t, rid, op, h, f, b in rows]
+            changes = [_line(*r[1:]) for r in rows]
             lines = share.encode_lines(changes)
             body = share.sha256(lines)
-            header = _header(s, key, device, seq, prev, body, len(changes), max(r[4] for r in rows), _deps(s))
+            header = _header(s, key, device, seq, prev, body, len(changes), max(c["h"] for c in changes), _deps(s))
             out = SyncOutBatch(device_id=device, seq=seq, header=json.dumps(header, sort_keys=True), body=body,
                                chain=share.next_chain(prev, body), count=len(changes))
             s.add(out)
@@ -428,7 +431,7 @@ def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Pat
 
 
 def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str, int]] | None = None,
-            report: "SyncReport | None" = None) -> list[int]:
+            report: "SyncReport | None" = None, listing: share.Listing | None = None) -> list[int]:
     """Publish what is not yet on the share. Never stops for good: a foreign file under this
     laptop's number makes it fork (a new identity) and publish there instead."""
     state = state_of(db)
@@ -438,7 +441,8 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
     published: list[int] = []
     for _attempt in range(5):  # each fork needs one more round; more would be a defect
         device = _current_device(db)
-        files = share.list_folder(folder).batches.get(device, {})
+        files = (listing or share.list_folder(folder)).batches.get(device, {})
+        listing = None  # after a fork the folder is read again
         with db.read() as s:
             own = _own_batches(s, device)
         top = max((b.seq for b in own), default=0)
@@ -467,16 +471,14 @@ def _settle_local(db: Database) -> None:
     with db.write() as s:
         if s.scalar(select(SyncAlias.loser_id).limit(1)) is not None:
             tables = list(FOREIGN_KEYS)
-        rows = s.execute(select(SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc,
-                                SyncChange.fields, SyncChange.base)
+        rows = s.execute(select(*_LINE_COLUMNS)
                          .where(SyncChange.batch_id.is_(None), SyncChange.table_name.in_(tables))
                          .order_by(SyncChange.seq)).all()
         if not rows:
             return
         s.info[APPLYING] = True
         try:
-            Merger(s, state_of(db)).settle_local([{"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f),
-                                                   "b": json.loads(b) if b else {}} for t, rid, op, h, f, b in rows])
+            Merger(s, state_of(db)).settle_local([_line(*r) for r in rows])
         finally:
             s.info.pop(APPLYING, None)
 
@@ -507,10 +509,10 @@ def _mass_deletes(s, changes: list[dict]) -> dict[str, int]:
     return heavy
 
 
-def _known_forks(s) -> dict[str, SyncFork]:
+def _earliest_forks(forks: list[SyncFork]) -> dict[str, SyncFork]:
     """old identity -> its fork (the one that ended it earliest)."""
     out: dict[str, SyncFork] = {}
-    for f in s.scalars(select(SyncFork).order_by(SyncFork.upto_seq)):
+    for f in sorted(forks, key=lambda f: f.upto_seq):
         out.setdefault(f.old_device, f)
     return out
 
@@ -549,8 +551,8 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
         peers = {p.device_id: p for p in s.scalars(select(SyncPeer))}
         cursors = {d: (p.seq, p.hash) for d, p in peers.items()}
         heads = {d: p.head_seq for d, p in peers.items()}
-        forks = _known_forks(s)
         all_forks = list(s.scalars(select(SyncFork)))
+        forks = _earliest_forks(all_forks)
     partners = {dev: PartnerReport(dev, seq=cursors.get(dev, (0, ""))[0]) for dev in listing.batches if dev != own}
     report.partners = [partners[d] for d in sorted(partners)]
     total = sum(max(0, len(files) - cursors.get(dev, (0, ""))[0]) for dev, files in listing.batches.items() if dev != own)
@@ -822,9 +824,11 @@ def sync(db: Database, folder: Path, key_file: Path | None = None, progress: Pro
         state.ensure(s.connection())
     report = SyncReport()
     try:
-        wanted = _read_acks(db, key, share.list_folder(folder), state.device or "")
-        report.published = publish(db, folder, key, wanted, report)
-        import_batches(db, folder, key, report, confirm_mass_delete=confirm_mass_delete, progress=progress)
+        listing = share.list_folder(folder)  # one reading of the folder serves the whole round
+        wanted = _read_acks(db, key, listing, state.device or "")
+        report.published = publish(db, folder, key, wanted, report, listing)
+        import_batches(db, folder, key, report, confirm_mass_delete=confirm_mass_delete, progress=progress,
+                       listing=listing)
         _write_ack(db, folder, key, report)
     except FileNotFoundError:
         raise UserError(_("The shared folder {folder} disappeared during the sync. Nothing was lost; sync again once it is back.").format(folder=folder)) from None

@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.db import Database
 from app.errors import UserError
 from app.i18n import _
-from app.models import SYNCED_MODELS, Setting, SyncAudit, SyncConflict, SyncRestorePoint, SyncRestoreRow, utcnow
+from app.models import SYNCED_MODELS, SyncAudit, SyncConflict, SyncOutBatch, SyncRestorePoint, SyncRestoreRow, utcnow
 from app.sync.capture import CHUNK, FIELDS, MODELS_BY_TABLE, _dumps, _insert_many, decode_row, encode_row, state_of
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,6 @@ class RestoreResult:
 
 def _own_seq(s) -> int:
     """How many batches this laptop has reserved for publishing (under any of its identities)."""
-    from sqlalchemy import func
-
-    from app.models import SyncOutBatch
-
     return s.scalar(select(func.max(SyncOutBatch.id))) or 0
 
 

@@ -7,12 +7,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
-from app.models import Setting, SyncChange, SyncConflict, SyncPeer, utcnow
+from app.models import Setting, SyncChange, SyncConflict, SyncOutBatch, SyncPeer, utcnow
 from app.sync.capture import MODELS_BY_TABLE, decode_row
 
 
@@ -66,10 +66,6 @@ def overview(db: Database) -> SyncOverview:
         def get(key, default=""):
             row = s.get(Setting, key)
             return row.value if row is not None else default
-
-        from sqlalchemy import func
-
-        from app.models import SyncOutBatch
 
         device = get("device_id")
         unwritten = select(SyncOutBatch.id).where(SyncOutBatch.written_at.is_(None), SyncOutBatch.source_id.is_(None))
