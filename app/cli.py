@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("month", metavar="YYYY-MM")
     rep.add_argument("--out", required=True, type=Path)
 
+    st = sub.add_parser("settings", parents=[common], help="print the settings, or set one (settings set NAME VALUE)")
+    st.add_argument("action", nargs="?", choices=["set"])
+    st.add_argument("name", nargs="?")
+    st.add_argument("value", nargs="?")
+
     syn = sub.add_parser("sync", parents=[common], help="sync through the shared folder")
     syn.add_argument("--folder", required=True, type=Path)
     syn.add_argument("--key", type=Path)
@@ -175,8 +180,11 @@ def cmd_import(args) -> int:
         from app.interchange.bundle import import_bundle
 
         db = _open(args)
-        counts = import_bundle(db, args.json)
+        notices: list[str] = []
+        counts = import_bundle(db, args.json, notices=notices)
         print(_("Imported {n} records from {file}").format(n=sum(counts.values()), file=args.json))
+        for notice in notices:
+            print(notice)
         return 0
     if args.what == "participants":
         if not args.file or not args.course:
@@ -338,6 +346,20 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    from app.services.settings import set_setting, setting_values
+
+    db = _open(args)
+    if args.action == "set":
+        if args.name is None or args.value is None:
+            raise UserError(_("Usage: kursdesk settings set NAME VALUE"))
+        print(f"{args.name} = {set_setting(db, args.name, args.value)}")
+        return 0
+    for spec, value in setting_values(db):
+        print(f"{spec.name} = {value}    # {_(spec.label)}")
+    return 0
+
+
 def cmd_sync(args) -> int:
     from app.sync import setup_folder, sync
 
@@ -367,6 +389,7 @@ HANDLERS = {
         "certificates": cmd_certificates,
         "verify": cmd_verify,
         "report": cmd_report,
+        "settings": cmd_settings,
         "sync": cmd_sync,
     }.items()
 }

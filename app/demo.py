@@ -307,7 +307,7 @@ def fill_demo(db: Database, *, today: date | None = None) -> dict[str, int]:
             industry=industry, contact_name=contact, contact_email=_email(first, last, _domain(name)),
             contact_phone=f"0{rng.choice(('480', '490', '491', '495', '499'))}-{rng.randrange(10, 99)} "
                           f"{rng.randrange(10, 99)} {rng.randrange(10, 99)}",
-            hourly_wage_cost=rng.choice((310, 340, 365, 390, 420)), **stamp,
+            organisation_type="private", **stamp,  # all limited companies (ESF: Privat aktör)
         ))
 
     participants = []

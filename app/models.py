@@ -20,7 +20,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    Numeric,
     String,
     Text,
     Time,
@@ -89,6 +88,10 @@ class Record(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
 
+# ESF's seven types of organisation, in the order of its form (the Swedish labels: app/services/project_data.py)
+ORGANISATION_TYPES = (
+    "private", "municipality", "county_council", "state", "other_public", "employment_service", "social_insurance",
+)
 ENROLLMENT_STATUSES = ("enrolled", "waitlisted", "completed", "withdrawn")
 ATTENDANCE_STATUSES = ("present", "late", "excused", "absent")
 GENDERS = ("", "female", "male")
@@ -113,8 +116,8 @@ class Company(Record):
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
-    # default hourly wage cost (SEK) of the company's staff, for co-financing
-    hourly_wage_cost: Mapped[float | None] = mapped_column(Numeric(10, 2), default=None)
+    # ESF's "Typ av organisation" (ORGANISATION_TYPES; '' = not set): the funder's hours are reported by it
+    organisation_type: Mapped[str] = mapped_column(String(20), default="")
 
     participants: Mapped[list[Participant]] = relationship(back_populates="company")
 
@@ -144,14 +147,23 @@ class Participant(Record):
 
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), index=True)
-    # 12 digits YYYYMMDDNNNC (personnummer or samordningsnummer)
+    # 12 digits YYYYMMDDNNNC (personnummer or samordningsnummer), or ESF's protected or temporary
+    # form YYYYMMDDTF29 / YYYYMMDDTF19, which identifies no one
     personal_number: Mapped[str] = mapped_column(String(12), index=True)
     gender: Mapped[str] = mapped_column(String(6), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(50), default="")
     company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"), index=True, default=None)
-    # hourly wage cost (SEK); when empty the company's default applies
-    hourly_wage_cost: Mapped[float | None] = mapped_column(Numeric(10, 2), default=None)
+    # skyddade personuppgifter: left out of lists printed for others, name only on a sign-in sheet
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the project data SCB asks for (app/services/project_data.py has the codes)
+    project_start: Mapped[date | None] = mapped_column(Date, default=None)
+    project_end: Mapped[date | None] = mapped_column(Date, default=None)
+    exit_reason: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-5
+    formal_qualification: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    exit_status: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-7
+    employment_terms: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-3
+    employment_extent: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-3
 
     company: Mapped[Company | None] = relationship(back_populates="participants")
 
@@ -259,6 +271,17 @@ class OriginalReceived(Record):
     received_on: Mapped[date] = mapped_column(Date)
 
 
+class ProjectSetting(Record):
+    """A setting of the ESF project that decides the funder's figures (case number, unit cost, project
+    dates): synced, so that every laptop reports with the same values. Its id is derived from its key
+    (project_setting_id), so laptops that set it offline edit one record (the newest value wins)."""
+
+    __tablename__ = "project_settings"
+
+    key: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
 class Setting(Base):
     """Settings of this laptop's organisation (name, signatory, logo, ...): key and JSON value."""
 
@@ -281,6 +304,7 @@ SYNCED_MODELS: tuple[type[Record], ...] = (
     Attendance,
     Certificate,
     OriginalReceived,
+    ProjectSetting,
 )
 
 
@@ -299,6 +323,10 @@ def enrollment_id(course_id: str, participant_id: str) -> str:
 
 def need_course_id(need_id: str, course_id: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"need_course:{need_id}:{course_id}"))
+
+
+def project_setting_id(key: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"project_setting:{key}"))
 
 
 def original_received_id(participant_id: str, month: str) -> str:

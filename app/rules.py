@@ -4,11 +4,18 @@
 - Attended minutes of a mark: present = the whole session unless fewer minutes are recorded;
   late = the minutes recorded; excused, absent and no mark = 0. A cancelled session counts 0.
 - Eligible for a certificate when attended / scheduled is at least the course's minimum percent.
+- No hours in the future: present or late on a session that has not started yet is refused (on every
+  way in: the register, "all present", the bundle); excused ahead of time is allowed.
 """
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, datetime, time
+
+from app.i18n import _
+
+#: the marks that give hours
+HOURS_STATUSES = ("present", "late")
 
 
 def session_minutes(start: time, end: time) -> int:
@@ -37,3 +44,16 @@ def is_eligible(attended: int, scheduled: int, min_percent: int) -> bool:
 def can_still_reach(attended: int, remaining: int, scheduled: int, min_percent: int) -> bool:
     """Whether full attendance at the remaining sessions would still reach the minimum."""
     return is_eligible(attended + remaining, scheduled, min_percent)
+
+
+def not_started(day: date, start: time, now: datetime | None = None) -> bool:
+    """The session (local date and start time) has not started yet at `now` (local time)."""
+    return datetime.combine(day, start) > (now or datetime.now())
+
+
+def future_mark_message(day: date, start: time) -> str:
+    """Why a present or late mark is refused on a session that has not started."""
+    return _(
+        "The session on {date} at {time} has not started yet: it cannot be marked present or late "
+        "(excused can be recorded ahead of time)."
+    ).format(date=day.isoformat(), time=start.strftime("%H:%M"))

@@ -36,7 +36,9 @@ __all__ = [
     "check_time_range",
     "format_personal_number",
     "gender_from_personal_number",
+    "esf_personal_number",
     "is_coordination_number",
+    "is_protected_number",
     "mask_personal_number",
     "normalize_email",
     "normalize_gender",
@@ -72,6 +74,11 @@ class FieldError(ValueError):
 
 PERSONAL_NUMBER = "personal_number"
 COORDINATION_DAY_OFFSET = 60
+
+# ESF's form for a protected or temporary identity: YYYYMMDD-Tf29 (women) / -Tf19 (men), any case,
+# with or without the hyphen; stored as YYYYMMDDTF29 / YYYYMMDDTF19
+_PROTECTED_RE = re.compile(r"^(?P<date>\d{8})-?T[Ff](?P<gender>[12])9$", re.ASCII | re.IGNORECASE)
+_STORED_PROTECTED_RE = re.compile(r"^\d{8}TF[12]9$", re.ASCII)
 
 # YYYYMMDD or YYMMDD, an optional separator ('-', '+' or one space), then NNNC.
 _PNR_RE = re.compile(r"^(?P<date>\d{8}|\d{6})(?P<sep>[-+ ]?)(?P<tail>\d{4})$", re.ASCII)
@@ -130,12 +137,18 @@ def _birth_date_or_none(digits12: str) -> date | None:
 def normalize_personal_number(value: str, *, today: date | None = None) -> str:
     """Personnummer or samordningsnummer in any common written form -> 'YYYYMMDDNNNC'.
 
+    ESF's protected or temporary form YYYYMMDD-Tf29 / YYYYMMDD-Tf19 (any case, hyphen optional)
+    becomes 'YYYYMMDDTF29' / 'YYYYMMDDTF19' (a real birth date, no check digit).
+
     Accepted: YYYYMMDDNNNN, YYYYMMDD-NNNN, YYMMDD-NNNN, YYMMDDNNNN, YYMMDD+NNNN ('+' for
     people who turn 100 or more this calendar year), with surrounding whitespace. Checks a
     real calendar date (day + 60 for samordningsnummer), the Luhn check digit over the
     ten-digit form and that the birth date is not after `today`.
     """
     today = today or date.today()
+    protected = _PROTECTED_RE.match(value.strip()) if isinstance(value, str) else None
+    if protected is not None:
+        return _protected_number(protected.group("date"), protected.group("gender"), today)
     digits, masked = _split_personal_number(value, today)
     born = _birth_date_or_none(digits)
     if born is None:
@@ -160,9 +173,30 @@ def normalize_personal_number(value: str, *, today: date | None = None) -> str:
     return digits
 
 
+def _protected_number(date_part: str, gender_digit: str, today: date) -> str:
+    born = _birth_date_or_none(date_part)
+    masked = date_part + "-****"
+    if born is None:
+        raise FieldError(
+            PERSONAL_NUMBER,
+            _("Invalid personal identity number {value}: there is no such date.").format(value=masked),
+        )
+    if born > today:
+        raise FieldError(
+            PERSONAL_NUMBER,
+            _("Invalid personal identity number {value}: the birth date is in the future.").format(value=masked),
+        )
+    return f"{date_part}TF{gender_digit}9"
+
+
+def is_protected_number(pnr12: str) -> bool:
+    """True for ESF's protected or temporary form (YYYYMMDDTF29 / TF19): it identifies no one."""
+    return isinstance(pnr12, str) and _STORED_PROTECTED_RE.match(pnr12) is not None
+
+
 def _pnr12(pnr12: str) -> str:
-    """A stored 12-digit number as is; any other written form is normalised first."""
-    if isinstance(pnr12, str) and len(pnr12) == 12 and pnr12.isascii() and pnr12.isdigit():
+    """A stored 12-character number as is; any other written form is normalised first."""
+    if isinstance(pnr12, str) and len(pnr12) == 12 and pnr12.isascii() and (pnr12.isdigit() or is_protected_number(pnr12)):
         return pnr12
     return normalize_personal_number(pnr12)
 
@@ -173,7 +207,7 @@ def is_coordination_number(pnr12: str) -> bool:
 
 
 def gender_from_personal_number(pnr12: str) -> str:
-    """'female' when the second-last digit is even, else 'male'."""
+    """'female' when the second-last digit is even, else 'male' (TF29 is a woman, TF19 a man)."""
     return "female" if int(_pnr12(pnr12)[10]) % 2 == 0 else "male"
 
 
@@ -194,6 +228,14 @@ def birth_date_from_personal_number(pnr12: str) -> date:
 def mask_personal_number(pnr12: str) -> str:
     """'YYYYMMDD-****' (a samordningsnummer keeps its stored day, i.e. + 60)."""
     return _mask_digits(_pnr12(pnr12))
+
+
+def esf_personal_number(pnr12: str, hyphen: bool = True) -> str:
+    """As ESF's and SCB's forms write it: 'YYYYMMDD-NNNN', a protected identity 'YYYYMMDD-Tf29'
+    (without the hyphen for SCB's column: 'YYYYMMDDNNNN', 'YYYYMMDDTf29')."""
+    digits = _pnr12(pnr12)
+    tail = "Tf" + digits[10:] if is_protected_number(digits) else digits[8:]
+    return f"{digits[:8]}{'-' if hyphen else ''}{tail}"
 
 
 def format_personal_number(pnr12: str) -> str:

@@ -107,7 +107,7 @@ def _rows(scale: float, seed: int, today: date):
          "municipality": MUNICIPALITIES[i % len(MUNICIPALITIES)], "industry": "Tillverkning",
          "contact_name": f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}",
          "contact_email": f"kontakt{i}@industri{i}.se", "contact_phone": f"0480-{i:06d}",
-         "hourly_wage_cost": None, **stamps}
+         "organisation_type": "municipality" if i % 10 == 0 else "private", **stamps}
         for i in range(n["companies"])
     ]
     yield m.Company, companies
@@ -117,7 +117,7 @@ def _rows(scale: float, seed: int, today: date):
          "personal_number": (pnr := _personal_number(i)),
          "gender": "female" if int(pnr[10]) % 2 == 0 else "male",
          "email": f"deltagare{i}@example.se", "phone": "",
-         "company_id": companies[i % len(companies)]["id"], "hourly_wage_cost": None, **stamps}
+         "company_id": companies[i % len(companies)]["id"], "protected": i % 500 == 7, **stamps}
         for i in range(n["participants"])
     ]
     yield m.Participant, participants

@@ -18,10 +18,11 @@ Fields of version 1 (the names never change within the version; more may be adde
 - every record: id, created_at, updated_at, deleted_at (ISO date-times, UTC)
 - providers: name, org_number
 - companies: name, org_number, municipality, industry, contact_name, contact_email,
-  contact_phone, hourly_wage_cost
+  contact_phone, organisation_type
 - needs: company_id, date, description, target_groups, course_ids
 - participants: first_name, last_name, personal_number, gender, email, phone, company_id,
-  hourly_wage_cost
+  protected, project_start, project_end, exit_reason, exit_status, employment_terms,
+  employment_extent, formal_qualification
 - courses: code, title, description, learning_outcomes, provider_id, location, teacher,
   min_attendance_percent, certificate_language, capacity
 - sessions: course_id, date, start, end, location, teacher, cancelled
@@ -30,6 +31,11 @@ Fields of version 1 (the names never change within the version; more may be adde
 - certificates: number, verification_code, course_id, participant_id, issued_on, language,
   revoked_on, revoke_reason, supersedes_id, pdf_sha256, pdf (base64 or null)
 - originals_received: participant_id, month (YYYY-MM), received_on
+- project_settings: key, value (the ESF project's settings that every laptop shares)
+
+The hourly wage fields (hourly_wage_cost of companies and participants) are gone: a bundle that still
+carries them is imported with them ignored, said once (`notices`). Attendance present or late on a
+session that has not started yet is refused.
 """
 
 from __future__ import annotations
@@ -43,7 +49,6 @@ import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -70,11 +75,13 @@ from app.models import (
     NeedsAnalysis,
     OriginalReceived,
     Participant,
+    ProjectSetting,
     Provider,
     Record,
     need_course_id,
     utcnow,
 )
+from app.services import project_data
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
     FieldError,
@@ -150,20 +157,6 @@ def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _Bad(_("Must be true or false."))
     return value
-
-
-def _money(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Bad(_("Must be a number."))
-    try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        raise _Bad(_("Must be a number.")) from None
-    if not number.is_finite() or number < 0:
-        raise _Bad(_("Must be 0 or more."))
-    return number
 
 
 def _date(value: Any) -> date:
@@ -281,6 +274,22 @@ def _pdf(value: Any) -> bytes | None:
         raise _Bad(_("Must be the PDF as base64 text.")) from None
 
 
+def _optional_bool(value: Any) -> bool | None:
+    return None if value is None or value == "" else _bool(value)
+
+
+def _project_code(field: str) -> Callable[[Any], int | None]:
+    def convert(value: Any) -> int | None:
+        if value is None or value == "":
+            return None
+        try:
+            return project_data.code(field, _int(value))
+        except FieldError as exc:
+            raise _Bad(exc.message) from None
+
+    return convert
+
+
 def _course_ids(value: Any) -> list[str]:
     if value is None:
         return []
@@ -300,13 +309,6 @@ def _out_time(value: time | None) -> str | None:
 
 def _out_datetime(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _out_money(value: Decimal | float | None) -> float | int | None:
-    if value is None:
-        return None
-    number = Decimal(str(value)).normalize()
-    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def _out_pdf(value: bytes | None) -> str | None:
@@ -367,7 +369,7 @@ TYPES: tuple[RecordType, ...] = (
         _f("contact_name", _text, default=""),
         _f("contact_email", _validated(normalize_email), default=""),
         _f("contact_phone", _validated(normalize_phone), default=""),
-        _f("hourly_wage_cost", _money, out=_out_money),
+        _f("organisation_type", _validated(project_data.organisation_type), default=""),
     )),
     RecordType("participants", Participant, (
         _f("first_name", _required_text, required=True),
@@ -377,7 +379,14 @@ TYPES: tuple[RecordType, ...] = (
         _f("email", _validated(normalize_email), default=""),
         _f("phone", _validated(normalize_phone), default=""),
         _f("company_id", _fk, parent="companies"),
-        _f("hourly_wage_cost", _money, out=_out_money),
+        _f("protected", _bool, default=False),
+        _f("project_start", _optional_date, out=_out_date),
+        _f("project_end", _optional_date, out=_out_date),
+        _f("exit_reason", _project_code("exit_reason")),
+        _f("exit_status", _project_code("exit_status")),
+        _f("employment_terms", _project_code("employment_terms")),
+        _f("employment_extent", _project_code("employment_extent")),
+        _f("formal_qualification", _optional_bool),
     )),
     RecordType("courses", Course, (
         _f("code", _required_text, required=True),
@@ -439,6 +448,10 @@ TYPES: tuple[RecordType, ...] = (
         _f("month", _month, required=True),
         _f("received_on", _date, required=True, out=_out_date),
     )),
+    RecordType("project_settings", ProjectSetting, (
+        _f("key", _required_text, required=True),
+        _f("value", _text, default=""),
+    )),
 )
 BY_KEY = {t.key: t for t in TYPES}
 
@@ -449,6 +462,7 @@ _UNIQUE: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "attendance": ((("session_id", "participant_id"), "attendance"),),
     "certificates": ((("number",), "number"), (("verification_code",), "verification_code")),
     "originals_received": ((("participant_id", "month"), "original"),),
+    "project_settings": ((("key",), "setting"),),
 }
 
 
@@ -463,6 +477,8 @@ def _unique_message(kind: str, values: tuple) -> str:
         return _("The certificate number {number} is used by another certificate.").format(number=values[0])
     if kind == "verification_code":
         return _("The verification code is used by another certificate.")
+    if kind == "setting":
+        return _("The project setting {key} appears in another record.").format(key=values[0])
     return _("A signed original for this participant and month is already recorded.")
 
 
@@ -788,6 +804,34 @@ def _check_identities(parsed: dict[str, _Parsed], existing: _Existing, problems:
                     problems.append(Problem(name, _identity_message(key, value, keep), key, rid))
 
 
+def _check_future_marks(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem], now: datetime | None) -> None:
+    """No hours in the future: present or late on a session that has not started yet is refused."""
+    marks = {rid: v for rid, v in parsed["attendance"].records.items() if v.get("status") in rules.HOURS_STATUSES}
+    if not marks:
+        return
+    sessions = parsed["sessions"].records
+    starts: dict[str, tuple[date, time]] = {}
+    wanted = set()
+    for values in marks.values():
+        sid = values.get("session_id")
+        if sid in sessions and "date" in sessions[sid] and "start" in sessions[sid]:
+            starts[sid] = (sessions[sid]["date"], sessions[sid]["start"])
+        elif sid:
+            wanted.add(sid)
+    ids = sorted(wanted)
+    for chunk in range(0, len(ids), 900):
+        for sid, day, start in existing.session.execute(
+            select(CourseSession.id, CourseSession.date, CourseSession.start_time).where(
+                CourseSession.id.in_(ids[chunk:chunk + 900])
+            )
+        ):
+            starts.setdefault(sid, (day, start))
+    for rid, values in marks.items():
+        start = starts.get(values.get("session_id"))
+        if start is not None and values.get("deleted_at") is None and rules.not_started(*start, now):
+            problems.append(Problem("status", rules.future_mark_message(*start), "attendance", rid))
+
+
 def _check_minutes(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
     """Minutes attended are within the session's length."""
     marks = {rid: v for rid, v in parsed["attendance"].records.items() if v.get("minutes") is not None}
@@ -851,8 +895,9 @@ def _certificate_order(records: dict[str, dict[str, Any]], problems: list[Proble
     return order
 
 
-def validate_bundle(db: Database, data: Any) -> dict[str, _Parsed]:
-    """Every problem of a loaded bundle, raised as one ValidationError; the converted records."""
+def validate_bundle(db: Database, data: Any, *, now: datetime | None = None) -> dict[str, _Parsed]:
+    """Every problem of a loaded bundle, raised as one ValidationError; the converted records.
+    `now`: the local time that decides which sessions have started (for tests)."""
     problems = _check_header(data)
     if problems:
         raise ValidationError(problems)
@@ -863,16 +908,43 @@ def validate_bundle(db: Database, data: Any) -> dict[str, _Parsed]:
         _check_unique(parsed, existing, problems)
         _check_identities(parsed, existing, problems)
         _check_minutes(parsed, existing, problems)
+        _check_future_marks(parsed, existing, problems, now)
         _certificate_order(parsed["certificates"].records, problems)
     if problems:
         raise ValidationError(problems)
     return parsed
 
 
-def import_bundle(db: Database, path: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
-    """Validate the whole bundle, then apply it in one transaction; the records per type."""
+# fields of earlier bundles that are read and ignored (said once, in `notices`)
+DROPPED_FIELDS = {"companies": ("hourly_wage_cost",), "participants": ("hourly_wage_cost",)}
+
+
+def _dropped_fields_notice(data: Any) -> str | None:
+    for key, names in DROPPED_FIELDS.items():
+        items = data.get(key) if isinstance(data, dict) else None
+        if isinstance(items, list) and any(isinstance(r, dict) and any(n in r for n in names) for r in items):
+            return _(
+                "The bundle's hourly wage costs were ignored: Kursdesk no longer keeps them "
+                "(co-financing is hours × the project's unit cost)."
+            )
+    return None
+
+
+def import_bundle(
+    db: Database,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    notices: list[str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Validate the whole bundle, then apply it in one transaction; the records per type.
+    What the user should know about it (fields ignored) is appended to `notices`."""
     data = _read(Path(path))
-    parsed = validate_bundle(db, data)
+    parsed = validate_bundle(db, data, now=now)
+    notice = _dropped_fields_notice(data)
+    if notice and notices is not None:
+        notices.append(notice)
     del data
     now = utcnow()
     counts: dict[str, int] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 
 from sqlalchemy import and_, func, insert, select
 
@@ -462,9 +462,12 @@ def set_mark(
     status: str,
     minutes: int | None = None,
     note: str = "",
+    *,
+    now: datetime | None = None,
 ) -> Mark:
     """Record (or correct) one mark. A late mark needs its minutes; minutes are 0..the session's
-    length; cancelled sessions take no marks; the participant must be enrolled.
+    length; cancelled sessions take no marks; the participant must be enrolled; a session that has
+    not started takes no present or late mark (`now`: local time, for tests).
     Minutes given with excused or absent are not kept (they count 0)."""
     problems: list[Problem] = []
     if status not in ATTENDANCE_STATUSES:
@@ -474,6 +477,8 @@ def set_mark(
         length = rules.session_minutes(session.start_time, session.end_time)
         if session.cancelled:
             problems.append(Problem("session", _("The session is cancelled; it takes no attendance."), "attendance"))
+        elif status in rules.HOURS_STATUSES and rules.not_started(session.date, session.start_time, now):
+            problems.append(Problem("status", rules.future_mark_message(session.date, session.start_time), "attendance"))
         if status == "late" and minutes is None:
             problems.append(Problem("minutes", _("A late arrival needs the minutes attended."), "attendance"))
         if minutes is not None:
@@ -518,14 +523,18 @@ def clear_mark(db: Database, session_id: str, participant_id: str) -> bool:
         return True
 
 
-def mark_all_present(db: Database, session_id: str) -> list[str]:
-    """Mark present every active participant of the session's course who has no mark yet.
-    Returns the ids of the participants marked."""
+def mark_all_present(db: Database, session_id: str, *, now: datetime | None = None) -> list[str]:
+    """Mark present every active participant of the session's course who has no mark yet (not
+    before the session has started). Returns the ids of the participants marked."""
     with db.write() as s:
         session = _live_session(s, session_id)
         if session.cancelled:
             raise ValidationError(
                 Problem("session", _("The session is cancelled; it takes no attendance."), "attendance")
+            )
+        if rules.not_started(session.date, session.start_time, now):
+            raise ValidationError(
+                Problem("status", rules.future_mark_message(session.date, session.start_time), "attendance")
             )
         participant_ids = s.execute(
             select(Enrollment.participant_id)

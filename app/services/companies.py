@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -13,6 +12,7 @@ from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Course, Enrollment, Participant, utcnow
 from app.limits import check_into
+from app.services import project_data
 from app.services._checks import Checker, alive, identity_net, one_line, sort_key
 from app.services.needs import NeedRow, list_needs
 from app.services.participants import ParticipantRow, list_participants
@@ -28,7 +28,7 @@ class CompanyData:
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
-    hourly_wage_cost: Decimal | float | str | None = None
+    organisation_type: str = ""  # ESF's type (app.models.ORGANISATION_TYPES), '' = not set
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def get_company(db: Database, company_id: str) -> CompanyDetail:
             contact_name=c.contact_name,
             contact_email=c.contact_email,
             contact_phone=c.contact_phone,
-            hourly_wage_cost=c.hourly_wage_cost,
+            organisation_type=c.organisation_type,
         )
     return CompanyDetail(
         id=company_id,
@@ -168,7 +168,7 @@ def _validated(s: Session, data: CompanyData, company_id: str = "") -> dict:
     values["contact_email"] = check.limit("contact_email", email, 200)
     phone = check.run(normalize_phone, data.contact_phone, field="contact_phone") or ""
     values["contact_phone"] = check.limit("contact_phone", phone, 50)
-    values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
+    values["organisation_type"] = check.run(project_data.organisation_type, data.organisation_type) or ""
     if org:
         others = _same_org(s, org, company_id)
         active = [name for name, deleted in others if deleted is None]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -19,12 +18,14 @@ from app.errors import NotFound, UserError
 from app.i18n import _
 from app.models import Company, Participant, utcnow
 from app.limits import check_into
+from app.services import project_data
 from app.services._checks import Checker, alive, frozen_row, identity_net, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments
 from app.validation import (
     FieldError,
     birth_date_from_personal_number,
     gender_from_personal_number,
+    is_protected_number,
     mask_personal_number,
     normalize_email,
     normalize_gender,
@@ -42,7 +43,21 @@ class ParticipantData:
     email: str = ""
     phone: str = ""
     company_id: str | None = None
-    hourly_wage_cost: Decimal | float | str | None = None
+    protected: bool = False  # skyddade personuppgifter
+    # the project data SCB asks for (codes: app/services/project_data.py)
+    project_start: date | str | None = None
+    project_end: date | str | None = None
+    exit_reason: int | str | None = None
+    formal_qualification: bool | None = None
+    exit_status: int | str | None = None
+    employment_terms: int | str | None = None
+    employment_extent: int | str | None = None
+
+
+PROJECT_FIELDS = (
+    "project_start", "project_end", "exit_reason", "formal_qualification", "exit_status", "employment_terms",
+    "employment_extent",
+)
 
 
 @dataclass(frozen=True)
@@ -205,7 +220,8 @@ def get_participant(db: Database, participant_id: str) -> ParticipantDetail:
             email=p.email,
             phone=p.phone,
             company_id=p.company_id,
-            hourly_wage_cost=p.hourly_wage_cost,
+            protected=bool(p.protected),
+            **{name: getattr(p, name) for name in PROJECT_FIELDS},
         )
     return ParticipantDetail(
         id=participant_id,
@@ -264,14 +280,15 @@ def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> d
     values["gender"] = gender or ""
     values["email"] = check.limit("email", check.run(normalize_email, data.email) or "", 200)
     values["phone"] = check.limit("phone", check.run(normalize_phone, data.phone) or "", 50)
-    values["hourly_wage_cost"] = check.money("hourly_wage_cost", data.hourly_wage_cost)
+    values["protected"] = bool(data.protected)
+    values.update(_project_values(check, data))
     company_id = data.company_id or None
     values["company_id"] = company_id
     if company_id is not None:
         company = s.get(Company, company_id)
         if company is None or company.deleted_at is not None:
             check.add("company_id", _("The chosen company does not exist."))
-    if pnr:
+    if pnr and not is_protected_number(pnr):  # ESF's protected form is shared by many people
         other = _same_person(s, pnr, participant_id)
         if other is not None:
             masked = mask_personal_number(pnr)
@@ -291,6 +308,20 @@ def _validated(s: Session, data: ParticipantData, participant_id: str = "") -> d
                 )
     check_into(check, "participants", values)  # lengths, characters, amounts as on every way in
     check.done()
+    return values
+
+
+def _project_values(check: Checker, data: ParticipantData) -> dict:
+    values = {
+        "project_start": check.run(project_data.optional_date, "project_start", data.project_start),
+        "project_end": check.run(project_data.optional_date, "project_end", data.project_end),
+        "formal_qualification": None if data.formal_qualification is None else bool(data.formal_qualification),
+    }
+    for name in project_data.CODES:
+        values[name] = check.run(project_data.code, name, getattr(data, name))
+    start, end = values["project_start"], values["project_end"]
+    if start and end and end < start:
+        check.add("project_end", _("The end date is before the start date."))
     return values
 
 

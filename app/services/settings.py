@@ -1,16 +1,33 @@
-"""The organisation's settings, kept in the database: used on documents and in the window."""
+"""Settings, kept in the database: used on documents and in the window.
+
+Two kinds:
+
+- the organisation's (OrganisationSettings): this laptop's name, logo, signatory, language, ...;
+  local (the `settings` table is not synced);
+- the ESF project's (ProjectSettings): case number, project name, unit cost, project dates and the
+  form of the time report. They decide the funder's figures, so they must not differ between
+  laptops: each is a synced record (models.ProjectSetting, one per key, newest value wins, a
+  concurrent edit lands in the sync conflict list), and the funder's documents print them.
+
+SETTINGS is the registry of named settings behind `kursdesk settings` (one entry per setting:
+name, label, where it is kept, how text is read and shown).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
 
 from sqlalchemy import select
 
 from app.db import Database
-from app.errors import Problem, ValidationError
-from app.i18n import LANGUAGES, _
-from app.models import Setting
+from app.errors import Problem, UserError, ValidationError
+from app.i18n import LANGUAGES, N_, _
+from app.models import ProjectSetting, Setting, project_setting_id
+from app.validation import FieldError, parse_date
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,19 @@ def get_settings(db: Database) -> OrganisationSettings:
 
 
 def save_settings(db: Database, settings: OrganisationSettings) -> OrganisationSettings:
+    problems = _organisation_problems(settings)
+    if problems:
+        raise ValidationError(problems)
+    with db.write() as s:
+        row = s.get(Setting, _KEY) or Setting(key=_KEY)
+        stored = json.loads(row.value) if row.value else {}
+        stored.update(asdict(settings))  # keeps keys this version does not know
+        row.value = json.dumps(stored, ensure_ascii=False)
+        s.add(row)
+    return settings
+
+
+def _organisation_problems(settings: OrganisationSettings) -> list[Problem]:
     problems = []
     if not settings.organisation_name.strip():
         problems.append(Problem("organisation_name", _("The organisation's name is required.")))
@@ -50,13 +80,7 @@ def save_settings(db: Database, settings: OrganisationSettings) -> OrganisationS
         problems.append(Problem("language", _("Unknown language.")))
     if settings.hours_rounding not in ("exact", "floor"):
         problems.append(Problem("hours_rounding", _("Unknown rounding rule.")))
-    if problems:
-        raise ValidationError(problems)
-    with db.write() as s:
-        row = s.get(Setting, _KEY) or Setting(key=_KEY)
-        row.value = json.dumps(asdict(settings), ensure_ascii=False)
-        s.add(row)
-    return settings
+    return problems
 
 
 def get_value(db: Database, key: str, default: str = "") -> str:
@@ -70,3 +94,208 @@ def set_value(db: Database, key: str, value: str) -> None:
         row = s.get(Setting, key) or Setting(key=key)
         row.value = value
         s.add(row)
+
+
+# --- the ESF project's settings (synced) ------------------------------------------------------
+
+TIME_REPORT_LAYOUTS = ("lines", "grid")  # a line per date and course / ESF's day grid
+TIME_REPORT_FOOTERS = ("originals", "none")  # "only the signed original" / none (e-mail verification)
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    case_number: str = ""  # ESF's diarienummer / ärende-id
+    project_name: str = ""
+    unit_cost: Decimal | None = None  # SEK per hour, Lönegrupp 1
+    project_start: date | None = None
+    project_end: date | None = None
+    time_report_layout: str = "lines"
+    time_report_footer: str = "originals"
+
+
+def _text_value(limit: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = " ".join(str(text or "").split())
+        if len(value) > limit:
+            raise FieldError("", _("Use at most {count} characters.").format(count=limit))
+        return value
+
+    return parse
+
+
+def parse_unit_cost(text: str) -> Decimal | None:
+    """'291,47' or '291.47' (SEK per hour, more than 0, at most two decimals); '' = not set."""
+    value = str(text or "").strip().replace(" ", "").replace("\u00a0", "")
+    if not value:
+        return None
+    try:
+        amount = Decimal(value.replace(",", "."))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0 or amount >= 100_000 or amount != amount.quantize(Decimal("0.01")):
+        raise FieldError("unit_cost", _("Enter the unit cost in SEK per hour, more than 0 with at most two decimals, e.g. 291,47."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def _optional_date(text: str) -> date | None:
+    value = str(text or "").strip()
+    return parse_date(value) if value else None
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = str(text or "").strip()
+        if value not in allowed:
+            raise FieldError("", _("Use one of: {choices}.").format(choices=", ".join(allowed)))
+        return value
+
+    return parse
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+_PROJECT_PARSERS: dict[str, Callable[[str], Any]] = {
+    "case_number": _text_value(40),
+    "project_name": _text_value(200),
+    "unit_cost": parse_unit_cost,
+    "project_start": _optional_date,
+    "project_end": _optional_date,
+    "time_report_layout": _choice(TIME_REPORT_LAYOUTS),
+    "time_report_footer": _choice(TIME_REPORT_FOOTERS),
+}
+
+
+def _project_key(attr: str) -> str:
+    return f"esf.{attr}"
+
+
+def get_project_settings(db: Database) -> ProjectSettings:
+    with db.read() as s:
+        rows = s.execute(select(ProjectSetting.key, ProjectSetting.value).where(ProjectSetting.deleted_at.is_(None)))
+        stored = {key: value for key, value in rows}
+    values = {}
+    for attr, parse in _PROJECT_PARSERS.items():
+        text = stored.get(_project_key(attr))
+        if text is None:
+            continue
+        try:
+            values[attr] = parse(text)
+        except FieldError:
+            continue  # a value a newer laptop wrote that this one cannot read: the default
+    return ProjectSettings(**values)
+
+
+def project_problems(settings: ProjectSettings) -> list[Problem]:
+    problems = []
+    for attr, parse in _PROJECT_PARSERS.items():
+        try:
+            parse(_show(getattr(settings, attr)))
+        except FieldError as exc:
+            problems.append(Problem(attr, exc.message))
+    if settings.project_start and settings.project_end and settings.project_end < settings.project_start:
+        problems.append(Problem("project_end", _("The project ends before it starts.")))
+    return problems
+
+
+def save_project_settings(db: Database, settings: ProjectSettings) -> ProjectSettings:
+    """Store the project's settings (synced records; only changed values are written)."""
+    problems = project_problems(settings)
+    if problems:
+        raise ValidationError(problems)
+    with db.write() as s:
+        for attr in _PROJECT_PARSERS:
+            key = _project_key(attr)
+            text = _show(getattr(settings, attr))
+            row = s.get(ProjectSetting, project_setting_id(key))
+            if row is None:
+                s.add(ProjectSetting(id=project_setting_id(key), key=key, value=text))
+            elif row.value != text or row.deleted_at is not None:
+                row.value, row.deleted_at = text, None
+    return settings
+
+
+# --- the registry of named settings (kursdesk settings) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One named setting: `attr` of OrganisationSettings (scope 'organisation', this laptop) or of
+    ProjectSettings (scope 'project', synced); `parse` reads the command line's text (FieldError
+    with the reason), `show` writes the value back as text."""
+
+    name: str
+    label: str
+    scope: str
+    attr: str
+    parse: Callable[[str], Any]
+    show: Callable[[Any], str] = _show
+
+
+def _percent(text: str) -> int:
+    try:
+        value = int(str(text).strip().rstrip("%").strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 100:
+        raise FieldError("", _("Enter a percentage between 0 and 100."))
+    return value
+
+
+def _unit_cost_text(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("esf.case_number", N_("ESF case number (diarienummer)"), "project", "case_number", _PROJECT_PARSERS["case_number"]),
+    SettingSpec("esf.project_name", N_("Project name"), "project", "project_name", _PROJECT_PARSERS["project_name"]),
+    SettingSpec("esf.unit_cost", N_("Unit cost per hour (SEK, Lönegrupp 1)"), "project", "unit_cost", parse_unit_cost, _unit_cost_text),
+    SettingSpec("esf.project_start", N_("Project start"), "project", "project_start", _optional_date),
+    SettingSpec("esf.project_end", N_("Project end"), "project", "project_end", _optional_date),
+    SettingSpec("report.time_layout", N_("Time report layout (lines or grid)"), "project", "time_report_layout", _PROJECT_PARSERS["time_report_layout"]),
+    SettingSpec("report.time_footer", N_("Time report footer (originals or none)"), "project", "time_report_footer", _PROJECT_PARSERS["time_report_footer"]),
+    SettingSpec("report.rounding", N_("Hours in the time report (exact or floor)"), "organisation", "hours_rounding", _choice(("exact", "floor"))),
+    SettingSpec("organisation.name", N_("Organisation"), "organisation", "organisation_name", _text_value(200)),
+    SettingSpec("organisation.programme", N_("Programme"), "organisation", "programme_name", _text_value(200)),
+    SettingSpec("organisation.place", N_("Place (on documents)"), "organisation", "place", _text_value(100)),
+    SettingSpec("organisation.signatory_name", N_("Signatory's name"), "organisation", "signatory_name", _text_value(200)),
+    SettingSpec("organisation.signatory_title", N_("Signatory's title"), "organisation", "signatory_title", _text_value(200)),
+    SettingSpec("organisation.logo", N_("Logo"), "organisation", "logo_path", lambda text: str(text or "").strip()),
+    SettingSpec("attendance.min_percent", N_("Default minimum attendance"), "organisation", "default_min_attendance", _percent),
+    SettingSpec("language", N_("Language"), "organisation", "language", _choice(LANGUAGES)),
+)
+BY_NAME = {spec.name: spec for spec in SETTINGS}
+
+
+def setting_values(db: Database) -> list[tuple[SettingSpec, str]]:
+    """Every named setting with its value as text, in the registry's order."""
+    organisation, project = get_settings(db), get_project_settings(db)
+    return [
+        (spec, spec.show(getattr(organisation if spec.scope == "organisation" else project, spec.attr)))
+        for spec in SETTINGS
+    ]
+
+
+def set_setting(db: Database, name: str, text: str) -> str:
+    """Set one named setting from text; UserError (one line, the reason) when the name is unknown
+    or the value is refused. Returns the value as stored, as text."""
+    spec = BY_NAME.get(name)
+    if spec is None:
+        raise UserError(_("Unknown setting {name}: `kursdesk settings` lists them.").format(name=name))
+    try:
+        value = spec.parse(text)
+    except FieldError as exc:
+        raise UserError(_("{name}: {reason}").format(name=name, reason=exc.message)) from None
+    try:
+        if spec.scope == "organisation":
+            save_settings(db, replace(get_settings(db), **{spec.attr: value}))
+        else:
+            save_project_settings(db, replace(get_project_settings(db), **{spec.attr: value}))
+    except ValidationError as exc:
+        raise UserError(_("{name}: {reason}").format(name=name, reason=exc.problems[0].message)) from None
+    return spec.show(value)

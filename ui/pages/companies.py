@@ -29,6 +29,7 @@ from app.services import needs as need_service
 from app.services.companies import CompanyData, CompanyRow
 from app.services.courses import course_overview
 from app.services.needs import NeedData, NeedRow
+from app.services.project_data import ORGANISATION_TYPE_LABELS
 from app.validation import MUNICIPALITIES, OTHER_MUNICIPALITY
 from ui.context import AppContext
 from ui.forms import FieldForm, confirm, line_edit, show_error, text_edit
@@ -160,9 +161,10 @@ class CompanyForm(FieldForm):
         self.contact_name = self.add("contact_name", _("Contact person:"), line_edit())
         self.contact_email = self.add("contact_email", _("Contact e-mail:"), line_edit())
         self.contact_phone = self.add("contact_phone", _("Contact phone:"), line_edit())
-        self.hourly_wage_cost = self.add(
-            "hourly_wage_cost", _("Hourly wage cost (SEK):"), line_edit(placeholder=_("e.g. 350"))
+        self.organisation_type = combo(
+            [(_("(not set)"), "")] + [(_(label), key) for key, label in ORGANISATION_TYPE_LABELS.items()]
         )
+        self.add("organisation_type", _("Type of organisation (ESF):"), self.organisation_type)
 
     def set_data(self, data: CompanyData | None) -> None:
         data = data or CompanyData(name="", org_number="")
@@ -176,8 +178,7 @@ class CompanyForm(FieldForm):
         self.contact_name.setText(data.contact_name)
         self.contact_email.setText(data.contact_email)
         self.contact_phone.setText(data.contact_phone)
-        wage = data.hourly_wage_cost
-        self.hourly_wage_cost.setText("" if wage is None else str(wage))
+        self.organisation_type.setCurrentIndex(max(0, self.organisation_type.findData(data.organisation_type)))
 
     def data(self) -> CompanyData:
         return CompanyData(
@@ -188,7 +189,7 @@ class CompanyForm(FieldForm):
             contact_name=self.contact_name.text(),
             contact_email=self.contact_email.text(),
             contact_phone=self.contact_phone.text(),
-            hourly_wage_cost=self.hourly_wage_cost.text().strip() or None,
+            organisation_type=self.organisation_type.currentData() or "",
         )
 
 

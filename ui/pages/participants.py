@@ -25,6 +25,8 @@ from app.services import participants as participant_service
 from app.services.companies import list_companies
 from app.services.participants import ParticipantData, ParticipantDetail, ParticipantRow
 from ui.context import AppContext
+from app.services.project_data import proposed_dates
+from ui.forms.participant_project import ProjectFields
 from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
@@ -120,9 +122,7 @@ class ParticipantForm(FieldForm):
         self.add("company_id", _("Employer:"), self.company)
         self.email = self.add("email", _("E-mail:"), line_edit())
         self.phone = self.add("phone", _("Phone:"), line_edit())
-        self.hourly_wage_cost = self.add(
-            "hourly_wage_cost", _("Hourly wage cost (SEK):"), line_edit(placeholder=_("the employer's when empty"))
-        )
+        self.project = ProjectFields(self)
 
     def set_companies(self, companies: list[tuple[str, str]]) -> None:
         current = self.company.currentData()
@@ -148,8 +148,7 @@ class ParticipantForm(FieldForm):
             self.company.setCurrentIndex(0)
         self.email.setText(data.email)
         self.phone.setText(data.phone)
-        wage = data.hourly_wage_cost
-        self.hourly_wage_cost.setText("" if wage is None else str(wage))
+        self.project.set_data(data)
 
     def data(self) -> ParticipantData:
         typed = self.personal_number.text().strip()
@@ -162,7 +161,7 @@ class ParticipantForm(FieldForm):
             email=self.email.text(),
             phone=self.phone.text(),
             company_id=self.company.currentData(),
-            hourly_wage_cost=self.hourly_wage_cost.text().strip() or None,
+            **self.project.values(),
         )
 
 
@@ -328,6 +327,7 @@ class Page(QWidget):
         if self._companies_stale:
             self._load_companies()
         self.form.set_data(detail.data, detail.masked_personal_number)
+        self.form.project.set_proposed(proposed_dates(self.ctx.db, self.current_id))
         self.detail_title.setText(f"{detail.data.first_name} {detail.data.last_name}")
         self._set_detail_enabled(True)
         self._reload_courses(detail)
