@@ -1,20 +1,23 @@
-"""Reporting to the funder: hours per participant and month, the monthly summary
-(sammanställning) with co-financing, and statistics for a period.
+"""Reporting to the funder: hours per participant and month (the time reports), the month's figures
+for ESF's "Sammanställning deltagare PO1" (month_figures: per participant, per organisation, per type
+of organisation, totals, unit cost and co-financing), and statistics for a period.
 
 Hours come from the attendance marks through app.rules (present = the whole session unless fewer
 minutes are recorded, late = its minutes, excused/absent/no mark and cancelled sessions = 0).
+Only people with attended minutes are participants (ESF: "personer som direkt gynnas"): a withdrawn
+or waitlisted person who never attended appears in no document for the funder.
 
 Rounding (Settings.hours_rounding) is applied to each *line* of the monthly time report, i.e. to
 the hours of one participant on one date in one course (two sessions of the same course on the
 same date make one line):
 
 - 'exact': the line's minutes / 60, rounded half up to two decimals;
-- 'floor': the line's whole hours, rounded down (ESF: "endast hela timmar ... avrundning sker
-  neråt"), so 3 h 45 min on a date counts 3 h.
+- 'floor': the line's whole hours, rounded down, so 3 h 45 min on a date counts 3 h.
 
-The month's total is always the sum of its lines as printed, so the signed report adds up and the
-summary, the co-financing and the PDF agree. Statistics for a period are not rounded per line:
-they show the exact attended hours (minutes / 60, two decimals).
+The month's total is always the sum of its lines as printed, so the signed report, the summary and
+the co-financing agree. Co-financing (ESF PO1) = hours × the project's unit cost (Lönegrupp 1), in
+total and per type of organisation; never an individual's wage. Statistics for a period are not
+rounded per line: they show the exact attended hours (minutes / 60, two decimals).
 """
 
 from __future__ import annotations
@@ -33,8 +36,14 @@ from app import rules
 from app.db import Database
 from app.errors import UserError
 from app.i18n import N_, current_language, month_name, translate_in
-from app.models import Attendance, Company, Course, CourseSession, Enrollment, Participant
-from app.validation import FieldError, gender_from_personal_number, parse_month
+from app.models import ORGANISATION_TYPES, Attendance, Company, Course, CourseSession, Participant
+from app.validation import (
+    FieldError,
+    birth_date_from_personal_number,
+    esf_personal_number,
+    gender_from_personal_number,
+    parse_month,
+)
 
 Progress = Callable[[int, int], object] | None
 
@@ -70,6 +79,9 @@ class Month:
         """'mars 2026' / 'March 2026'."""
         return f"{month_name(self.month, lang)} {self.year}"
 
+    def contains(self, day: date | None) -> bool:
+        return day is not None and self.first <= day <= self.last
+
 
 def to_month(value: str | Month) -> Month:
     """'YYYY-MM' -> Month; a wrong value is a UserError (one translated line)."""
@@ -99,28 +111,23 @@ class ParticipantMonth:
     participant_id: str
     first_name: str
     last_name: str
-    personal_number: str  # full 12 digits: only the time report and the funder's summary show it
+    personal_number: str  # full: only the time report and the funder's summary show it
     gender: str  # 'female' / 'male' / ''
     company_id: str | None
     company_name: str
     org_number: str
     municipality: str
+    organisation_type: str  # the employer's (app.models.ORGANISATION_TYPES), '' = not set
+    protected: bool
     lines: tuple[HoursLine, ...]
     hours: Decimal  # the sum of the lines
     minutes: int
-    start_date: date | None
-    end_date: date | None
-    hourly_wage_cost: Decimal | None  # the participant's, else the company's
+    start_date: date | None  # declared, else the first attended session
+    end_date: date | None  # declared by the coordinator
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
-
-    @property
-    def co_financing(self) -> Decimal | None:
-        if self.hourly_wage_cost is None:
-            return None
-        return (self.hours * self.hourly_wage_cost).quantize(HUNDREDTH, ROUND_HALF_UP)
 
 
 def round_hours(minutes: int, rounding: str) -> Decimal:
@@ -175,7 +182,7 @@ def _attended_marks(s, first: date, last: date, participant_ids: list[str] | Non
             _course_alive(CourseSession.course_id),
             _participant_alive(Attendance.participant_id),
             # a prefilter only: the rules below decide the minutes
-            Attendance.status.in_(("present", "late")),
+            Attendance.status.in_(rules.HOURS_STATUSES),
             CourseSession.cancelled.is_(False),
         )
     )
@@ -196,7 +203,7 @@ def _first_attended(s, participant_ids: list[str], until: date) -> dict[str, dat
     late with a positive number of minutes, in a session that is not cancelled."""
     attended = or_(
         and_(Attendance.status == "present", Attendance.minutes.is_(None)),
-        and_(Attendance.status.in_(("present", "late")), Attendance.minutes > 0),
+        and_(Attendance.status.in_(rules.HOURS_STATUSES), Attendance.minutes > 0),
     )
     stmt = (
         select(Attendance.participant_id, func.min(CourseSession.date))
@@ -219,51 +226,26 @@ def _first_attended(s, participant_ids: list[str], until: date) -> dict[str, dat
     return first
 
 
-def _last_course_end(s, participant_ids: list[str] | None = None) -> dict[str, date]:
-    """Each participant's last session (not cancelled) of their last course, over all courses
-    they are enrolled in (waitlisted places do not count)."""
-    course_last = (
-        select(CourseSession.course_id, func.max(CourseSession.date).label("last"))
-        .join(Course, Course.id == CourseSession.course_id)
-        .where(
-            CourseSession.deleted_at.is_(None),
-            CourseSession.cancelled.is_(False),
-            Course.deleted_at.is_(None),
-        )
-        .group_by(CourseSession.course_id)
-        .subquery()
-    )
-    stmt = (
-        select(Enrollment.participant_id, func.max(course_last.c.last))
-        .join(course_last, course_last.c.course_id == Enrollment.course_id)
-        .where(Enrollment.deleted_at.is_(None), Enrollment.status != "waitlisted")
-        .group_by(Enrollment.participant_id)
-    )
-    result: dict[str, date] = {}
-    batches = [None] if participant_ids is None else list(_chunks(participant_ids))
-    for batch in batches:
-        query = stmt if batch is None else stmt.where(Enrollment.participant_id.in_(batch))
-        for pid, last in s.execute(query):
-            if last is not None:
-                result[pid] = last
-    return result
+_PEOPLE_COLUMNS = (
+    Participant.id,
+    Participant.first_name,
+    Participant.last_name,
+    Participant.personal_number,
+    Participant.gender,
+    Company.id,
+    Company.name,
+    Company.org_number,
+    Company.municipality,
+    Company.organisation_type,
+    Participant.protected,
+    Participant.project_start,
+    Participant.project_end,
+)
 
 
-def _people(s, participant_ids: list[str]) -> dict[str, tuple]:
+def _people(s, participant_ids: list[str], *columns) -> dict[str, tuple]:
     stmt = (
-        select(
-            Participant.id,
-            Participant.first_name,
-            Participant.last_name,
-            Participant.personal_number,
-            Participant.gender,
-            Participant.hourly_wage_cost,
-            Company.id,
-            Company.name,
-            Company.org_number,
-            Company.municipality,
-            Company.hourly_wage_cost,
-        )
+        select(*_PEOPLE_COLUMNS, *columns)
         .outerjoin(Company, and_(Company.id == Participant.company_id, Company.deleted_at.is_(None)))
         .where(Participant.deleted_at.is_(None))
     )
@@ -283,31 +265,13 @@ def _gender(stored: str, personal_number: str) -> str:
         return ""
 
 
-def _decimal(value) -> Decimal | None:
-    return None if value is None else Decimal(str(value)).quantize(HUNDREDTH)
-
-
-def _build(
-    s,
-    month: Month,
-    participant_ids: list[str] | None,
-    rounding: str,
-    today: date,
-    include_start_end: bool,
-    with_dates: bool = True,
-) -> list[ParticipantMonth]:
+def _build(s, month: Month, participant_ids: list[str] | None, rounding: str, with_dates: bool) -> list[ParticipantMonth]:
     per_line: dict[str, dict[tuple[date, str], int]] = defaultdict(lambda: defaultdict(int))
     for pid, day, course_id, minutes in _attended_marks(s, month.first, month.last, participant_ids):
         per_line[pid][(day, course_id)] += minutes
-
-    ends = _last_course_end(s, participant_ids) if with_dates or include_start_end else {}
-    ends = {pid: d for pid, d in ends.items() if d <= today}  # only a course that is over ends
-    candidates = set(per_line)
-    if include_start_end:
-        candidates |= {pid for pid, d in ends.items() if month.first <= d <= month.last}
-    ids = sorted(candidates)
-    starts = _first_attended(s, ids, month.last) if with_dates or include_start_end else {}
+    ids = sorted(per_line)
     people = _people(s, ids)
+    starts = _first_attended(s, ids, month.last) if with_dates else {}
     course_ids = {cid for lines in per_line.values() for _d, cid in lines}
     courses = {}
     for batch in _chunks(sorted(course_ids)):
@@ -318,21 +282,15 @@ def _build(
     for pid in ids:
         if pid not in people:
             continue
-        (_id, first, last, pnr, gender, own_rate, company_id, company, org, municipality, company_rate) = people[pid]
+        (_id, first, last, pnr, gender, company_id, company, org, municipality, org_type, protected,
+         declared_start, declared_end) = people[pid]
         lines = tuple(
             HoursLine(day, cid, courses[cid][0], courses[cid][1], minutes, round_hours(minutes, rounding))
-            for (day, cid), minutes in sorted(per_line.get(pid, {}).items(), key=lambda kv: (kv[0][0], courses[kv[0][1]][0]))
+            for (day, cid), minutes in sorted(per_line[pid].items(), key=lambda kv: (kv[0][0], courses[kv[0][1]][0]))
         )
         hours = sum((line.hours for line in lines), ZERO)
-        start = starts.get(pid)
-        end = ends.get(pid)
-        if not include_start_end and hours <= 0:
+        if hours <= 0:
             continue
-        if include_start_end and hours <= 0:
-            in_month = lambda d: d is not None and month.first <= d <= month.last  # noqa: E731
-            if not (in_month(start) or in_month(end)):
-                continue
-        rate = _decimal(own_rate) if own_rate is not None else _decimal(company_rate)
         result.append(
             ParticipantMonth(
                 participant_id=pid,
@@ -344,12 +302,13 @@ def _build(
                 company_name=company or "",
                 org_number=org or "",
                 municipality=municipality or "",
+                organisation_type=org_type or "",
+                protected=bool(protected),
                 lines=lines,
                 hours=hours,
                 minutes=sum(line.minutes for line in lines),
-                start_date=start,
-                end_date=end,
-                hourly_wage_cost=rate,
+                start_date=(declared_start or starts.get(pid)) if with_dates else None,
+                end_date=declared_end if with_dates else None,
             )
         )
     return result
@@ -367,7 +326,7 @@ def month_hours(
     participant_ids: Iterable[str] | None = None,
     *,
     rounding: str | None = None,
-    today: date | None = None,
+    today: date | None = None,  # noqa: ARG001 - kept for callers; hours never come from the future
     with_dates: bool = True,
 ) -> list[ParticipantMonth]:
     """Participants with hours in the month (after rounding), by last name: the time reports.
@@ -376,162 +335,201 @@ def month_hours(
     rounding = rounding or _settings_rounding(db)
     ids = None if participant_ids is None else sorted(set(participant_ids))
     with db.read() as s:
-        rows = _build(s, m, ids, rounding, today or date.today(), include_start_end=False, with_dates=with_dates)
+        rows = _build(s, m, ids, rounding, with_dates)
     return sorted(rows, key=lambda r: (r.last_name.casefold(), r.first_name.casefold(), r.participant_id))
 
 
-def monthly_summary(
-    db: Database, month: str | Month, *, rounding: str | None = None, today: date | None = None
-) -> list[ParticipantMonth]:
-    """One row per participant with hours in the month, and everyone who starts (first attended
-    session) or ends (last session of their last course, once it is over) in the month even
-    with 0 hours. Sorted by employer, then name, so each company's rows are together."""
+# --- the month's figures for the funder (ESF "Sammanställning deltagare PO1") ----------------------
+
+GENDER_CODES = {"female": "K", "male": "M"}
+
+
+@dataclass(frozen=True)
+class ParticipantFigures:
+    """One row of ESF's Deltagarförteckning (and of its SCB block L-V)."""
+
+    participant_id: str
+    name: str
+    personal_number: str  # ESF's form: YYYYMMDD-NNNN (a protected identity YYYYMMDD-Tf29)
+    scb_personal_number: str  # SCB's column L: the same without the hyphen
+    age: int | None  # on the 15th of the month
+    gender: str  # 'K' / 'M' / ''
+    company_id: str | None
+    organisation_name: str
+    org_number: str
+    organisation_type: str
+    hours: Decimal
+    scb_hours: int  # whole hours for SCB's column M (half up, at least 1)
+    start: date | None  # only in the month the person started
+    end: date | None  # only in the month the person ended, with the exit data below
+    exit_reason: int | None
+    formal_qualification: bool | None
+    exit_status: int | None
+    employment_terms: int | None
+    employment_extent: int | None
+    protected: bool
+
+
+@dataclass(frozen=True)
+class OrganisationFigures:
+    company_id: str
+    name: str
+    org_number: str
+    organisation_type: str
+    participants: int
+    hours: Decimal
+
+
+@dataclass(frozen=True)
+class TypeFigures:
+    organisation_type: str  # one of ORGANISATION_TYPES, or '' for organisations without a type
+    hours: Decimal
+    co_financing: Decimal | None  # hours × unit cost (SEK), exact; None without a unit cost
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: Month
+    case_number: str
+    project_name: str
+    unit_cost: Decimal | None
+    rounding: str
+    participants: tuple[ParticipantFigures, ...]  # by name
+    organisations: tuple[OrganisationFigures, ...]  # by name
+    types: tuple[TypeFigures, ...]  # ESF's seven in its order, then '' when some have no type
+    hours: Decimal
+    women: int
+    men: int
+    co_financing: Decimal | None  # hours × unit cost
+    missing_type: bool  # an organisation without a type (ESF's warning)
+    without_employer: int  # participants with hours but no employer
+
+    @property
+    def participant_count(self) -> int:
+        return len(self.participants)
+
+    @property
+    def organisation_count(self) -> int:
+        return len(self.organisations)
+
+    @property
+    def hours_per_participant(self) -> Decimal | None:
+        return (self.hours / self.participant_count).quantize(HUNDREDTH, ROUND_HALF_UP) if self.participants else None
+
+    @property
+    def hours_per_organisation(self) -> Decimal | None:
+        return (self.hours / self.organisation_count).quantize(HUNDREDTH, ROUND_HALF_UP) if self.organisations else None
+
+
+def _age(pnr: str, on: date) -> int | None:
+    try:
+        born = birth_date_from_personal_number(pnr)
+    except (FieldError, ValueError):
+        return None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _esf_number(pnr: str, hyphen: bool) -> str:
+    try:
+        return esf_personal_number(pnr, hyphen)
+    except (FieldError, ValueError):
+        return pnr
+
+
+def scb_hours(hours: Decimal) -> int:
+    """Whole hours for SCB's column M (typed values 1-250): half up, and at least 1 for anyone
+    with time in the month (SCB's template refuses 0)."""
+    return max(1, int(hours.quantize(Decimal(1), ROUND_HALF_UP))) if hours > 0 else 0
+
+
+def month_figures(db: Database, month: str | Month) -> MonthFigures:
+    """Every figure of ESF's monthly summary: the participants with hours in the month, their
+    organisations, the hours per type of organisation, the totals, and co-financing = hours × the
+    project's unit cost (Settings: esf.unit_cost), in total and per type."""
+    from app.services.settings import get_project_settings, get_settings
+
     m = to_month(month)
-    rounding = rounding or _settings_rounding(db)
-    with db.read() as s:
-        rows = _build(s, m, None, rounding, today or date.today(), include_start_end=True)
-    return sorted(
-        rows,
-        key=lambda r: (r.company_name.casefold(), r.org_number, r.last_name.casefold(), r.first_name.casefold(), r.participant_id),
+    project = get_project_settings(db)
+    rounding = get_settings(db).hours_rounding
+    extra = (
+        Participant.exit_reason, Participant.formal_qualification, Participant.exit_status,
+        Participant.employment_terms, Participant.employment_extent,
     )
-
-
-# --- the summary workbook -----------------------------------------------------------------
-
-GENDER_LABELS = {"female": N_("Female"), "male": N_("Male"), "": N_("Not stated")}
-
-SUMMARY_SHEET = N_("Summary")
-COFIN_SHEET = N_("Co-financing")
-ABOUT_SHEET = N_("About this report")
-
-SUMMARY_HEADER = (
-    N_("Last name"),
-    N_("First name"),
-    N_("Personal identity number"),
-    N_("Gender"),
-    N_("Employer"),
-    N_("Organisation number"),
-    N_("Municipality"),
-    N_("Hours"),
-    N_("Start date"),
-    N_("End date"),
-    N_("Hourly wage cost (SEK)"),
-    N_("Co-financing (SEK)"),
-)
-COFIN_HEADER = (
-    N_("Employer"),
-    N_("Organisation number"),
-    N_("Month"),
-    N_("Participants"),
-    N_("Hours"),
-    N_("Co-financing (SEK)"),
-)
-
-
-def write_summary(
-    db: Database,
-    month: str | Month,
-    out_path: str | Path,
-    *,
-    lang: str | None = None,
-    today: date | None = None,
-    progress: Progress = None,
-) -> int:
-    """The monthly summary .xlsx: sheet 1 one row per participant (hours, start and end date,
-    co-financing = hours × hourly wage cost as a formula), sheet 2 the totals per company as
-    =SUM formulas over sheet 1, sheet 3 what the figures are. Returns the number of participants."""
-    from app.interchange.spreadsheet import Formula, Money, Sheet, column, new_workbook, save_workbook, sheet_ref
-    from app.services.settings import get_settings
-
-    m = to_month(month)
-    lang = lang or current_language()
-    t = lambda msg: translate_in(lang, msg)  # noqa: E731
-    settings = get_settings(db)
-    rows = monthly_summary(db, m, rounding=settings.hours_rounding, today=today)
-    if progress is not None and progress(0, len(rows)) is False:
-        raise Cancelled()
-
-    wb = new_workbook()
-    ws = Sheet(wb, t(SUMMARY_SHEET))
-    hours_col, rate_col, cofin_col = 8, 11, 12
-    data = []
-    for i, r in enumerate(rows, start=2):
-        formula = (
-            Formula(f"={column(hours_col)}{i}*{column(rate_col)}{i}", "#,##0.00")
-            if r.hourly_wage_cost is not None
-            else None
-        )
-        data.append(
-            (
-                r.last_name,
-                r.first_name,
-                r.personal_number,
-                t(GENDER_LABELS.get(r.gender, GENDER_LABELS[""])),
-                r.company_name,
-                r.org_number,
-                r.municipality,
-                r.hours,
-                r.start_date,
-                r.end_date,
-                Money(r.hourly_wage_cost),
-                formula,
+    with db.read() as s:
+        rows = _build(s, m, None, rounding, with_dates=True)
+        exits = {pid: row[-5:] for pid, row in _people(s, [r.participant_id for r in rows], *extra).items()}
+    on_15th = date(m.year, m.month, 15)
+    people = []
+    organisations: dict[str, list] = {}
+    by_type: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    women = men = without_employer = 0
+    for r in sorted(rows, key=lambda r: (r.last_name.casefold(), r.first_name.casefold(), r.participant_id)):
+        ended = m.contains(r.end_date)
+        reason, qualification, status, terms, extent = exits[r.participant_id] if ended else (None,) * 5
+        gender = GENDER_CODES.get(r.gender, "")
+        women += gender == "K"
+        men += gender == "M"
+        people.append(
+            ParticipantFigures(
+                participant_id=r.participant_id,
+                name=r.full_name,
+                personal_number=_esf_number(r.personal_number, True),
+                scb_personal_number=_esf_number(r.personal_number, False),
+                age=_age(r.personal_number, on_15th),
+                gender=gender,
+                company_id=r.company_id,
+                organisation_name=r.company_name,
+                org_number=r.org_number,
+                organisation_type=r.organisation_type if r.company_id else "",
+                hours=r.hours,
+                scb_hours=scb_hours(r.hours),
+                start=r.start_date if m.contains(r.start_date) else None,
+                end=r.end_date if ended else None,
+                exit_reason=reason,
+                formal_qualification=qualification,
+                exit_status=status,
+                employment_terms=terms,
+                employment_extent=extent,
+                protected=r.protected,
             )
         )
-    ws.table([t(h) for h in SUMMARY_HEADER], data, widths=(18, 16, 16, 10, 28, 14, 14, 8, 12, 12, 14, 14))
-
-    # totals per company: the company's rows are contiguous on sheet 1, so a plain SUM shows them
-    cs = Sheet(wb, t(COFIN_SHEET))
-    ref = sheet_ref(ws.title)
-    groups: list[tuple[str, str, int, int]] = []
-    for i, r in enumerate(rows, start=2):
-        key = (r.company_name, r.org_number)
-        if groups and (groups[-1][0], groups[-1][1]) == key:
-            groups[-1] = (key[0], key[1], groups[-1][2], i)
-        else:
-            groups.append((key[0], key[1], i, i))
-    hc, cc = column(hours_col), column(cofin_col)
-    cofin_rows = [
-        (
-            name or t(N_("(no employer)")),
-            org,
-            m.key,
-            last - first + 1,
-            Formula(f"=SUM({ref}!{hc}{first}:{hc}{last})", "0.00"),
-            Formula(f"=SUM({ref}!{cc}{first}:{cc}{last})", "#,##0.00"),
-        )
-        for name, org, first, last in groups
-    ]
-    last_row = cs.table([t(h) for h in COFIN_HEADER], cofin_rows, widths=(30, 16, 10, 12, 10, 18))
-    if groups:
-        totals = (
-            Formula(f"=SUM(D2:D{last_row})"),
-            Formula(f"=SUM(E2:E{last_row})", "0.00"),
-            Formula(f"=SUM(F2:F{last_row})", "#,##0.00"),
-        )
-    else:
-        totals = (0, 0, 0)
-    cs.append((t(N_("Total")), None, m.key, *totals))
-
-    about = Sheet(wb, t(ABOUT_SHEET))
-    rule = t(N_("whole hours per date and course, rounded down")) if settings.hours_rounding == "floor" else t(
-        N_("hours with two decimals per date and course")
+        if r.company_id is None:
+            without_employer += 1
+            continue
+        org = organisations.setdefault(r.company_id, [r.company_name, r.org_number, r.organisation_type, 0, ZERO])
+        org[3] += 1
+        org[4] += r.hours
+        by_type[r.organisation_type] += r.hours
+    cost = project.unit_cost
+    times = (lambda hours: hours * cost) if cost is not None else (lambda hours: None)  # noqa: E731
+    types = [TypeFigures(t, by_type.get(t, ZERO), times(by_type.get(t, ZERO))) for t in ORGANISATION_TYPES]
+    if "" in by_type:
+        types.append(TypeFigures("", by_type[""], times(by_type[""])))
+    total = sum((p.hours for p in people), ZERO)
+    return MonthFigures(
+        month=m,
+        case_number=project.case_number,
+        project_name=project.project_name,
+        unit_cost=cost,
+        rounding=rounding,
+        participants=tuple(people),
+        organisations=tuple(
+            OrganisationFigures(cid, name, org, kind, n, hours)
+            for cid, (name, org, kind, n, hours) in sorted(
+                organisations.items(), key=lambda kv: (kv[1][0].casefold(), kv[1][1], kv[0])
+            )
+        ),
+        types=tuple(types),
+        hours=total,
+        women=women,
+        men=men,
+        co_financing=times(total),
+        missing_type="" in by_type,
+        without_employer=without_employer,
     )
-    about.table(
-        [t(N_("Field")), t(N_("Value"))],
-        [
-            (t(N_("Programme")), settings.programme_name),
-            (t(N_("Organisation")), settings.organisation_name),
-            (t(N_("Month")), m.key),
-            (t(N_("Rounding of hours")), rule),
-            (t(N_("Participants")), len(rows)),
-            (t(N_("Co-financing")), t(N_("hours × hourly wage cost (the participant's, else the employer's)"))),
-        ],
-        widths=(24, 60),
-    )
-    save_workbook(wb, out_path)
-    if progress is not None:
-        progress(len(rows), len(rows))
-    return len(rows)
+
+
+GENDER_LABELS = {"female": N_("Female"), "male": N_("Male"), "": N_("Not stated")}
 
 
 # --- statistics ---------------------------------------------------------------------------
@@ -585,8 +583,8 @@ def statistics(db: Database, first: date, last: date, *, lang: str | None = None
         gender = _gender(p[4], p[3])
         keys = {
             "gender": (gender, translate_in(lang, GENDER_LABELS.get(gender, GENDER_LABELS[""]))),
-            "municipality": (p[9] or "", p[9] or unknown),
-            "company": (p[6] or "", p[7] or unknown),
+            "municipality": (p[8] or "", p[8] or unknown),
+            "company": (p[5] or "", p[6] or unknown),
             "course": (cid, course_names.get(cid, cid)),
         }
         for dim, key in keys.items():
