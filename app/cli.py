@@ -339,9 +339,9 @@ def cmd_report(args) -> int:
         n = write_time_reports(db, month, args.out, lang=args.lang)
         print(_("{n} monthly time reports for {month} written to {file}").format(n=n, month=month.key, file=args.out))
     else:
-        from app.services.reports import write_summary
+        from app.documents.esf_summary import write_esf_summary
 
-        n = write_summary(db, month, args.out, lang=args.lang)
+        n = write_esf_summary(db, month, args.out).participant_count
         print(_("Summary of {month} ({n} participants) written to {file}").format(n=n, month=month.key, file=args.out))
     return 0
 

@@ -1,8 +1,16 @@
-"""The monthly time report (närvarorapport / intyg för närvarotid): one page per participant
-with hours in the month, all in one PDF, to be signed by the participant and the nearest manager
-and sent to the funder as an original.
+"""The monthly time report, after ESF's "Närvarorapport för deltagare i socialfondsprojekt – PO1":
+one page per participant with hours in the month, all in one PDF, to be signed by the participant
+and the nearest manager. Its title and PO1 line, the project's case number and name, the
+participant's details and age, hours with one decimal, the total, the end-date box (where the
+participant declares that their activities in the project are over) and the signature lines.
 
-This is the only document that shows the full personnummer (the funder requires it).
+Two layouts (setting report.time_layout): 'lines', a line per date and course (A4 portrait), or
+'grid', ESF's day grid: activities × days 1–31 with a sum per activity (A4 landscape). The footer
+sentence (report.time_footer) is 'originals' (only the signed original is valid) or 'none', when the
+project verifies time by e-mail as ESF allows.
+
+This is the only document that shows the full personnummer (the funder requires it). A person with
+protected personal data gets their own report unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -28,12 +37,18 @@ from app.documents.common import (
 )
 from app.i18n import N_, current_language, format_date, format_decimal, translate_in
 from app.services.reports import Cancelled, Month, ParticipantMonth, Progress, month_hours, to_month
-from app.validation import format_personal_number
+from app.validation import birth_date_from_personal_number, format_personal_number
 
 WIDTH, HEIGHT = PAGE
 MARGIN = 18 * mm
 LINE = 6.2 * mm
-SIGNATURE_BLOCK = 62 * mm  # total, attestation and signature lines at the foot of the last page
+SIGNATURE_BLOCK = 76 * mm  # total, end-date box, attestation and signature lines at the foot of the last page
+HEADER = 28 * mm + 7 * mm + 5 * mm + 10 * mm + 4 * 6.5 * mm + 4 * mm  # masthead, title, PO1 line, fields
+
+TITLE = N_("Attendance report for participants in Social Fund projects")
+PO1_LINE = N_("Activities within programme area 1 (PO1) – Skills supply")
+END_DATE_BOX = N_("State the end date if you have finished your activities in the project")
+ORIGINALS_ONLY = N_("Only the signed original is valid; copies and scans are not accepted.")
 
 
 def _fit(value: str, font: str, size: float, width: float) -> str:
@@ -52,6 +67,16 @@ def _pnr(value: str) -> str:
         return value
 
 
+def _age(p: ParticipantMonth, month: Month) -> str:
+    """Age on the 15th of the month, as ESF's summary counts it."""
+    try:
+        born = birth_date_from_personal_number(p.personal_number)
+    except ValueError:
+        return ""
+    on = date(month.year, month.month, 15)
+    return str(on.year - born.year - ((on.month, on.day) < (born.month, born.day)))
+
+
 MASTHEAD_FORM = "kursdesk-masthead"
 
 
@@ -60,16 +85,22 @@ class _Writer:
     month) are formatted once; the funding statement and the logo are drawn once into a PDF form
     that every page shows (a thousand pages then share one emblem and one logo image)."""
 
-    def __init__(self, c, settings, month: Month, lang: str, rounding: str):
+    def __init__(self, c, settings, project, month: Month, lang: str, rounding: str):
         self.c = c
         self.s = settings
+        self.project = project
         self.month = month
         self.lang = lang
-        self.digits = 0 if rounding == "floor" else 2
+        self.digits = 0 if rounding == "floor" else 1  # ESF's form: tenths of hours
+        self.width, self.height = WIDTH, HEIGHT
         self._texts: dict[str, str] = {}
         self._dates: dict[date, str] = {}
         self._hours: dict[object, str] = {}
-        self._masthead = False
+        self._forms: set[str] = set()
+
+    def page_size(self, grid: bool) -> None:
+        self.width, self.height = landscape(PAGE) if grid else PAGE
+        self.c.setPageSize((self.width, self.height))
 
     def t(self, message: str) -> str:
         text = self._texts.get(message)
@@ -94,62 +125,68 @@ class _Writer:
         as common.draw_funding_statement does) and the logo. The emblem and the logo are a form
         drawn once; the statement's text is on each page itself, so it stays extractable text."""
         c = self.c
-        x, y, height = MARGIN, HEIGHT - MARGIN - 11 * mm, 11 * mm
-        if not self._masthead:
-            c.beginForm(MASTHEAD_FORM)
+        x, height = MARGIN, 11 * mm
+        y = self.height - MARGIN - height
+        form = f"{MASTHEAD_FORM}-{int(self.width)}"  # one per page orientation
+        if form not in self._forms:
+            c.beginForm(form)
             self._emblem_width = draw_eu_emblem(c, x, y, height)
-            draw_logo(c, self.s.logo_path, WIDTH - MARGIN - 45 * mm, HEIGHT - MARGIN - 16 * mm, 45 * mm, 16 * mm)
+            draw_logo(c, self.s.logo_path, self.width - MARGIN - 45 * mm, self.height - MARGIN - 16 * mm, 45 * mm, 16 * mm)
             c.endForm()
-            self._masthead = True
-        c.doForm(MASTHEAD_FORM)
+            self._forms.add(form)
+        c.doForm(form)
         c.setFont(FONT_BOLD, height * 0.42)
         c.drawString(x + self._emblem_width + 2.5 * mm, y + height * 0.32, self.t(FUNDING_STATEMENT))
 
     def header(self, p: ParticipantMonth, continued: bool) -> float:
         c = self.c
-        top = HEIGHT - MARGIN
+        width = self.width - 2 * MARGIN
         self.masthead()
-        y = top - 28 * mm
-        c.setFont(FONT_BOLD, 16)
-        title = self.t(N_("Monthly time report"))
+        y = self.height - MARGIN - 28 * mm
+        c.setFont(FONT_BOLD, 14)
+        title = self.t(TITLE)
         if continued:
             title += " " + self.t(N_("(continued)"))
-        c.drawString(MARGIN, y, title)
+        c.drawString(MARGIN, y, _fit(title, FONT_BOLD, 14, width))
+        y -= 6 * mm
+        c.setFont(FONT, 9.5)
+        c.drawString(MARGIN, y, self.t(PO1_LINE))
         c.setFont(FONT, 11)
-        c.drawRightString(WIDTH - MARGIN, y, self.month.label(self.lang))
-        y -= 7 * mm
-        c.setFont(FONT, 9)
+        c.drawRightString(self.width - MARGIN, y, self.month.label(self.lang))
+        y -= 5 * mm
+        c.setFont(FONT, 8.5)
         c.setFillColor(colors.HexColor("#444444"))
-        c.drawString(
-            MARGIN, y, _fit(f"{self.s.programme_name} · {self.s.organisation_name}", FONT, 9, WIDTH - 2 * MARGIN)
-        )
+        c.drawString(MARGIN, y, _fit(f"{self.s.programme_name} · {self.s.organisation_name}", FONT, 8.5, width))
         c.setFillColor(colors.black)
-        y -= 10 * mm
-        label_w = 48 * mm
+        y -= 9 * mm
+        # long values on the left, short ones on the right
+        left_w = width * 0.62
+        columns = ((MARGIN, 40 * mm, left_w), (MARGIN + left_w, 36 * mm, width - left_w))
         fields = (
-            (N_("Participant"), p.full_name),
-            (N_("Personal identity number"), _pnr(p.personal_number)),
-            (N_("Employer"), p.company_name),
-            (N_("Organisation number"), p.org_number),
-            (N_("Month"), self.month.label(self.lang)),
+            ((N_("Project name"), self.project.project_name or self.s.programme_name),
+             (N_("Case number"), self.project.case_number)),
+            ((N_("Participant"), p.full_name), (N_("Month"), self.month.label(self.lang))),
+            ((N_("Personal identity number"), _pnr(p.personal_number)), (N_("Age"), _age(p, self.month))),
+            ((N_("Employer"), p.company_name), (N_("Organisation number"), p.org_number)),
         )
-        for label, value in fields:
-            c.setFont(FONT, 9)
-            c.drawString(MARGIN, y, self.t(label))
-            c.setFont(FONT_BOLD, 11)
-            c.drawString(MARGIN + label_w, y, _fit(value or "–", FONT_BOLD, 11, WIDTH - 2 * MARGIN - label_w))
+        for row in fields:
+            for (x, label_w, column), (label, value) in zip(columns, row):
+                c.setFont(FONT, 8.5)
+                c.drawString(x, y, self.t(label))
+                c.setFont(FONT_BOLD, 10)
+                c.drawString(x + label_w, y, _fit(value or "–", FONT_BOLD, 10, column - label_w - 3 * mm))
             y -= 6.5 * mm
         return y - 4 * mm
 
     def table_head(self, y: float) -> float:
         c = self.c
         c.setFillColor(colors.HexColor("#E8ECF4"))
-        c.rect(MARGIN, y - 2 * mm, WIDTH - 2 * MARGIN, LINE, stroke=0, fill=1)
+        c.rect(MARGIN, y - 2 * mm, self.width - 2 * MARGIN, LINE, stroke=0, fill=1)
         c.setFillColor(colors.black)
         c.setFont(FONT_BOLD, 10)
         c.drawString(MARGIN + 2 * mm, y, self.t(N_("Date")))
         c.drawString(MARGIN + 32 * mm, y, self.t(N_("Course")))
-        c.drawRightString(WIDTH - MARGIN - 2 * mm, y, self.t(N_("Hours")))
+        c.drawRightString(self.width - MARGIN - 2 * mm, y, self.t(N_("Hours")))
         return y - LINE
 
     def line(self, y: float, day: date, course: str, hours) -> None:
@@ -163,23 +200,65 @@ class _Writer:
         c.line(MARGIN, y - 2 * mm, WIDTH - MARGIN, y - 2 * mm)
         c.setStrokeColor(colors.black)
 
+    def grid_head(self, y: float, day_w: float, name_w: float) -> float:
+        """ESF's grid: 'Activities' | 1 … 31 | 'Hours per activity'."""
+        c = self.c
+        c.setFillColor(colors.HexColor("#E8ECF4"))
+        c.rect(MARGIN, y - 2 * mm, self.width - 2 * MARGIN, LINE, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        c.setFont(FONT_BOLD, 8)
+        c.drawString(MARGIN + 1.5 * mm, y, self.t(N_("Activity")))
+        for day in range(1, 32):
+            c.drawCentredString(MARGIN + name_w + (day - 0.5) * day_w, y, str(day))
+        c.drawRightString(self.width - MARGIN - 1.5 * mm, y, self.t(N_("Hours per activity")))
+        return y - LINE
+
+    def grid_row(self, y: float, name: str, by_day: dict[int, object], total, day_w: float, name_w: float) -> None:
+        c = self.c
+        c.setFont(FONT, 8)
+        c.drawString(MARGIN + 1.5 * mm, y, _fit(name, FONT, 8, name_w - 3 * mm))
+        c.setFont(FONT, 7)
+        for day, hours in by_day.items():
+            c.drawCentredString(MARGIN + name_w + (day - 0.5) * day_w, y, self.hours(hours))
+        c.setFont(FONT_BOLD, 8)
+        c.drawRightString(self.width - MARGIN - 1.5 * mm, y, self.hours(total))
+        c.setStrokeColor(colors.HexColor("#CCCCCC"))
+        c.setLineWidth(0.4)
+        c.line(MARGIN, y - 2 * mm, self.width - MARGIN, y - 2 * mm)
+        for day in range(0, 32):
+            x = MARGIN + name_w + day * day_w
+            c.line(x, y - 2 * mm, x, y + LINE - 2 * mm)
+        c.setStrokeColor(colors.black)
+
     def footer(self, page: int, pages: int) -> None:
         c = self.c
         c.setFont(FONT, 7.5)
         c.setFillColor(colors.HexColor("#555555"))
-        c.drawString(MARGIN, 10 * mm, self.t(N_("Only the signed original is valid; copies and scans are not accepted.")))
+        if self.project.time_report_footer == "originals":
+            c.drawString(MARGIN, 10 * mm, self.t(ORIGINALS_ONLY))
         c.drawRightString(
-            WIDTH - MARGIN, 10 * mm, self.t(N_("Page {page} of {pages}")).format(page=page, pages=pages)
+            self.width - MARGIN, 10 * mm, self.t(N_("Page {page} of {pages}")).format(page=page, pages=pages)
         )
         c.setFillColor(colors.black)
 
     def signatures(self, y: float, p: ParticipantMonth) -> None:
         c = self.c
+        right_edge = self.width - MARGIN
         c.setLineWidth(0.8)
-        c.line(MARGIN, y + 4 * mm, WIDTH - MARGIN, y + 4 * mm)
+        c.line(MARGIN, y + 4 * mm, right_edge, y + 4 * mm)
         c.setFont(FONT_BOLD, 11)
-        c.drawString(MARGIN + 2 * mm, y - 1 * mm, self.t(N_("Total hours in the month")))
-        c.drawRightString(WIDTH - MARGIN - 2 * mm, y - 1 * mm, self.hours(p.hours))
+        c.drawString(MARGIN + 2 * mm, y - 1 * mm, self.t(N_("Total hours in the project during the month")))
+        c.drawRightString(right_edge - 2 * mm, y - 1 * mm, self.hours(p.hours))
+        y -= 10 * mm
+        # the end-date box: the participant declares here that their activities are over
+        box_w = 32 * mm
+        c.setFont(FONT, 9)
+        c.drawString(MARGIN, y, _fit(self.t(END_DATE_BOX), FONT, 9, self.width - 2 * MARGIN - box_w - 4 * mm))
+        c.setLineWidth(0.6)
+        c.rect(right_edge - box_w, y - 2.5 * mm, box_w, 7 * mm, stroke=1, fill=0)
+        if self.month.contains(p.end_date):
+            c.setFont(FONT_BOLD, 10)
+            c.drawCentredString(right_edge - box_w / 2, y, p.end_date.isoformat())
         y -= 10 * mm
         c.setFont(FONT, 9)
         c.drawString(
@@ -189,11 +268,11 @@ class _Writer:
                 self.t(N_("I certify that I took part in the training for the hours stated above.")),
                 FONT,
                 9,
-                WIDTH - 2 * MARGIN,
+                self.width - 2 * MARGIN,
             ),
         )
-        y -= 20 * mm
-        col_w = (WIDTH - 2 * MARGIN - 10 * mm) / 2
+        y -= 18 * mm
+        col_w = (self.width - 2 * MARGIN - 10 * mm) / 2
         left, right = MARGIN, MARGIN + col_w + 10 * mm
         c.setLineWidth(0.6)
         for x in (left, right):
@@ -201,7 +280,7 @@ class _Writer:
         c.setFont(FONT, 8)
         c.drawString(left, y - 4 * mm, self.t(N_("Participant's signature and date")))
         c.drawString(right, y - 4 * mm, self.t(N_("Nearest manager's signature and date")))
-        y -= 17 * mm
+        y -= 15 * mm
         c.line(right, y, right + col_w, y)
         c.line(left, y, left + col_w, y)
         c.drawString(left, y - 4 * mm, _fit(p.full_name, FONT, 8, col_w))
@@ -221,18 +300,20 @@ def write_time_reports(
     """All monthly time reports of the month (or of the given participants) in one PDF, one
     page per participant (more only when the month has very many lines). Returns the number of
     participants. Nothing is written when there is no one to report."""
-    from app.services.settings import get_settings
+    from app.services.settings import get_project_settings, get_settings
 
     m = to_month(month)
     lang = lang or current_language()
     settings = get_settings(db)
+    project = get_project_settings(db)
     people = month_hours(db, m, participant_ids, rounding=settings.hours_rounding, today=today, with_dates=False)
     target = Path(out_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     title = f"{translate_in(lang, N_('Monthly time report'))} {m.key}"
     c = new_canvas(str(tmp), title=title)
-    w = _Writer(c, settings, m, lang, settings.hours_rounding)
+    w = _Writer(c, settings, project, m, lang, settings.hours_rounding)
+    pages = _grid_pages if project.time_report_layout == "grid" else _participant_pages
     try:
         total = len(people)
         if not people:
@@ -247,7 +328,7 @@ def write_time_reports(
         for done, p in enumerate(people):
             if progress is not None and progress(done, total) is False:
                 raise Cancelled()
-            _participant_pages(w, p)
+            pages(w, p)
         c.save()
         tmp.replace(target)
     except BaseException:
@@ -259,24 +340,58 @@ def write_time_reports(
 
 
 def _participant_pages(w: _Writer, p: ParticipantMonth) -> None:
+    """A line per date and course, A4 portrait."""
     c = w.c
+    w.page_size(grid=False)
     lines = list(p.lines)
     # how many lines fit: first page and continuation pages have the same header
+    top = HEIGHT - MARGIN - HEADER - LINE
+    room_last = int((top - SIGNATURE_BLOCK - 14 * mm) // LINE)
+    room_full = int((top - 16 * mm) // LINE)
     pages: list[list] = []
-    while True:
-        probe_top = HEIGHT - MARGIN - 28 * mm - 7 * mm - 10 * mm - 5 * 6.5 * mm - 4 * mm - LINE
-        room_last = int((probe_top - SIGNATURE_BLOCK - 14 * mm) // LINE)
-        room_full = int((probe_top - 16 * mm) // LINE)
-        if len(lines) <= room_last:
-            pages.append(lines)
-            break
+    while len(lines) > room_last:
         pages.append(lines[:room_full])
         lines = lines[room_full:]
+    pages.append(lines)
     for index, chunk in enumerate(pages):
         y = w.header(p, continued=index > 0)
         y = w.table_head(y)
         for line in chunk:
             w.line(y, line.date, f"{line.course_code} {line.course_title}", line.hours)
+            y -= LINE
+        if index == len(pages) - 1:
+            w.signatures(y - 4 * mm, p)
+        w.footer(index + 1, len(pages))
+        c.showPage()
+
+
+def _grid_pages(w: _Writer, p: ParticipantMonth) -> None:
+    """ESF's day grid, A4 landscape: one row per activity (course), the hours of each day of the
+    month (one decimal) and the sum per activity."""
+    c = w.c
+    w.page_size(grid=True)
+    activities: dict[str, list] = {}
+    for line in p.lines:
+        name = f"{line.course_code} {line.course_title}"
+        row = activities.setdefault(line.course_id, [name, {}, 0])
+        row[1][line.date.day] = row[1].get(line.date.day, 0) + line.hours
+        row[2] += line.hours
+    rows = sorted(activities.values(), key=lambda r: r[0].casefold())
+    name_w, sum_w = 56 * mm, 32 * mm
+    day_w = (w.width - 2 * MARGIN - name_w - sum_w) / 31
+    top = w.height - MARGIN - HEADER - LINE
+    room_last = int((top - SIGNATURE_BLOCK - 14 * mm) // LINE)
+    room_full = int((top - 16 * mm) // LINE)
+    pages: list[list] = []
+    while len(rows) > room_last:
+        pages.append(rows[:room_full])
+        rows = rows[room_full:]
+    pages.append(rows)
+    for index, chunk in enumerate(pages):
+        y = w.header(p, continued=index > 0)
+        y = w.grid_head(y, day_w, name_w)
+        for name, by_day, total in chunk:
+            w.grid_row(y, name, by_day, total, day_w, name_w)
             y -= LINE
         if index == len(pages) - 1:
             w.signatures(y - 4 * mm, p)

@@ -11,7 +11,8 @@ Rounding (Settings.hours_rounding) is applied to each *line* of the monthly time
 the hours of one participant on one date in one course (two sessions of the same course on the
 same date make one line):
 
-- 'exact': the line's minutes / 60, rounded half up to two decimals;
+- 'exact': the line's minutes / 60, rounded half up to one decimal (ESF's time report records
+  tenths of hours: "0.0");
 - 'floor': the line's whole hours, rounded down, so 3 h 45 min on a date counts 3 h.
 
 The month's total is always the sum of its lines as printed, so the signed report, the summary and
@@ -48,6 +49,7 @@ from app.validation import (
 Progress = Callable[[int, int], object] | None
 
 HUNDREDTH = Decimal("0.01")
+TENTH = Decimal("0.1")
 ZERO = Decimal("0.00")
 
 
@@ -133,8 +135,8 @@ class ParticipantMonth:
 def round_hours(minutes: int, rounding: str) -> Decimal:
     """The hours of one report line under the rounding rule ('exact' or 'floor')."""
     if rounding == "floor":
-        return Decimal(minutes // 60).quantize(HUNDREDTH)
-    return (Decimal(minutes) / Decimal(60)).quantize(HUNDREDTH, ROUND_HALF_UP)
+        return Decimal(minutes // 60).quantize(TENTH)
+    return (Decimal(minutes) / Decimal(60)).quantize(TENTH, ROUND_HALF_UP)
 
 
 def exact_hours(minutes: int) -> Decimal:
@@ -308,7 +310,7 @@ def _build(s, month: Month, participant_ids: list[str] | None, rounding: str, wi
                 hours=hours,
                 minutes=sum(line.minutes for line in lines),
                 start_date=(declared_start or starts.get(pid)) if with_dates else None,
-                end_date=declared_end if with_dates else None,
+                end_date=declared_end,
             )
         )
     return result
@@ -330,7 +332,8 @@ def month_hours(
     with_dates: bool = True,
 ) -> list[ParticipantMonth]:
     """Participants with hours in the month (after rounding), by last name: the time reports.
-    with_dates=False leaves start_date and end_date empty (faster; the PDF does not show them)."""
+    with_dates=False leaves start_date empty when the person declared none (faster: no search for the
+    first attended session; the PDF does not show it)."""
     m = to_month(month)
     rounding = rounding or _settings_rounding(db)
     ids = None if participant_ids is None else sorted(set(participant_ids))

@@ -338,6 +338,8 @@ class Page(QWidget):
         )
 
     def write_summary(self) -> None:
+        from app.documents.esf_summary import write_esf_summary
+
         month = self.month_key()
         path = self._ask_path(
             _("Save the monthly summary"), _("summary-{month}.xlsx").format(month=month), _("Excel workbook (*.xlsx)")
@@ -347,7 +349,7 @@ class Page(QWidget):
         db = self.ctx.db
         run_task(
             self,
-            _stop_on_cancel(lambda progress: reports.write_summary(db, month, path, progress=progress)),
+            _stop_on_cancel(lambda progress: write_esf_summary(db, month, path, progress=progress).participant_count),
             lambda n: self._written(path, _("Summary of {month} ({n} participants) written to {file}").format(month=month, n=n, file=path)),
             title=_("Writing the monthly summary"),
         )
