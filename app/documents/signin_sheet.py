@@ -4,7 +4,8 @@ Every page carries the organisation (name, logo), the EU funding statement with 
 course (title, code) and the session (date, time, location, teacher), the table header (repeated
 on every page) and "Sida 1 av 2" numbered within the session. The table has one row per enrolled
 participant, sorted by last name: name, employer, birth date (never the personnummer), time of
-arrival / leave and signature; then a few empty rows for walk-ins.
+arrival / leave and signature (a person with protected personal data: the name only); then a few
+empty rows for walk-ins.
 
 The file is written to a temporary name in the target folder and renamed into place, so a
 half-written sheet never lies where the user expects the finished one.
@@ -27,6 +28,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, PageBreak, PageTemplate, Paragraph, Table, TableStyle
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
+from sqlalchemy import select
+
 from app.db import Database
 from app.documents.common import (
     FONT,
@@ -42,6 +45,7 @@ from app.errors import UserError, ValidationError, Problem
 from app.i18n import N_, current_language, format_date, format_time, translate_in
 from app.services import attendance as attendance_service
 from app.services.attendance import CourseInfo, SessionRow
+from app.models import Participant
 from app.services.settings import get_settings
 
 WALK_IN_ROWS = 5
@@ -142,6 +146,8 @@ def _load(db: Database, course_id: str, session_ids: list[str] | None, lang: str
         course = attendance_service._course_info(s, course_id)
         sessions = attendance_service._sessions(s, course_id)
         people = attendance_service._people(s, course_id)
+        # protected personal data: the sheet passes from hand to hand, so the name only
+        protected = _protected_ids(s, [row[0] for row in people])
     by_id = {x.id: x for x in sessions}
     if session_ids is None:
         chosen = [x for x in sessions if not x.cancelled]
@@ -161,10 +167,19 @@ def _load(db: Database, course_id: str, session_ids: list[str] | None, lang: str
         raise UserError(translate_in(lang, NO_SESSIONS).format(code=course.code))
     people = sorted(people, key=lambda r: attendance_service.participant_sort_key(r[3], r[2]))
     rows = []
-    for _pid, _eid, first, last, pnr, company, _status in people:
-        born = attendance_service._birth_date(pnr)
-        rows.append(_SheetRow(f"{first} {last}".strip(), company or "", format_date(born, "short", lang) if born else ""))
+    for pid, _eid, first, last, pnr, company, _status in people:
+        born = None if pid in protected else attendance_service._birth_date(pnr)
+        employer = "" if pid in protected else company or ""
+        rows.append(_SheetRow(f"{first} {last}".strip(), employer, format_date(born, "short", lang) if born else ""))
     return course, chosen, rows
+
+
+def _protected_ids(s, participant_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(participant_ids), 500):
+        batch = participant_ids[i : i + 500]
+        found.update(s.execute(select(Participant.id).where(Participant.id.in_(batch), Participant.protected)).scalars())
+    return found
 
 
 def write_signin_sheet(

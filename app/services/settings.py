@@ -203,6 +203,20 @@ def project_problems(settings: ProjectSettings) -> list[Problem]:
     return problems
 
 
+def parse_project(texts: dict[str, str]) -> ProjectSettings:
+    """ProjectSettings from a form's text (every problem at once, by field, as ValidationError)."""
+    values, problems = {}, []
+    for attr, parse in _PROJECT_PARSERS.items():
+        if attr in texts:
+            try:
+                values[attr] = parse(texts[attr])
+            except FieldError as exc:
+                problems.append(Problem(attr, exc.message))
+    if problems:
+        raise ValidationError(problems)
+    return ProjectSettings(**values)
+
+
 def save_project_settings(db: Database, settings: ProjectSettings) -> ProjectSettings:
     """Store the project's settings (synced records; only changed values are written)."""
     problems = project_problems(settings)

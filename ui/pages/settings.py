@@ -22,7 +22,16 @@ from PySide6.QtWidgets import (
 
 from app.errors import ValidationError
 from app.i18n import _
-from app.services.settings import OrganisationSettings, get_settings, save_settings
+from app.services.settings import (
+    OrganisationSettings,
+    get_project_settings,
+    get_settings,
+    parse_project,
+    project_problems,
+    save_project_settings,
+    save_settings,
+)
+from ui.forms.project_settings import ProjectSettingsFields
 from ui.context import AppContext
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.widgets import heading
@@ -83,6 +92,7 @@ class Page(QWidget):
             combo([(_("Exact (with decimals)"), "exact"), (_("Whole hours, rounded down"), "floor")]),
         )
         self.language = f.add("language", _("Language:"), combo(LANGUAGE_CHOICES))
+        self.project = ProjectSettingsFields(f)
         layout.addWidget(self.form)
         note = QLabel(_("The language applies to the whole program, including standard dialogs."))
         note.setWordWrap(True)
@@ -110,7 +120,7 @@ class Page(QWidget):
         scroll.setWidget(body)
         body.setMaximumWidth(720)
         outer.addWidget(scroll, 1)
-        QWidget.setTabOrder(self.language, self.revert_button)
+        QWidget.setTabOrder(self.project.footer, self.revert_button)
         QWidget.setTabOrder(self.revert_button, self.save_button)
         ctx.bus.changed.connect(self._on_bus)
 
@@ -136,6 +146,7 @@ class Page(QWidget):
         self.default_min_attendance.setValue(int(settings.default_min_attendance))
         set_combo_data(self.hours_rounding, settings.hours_rounding)
         set_combo_data(self.language, settings.language)
+        self.project.set_data(get_project_settings(self.ctx.db))
 
     def values(self) -> OrganisationSettings:
         base = self._loaded or OrganisationSettings()
@@ -177,7 +188,11 @@ class Page(QWidget):
             self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
             return False
         try:
+            project = parse_project(self.project.values())
+            if project_problems(project):
+                raise ValidationError(project_problems(project))
             save_settings(self.ctx.db, values)
+            save_project_settings(self.ctx.db, project)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
