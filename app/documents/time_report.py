@@ -37,7 +37,7 @@ from app.documents.common import (
 )
 from app.i18n import N_, current_language, format_date, format_decimal, translate_in
 from app.services.reports import Cancelled, Month, ParticipantMonth, Progress, month_hours, to_month
-from app.validation import birth_date_from_personal_number, format_personal_number
+from app.validation import birth_date_from_personal_number, esf_personal_number
 
 WIDTH, HEIGHT = PAGE
 MARGIN = 18 * mm
@@ -61,8 +61,9 @@ def _fit(value: str, font: str, size: float, width: float) -> str:
 
 
 def _pnr(value: str) -> str:
+    """As ESF's forms write it: YYYYMMDD-NNNN, a protected identity YYYYMMDD-Tf29."""
     try:
-        return format_personal_number(value)
+        return esf_personal_number(value)
     except ValueError:
         return value
 
@@ -200,7 +201,7 @@ class _Writer:
         c.line(MARGIN, y - 2 * mm, WIDTH - MARGIN, y - 2 * mm)
         c.setStrokeColor(colors.black)
 
-    def grid_head(self, y: float, day_w: float, name_w: float) -> float:
+    def grid_head(self, y: float, day_w: float, name_w: float, sum_w: float) -> float:
         """ESF's grid: 'Activities' | 1 … 31 | 'Hours per activity'."""
         c = self.c
         c.setFillColor(colors.HexColor("#E8ECF4"))
@@ -210,7 +211,16 @@ class _Writer:
         c.drawString(MARGIN + 1.5 * mm, y, self.t(N_("Activity")))
         for day in range(1, 32):
             c.drawCentredString(MARGIN + name_w + (day - 0.5) * day_w, y, str(day))
-        c.drawRightString(self.width - MARGIN - 1.5 * mm, y, self.t(N_("Hours per activity")))
+        # the sum's heading on two lines when it does not fit its column
+        heading, right = self.t(N_("Hours per activity")), self.width - MARGIN - 1.5 * mm
+        if stringWidth(heading, FONT_BOLD, 8) <= sum_w - 3 * mm or " " not in heading:
+            c.drawRightString(right, y, heading)
+        else:
+            words = heading.split()
+            cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
+            c.setFont(FONT_BOLD, 7)
+            c.drawRightString(right, y + 1.8 * mm, " ".join(words[:cut]))
+            c.drawRightString(right, y - 1.2 * mm, " ".join(words[cut:]))
         return y - LINE
 
     def grid_row(self, y: float, name: str, by_day: dict[int, object], total, day_w: float, name_w: float) -> None:
@@ -389,7 +399,7 @@ def _grid_pages(w: _Writer, p: ParticipantMonth) -> None:
     pages.append(rows)
     for index, chunk in enumerate(pages):
         y = w.header(p, continued=index > 0)
-        y = w.grid_head(y, day_w, name_w)
+        y = w.grid_head(y, day_w, name_w, sum_w)
         for name, by_day, total in chunk:
             w.grid_row(y, name, by_day, total, day_w, name_w)
             y -= LINE
