@@ -1,6 +1,5 @@
 """Companies: create, edit, validate, list with counts, search, soft delete and restore."""
 
-from decimal import Decimal
 
 import pytest
 from stdnum import luhn
@@ -50,7 +49,7 @@ def test_create_normalises_and_get_returns_the_data(db):
             contact_name="Åsa Lind",
             contact_email="Asa.Lind@KalmarStal.SE",
             contact_phone="0480-12 34 56",
-            hourly_wage_cost="312,50",
+            organisation_type="private",
         ),
     )
     detail = get_company(db, cid)
@@ -60,7 +59,7 @@ def test_create_normalises_and_get_returns_the_data(db):
     assert detail.data.municipality == "Kalmar"
     assert detail.data.contact_email == "Asa.Lind@kalmarstal.se"
     assert detail.data.contact_phone == "0480-12 34 56"
-    assert Decimal(detail.data.hourly_wage_cost) == Decimal("312.50")
+    assert detail.data.organisation_type == "private"
     assert detail.participants == [] and detail.needs == []
 
 
@@ -73,11 +72,11 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(db):
                 org_number="556036-0794",
                 contact_email="nobody@",
                 contact_phone="call me",
-                hourly_wage_cost="-5",
+                organisation_type="aktiebolag",
             ),
         )
     fields = err.value.by_field
-    assert set(fields) == {"name", "org_number", "contact_email", "contact_phone", "hourly_wage_cost"}
+    assert set(fields) == {"name", "org_number", "contact_email", "contact_phone", "organisation_type"}
     assert fields["name"] == "Ange företagets namn."
     assert "kontrollsiffra" in fields["org_number"]
     assert "nobody@" in fields["contact_email"]

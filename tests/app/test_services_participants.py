@@ -72,7 +72,7 @@ def test_every_problem_at_once_and_nothing_written(db):
                 email="anna@",
                 phone="ring mig",
                 company_id="no-such-company",
-                hourly_wage_cost="many",
+                exit_reason="many",
             ),
         )
     fields = err.value.by_field
@@ -84,7 +84,7 @@ def test_every_problem_at_once_and_nothing_written(db):
         "email",
         "phone",
         "company_id",
-        "hourly_wage_cost",
+        "exit_reason",
     }
     assert fields["first_name"] == "Ange förnamnet."
     assert fields["company_id"] == "Det valda företaget finns inte."

@@ -107,9 +107,9 @@ def test_accept_known_enrols_the_registered_person(tmp_path, capsys):
         '"code": "A", "title": "B", "capacity": 1000000000000000000000000000000}]}',
         '{"format": "kursdesk-bundle", "version": ' + "7" * 5000 + "}",
         '{"format": "kursdesk-bundle", "version": 1, "companies": [{"id": "6f1c1e52-4c1a-4e0b-9a8e-6b2d0f6c9a11", '
-        '"name": "A", "hourly_wage_cost": "1e999999"}]}',
+        '"name": "A", "organisation_type": "1e999999"}]}',
     ],
-    ids=["deep", "capacity-10**30", "5000-digits", "infinite-wage"],
+    ids=["deep", "capacity-10**30", "5000-digits", "unknown-organisation-type"],
 )
 def test_a_bundle_the_user_must_fix_exits_2_with_one_line(tmp_path, capsys, text):
     bundle = tmp_path / "b.json"

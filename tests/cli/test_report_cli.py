@@ -22,14 +22,14 @@ def test_pdf_and_xlsx(tmp_path, capsys):
     path = _db(tmp_path)
     pdf = tmp_path / "mars.pdf"
     assert main(["report", "month", "2026-03", "--out", str(pdf), "--db", str(path)]) == 0
-    assert "2 närvarorapporter för 2026-03" in capsys.readouterr().out
-    assert len(PdfReader(str(pdf)).pages) == 2
+    assert "3 närvarorapporter för 2026-03" in capsys.readouterr().out
+    assert len(PdfReader(str(pdf)).pages) == 3
     xlsx = tmp_path / "mars.xlsx"
     assert main(["report", "month", "2026-03", "--out", str(xlsx), "--db", str(path), "--lang", "en"]) == 0
-    assert "Summary of 2026-03" in capsys.readouterr().out
-    wb = load_workbook(xlsx)
-    assert wb.sheetnames[:2] == ["Summary", "Co-financing"]
-    assert wb["Summary"]["C3"].value == "198503120027"
+    assert "Summary of 2026-03 (3 participants)" in capsys.readouterr().out
+    wb = load_workbook(xlsx)  # ESF's workbook, in Swedish whatever the language
+    assert wb.sheetnames == ["Register_deltag_organisationer", "Deltagarförteckning", "SCB", "Intyg för närvarotid"]
+    assert wb["Deltagarförteckning"]["B8"].value == "19850312-0027"
 
 
 def test_bad_month_or_extension_is_one_line_exit_2(tmp_path, capsys):
