@@ -86,7 +86,7 @@ class EntityTable(QTableView):
     def _schedule_fit(self, *_args) -> None:
         if not self._fit_pending:
             self._fit_pending = True
-            QTimer.singleShot(0, self._fit)
+            QTimer.singleShot(0, self, self._fit)  # with a context: never runs after the table is gone
 
     def _fit(self) -> None:
         self._fit_pending = False
