@@ -49,6 +49,7 @@ from app.services.enrollments import enroll_in_session
 from app.validation import (
     FieldError,
     gender_from_personal_number,
+    is_protected_number,
     mask_personal_number,
     normalize_email,
     normalize_gender,
@@ -564,9 +565,10 @@ def _company_index(s) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[
 
 
 def _existing_people(s, numbers: list[str]) -> dict[str, tuple[str, str, str]]:
-    """personnummer -> (id, first name, last name) of the (oldest) live participant with it."""
+    """personnummer -> (id, first name, last name) of the (oldest) live participant with it. ESF's
+    protected form (YYYYMMDDTF29) identifies no one: never matched."""
     found: dict[str, tuple[str, str, str]] = {}
-    for batch in _chunks(sorted(set(numbers))):
+    for batch in _chunks(sorted({n for n in numbers if not is_protected_number(n)})):
         rows = s.execute(
             select(Participant.personal_number, Participant.id, Participant.first_name, Participant.last_name)
             .where(Participant.personal_number.in_(batch), Participant.deleted_at.is_(None))
@@ -693,7 +695,7 @@ def preview_import(
             problems.append(_("The last name is missing."))
         if pnr_problem:
             problems.append(pnr_problem)
-        if pnr:
+        if pnr and not is_protected_number(pnr):  # the protected form is shared by many people
             if pnr in first_line:
                 problems.append(_("Duplicate: the same person as on line {line}.").format(line=first_line[pnr]))
             else:
@@ -846,7 +848,8 @@ def apply_import(
             pid = existing.get(r.personal_number)
             if pid is None:
                 pid = new_id()
-                existing[r.personal_number] = pid
+                if not is_protected_number(r.personal_number):  # a protected form is shared by many
+                    existing[r.personal_number] = pid
                 new_people.append(
                     {
                         "id": pid,

@@ -228,3 +228,25 @@ def test_all_present_refuses_a_session_that_has_not_started(db):
     with db.read() as s:
         assert s.query(Attendance).count() == 0
     assert attendance_service.mark_all_present(db, sid, now=datetime(2026, 12, 1, 14)) == [pid]
+
+
+def test_a_list_with_protected_forms_registers_each_person(db, tmp_path):
+    """ESF's protected form identifies no one: two rows with it are two people, and neither is
+    matched to someone already registered with the same form."""
+    from app.interchange.participant_list import apply_import, preview_import
+    from app.models import Course
+
+    create_participant(db, ParticipantData("Karin", "Redan", "19800101-Tf29"))
+    with db.write() as s:
+        course = Course(code="SVE-01", title="Svetsning")
+        s.add(course)
+        s.flush()
+        cid = course.id
+    listing = tmp_path / "lista.csv"
+    listing.write_text("Förnamn;Efternamn;Personnummer\nAnna;Ek;19800101-Tf29\nBerit;Ek;19800101tf29\n", encoding="utf-8")
+    preview = preview_import(db, listing, cid)
+    assert not preview.invalid and [r.participant_id for r in preview.rows] == [None, None]
+    assert apply_import(db, preview).created == 2
+    with db.read() as s:
+        names = sorted(p.first_name for p in s.query(Participant).filter(Participant.personal_number == "19800101TF29"))
+    assert names == ["Anna", "Berit", "Karin"]
