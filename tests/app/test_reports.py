@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from app.errors import UserError
 from app.services import reports
 from app.services.settings import get_settings, save_settings
-from tests.fixtures.report_month import ANNA_PNR, BERTIL_PNR, EVIL_COMPANY, EVIL_NAME, TODAY, build
+from tests.fixtures.report_month import ANNA_PNR, EVIL_COMPANY, TODAY, build
 
 D = Decimal
 
