@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -132,6 +133,7 @@ class ParticipantMonth:
         return f"{self.first_name} {self.last_name}".strip()
 
 
+@lru_cache(maxsize=8192)  # a month has few distinct line lengths and many lines
 def round_hours(minutes: int, rounding: str) -> Decimal:
     """The hours of one report line under the rounding rule ('exact' or 'floor')."""
     if rounding == "floor":
@@ -267,12 +269,19 @@ def _gender(stored: str, personal_number: str) -> str:
         return ""
 
 
-def _build(s, month: Month, participant_ids: list[str] | None, rounding: str, with_dates: bool) -> list[ParticipantMonth]:
+def _build(
+    s, month: Month, participant_ids: list[str] | None, rounding: str, with_dates: bool,
+    extra: tuple = (), extras: dict | None = None,
+) -> list[ParticipantMonth]:
+    """The month's participants; the values of the `extra` participant columns go into `extras`
+    (participant id -> tuple), read in the same query."""
     per_line: dict[str, dict[tuple[date, str], int]] = defaultdict(lambda: defaultdict(int))
     for pid, day, course_id, minutes in _attended_marks(s, month.first, month.last, participant_ids):
         per_line[pid][(day, course_id)] += minutes
     ids = sorted(per_line)
-    people = _people(s, ids)
+    people = _people(s, ids, *extra)
+    if extras is not None:
+        extras.update({pid: row[len(_PEOPLE_COLUMNS):] for pid, row in people.items()})
     starts = _first_attended(s, ids, month.last) if with_dates else {}
     course_ids = {cid for lines in per_line.values() for _d, cid in lines}
     courses = {}
@@ -285,7 +294,7 @@ def _build(s, month: Month, participant_ids: list[str] | None, rounding: str, wi
         if pid not in people:
             continue
         (_id, first, last, pnr, gender, company_id, company, org, municipality, org_type, protected,
-         declared_start, declared_end) = people[pid]
+         declared_start, declared_end) = people[pid][: len(_PEOPLE_COLUMNS)]
         lines = tuple(
             HoursLine(day, cid, courses[cid][0], courses[cid][1], minutes, round_hours(minutes, rounding))
             for (day, cid), minutes in sorted(per_line[pid].items(), key=lambda kv: (kv[0][0], courses[kv[0][1]][0]))
@@ -458,9 +467,9 @@ def month_figures(db: Database, month: str | Month) -> MonthFigures:
         Participant.exit_reason, Participant.formal_qualification, Participant.exit_status,
         Participant.employment_terms, Participant.employment_extent,
     )
+    exits: dict[str, tuple] = {}
     with db.read() as s:
-        rows = _build(s, m, None, rounding, with_dates=True)
-        exits = {pid: row[-5:] for pid, row in _people(s, [r.participant_id for r in rows], *extra).items()}
+        rows = _build(s, m, None, rounding, with_dates=True, extra=extra, extras=exits)
     on_15th = date(m.year, m.month, 15)
     people = []
     organisations: dict[str, list] = {}
