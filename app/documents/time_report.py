@@ -349,47 +349,9 @@ def write_time_reports(
     return len(people)
 
 
-def _participant_pages(w: _Writer, p: ParticipantMonth) -> None:
-    """A line per date and course, A4 portrait."""
-    c = w.c
-    w.page_size(grid=False)
-    lines = list(p.lines)
-    # how many lines fit: first page and continuation pages have the same header
-    top = HEIGHT - MARGIN - HEADER - LINE
-    room_last = int((top - SIGNATURE_BLOCK - 14 * mm) // LINE)
-    room_full = int((top - 16 * mm) // LINE)
-    pages: list[list] = []
-    while len(lines) > room_last:
-        pages.append(lines[:room_full])
-        lines = lines[room_full:]
-    pages.append(lines)
-    for index, chunk in enumerate(pages):
-        y = w.header(p, continued=index > 0)
-        y = w.table_head(y)
-        for line in chunk:
-            w.line(y, line.date, f"{line.course_code} {line.course_title}", line.hours)
-            y -= LINE
-        if index == len(pages) - 1:
-            w.signatures(y - 4 * mm, p)
-        w.footer(index + 1, len(pages))
-        c.showPage()
-
-
-def _grid_pages(w: _Writer, p: ParticipantMonth) -> None:
-    """ESF's day grid, A4 landscape: one row per activity (course), the hours of each day of the
-    month (one decimal) and the sum per activity."""
-    c = w.c
-    w.page_size(grid=True)
-    activities: dict[str, list] = {}
-    for line in p.lines:
-        name = f"{line.course_code} {line.course_title}"
-        row = activities.setdefault(line.course_id, [name, {}, 0])
-        row[1][line.date.day] = row[1].get(line.date.day, 0) + line.hours
-        row[2] += line.hours
-    rows = sorted(activities.values(), key=lambda r: r[0].casefold())
-    name_w, sum_w = 56 * mm, 32 * mm
-    day_w = (w.width - 2 * MARGIN - name_w - sum_w) / 31
-    top = w.height - MARGIN - HEADER - LINE
+def _paginate(rows: list, height: float) -> list[list]:
+    """Rows split into pages: every page has the same header; the last one also the signatures."""
+    top = height - MARGIN - HEADER - LINE
     room_last = int((top - SIGNATURE_BLOCK - 14 * mm) // LINE)
     room_full = int((top - 16 * mm) // LINE)
     pages: list[list] = []
@@ -397,13 +359,40 @@ def _grid_pages(w: _Writer, p: ParticipantMonth) -> None:
         pages.append(rows[:room_full])
         rows = rows[room_full:]
     pages.append(rows)
+    return pages
+
+
+def _pages(w: _Writer, p: ParticipantMonth, rows: list, head, draw_row) -> None:
+    pages = _paginate(rows, w.height)
     for index, chunk in enumerate(pages):
-        y = w.header(p, continued=index > 0)
-        y = w.grid_head(y, day_w, name_w, sum_w)
-        for name, by_day, total in chunk:
-            w.grid_row(y, name, by_day, total, day_w, name_w)
+        y = head(w.header(p, continued=index > 0))
+        for row in chunk:
+            draw_row(y, row)
             y -= LINE
         if index == len(pages) - 1:
             w.signatures(y - 4 * mm, p)
         w.footer(index + 1, len(pages))
-        c.showPage()
+        w.c.showPage()
+
+
+def _participant_pages(w: _Writer, p: ParticipantMonth) -> None:
+    """A line per date and course, A4 portrait."""
+    w.page_size(grid=False)
+    _pages(w, p, list(p.lines), w.table_head,
+           lambda y, line: w.line(y, line.date, f"{line.course_code} {line.course_title}", line.hours))
+
+
+def _grid_pages(w: _Writer, p: ParticipantMonth) -> None:
+    """ESF's day grid, A4 landscape: one row per activity (course), the hours of each day of the
+    month (one decimal) and the sum per activity."""
+    w.page_size(grid=True)
+    activities: dict[str, list] = {}
+    for line in p.lines:
+        row = activities.setdefault(line.course_id, [f"{line.course_code} {line.course_title}", {}, 0])
+        row[1][line.date.day] = row[1].get(line.date.day, 0) + line.hours
+        row[2] += line.hours
+    name_w, sum_w = 56 * mm, 32 * mm
+    day_w = (w.width - 2 * MARGIN - name_w - sum_w) / 31
+    _pages(w, p, sorted(activities.values(), key=lambda r: r[0].casefold()),
+           lambda y: w.grid_head(y, day_w, name_w, sum_w),
+           lambda y, row: w.grid_row(y, *row, day_w, name_w))

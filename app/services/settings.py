@@ -172,7 +172,8 @@ _PROJECT_PARSERS: dict[str, Callable[[str], Any]] = {
 
 
 def _project_key(attr: str) -> str:
-    return f"esf.{attr}"
+    """The stored key of a project setting: its name in the registry (SETTINGS, below)."""
+    return next(spec.name for spec in SETTINGS if spec.scope == "project" and spec.attr == attr)
 
 
 def get_project_settings(db: Database) -> ProjectSettings:
