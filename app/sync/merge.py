@@ -230,6 +230,8 @@ class Merger:
         self._moves: dict[str, dict[str, dict[str, str]]] = {}
         self._device = ""
         self._seq = 0
+        # the columns a database being migrated has (merge_existing): later migrations add others
+        self._present: dict[str, set[str]] | None = None
 
     # --- the entry points ---------------------------------------------------------------------
 
@@ -296,9 +298,17 @@ class Merger:
         return self.merged
 
     def merge_existing(self) -> int:
-        """Merge the duplicates already in this database (migration 0003)."""
+        """Merge the duplicates already in this database (migration 0003). Only the tables and
+        columns the database has at that revision are read (later migrations add more)."""
+        from sqlalchemy import inspect
+
+        found = inspect(self.conn)
+        names = set(found.get_table_names())
+        self._present = {t: {c["name"] for c in found.get_columns(t)} for t in FIELDS if t in names}
         for model in SYNCED_MODELS:
             table = model.__tablename__
+            if table not in self._present:
+                continue
             extra = self._duplicate_ids(table) if table in IDENTITY else []
             if extra or self._moves.get(table):
                 self._apply_table(table, [], extra=extra)
@@ -464,7 +474,8 @@ class Merger:
 
     def _load_rows(self, table: str, ids: list[str]) -> dict[str, dict]:
         model = MODELS_BY_TABLE[table]
-        cols = [model.__table__.c[k] for k in FIELDS[table]]
+        present = self._present[table] if self._present is not None else None
+        cols = [model.__table__.c[k] for k in FIELDS[table] if present is None or k in present]
         out = {}
         for i in range(0, len(ids), CHUNK):
             part = ids[i : i + CHUNK]
@@ -547,6 +558,9 @@ class Merger:
         rows with the same columns (the ORM's bulk insert costs a third more)."""
         if not group:
             return {}
+        if self._present is not None:  # a database being migrated: the columns it has
+            present = self._present[model.__tablename__]
+            group = [(rid, {k: v for k, v in row.items() if k in present}) for rid, row in group]
         if kind == "insert":
             stmt = model.__table__.insert()
             runs: dict[tuple, list[dict]] = {}

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -220,7 +221,11 @@ class Page(QWidget):
         form_buttons.addWidget(self.save_button)
         details_layout.addLayout(form_buttons)
         details_layout.addStretch(1)
-        self.tabs.addTab(details, _("Details"))
+        scroll = QScrollArea()  # the project data makes the form tall: it scrolls on a small screen
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(details)
+        self.tabs.addTab(scroll, _("Details"))
 
         courses = QWidget()
         courses_layout = QVBoxLayout(courses)
