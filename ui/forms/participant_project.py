@@ -31,7 +31,8 @@ class ProjectFields:
 
     def __init__(self, form: FieldForm):
         self._proposed = ProposedDates(None, None)
-        self.protected = QCheckBox(_("Protected personal data (name only on sign-in sheets, left out of lists)"))
+        self.protected = QCheckBox(_("Protected personal data"))
+        self.protected.setToolTip(_("Name only on sign-in sheets; left out of lists printed for others."))
         form.add("protected", _("Protected identity:"), self.protected)
         self.project_start = form.add("project_start", _("Start in the project:"), line_edit(placeholder=_("YYYY-MM-DD")))
         self.project_end = form.add("project_end", _("End in the project:"), line_edit(placeholder=_("YYYY-MM-DD")))

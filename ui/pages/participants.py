@@ -224,6 +224,7 @@ class Page(QWidget):
         scroll = QScrollArea()  # the project data makes the form tall: it scrolls on a small screen
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(details)
         self.tabs.addTab(scroll, _("Details"))
 
