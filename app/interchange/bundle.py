@@ -79,6 +79,7 @@ from app.models import (
     Provider,
     Record,
     need_course_id,
+    project_setting_id,
     utcnow,
 )
 from app.services import project_data
@@ -671,6 +672,10 @@ def _check_record(key: str, rid: str, values: dict[str, Any], problems: list[Pro
     elif key == "participants":
         if not values.get("gender") and "personal_number" in values:
             values["gender"] = gender_from_personal_number(values["personal_number"])
+    elif key == "project_settings":
+        if "key" in values and rid != project_setting_id(values["key"]):
+            # one record per setting on every laptop: its id comes from its key
+            problems.append(Problem("id", _("A project setting's id must be the one derived from its key."), key, rid))
     elif key == "certificates":
         pdf, digest = values.get("pdf"), values.get("pdf_sha256")
         if pdf is not None and digest and hashlib.sha256(pdf).hexdigest() != digest.lower():

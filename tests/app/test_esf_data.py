@@ -250,3 +250,19 @@ def test_a_list_with_protected_forms_registers_each_person(db, tmp_path):
     with db.read() as s:
         names = sorted(p.first_name for p in s.query(Participant).filter(Participant.personal_number == "19800101TF29"))
     assert names == ["Anna", "Berit", "Karin"]
+
+
+def test_bundle_carries_the_project_settings_and_keeps_one_record_per_setting(db, tmp_path):
+    from app.models import project_setting_id
+    from app.services.settings import get_project_settings
+    from decimal import Decimal
+
+    good = {"id": project_setting_id("esf.unit_cost"), "key": "esf.unit_cost", "value": "291.47"}
+    import_bundle(db, write(tmp_path, minimal(project_settings=[good])))
+    assert get_project_settings(db).unit_cost == Decimal("291.47")
+    export_bundle(db, tmp_path / "out.json")
+    assert [(r["key"], r["value"]) for r in load(tmp_path / "out.json")["project_settings"]] == [("esf.unit_cost", "291.47")]
+    other = {"id": new_id(), "key": "esf.case_number", "value": "2020/00123"}
+    with pytest.raises(ValidationError) as info:
+        import_bundle(db, write(tmp_path, minimal(project_settings=[other])))
+    assert [(p.record_type, p.field) for p in info.value.problems] == [("project_settings", "id")]
