@@ -266,3 +266,17 @@ def test_bundle_carries_the_project_settings_and_keeps_one_record_per_setting(db
     with pytest.raises(ValidationError) as info:
         import_bundle(db, write(tmp_path, minimal(project_settings=[other])))
     assert [(p.record_type, p.field) for p in info.value.problems] == [("project_settings", "id")]
+
+
+def test_sign_in_sheet_shows_a_protected_person_by_name_only(db, tmp_path):
+    import subprocess
+
+    from app.documents.signin_sheet import write_signin_sheet
+
+    ids = build(db)
+    out = write_signin_sheet(db, ids["sve"], tmp_path / "sheet.pdf", [ids["sve1"]], lang="sv")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True, text=True).stdout
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "1 Anna Andersson Verkstad AB 1985-03-12" in lines  # others as before
+    assert "2 Fatima Protected" in lines  # the name only: no employer, no birth date
+    assert "Västerviks kommun" not in text and "1990-04-15" not in text
