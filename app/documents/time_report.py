@@ -162,7 +162,7 @@ class _Writer:
         y -= 9 * mm
         # long values on the left, short ones on the right
         left_w = width * 0.62
-        columns = ((MARGIN, 40 * mm, left_w), (MARGIN + left_w, 36 * mm, width - left_w))
+        columns = ((MARGIN, 44 * mm, left_w), (MARGIN + left_w, 36 * mm, width - left_w))
         fields = (
             ((N_("Project name"), self.project.project_name or self.s.programme_name),
              (N_("Case number"), self.project.case_number)),
