@@ -173,7 +173,7 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     return {k: {pid: h for pid, h in per.items() if h > 0} for k, per in totals.items()}
 
 
-def _people(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
+def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
     """participant id -> (name, personal number, gender, employer key); deleted people included
     (a close names them), all of them when `ids` is None."""
     stmt = select(
@@ -220,7 +220,7 @@ def summary_figures(month: Month, hours: dict[str, Decimal], people: dict[str, t
     }
 
 
-def _rounding(db: Database) -> str:
+def current_rounding(db: Database) -> str:
     from app.services.settings import get_settings
 
     return get_settings(db).hours_rounding
@@ -298,11 +298,11 @@ def close_month(
         if not p.is_file():
             raise UserError(_("The file {file} was not found.").format(file=p))
     hashes = {p.name: _sha256(p) for p in paths}
-    rounding = _rounding(db)
+    rounding = current_rounding(db)
     device = device_id(db)
     with db.write() as s:
         hours = month_totals(s, [m], rounding)[m.key]
-        figures = summary_figures(m, hours, _people(s, hours), rounding)
+        figures = summary_figures(m, hours, people_info(s, hours), rounding)
         row = MonthClose(
             month=m.key, closed_at=utcnow(), closed_by=user if user is not None else _user(), device_id=device,
             rounding=rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
@@ -426,12 +426,12 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
     close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
     the originals received and missing."""
     months = project_months(db, today=today)
-    rounding = _rounding(db)
+    rounding = current_rounding(db)
     with db.read() as s:
         closes = _all_versions(s)
         totals = month_totals(s, months, rounding)
         alias = _aliases(s)
-        people = _people(s)
+        people = people_info(s)
         originals: dict[str, set[str]] = defaultdict(set)
         for pid, key in s.execute(
             select(OriginalReceived.participant_id, OriginalReceived.month).where(OriginalReceived.deleted_at.is_(None))
@@ -568,10 +568,10 @@ def impact_of_session(db: Database, session_id: str, *, day: date, start: time, 
 def impact_of_rounding(db: Database, rounding: str) -> Impact:
     """The rounding rule about to change: the closed months whose hours it alters."""
     closed = [to_month(k) for k in closed_months(db)]
-    if not closed or rounding == _rounding(db):
+    if not closed or rounding == current_rounding(db):
         return Impact()
     with db.read() as s:
-        now = month_totals(s, closed, _rounding(db))
+        now = month_totals(s, closed, current_rounding(db))
         new = month_totals(s, closed, rounding)
     return impact_on(db, [m for m in closed if now[m.key] != new[m.key]])
 
@@ -581,7 +581,7 @@ def impact_of_participant(db: Database, participant_id: str) -> Impact:
     them (the months with their hours)."""
     with db.read() as s:
         closes = _all_versions(s)
-        totals = month_totals(s, [to_month(k) for k in closes], _rounding(db))
+        totals = month_totals(s, [to_month(k) for k in closes], current_rounding(db))
     return impact_on(db, [k for k in closes if participant_id in totals.get(k, {}) or participant_id in closes[k][-1].hours])
 
 
