@@ -546,16 +546,27 @@ def impact_of_mark(db: Database, session_id: str, participant_id: str, status: s
     return impact_on(db, [month_of(day)]) if before != after else Impact()
 
 
-def impact_of_session(db: Database, session_id: str, *, day: date, start: time, end: time, cancelled: bool) -> Impact:
-    """A session's date, times or cancellation about to change: the closed months whose hours it
-    alters (the old and the new date's month)."""
+def impact_of_session(db: Database, session_id: str, *, day: date | str | None = None, start: time | str | None = None,
+                      end: time | str | None = None, cancelled: bool | None = None) -> Impact:
+    """A session's date, times or cancellation about to change (None: unchanged; text as the form
+    has it): the closed months whose hours it alters (the old and the new date's month). A value
+    that does not parse alters nothing here: saving it reports the problem."""
+    from app.validation import FieldError, parse_date, parse_time
+
     with db.read() as s:
         ses = _session_row(s, session_id)
         marks = s.execute(
             select(Attendance.status, Attendance.minutes).where(Attendance.session_id == session_id, Attendance.deleted_at.is_(None))
         ).all()
-        old_day, old_min, old_cancelled = ses.date, ses.minutes, ses.cancelled
-    new_min = rules.session_minutes(start, end)
+        old_day, old_start, old_end, old_cancelled = ses.date, ses.start_time, ses.end_time, ses.cancelled
+    try:
+        day = old_day if day is None else parse_date(day) if isinstance(day, str) else day
+        start = old_start if start is None else parse_time(start) if isinstance(start, str) else start
+        end = old_end if end is None else parse_time(end) if isinstance(end, str) else end
+    except FieldError:
+        return Impact()
+    cancelled = old_cancelled if cancelled is None else cancelled
+    old_min, new_min = rules.session_minutes(old_start, old_end), rules.session_minutes(start, end)
     before = [rules.attended_minutes(st, mi, old_min, old_cancelled) for st, mi in marks]
     after = [rules.attended_minutes(st, mi, new_min, cancelled) for st, mi in marks]
     if not any(before) and not any(after):

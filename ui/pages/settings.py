@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 
 from app.errors import ValidationError
 from app.i18n import _
+from app.services import month_close
 from app.services.settings import OrganisationSettings, get_settings, save_settings
 from ui.context import AppContext
+from ui.month_panel import confirm_closed_change
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.widgets import heading
 
@@ -175,6 +177,8 @@ class Page(QWidget):
         logo = values.logo_path
         if logo and (not Path(logo).is_file() or QPixmap(logo).isNull()):
             self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
+            return False
+        if not confirm_closed_change(self, month_close.impact_of_rounding(self.ctx.db, values.hours_rounding)):
             return False
         try:
             save_settings(self.ctx.db, values)
