@@ -43,7 +43,7 @@ def confirm_closed_change(parent: QWidget, impact: month_close.Impact) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-STATE_NAMES = {month_close.OPEN: N_("Open"), month_close.CLOSED: N_("Closed"), month_close.CHANGED: N_("Changed after close")}
+STATE_NAMES = {month_close.OPEN: N_("Open (not sent)"), month_close.CLOSED: N_("Closed"), month_close.CHANGED: N_("Changed after close")}
 DEADLINE_COLUMNS = (N_("Month"), N_("State"), N_("SCB due"), N_("Originals received"), N_("Originals missing"), N_("Send to SCB"))
 
 
