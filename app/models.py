@@ -217,6 +217,10 @@ class Attendance(Record):
         unique_live("uq_attendance_live", "session_id", "participant_id"), deleted_pairs("ix_attendance_deleted", "session_id", "participant_id"),
         CheckConstraint("status IN ('present', 'late', 'excused', 'absent')", name="status"),
         CheckConstraint("minutes IS NULL OR minutes BETWEEN 0 AND 1440", name="minutes"),
+        # covers the reading of a month's hours (app/services/month_close.py month_totals) without
+        # visiting the marks' rows
+        Index("ix_attendance_hours", "session_id", "status", "minutes", "participant_id",
+              sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
     )
 
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)

@@ -144,7 +144,6 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     wanted = sorted(set(months), key=lambda m: m.key)
     if not wanted:
         return {}
-    keys = {m.key for m in wanted}
     a, se = Attendance.__table__, CourseSession.__table__
     stmt = (
         select(a.c.participant_id, se.c.date, se.c.course_id, a.c.status, a.c.minutes, se.c.start_time, se.c.end_time)
@@ -160,17 +159,26 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
             a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
         )
     )
+    # app.rules.attended_minutes and reports.round_hours spelled out on plain ints: this loop runs
+    # once per mark of every month (tests/app/test_month_close.py holds it to month_hours)
     lines: dict[tuple, int] = defaultdict(int)
     for pid, day, course_id, status, minutes, start, end in s.execute(stmt):
-        attended = rules.attended_minutes(status, minutes, rules.session_minutes(start, end))
+        scheduled = (end.hour - start.hour) * 60 + end.minute - start.minute
+        if status == "present" and minutes is None:
+            attended = scheduled
+        else:
+            attended = max(0, min(minutes or 0, scheduled))
         if attended > 0:
-            lines[(f"{day.year:04d}-{day.month:02d}", pid, day, course_id)] += attended
-    totals: dict[str, dict[str, Decimal]] = {k: {} for k in keys}
-    for (key, pid, _day, _cid), minutes in lines.items():
-        if key in keys:
-            per = totals[key]
-            per[pid] = per.get(pid, ZERO) + round_hours(minutes, rounding)
-    return {k: {pid: h for pid, h in per.items() if h > 0} for k, per in totals.items()}
+            lines[(day.year, day.month, pid, day, course_id)] += attended
+    floor = rounding == "floor"
+    cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (year, month, pid, _day, _cid), minutes in lines.items():
+        cents[(year, month)][pid] += (minutes // 60) * 100 if floor else (minutes * 100 + 30) // 60
+    totals: dict[str, dict[str, Decimal]] = {}
+    for m in wanted:
+        per = cents.get((m.year, m.month), {})
+        totals[m.key] = {pid: Decimal(c).scaleb(-2) for pid, c in per.items() if c > 0}
+    return totals
 
 
 def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:

@@ -219,3 +219,40 @@ def test_closes_travel_in_the_bundle_and_bad_ones_are_refused(db, tmp_path, migr
         assert {("month_closes", "hours"), ("month_closes", "files")} <= fields
     finally:
         other.dispose()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_month_totals_agree_with_month_hours_on_random_registers(db, seed):
+    """Random marks (every status, minutes beyond the session, two sessions of a course on one
+    day, cancelled sessions, a deleted course and a deleted participant) in two months."""
+    import random
+
+    from app.models import Attendance, Course, Participant, attendance_id, utcnow
+    from tests.app.attendance_builders import luhn_pnr
+
+    rnd = random.Random(seed)
+    with db.write() as s:
+        people = [Participant(first_name=f"P{i}", last_name="Test", personal_number=luhn_pnr("19800101", f"{i:03d}")) for i in range(12)]
+        courses = [Course(code=f"C{i}", title="Kurs") for i in range(4)]
+        s.add_all(people + courses)
+        s.flush()
+        for _ in range(40):
+            day = date(2026, rnd.choice([3, 4]), rnd.randint(1, 28))
+            start = rnd.randint(6, 14)
+            ses = CourseSession(course_id=rnd.choice(courses).id, date=day, start_time=time(start, rnd.choice([0, 15, 30])),
+                                end_time=time(start + rnd.randint(1, 4), rnd.choice([0, 10, 45])), cancelled=rnd.random() < 0.1)
+            s.add(ses)
+            s.flush()
+            for p in rnd.sample(people, 6):
+                status = rnd.choice(["present", "present", "late", "excused", "absent"])
+                minutes = None if status == "present" and rnd.random() < 0.6 else rnd.randint(0, 300)
+                s.add(Attendance(id=attendance_id(ses.id, p.id), session_id=ses.id, participant_id=p.id, status=status,
+                                 minutes=minutes, deleted_at=utcnow() if rnd.random() < 0.05 else None))
+        courses[0].deleted_at = utcnow()
+        people[0].deleted_at = utcnow()
+    for rounding in ("exact", "floor"):
+        with db.read() as s:
+            totals = mc.month_totals(s, [mc.to_month("2026-03"), mc.to_month("2026-04")], rounding)
+        for month in ("2026-03", "2026-04"):
+            expected = {r.participant_id: r.hours for r in month_hours(db, month, rounding=rounding, today=LATER)}
+            assert totals[month] == expected and len(expected) > 5

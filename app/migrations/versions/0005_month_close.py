@@ -1,7 +1,8 @@
 """closed months and signed hours
 
-A closed month's versions (month_closes) and, on each original received, the hours of the report
-that was signed (originals_received.signed_hours).
+A closed month's versions (month_closes); on each original received, the hours of the report that
+was signed (originals_received.signed_hours); an index that covers the reading of a month's hours
+from the live marks (ix_attendance_hours).
 
 Revision ID: 0005
 Revises: 0003
@@ -38,9 +39,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_month_closes_month"), ["month"], unique=False)
     with op.batch_alter_table("originals_received", schema=None) as batch_op:
         batch_op.add_column(sa.Column("signed_hours", sa.Numeric(10, 2), nullable=True))
+    live = sa.text("deleted_at IS NULL")
+    op.create_index("ix_attendance_hours", "attendance", ["session_id", "status", "minutes", "participant_id"],
+                    sqlite_where=live, postgresql_where=live)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_attendance_hours", "attendance")
     with op.batch_alter_table("originals_received", schema=None) as batch_op:
         batch_op.drop_column("signed_hours")
     with op.batch_alter_table("month_closes", schema=None) as batch_op:
