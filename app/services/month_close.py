@@ -137,43 +137,52 @@ def month_of(day: date) -> Month:
 # --- today's figures ----------------------------------------------------------------------
 
 
+SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
+
+
 def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[str, Decimal]]:
     """Each month's hours per participant with hours, under `rounding`: the same rules and the
-    same per-line rounding as app.services.reports.month_hours (the time reports), computed for
-    many months in one reading of their marks (status covers every month of the project)."""
+    same per-line rounding as app.services.reports.month_hours (the time reports), for many months
+    in one reading of their marks (the status covers every month of the project)."""
     wanted = sorted(set(months), key=lambda m: m.key)
     if not wanted:
         return {}
     a, se = Attendance.__table__, CourseSession.__table__
-    stmt = (
-        select(a.c.participant_id, se.c.date, se.c.course_id, a.c.status, a.c.minutes, se.c.start_time, se.c.end_time)
-        .select_from(se.join(a, a.c.session_id == se.c.id))
-        .where(
-            se.c.date >= wanted[0].first,
-            se.c.date <= wanted[-1].last,
-            se.c.deleted_at.is_(None),
-            se.c.cancelled.is_(False),
-            a.c.deleted_at.is_(None),
-            a.c.status.in_(("present", "late")),
+    conn = s.connection()  # plain rows: this reads every mark of the project
+    sessions = {}
+    for sid, day, cid, start, end in conn.execute(
+        select(se.c.id, se.c.date, se.c.course_id, se.c.start_time, se.c.end_time).where(
+            se.c.date >= wanted[0].first, se.c.date <= wanted[-1].last, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
             se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
-            a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
         )
+    ):
+        sessions[sid] = ((day.year, day.month), (day, cid), (end.hour - start.hour) * 60 + end.minute - start.minute)
+    marks = select(a.c.session_id, a.c.participant_id, a.c.status, a.c.minutes).where(
+        a.c.deleted_at.is_(None), a.c.status.in_(("present", "late")),
+        a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
     )
+    if len(sessions) >= SCAN_FROM:
+        results = [conn.execute(marks)]
+    else:
+        ids = sorted(sessions)
+        results = (conn.execute(marks.where(a.c.session_id.in_(ids[i:i + 500]))) for i in range(0, len(ids), 500))
+    rows = (row for result in results for part in result.partitions(20_000) for row in part)
     # app.rules.attended_minutes and reports.round_hours spelled out on plain ints: this loop runs
-    # once per mark of every month (tests/app/test_month_close.py holds it to month_hours)
+    # once per mark (tests/app/test_month_close.py holds the result to month_hours)
     lines: dict[tuple, int] = defaultdict(int)
-    for pid, day, course_id, status, minutes, start, end in s.execute(stmt):
-        scheduled = (end.hour - start.hour) * 60 + end.minute - start.minute
-        if status == "present" and minutes is None:
-            attended = scheduled
-        else:
-            attended = max(0, min(minutes or 0, scheduled))
+    get = sessions.get
+    for sid, pid, status, minutes in rows:
+        found = get(sid)
+        if found is None:
+            continue
+        month, line, scheduled = found
+        attended = scheduled if status == "present" and minutes is None else max(0, min(minutes or 0, scheduled))
         if attended > 0:
-            lines[(day.year, day.month, pid, day, course_id)] += attended
+            lines[(month, pid, line)] += attended
     floor = rounding == "floor"
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (year, month, pid, _day, _cid), minutes in lines.items():
-        cents[(year, month)][pid] += (minutes // 60) * 100 if floor else (minutes * 100 + 30) // 60
+    for (month, pid, _line), minutes in lines.items():
+        cents[month][pid] += (minutes // 60) * 100 if floor else (minutes * 100 + 30) // 60
     totals: dict[str, dict[str, Decimal]] = {}
     for m in wanted:
         per = cents.get((m.year, m.month), {})

@@ -221,8 +221,9 @@ def test_closes_travel_in_the_bundle_and_bad_ones_are_refused(db, tmp_path, migr
         other.dispose()
 
 
+@pytest.mark.parametrize("scan_from", [0, 5000])  # every mark read in one pass, or by session
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_month_totals_agree_with_month_hours_on_random_registers(db, seed):
+def test_month_totals_agree_with_month_hours_on_random_registers(db, seed, scan_from, monkeypatch):
     """Random marks (every status, minutes beyond the session, two sessions of a course on one
     day, cancelled sessions, a deleted course and a deleted participant) in two months."""
     import random
@@ -230,6 +231,7 @@ def test_month_totals_agree_with_month_hours_on_random_registers(db, seed):
     from app.models import Attendance, Course, Participant, attendance_id, utcnow
     from tests.app.attendance_builders import luhn_pnr
 
+    monkeypatch.setattr(mc, "SCAN_FROM", scan_from)
     rnd = random.Random(seed)
     with db.write() as s:
         people = [Participant(first_name=f"P{i}", last_name="Test", personal_number=luhn_pnr("19800101", f"{i:03d}")) for i in range(12)]
