@@ -88,9 +88,12 @@ def _people(s, ids) -> dict[str, tuple]:
 
 
 def _settings(db: Database) -> list[Finding]:
-    from app.services.settings import get_settings
+    from app.services import settings as settings_service
 
-    settings = get_settings(db)
+    project = getattr(settings_service, "get_project_settings", None)  # issue 12's ESF settings
+    if project is None:
+        return []
+    settings = project(db)
     texts = {
         "missing-case-number": _("The project's case number (ärende-id) is missing in Settings."),
         "missing-unit-cost": _("The project's unit cost per hour is missing in Settings."),

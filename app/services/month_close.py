@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from app import rules
 from app.db import Database
@@ -137,6 +137,7 @@ def month_of(day: date) -> Month:
 # --- today's figures ----------------------------------------------------------------------
 
 
+HOURS_STATUSES = getattr(rules, "HOURS_STATUSES", ("present", "late"))  # the marks that can give hours
 SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
 
 
@@ -156,9 +157,9 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
             se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
         )
     ):
-        sessions[sid] = ((day.year, day.month), (day, cid), (end.hour - start.hour) * 60 + end.minute - start.minute)
+        sessions[sid] = ((day.year, day.month), (day, cid), rules.session_minutes(start, end))
     marks = select(a.c.session_id, a.c.participant_id, a.c.status, a.c.minutes).where(
-        a.c.deleted_at.is_(None), a.c.status.in_(("present", "late")),
+        a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
         a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
     )
     if len(sessions) >= SCAN_FROM:
@@ -167,22 +168,26 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
         ids = sorted(sessions)
         results = (conn.execute(marks.where(a.c.session_id.in_(ids[i:i + 500]))) for i in range(0, len(ids), 500))
     rows = (row for result in results for part in result.partitions(20_000) for row in part)
-    # app.rules.attended_minutes and reports.round_hours spelled out on plain ints: this loop runs
-    # once per mark (tests/app/test_month_close.py holds the result to month_hours)
+    # this loop runs once per mark (tests/app/test_month_close.py holds the result to month_hours)
     lines: dict[tuple, int] = defaultdict(int)
-    get = sessions.get
+    get, attended_minutes = sessions.get, rules.attended_minutes
     for sid, pid, status, minutes in rows:
         found = get(sid)
         if found is None:
             continue
         month, line, scheduled = found
-        attended = scheduled if status == "present" and minutes is None else max(0, min(minutes or 0, scheduled))
+        attended = attended_minutes(status, minutes, scheduled)
         if attended > 0:
             lines[(month, pid, line)] += attended
-    floor = rounding == "floor"
+    # a line's hours as the time report rounds them (reports.round_hours), in hundredths, once per
+    # distinct number of minutes
+    rounded: dict[int, int] = {}
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (month, pid, _line), minutes in lines.items():
-        cents[month][pid] += (minutes // 60) * 100 if floor else (minutes * 100 + 30) // 60
+        c = rounded.get(minutes)
+        if c is None:
+            c = rounded[minutes] = int(round_hours(minutes, rounding) * 100)
+        cents[month][pid] += c
     totals: dict[str, dict[str, Decimal]] = {}
     for m in wanted:
         per = cents.get((m.year, m.month), {})
@@ -190,12 +195,16 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     return totals
 
 
+UNKNOWN_PERSON = ("", "", "", "", "")
+
+
 def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
-    """participant id -> (name, personal number, gender, employer key); deleted people included
-    (a close names them), all of them when `ids` is None."""
+    """participant id -> (name, personal number, gender, employer key, employer's type of
+    organisation); deleted people included (a close names them), all of them when `ids` is None."""
+    kind = getattr(Company, "organisation_type", None)  # issue 12's field
     stmt = select(
         Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number,
-        Participant.gender, Company.org_number, Company.id,
+        Participant.gender, Company.org_number, Company.id, kind if kind is not None else literal(""),
     ).outerjoin(Company, Company.id == Participant.company_id)
     out = {}
     if ids is None:
@@ -203,8 +212,8 @@ def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
     else:
         ids = sorted(set(ids))
         rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
-    for pid, first, last, pnr, gender, org, cid in rows:
-        out[pid] = (f"{first} {last}".strip(), pnr, gender or _gender_of(pnr), org or cid or "")
+    for pid, first, last, pnr, gender, org, cid, org_type in rows:
+        out[pid] = (f"{first} {last}".strip(), pnr, gender or _gender_of(pnr), org or cid or "", org_type or "")
     return out
 
 
@@ -219,13 +228,15 @@ def summary_figures(month: Month, hours: dict[str, Decimal], people: dict[str, t
     mapping of JSON values. (When issue 12's app.services.reports.month_figures lands, this is
     the one place to point at it.)"""
     by_org: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_type: dict[str, Decimal] = defaultdict(lambda: ZERO)
     women = men = 0
     for pid, h in hours.items():
-        _name, _pnr, gender, org = people.get(pid, ("", "", "", ""))
+        _name, _pnr, gender, org, org_type = people.get(pid, UNKNOWN_PERSON)
         by_org[org] += h
+        by_type[org_type] += h
         women += gender == "female"
         men += gender == "male"
-    return {
+    figures = {
         "month": month.key,
         "rounding": rounding,
         "participants": len(hours),
@@ -235,6 +246,9 @@ def summary_figures(month: Month, hours: dict[str, Decimal], people: dict[str, t
         "organisations": len(by_org),
         "hours_by_organisation": {k: str(v) for k, v in sorted(by_org.items())},
     }
+    if hasattr(Company, "organisation_type"):
+        figures["hours_by_organisation_type"] = {k: str(v) for k, v in sorted(by_type.items())}
+    return figures
 
 
 def current_rounding(db: Database) -> str:
@@ -358,9 +372,10 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
 def project_months(db: Database, *, today: date | None = None) -> list[Month]:
     """The months of the project: from the project's start to its end (issue 12's settings, when
     present), else from the first to the last session; and every month ever closed."""
-    from app.services.settings import get_settings
+    from app.services import settings as settings_service
 
-    settings = get_settings(db)
+    project = getattr(settings_service, "get_project_settings", None)  # issue 12
+    settings = project(db) if project is not None else settings_service.get_settings(db)
     start, end = getattr(settings, "project_start", None), getattr(settings, "project_end", None)
     with db.read() as s:
         first, last = s.execute(
@@ -420,7 +435,7 @@ def _differences(before: dict[str, Decimal], after: dict[str, Decimal], people: 
     for pid in set(before) | set(after):
         b, a = before.get(pid, ZERO), after.get(pid, ZERO)
         if b != a:
-            name, pnr, _g, _o = people.get(pid, ("", "", "", ""))
+            name, pnr = people.get(pid, UNKNOWN_PERSON)[:2]
             out.append(Difference(pid, name, _masked(pnr), b, a))
     return tuple(sorted(out, key=lambda d: (d.name.casefold(), d.participant_id)))
 

@@ -92,3 +92,24 @@ def test_a_closed_month_needs_every_signed_original(db):
         mark_original_received(db, ids[who], "2026-03", date(2026, 4, 21))
     # closed, signed and past the deadline: nothing left
     assert control_report(db, "2026-03", today=date(2026, 6, 1)) == []
+
+
+def test_missing_esf_settings_are_found_where_the_project_has_them(db, monkeypatch):
+    """Issue 12 brings the ESF project's settings (get_project_settings); without them the check
+    is skipped (the clean month above), with them an empty case number or unit cost is found."""
+    from types import SimpleNamespace
+
+    from app.services import settings as settings_service
+
+    build(db)
+    monkeypatch.setattr(settings_service, "get_project_settings",
+                        lambda _db: SimpleNamespace(case_number="", unit_cost=None, project_start=None, project_end=None),
+                        raising=False)
+    i18n.set_language("en")
+    assert [(f.code, f.text) for f in control_report(db, "2026-03", today=TODAY)] == [
+        ("missing-case-number", "The project's case number (ärende-id) is missing in Settings."),
+        ("missing-unit-cost", "The project's unit cost per hour is missing in Settings."),
+    ]
+    monkeypatch.setattr(settings_service, "get_project_settings",
+                        lambda _db: SimpleNamespace(case_number="2020/00123", unit_cost=291, project_start=None, project_end=None))
+    assert control_report(db, "2026-03", today=TODAY) == []
