@@ -83,7 +83,7 @@ class DeadlinesModel(QAbstractTableModel):
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and st.closed_at is not None:
             return _("Closed {when} by {user} (version {n})").format(when=format_datetime(st.closed_at), user=st.closed_by or "?", n=st.versions)
-        if role == Qt.ItemDataRole.ForegroundRole and (st.state == month_close.CHANGED or (index.column() == 5 and st.resend)):
+        if role == Qt.ItemDataRole.ForegroundRole and (st.state == month_close.CHANGED or st.overdue):
             return QBrush(QColor("#b00020"))
         return None
 

@@ -29,7 +29,6 @@ from app.i18n import _, format_date, format_decimal
 from app.models import Attendance, Company, Course, CourseSession, MonthClose, OriginalReceived, Participant
 from app.services import month_close as mc
 from app.services.reports import Month, to_month
-from app.validation import mask_personal_number
 
 MAX_HOURS = Decimal(250)  # the ESF summary accepts 0-250 hours per participant and month
 
@@ -46,18 +45,6 @@ class Finding:
     text: str  # one line for people, in the current language
     record_type: str = ""  # where: companies, participants, sessions, months, settings
     record_id: str = ""
-
-
-def _masked(pnr: str) -> str:
-    try:
-        return mask_personal_number(pnr)
-    except ValueError:
-        return pnr if not pnr[:8].isdigit() else pnr[:8] + "-****"
-
-
-def _who(person: tuple) -> str:
-    name, pnr = person[0], person[1]
-    return f"{_masked(pnr)} {name}".strip()
 
 
 def control_report(db: Database, month: str | Month, *, today: date | None = None) -> list[Finding]:
@@ -82,9 +69,9 @@ def control_report(db: Database, month: str | Month, *, today: date | None = Non
     return found
 
 
-def _people(s, ids) -> dict[str, tuple]:
-    """participant id -> (name, personal number) for those with hours, and more on demand."""
-    return {pid: (p[0], p[1]) for pid, p in mc.people_info(s, ids).items()}
+def _people(s, ids) -> dict[str, str]:
+    """participant id -> how a finding names them ('19850312-**** Anna Andersson')."""
+    return {pid: f"{mc.masked(p[1])} {p[0]}".strip() for pid, p in mc.people_info(s, ids).items()}
 
 
 def _settings(db: Database) -> list[Finding]:
@@ -125,11 +112,11 @@ def _companies(s, hours: dict[str, Decimal]) -> list[Finding]:
     return out
 
 
-def _over_limit(hours: dict[str, Decimal], people: dict[str, tuple], m: Month) -> list[Finding]:
+def _over_limit(hours: dict[str, Decimal], people: dict[str, str], m: Month) -> list[Finding]:
     return [
         Finding("over-250-hours", _("{who}: {hours} hours in {month}, more than 250.").format(
-            who=_who(people[pid]), hours=format_decimal(h, 2), month=m.label()), "participants", pid)
-        for pid, h in sorted(hours.items(), key=lambda kv: _who(people[kv[0]]))
+            who=people[pid], hours=format_decimal(h, 2), month=m.label()), "participants", pid)
+        for pid, h in sorted(hours.items(), key=lambda kv: people[kv[0]])
         if h > MAX_HOURS
     ]
 
@@ -143,7 +130,7 @@ def _end_without_start(s, m: Month, hours: dict[str, Decimal]) -> list[Finding]:
     )
     return [
         Finding("end-without-start", _("{who}: a project end date without a start date.").format(
-            who=_who((f"{first} {last}".strip(), pnr))), "participants", pid)
+            who=f"{mc.masked(pnr)} {first} {last}".strip()), "participants", pid)
         for pid, first, last, pnr in s.execute(stmt.order_by(Participant.last_name, Participant.first_name, Participant.id))
     ]
 
@@ -157,7 +144,7 @@ def _month_sessions(s, m: Month):
     )
 
 
-def _double_reporting(s, m: Month, people: dict[str, tuple]) -> list[Finding]:
+def _double_reporting(s, m: Month, people: dict[str, str]) -> list[Finding]:
     sessions = _month_sessions(s, m).subquery()
     stmt = (
         select(Attendance.participant_id, Attendance.status, Attendance.minutes, sessions.c.id, sessions.c.date,
@@ -170,14 +157,14 @@ def _double_reporting(s, m: Month, people: dict[str, tuple]) -> list[Finding]:
         if pid in people and rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0:
             by_day[(pid, day)].append((start, end, code))
     out = []
-    for (pid, day), marks in sorted(by_day.items(), key=lambda kv: (kv[0][1], _who(people[kv[0][0]]))):
+    for (pid, day), marks in sorted(by_day.items(), key=lambda kv: (kv[0][1], people[kv[0][0]])):
         marks.sort()
         for i, (start, end, code) in enumerate(marks):
             for start2, end2, code2 in marks[i + 1:]:
                 if start2 < end and code2 != code:
                     out.append(Finding("double-reporting", _(
                         "{who}: present in two overlapping sessions on {date}, {a} {a_time} and {b} {b_time} (double reporting)."
-                    ).format(who=_who(people[pid]), date=format_date(day), a=code, a_time=f"{start:%H:%M}–{end:%H:%M}",
+                    ).format(who=people[pid], date=format_date(day), a=code, a_time=f"{start:%H:%M}–{end:%H:%M}",
                              b=code2, b_time=f"{start2:%H:%M}–{end2:%H:%M}"), "participants", pid))
     return out
 
@@ -218,13 +205,13 @@ def _future_marks(s, m: Month, today: date) -> list[Finding]:
     ]
 
 
-def _unsigned(s, m: Month, hours: dict[str, Decimal], people: dict[str, tuple]) -> list[Finding]:
+def _unsigned(s, m: Month, hours: dict[str, Decimal], people: dict[str, str]) -> list[Finding]:
     got = set(s.execute(select(OriginalReceived.participant_id).where(
         OriginalReceived.month == m.key, OriginalReceived.deleted_at.is_(None))).scalars())
     return [
         Finding("no-signed-original", _("{who}: {hours} hours in the closed month {month} and no signed original.").format(
-            who=_who(people[pid]), hours=format_decimal(hours[pid], 2), month=m.label()), "participants", pid)
-        for pid in sorted((p for p in hours if p not in got), key=lambda p: _who(people[p]))
+            who=people[pid], hours=format_decimal(hours[pid], 2), month=m.label()), "participants", pid)
+        for pid in sorted((p for p in hours if p not in got), key=lambda p: people[p])
     ]
 
 

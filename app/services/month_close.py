@@ -97,9 +97,9 @@ class MonthStatus:
     resend: bool = False
     differences: tuple[Difference, ...] = ()
     figure_changes: tuple[FigureChange, ...] = ()
-    with_hours: int = 0  # participants with hours today
     originals_received: int = 0
     originals_missing: int = 0
+    overdue: bool = False  # open after SCB's deadline
 
     def as_json(self) -> dict:
         return {
@@ -118,6 +118,7 @@ class MonthStatus:
             "figures_changed": [{"figure": c.key, "before": c.before, "after": c.after} for c in self.figure_changes],
             "originals_received": self.originals_received,
             "originals_missing": self.originals_missing,
+            "overdue": self.overdue,
         }
 
 
@@ -369,7 +370,7 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
 # --- status -------------------------------------------------------------------------------
 
 
-def project_months(db: Database, *, today: date | None = None) -> list[Month]:
+def project_months(db: Database) -> list[Month]:
     """The months of the project: from the project's start to its end (issue 12's settings, when
     present), else from the first to the last session; and every month ever closed."""
     from app.services import settings as settings_service
@@ -436,7 +437,7 @@ def _differences(before: dict[str, Decimal], after: dict[str, Decimal], people: 
         b, a = before.get(pid, ZERO), after.get(pid, ZERO)
         if b != a:
             name, pnr = people.get(pid, UNKNOWN_PERSON)[:2]
-            out.append(Difference(pid, name, _masked(pnr), b, a))
+            out.append(Difference(pid, name, masked(pnr), b, a))
     return tuple(sorted(out, key=lambda d: (d.name.casefold(), d.participant_id)))
 
 
@@ -446,7 +447,8 @@ def _figure_changes(before: dict, after: dict) -> tuple[FigureChange, ...]:
     )
 
 
-def _masked(pnr: str) -> str:
+def masked(pnr: str) -> str:
+    """Birth date and -****; '' for a number that cannot be masked."""
     try:
         return mask_personal_number(pnr)
     except ValueError:
@@ -457,7 +459,8 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
     """Every month of the project, oldest first: open, closed (when, by whom) or changed after
     close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
     the originals received and missing."""
-    months = project_months(db, today=today)
+    today = today or date.today()
+    months = project_months(db)
     rounding = current_rounding(db)
     with db.read() as s:
         closes = _all_versions(s)
@@ -475,12 +478,12 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
         now = totals.get(m.key, {})
         got = originals.get(m.key, set())
         common = dict(
-            month=m.key, due=scb_due(m), with_hours=len(now),
+            month=m.key, due=scb_due(m),
             originals_received=len(got), originals_missing=sum(1 for pid in now if pid not in got),
         )
         latest = closes.get(m.key, [None])[-1]
         if latest is None:
-            result.append(MonthStatus(state=OPEN, **common))
+            result.append(MonthStatus(state=OPEN, overdue=scb_due(m) < today, **common))
             continue
         before = _rekeyed(latest.hours, alias)
         diffs = _differences(before, now, people)
@@ -620,12 +623,11 @@ def impact_of_rounding(db: Database, rounding: str) -> Impact:
 
 
 def impact_of_participant(db: Database, participant_id: str) -> Impact:
-    """A participant's employer or project data about to change: the closed months that report
-    them (the months with their hours)."""
+    """A participant's employer or project data about to change: the closed months that reported
+    them (hours in the latest version)."""
     with db.read() as s:
         closes = _all_versions(s)
-        totals = month_totals(s, [to_month(k) for k in closes], current_rounding(db))
-    return impact_on(db, [k for k in closes if participant_id in totals.get(k, {}) or participant_id in closes[k][-1].hours])
+    return impact_on(db, [k for k, vs in closes.items() if participant_id in vs[-1].hours])
 
 
 def impact_of_company(db: Database, company_id: str) -> Impact:

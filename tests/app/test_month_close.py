@@ -57,6 +57,8 @@ def test_close_records_hours_figures_files_user_and_device(db, tmp_path):
     st = _status(db)
     assert st["2026-03"].state == mc.CLOSED and not st["2026-03"].resend and st["2026-03"].closed_by == "anna.k"
     assert st["2026-04"].state == mc.OPEN and st["2026-04"].due == date(2026, 5, 28)
+    assert st["2026-04"].overdue and not st["2026-03"].overdue  # open after its deadline (June 1)
+    assert not mc.month_status(db, today=date(2026, 5, 28))[1].overdue
     assert st["2026-03"].due == date(2026, 4, 28)
 
 
