@@ -260,3 +260,18 @@ def test_month_totals_agree_with_month_hours_on_random_registers(db, seed, scan_
         for month in ("2026-03", "2026-04"):
             expected = {r.participant_id: r.hours for r in month_hours(db, month, rounding=rounding, today=LATER)}
             assert totals[month] == expected and len(expected) > 5
+
+
+def test_a_cancelled_session_and_a_deleted_course_change_a_closed_month(db):
+    from app.services.courses import cancel_session, delete_course
+
+    ids = build(db)
+    mc.close_month(db, "2026-03", today=LATER)
+    cancel_session(db, _session(db, ids["plc"], date(2026, 3, 16)))  # Anna 3.00 h, Bertil 1.00 h
+    march = _status(db)["2026-03"]
+    assert march.state == mc.CHANGED
+    assert {(d.participant_id, d.before, d.after) for d in march.differences} == {
+        (ids["anna"], Decimal("11.08"), Decimal("8.08")), (ids["bertil"], Decimal("4.00"), Decimal("3.00"))}
+    delete_course(db, ids["plc"])  # Bertil's only course: he is gone from March
+    march = _status(db)["2026-03"]
+    assert (ids["bertil"], Decimal("4.00"), Decimal("0.00")) in {(d.participant_id, d.before, d.after) for d in march.differences}
