@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from sqlalchemy import select
 
@@ -99,3 +99,24 @@ def test_the_panel_renders(qtbot, db, tmp_path):
     image = page.grab()
     assert image.width() == 1366 and not image.isNull()
     image.save(str(tmp_path / "reports.png"))
+
+
+def test_an_original_whose_signed_hours_differ_shows_both(qtbot, db):
+    from app.services.originals import mark_original_received
+    from tests.fixtures.report_month import TODAY
+    from app.models import CourseSession
+
+    ids = build(db)
+    mark_original_received(db, ids["anna"], "2026-03", TODAY)
+    with db.read() as s:
+        sve1 = s.execute(select(CourseSession.id).where(CourseSession.date == date(2026, 3, 2))).scalar_one()
+    A.set_mark(db, sve1, ids["anna"], "absent")
+    page = _reports(qtbot, db)
+    model = page.originals_model
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
+    row = [model.index(r, 1).data() for r in range(model.rowCount())].index("Anna Andersson")
+    assert model.index(row, 4).data() == "7,08 (undertecknat 11,08)"
+    assert model.index(row, 4).data(Qt.ItemDataRole.ToolTipRole) == (
+        "De undertecknade timmarna skiljer sig: 11,08 h på det undertecknade originalet, 7,08 h nu.")
+    other = 1 - row
+    assert model.index(other, 4).data() == "4,00" and model.index(other, 4).data(Qt.ItemDataRole.ToolTipRole) is None
