@@ -360,8 +360,11 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
     folder = Path(out_dir)
     if not folder.is_dir():
         raise UserError(_("The folder {folder} was not found.").format(folder=folder))
-    summary = folder / translate_in(lang, N_("summary-{month}.xlsx")).format(month=m.key)
-    reports_pdf = folder / translate_in(lang, N_("time-reports-{month}.pdf")).format(month=m.key)
+    # a later version's files get its number, so the files sent before stay as their hashes say
+    n = len(versions(db, m)) + 1
+    key = m.key if n == 1 else f"{m.key}-v{n}"
+    summary = folder / translate_in(lang, N_("summary-{month}.xlsx")).format(month=key)
+    reports_pdf = folder / translate_in(lang, N_("time-reports-{month}.pdf")).format(month=key)
     write_summary(db, m, summary, lang=lang, today=today)
     write_time_reports(db, m, reports_pdf, lang=lang)
     return close_month(db, m, files=[summary, reports_pdf], user=user, today=today)

@@ -44,6 +44,13 @@ def test_close_writes_the_files_records_their_checksums_and_status_follows_a_cha
         assert f"{f.name}  SHA-256 {hashlib.sha256(f.read_bytes()).hexdigest()}" in printed
     assert load_workbook(files[0])["Summary"]["C3"].value == ANNA_PNR
     assert len(PdfReader(str(files[1])).pages) == 2
+    # closing again: a second version, its own files beside the first ones
+    sent = [f.read_bytes() for f in files]
+    assert main(["month", "close", "2026-03", "--out", str(out), "--db", str(path), "--lang", "en"]) == 0
+    assert "(version 2)" in capsys.readouterr().out
+    assert sorted(f.name for f in out.iterdir()) == [
+        "summary-2026-03-v2.xlsx", "summary-2026-03.xlsx", "time-reports-2026-03-v2.pdf", "time-reports-2026-03.pdf"]
+    assert [f.read_bytes() for f in files] == sent  # the files of version 1 untouched
 
     status = _status(capsys, path)
     march = status["2026-03"]
