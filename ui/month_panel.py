@@ -96,6 +96,7 @@ class MonthPanel(QGroupBox):
         self.ctx = ctx
         self.month_key = month_key
         self.statuses: dict[str, month_close.MonthStatus] = {}
+        self._stale = True
         layout = QHBoxLayout(self)
 
         left = QVBoxLayout()
@@ -132,8 +133,19 @@ class MonthPanel(QGroupBox):
     # --- loading ----------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Every month's state, worked out again (off the UI thread): now when the panel is shown,
+        else when it is shown next (it reads every mark of the project)."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         db = self.ctx.db
         run_task(self, lambda _p: month_close.month_status(db), self._loaded, show_progress=False)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
 
     def _loaded(self, rows) -> None:
         self.statuses = {st.month: st for st in rows}

@@ -24,6 +24,7 @@ def _reports(qtbot, db):
     qtbot.addWidget(page)
     page.resize(1366, 768)
     page.month.setDate(QDate(2026, 3, 1))
+    page.show()  # the panel works its states out when shown
     qtbot.waitUntil(lambda: "2026-03" in page.month_panel.statuses, timeout=5000)
     return page
 
@@ -90,11 +91,20 @@ def test_a_mark_in_a_closed_month_asks_first_and_the_panel_shows_the_difference(
         f"{built.personal_numbers[0][:8]}-**** Åsa Öberg: 4,00 h vid stängningen, 0,00 h nu"]
 
 
+def test_the_panel_waits_until_shown(qtbot, db):
+    build(db)
+    page = ReportsPage(AppContext(db))
+    qtbot.addWidget(page)
+    page.month.setDate(QDate(2026, 3, 1))
+    assert page.month_panel._stale and page.month_panel.statuses == {}  # hidden: no reading started
+    page.show()
+    qtbot.waitUntil(lambda: "2026-03" in page.month_panel.statuses, timeout=5000)
+
+
 def test_the_panel_renders(qtbot, db, tmp_path):
     build(db)
     mc.close_month(db, "2026-03", today=date(2026, 4, 20))
     page = _reports(qtbot, db)
-    page.show()
     qtbot.waitExposed(page)
     image = page.grab()
     assert image.width() == 1366 and not image.isNull()
