@@ -32,7 +32,7 @@ def month_close(db: Database, month: str, out: Path | None, lang: str | None) ->
 def _state_text(st: mc.MonthStatus) -> str:
     if st.state == mc.OPEN:
         return _("open")
-    when = format_datetime(st.closed_at)
+    when = format_datetime(mc.local_time(st.closed_at))
     if st.state == mc.CHANGED:
         return _("changed after close (closed {when} by {user})").format(when=when, user=st.closed_by or "?")
     return _("closed {when} by {user}").format(when=when, user=st.closed_by or "?")

@@ -82,7 +82,7 @@ class DeadlinesModel(QAbstractTableModel):
                 _("again") if st.resend else "",
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and st.closed_at is not None:
-            return _("Closed {when} by {user} (version {n})").format(when=format_datetime(st.closed_at), user=st.closed_by or "?", n=st.versions)
+            return _("Closed {when} by {user} (version {n})").format(when=format_datetime(month_close.local_time(st.closed_at)), user=st.closed_by or "?", n=st.versions)
         if role == Qt.ItemDataRole.ForegroundRole and (st.state == month_close.CHANGED or st.overdue):
             return QBrush(QColor("#b00020"))
         return None
@@ -160,7 +160,7 @@ class MonthPanel(QGroupBox):
         if st is None or st.state == month_close.OPEN:
             self.state_label.setText(_("{month} is open.").format(month=month))
             return
-        closed = _("{month} was closed {when} by {user}.").format(month=month, when=format_datetime(st.closed_at), user=st.closed_by or "?")
+        closed = _("{month} was closed {when} by {user}.").format(month=month, when=format_datetime(month_close.local_time(st.closed_at)), user=st.closed_by or "?")
         if st.state == month_close.CLOSED:
             self.state_label.setText(closed)
             return

@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -120,6 +120,11 @@ class MonthStatus:
             "originals_missing": self.originals_missing,
             "overdue": self.overdue,
         }
+
+
+def local_time(stamp: datetime) -> datetime:
+    """A stored UTC time as this laptop's local time, to show."""
+    return stamp.replace(tzinfo=timezone.utc).astimezone()
 
 
 def scb_due(month: Month) -> date:
