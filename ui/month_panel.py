@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import UserError
 from app.i18n import N_, _, format_date, format_datetime, format_decimal
 from app.services import month_close
 from app.services.control_report import control_report
@@ -189,6 +190,11 @@ class MonthPanel(QGroupBox):
 
     def close_month(self) -> None:
         month = self.month_key()
+        try:
+            month_close.check_closable(month)  # before asking for a folder
+        except UserError as exc:
+            QMessageBox.warning(self, "Kursdesk", str(exc))
+            return
         folder = self.ask_folder()
         if folder is None:
             return

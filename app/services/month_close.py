@@ -312,8 +312,10 @@ def _user() -> str:
         return ""
 
 
-def _check_ended(m: Month, today: date) -> None:
-    if m.last >= today:
+def check_closable(month: str | Month, today: date | None = None) -> None:
+    """A UserError unless the month has ended (a month can be closed from the day after it)."""
+    m = to_month(month)
+    if m.last >= (today or date.today()):
         raise UserError(_("{month} has not ended yet; a month can be closed from the day after its last day.").format(month=m.label()))
 
 
@@ -329,7 +331,7 @@ def close_month(
     figures and the SHA-256 of `files` (the summary and time reports written for it). A month
     that has not ended yet cannot be closed."""
     m = to_month(month)
-    _check_ended(m, today or date.today())
+    check_closable(m, today)
     paths = [Path(p) for p in files]
     for p in paths:
         if not p.is_file():
@@ -360,7 +362,7 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
 
     m = to_month(month)
     today = today or date.today()
-    _check_ended(m, today)  # before anything is written
+    check_closable(m, today)  # before anything is written
     lang = lang or current_language()
     folder = Path(out_dir)
     if not folder.is_dir():

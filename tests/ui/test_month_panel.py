@@ -54,6 +54,18 @@ def test_close_from_the_reports_page_and_run_the_control_report(qtbot, db, tmp_p
     assert all("underskrivet original" in panel.findings.item(i).text() for i in range(2))
 
 
+def test_a_month_that_has_not_ended_is_refused_before_a_folder_is_asked_for(qtbot, db, monkeypatch):
+    build(db)
+    page = _reports(qtbot, db)
+    page.month.setDate(QDate.currentDate())
+    warned, asked = [], []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: warned.append(text))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(1) or "")
+    page.month_panel.close_button.click()
+    assert asked == [] and len(warned) == 1 and "har inte tagit slut än" in warned[0]
+    assert mc.closed_months(db) == []
+
+
 def test_a_mark_in_a_closed_month_asks_first_and_the_panel_shows_the_difference(qtbot, db, monkeypatch):
     built = build_course(db, people=[("Åsa", "Öberg", "Kalmar Verkstad AB")],
                          sessions=((date(2026, 3, 2), time(8), time(12), False), (date(2026, 4, 6), time(8), time(12), False)))
