@@ -358,7 +358,6 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
     """Write the month's summary (.xlsx) and time reports (.pdf) into `out_dir`, then close the
     month with their SHA-256 (the files as they were sent)."""
     from app.documents.time_report import write_time_reports
-    from app.services.reports import write_summary
 
     m = to_month(month)
     today = today or date.today()
@@ -372,9 +371,21 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
     key = m.key if n == 1 else f"{m.key}-v{n}"
     summary = folder / translate_in(lang, N_("summary-{month}.xlsx")).format(month=key)
     reports_pdf = folder / translate_in(lang, N_("time-reports-{month}.pdf")).format(month=key)
-    write_summary(db, m, summary, lang=lang, today=today)
+    _write_summary(db, m, summary, lang, today)
     write_time_reports(db, m, reports_pdf, lang=lang)
     return close_month(db, m, files=[summary, reports_pdf], user=user, today=today)
+
+
+def _write_summary(db: Database, m: Month, path: Path, lang: str, today: date) -> None:
+    """The month's summary workbook: ESF's own (issue 12's app.documents.esf_summary) when there."""
+    try:
+        from app.documents.esf_summary import write_esf_summary
+    except ImportError:
+        from app.services.reports import write_summary
+
+        write_summary(db, m, path, lang=lang, today=today)
+    else:
+        write_esf_summary(db, m, path)
 
 
 # --- status -------------------------------------------------------------------------------
