@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import date, time
 from decimal import Decimal
 
@@ -117,7 +118,7 @@ def test_the_rounding_rule_and_a_change_of_employer_change_a_closed_month(db):
     mc.close_month(db, "2026-03", today=LATER)
     impact = mc.impact_of_rounding(db, "floor")
     assert impact.closed == ("2026-03",)
-    save_settings(db, get_settings(db).__class__(**{**get_settings(db).__dict__, "hours_rounding": "floor"}))
+    save_settings(db, replace(get_settings(db), hours_rounding="floor"))
     march = _status(db)["2026-03"]
     assert march.state == mc.CHANGED
     assert {(d.before, d.after) for d in march.differences} == {(Decimal("11.08"), Decimal("10.00"))}
