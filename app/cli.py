@@ -80,10 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", parents=[common], help="verify a certificate")
     ver.add_argument("number_or_code")
 
-    rep = sub.add_parser("report", parents=[common], help="reports for the funder")
-    rep.add_argument("kind", choices=["month"])
+    rep = sub.add_parser("report", parents=[common], help="reports for the funder; check: the control report")
+    rep.add_argument("kind", choices=["month", "check"])
     rep.add_argument("month", metavar="YYYY-MM")
-    rep.add_argument("--out", required=True, type=Path)
+    rep.add_argument("--out", type=Path)  # required for month (checked in cmd_report)
+
+    mon = sub.add_parser("month", parents=[common], help="close a month, or list every month's state")
+    mon.add_argument("action", choices=["close", "status"])
+    mon.add_argument("month", metavar="YYYY-MM", nargs="?")
+    mon.add_argument("--out", metavar="DIR", type=Path, help="close: write the summary and time reports into DIR first")
+    mon.add_argument("--json", action="store_true", help="status: as JSON")
 
     st = sub.add_parser("settings", parents=[common], help="print the settings, or set one (settings set NAME VALUE)")
     st.add_argument("action", nargs="?", choices=["set"])
@@ -329,6 +335,12 @@ def cmd_report(args) -> int:
     from app.services.reports import to_month
 
     month = to_month(args.month)  # a bad month is a UserError (exit 2)
+    if args.kind == "check":
+        from app.month_commands import report_check
+
+        return report_check(_open(args), args.month)
+    if args.out is None:
+        raise UserError(_("report month needs --out FILE.pdf or --out FILE.xlsx."))
     suffix = args.out.suffix.lower()
     if suffix not in (".pdf", ".xlsx"):
         raise UserError(_("Write the report to a .pdf (time reports) or .xlsx (summary) file, not {file}.").format(file=args.out.name))
@@ -358,6 +370,14 @@ def cmd_settings(args) -> int:
     for spec, value in setting_values(db):
         print(f"{spec.name} = {value}    # {_(spec.label)}")
     return 0
+def cmd_month(args) -> int:
+    from app import month_commands
+
+    if args.action == "status":
+        return month_commands.month_status(_open(args), args.json)
+    if not args.month:
+        raise UserError(_("month close needs the month, as YYYY-MM."))
+    return month_commands.month_close(_open(args), args.month, args.out, args.lang)
 
 
 def cmd_sync(args) -> int:
@@ -390,6 +410,7 @@ HANDLERS = {
         "verify": cmd_verify,
         "report": cmd_report,
         "settings": cmd_settings,
+        "month": cmd_month,
         "sync": cmd_sync,
     }.items()
 }

@@ -35,7 +35,13 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "attendance.minutes": (0, 24 * 60),
 }
 # per-field lengths where a Text column holds more than a form's text
-LENGTHS: dict[str, int] = {"certificates.document": 1_000_000}
+LENGTHS: dict[str, int] = {
+    "certificates.document": 1_000_000,
+    # a closed month: every participant's hours, the summary's figures, the files' checksums (JSON)
+    "month_closes.hours": 5_000_000,
+    "month_closes.figures": 1_000_000,
+    "month_closes.files": 100_000,
+}
 MONEY_MAX = Decimal("100000000")  # SEK, two decimals (Numeric(10, 2))
 _CENT = Decimal("0.01")
 DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2199, 12, 31)

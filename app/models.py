@@ -229,6 +229,10 @@ class Attendance(Record):
         unique_live("uq_attendance_live", "session_id", "participant_id"), deleted_pairs("ix_attendance_deleted", "session_id", "participant_id"),
         CheckConstraint("status IN ('present', 'late', 'excused', 'absent')", name="status"),
         CheckConstraint("minutes IS NULL OR minutes BETWEEN 0 AND 1440", name="minutes"),
+        # covers the reading of a month's hours (app/services/month_close.py month_totals) without
+        # visiting the marks' rows
+        Index("ix_attendance_hours", "session_id", "status", "minutes", "participant_id",
+              sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
     )
 
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
@@ -269,6 +273,27 @@ class OriginalReceived(Record):
     participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     received_on: Mapped[date] = mapped_column(Date)
+    # the month's hours for the person on the report that was signed (None: received before 0005)
+    signed_hours: Mapped[float | None] = mapped_column(Numeric(10, 2), default=None)
+
+
+class MonthClose(Record):
+    """One version of a closed month (app/services/month_close.py): what was reported, as JSON.
+
+    Written once and never changed. Its id is random and it has no identity, so two laptops that
+    close the same month offline both keep their version after sync (ordered by closed_at, then
+    id, the same on every laptop)."""
+
+    __tablename__ = "month_closes"
+
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    closed_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+    closed_by: Mapped[str] = mapped_column(String(200), default="")  # the laptop's user
+    device_id: Mapped[str] = mapped_column(String(36), default="")
+    rounding: Mapped[str] = mapped_column(String(10), default="exact")
+    hours: Mapped[str] = mapped_column(Text, default="{}")  # {participant_id: "12.50"}
+    figures: Mapped[str] = mapped_column(Text, default="{}")  # the summary's figures
+    files: Mapped[str] = mapped_column(Text, default="{}")  # {file name: SHA-256}
 
 
 class ProjectSetting(Record):
@@ -305,6 +330,7 @@ SYNCED_MODELS: tuple[type[Record], ...] = (
     Certificate,
     OriginalReceived,
     ProjectSetting,
+    MonthClose,
 )
 
 

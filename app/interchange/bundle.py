@@ -36,6 +36,11 @@ Fields of version 1 (the names never change within the version; more may be adde
 The hourly wage fields (hourly_wage_cost of companies and participants) are gone: a bundle that still
 carries them is imported with them ignored, said once (`notices`). Attendance present or late on a
 session that has not started yet is refused.
+- originals_received: participant_id, month (YYYY-MM), received_on, signed_hours (the hours on the
+  signed report, or null)
+- month_closes: month (YYYY-MM), closed_at, closed_by, device_id, rounding (exact/floor), hours
+  ({participant id: "12.50"}), figures (the summary's figures, an object), files ({file name:
+  SHA-256}); one record per version of a closed month (app/services/month_close.py)
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ from sqlalchemy import select, update
 
 from app.db import Database
 from app.errors import Problem, UserError, ValidationError
-from app.i18n import _
+from app.i18n import N_, _
 from app.interchange.files import atomic_file
 from app import limits
 from app.limits import BadNumber, shown
@@ -71,6 +76,7 @@ from app.models import (
     Course,
     CourseSession,
     Enrollment,
+    MonthClose,
     NeedCourse,
     NeedsAnalysis,
     OriginalReceived,
@@ -299,6 +305,27 @@ def _course_ids(value: Any) -> list[str]:
     return [_required_fk(v) for v in value]
 
 
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_HOURS_RE = re.compile(r"^\d{1,6}(\.\d{1,2})?$")
+
+
+def _json_object(check: Callable[[str, Any], bool] | None, message: str) -> Callable[[Any], str]:
+    """A JSON object stored as compact JSON text; `check(key, value)` holds each entry to its form."""
+
+    def convert(value: Any) -> str:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict) or (check is not None and not all(check(k, v) for k, v in value.items())):
+            raise _Bad(_(message))
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    return convert
+
+
+def _out_json(value: str | None) -> Any:
+    return json.loads(value) if value else {}
+
+
 # Model values -> JSON values
 def _out_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -448,6 +475,21 @@ TYPES: tuple[RecordType, ...] = (
         _f("participant_id", _required_fk, required=True, parent="participants"),
         _f("month", _month, required=True),
         _f("received_on", _date, required=True, out=_out_date),
+        _f("signed_hours", _money, out=_out_money),
+    )),
+    RecordType("month_closes", MonthClose, (
+        _f("month", _month, required=True),
+        _f("closed_at", _datetime, required=True, out=_out_datetime),
+        _f("closed_by", _text, default=""),
+        _f("device_id", _text, default=""),
+        _f("rounding", _choice(("exact", "floor")), default="exact"),
+        _f("hours", _json_object(lambda k, v: bool(_UUID_RE.match(k)) and isinstance(v, str) and bool(_HOURS_RE.match(v)),
+                                 N_("Must be an object of participant ids and hours as text (\"12.50\").")),
+           default="{}", out=_out_json),
+        _f("figures", _json_object(None, N_("Must be an object.")), default="{}", out=_out_json),
+        _f("files", _json_object(lambda k, v: isinstance(k, str) and isinstance(v, str) and bool(_SHA256_RE.match(v)),
+                                 N_("Must be an object of file names and SHA-256 checksums.")),
+           default="{}", out=_out_json),
     )),
     RecordType("project_settings", ProjectSetting, (
         _f("key", _required_text, required=True),

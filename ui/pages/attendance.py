@@ -38,7 +38,9 @@ from app.errors import UserError
 from app.i18n import _, format_date
 from app.services import attendance as service
 from app.services.attendance import Mark, SessionRow
+from app.services import month_close
 from ui.context import AppContext
+from ui.month_panel import confirm_closed_change
 from ui.register_model import (
     FIRST_SESSION_COLUMN,
     RegisterModel,
@@ -312,6 +314,9 @@ class Page(QWidget):
     def _save(self, index: QModelIndex, status: str, minutes: int | None, note: str) -> bool:
         session = self.model.session_at(index.column())
         participant = self.model.participant_at(index.row())
+        impact = month_close.impact_of_mark(self.ctx.db, session.id, participant.participant_id, status, minutes)
+        if not confirm_closed_change(self, impact):
+            return False
         try:
             mark = service.set_mark(self.ctx.db, session.id, participant.participant_id, status, minutes, note)
         except UserError as exc:
@@ -349,6 +354,8 @@ class Page(QWidget):
         if session is None:
             return
         participant = self.model.participant_at(index.row())
+        if not confirm_closed_change(self, month_close.impact_of_mark(self.ctx.db, session.id, participant.participant_id, None, None)):
+            return
         service.clear_mark(self.ctx.db, session.id, participant.participant_id)
         self.model.apply_mark(index.row(), index.column(), None)
         self._announce([participant.participant_id])
@@ -370,6 +377,8 @@ class Page(QWidget):
         index = self.view.currentIndex()
         session = self._target(index) if index.isValid() else None
         if session is None:
+            return
+        if not confirm_closed_change(self, month_close.impact_on(self.ctx.db, [month_close.month_of(session.date)])):
             return
         try:
             marked = service.mark_all_present(self.ctx.db, session.id)

@@ -28,11 +28,13 @@ from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_date, format_hours
 from app.services import courses as course_service
 from app.services import enrollments as enrollment_service
+from app.services import month_close
 from app.services.companies import company_choices
 from app.services.courses import CourseData, CourseRow, SessionData, SessionRow
 from app.services.participants import list_participants
 from app.services.providers import list_providers
 from ui.context import AppContext
+from ui.month_panel import confirm_closed_change
 from ui.forms import (
     FieldForm,
     combo,
@@ -127,6 +129,9 @@ class SessionDialog(FormDialog):
             session_id = course_service.add_session(self.ctx.db, self.course_id, data)
         else:
             session_id = self.session.id
+            impact = month_close.impact_of_session(self.ctx.db, session_id, day=data.date, start=data.start, end=data.end)
+            if not confirm_closed_change(self, impact):
+                return False
             course_service.update_session(self.ctx.db, session_id, data)
         self.ctx.bus.announce("session", [session_id])
         return session_id
@@ -634,6 +639,8 @@ class Page(QWidget):
     def toggle_cancelled(self) -> None:
         session = self.sessions_table.current_row()
         if session is None:
+            return
+        if not confirm_closed_change(self, month_close.impact_of_session(self.ctx.db, session.id, cancelled=not session.cancelled)):
             return
         course_service.cancel_session(self.ctx.db, session.id, not session.cancelled)
         self.ctx.bus.announce("session", [session.id])

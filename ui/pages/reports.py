@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.i18n import N_, _, format_decimal
 from app.services import originals, reports
 from ui.context import AppContext
+from ui.month_panel import MonthPanel
 from ui.tasks import Cancelled, run_task
 from ui.widgets import heading
 
@@ -86,9 +87,13 @@ class OriginalsModel(QAbstractTableModel):
                 row.full_name,
                 row.masked_personal_number,
                 row.company_name,
-                format_decimal(row.hours, 2),
+                _("{hours} (signed {signed})").format(hours=format_decimal(row.hours, 2), signed=format_decimal(row.signed_hours, 2))
+                if row.signed_hours_differ else format_decimal(row.hours, 2),
                 row.received_on.isoformat() if row.received_on else "",
             )[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and row.signed_hours_differ:
+            return _("The signed hours differ: {signed} h on the signed original, {hours} h now.").format(
+                signed=format_decimal(row.signed_hours, 2), hours=format_decimal(row.hours, 2))
         return None
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole):  # noqa: N802
@@ -168,6 +173,8 @@ class Page(QWidget):
         mrow.addWidget(self.xlsx_button)
         mrow.addStretch(1)
         layout.addWidget(month_box)
+        self.month_panel = MonthPanel(ctx, self.month_key)
+        layout.addWidget(self.month_panel, 2)
 
         # --- originals ------------------------------------------------------------------
         orig_box = QGroupBox(_("Signed originals received"))
@@ -255,12 +262,14 @@ class Page(QWidget):
         return f"{d.year():04d}-{d.month():02d}"
 
     def _changed(self, kind: str, _ids: list) -> None:
-        if kind in ("attendance", "session", "course", "participant", "company", "enrollment", "original", "sync", "settings"):
+        if kind in ("attendance", "session", "course", "participant", "company", "enrollment", "original", "sync", "settings",
+                    "month_close"):
             self.refresh()
 
     def refresh(self) -> None:
         self._load_courses()
         month = self.month_key()
+        self.month_panel.refresh()
         self.missing_label.setText(_("Loading…"))
         self._loading = run_task(
             self,
@@ -308,7 +317,8 @@ class Page(QWidget):
         received_on = date.today() if received else None
         self._all_originals = [
             r if r.participant_id != participant_id else originals.OriginalStatus(
-                r.participant_id, r.full_name, r.masked_personal_number, r.company_name, r.hours, received_on
+                r.participant_id, r.full_name, r.masked_personal_number, r.company_name, r.hours, received_on,
+                r.hours if received else None,
             )
             for r in self._all_originals
         ]

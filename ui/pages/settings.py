@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import ValidationError
 from app.i18n import _
+from app.services import month_close
 from app.services.settings import (
     OrganisationSettings,
     get_project_settings,
@@ -31,9 +32,10 @@ from app.services.settings import (
     save_project_settings,
     save_settings,
 )
-from ui.forms.project_settings import ProjectSettingsFields
 from ui.context import AppContext
+from ui.month_panel import confirm_closed_change
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
+from ui.forms.project_settings import ProjectSettingsFields
 from ui.widgets import heading
 
 LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name
@@ -186,6 +188,8 @@ class Page(QWidget):
         logo = values.logo_path
         if logo and (not Path(logo).is_file() or QPixmap(logo).isNull()):
             self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
+            return False
+        if not confirm_closed_change(self, month_close.impact_of_rounding(self.ctx.db, values.hours_rounding)):
             return False
         try:
             project = parse_project(self.project.values())

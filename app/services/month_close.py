@@ -1,0 +1,660 @@
+"""Closing a month: what was sent to ESF and SCB stays known (issue 13).
+
+Closing records, per participant, the month's hours (after the rounding rule), the figures of the
+summary and the SHA-256 of the files written for it, with the time and the laptop's user, as one
+`MonthClose` version (a synced record, so every laptop knows it). A later change is allowed; the
+status compares the latest version with today's figures, so a change by any path (the register,
+a bundle import, sync) shows: the month is "changed after close", with the hours before and after
+per participant, and it and every later closed month must be sent to SCB again (SCB's rule:
+"måste även filer för samtliga månader efter den månad som justerats läsas in på nytt").
+Closing a changed month again records a new version; earlier versions stay readable.
+
+    close_month(db, "2026-10", files=[...])     # -> CloseVersion
+    month_status(db)                            # -> [MonthStatus] for every month of the project
+    impact_of_mark(db, session_id, participant_id, "absent", None)   # before saving: -> Impact
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, literal, select
+
+from app import rules
+from app.db import Database
+from app.device import device_id
+from app.errors import NotFound, UserError
+from app.i18n import _, current_language, translate_in, N_
+from app.models import (
+    Attendance,
+    Company,
+    Course,
+    CourseSession,
+    MonthClose,
+    OriginalReceived,
+    Participant,
+    SyncAlias,
+    utcnow,
+)
+from app.services.reports import ZERO, Month, round_hours, to_month
+from app.validation import mask_personal_number
+
+OPEN, CLOSED, CHANGED = "open", "closed", "changed"
+SCB_DAYS = 28  # SCB: "inom fyra veckor efter avslutad månad"
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloseVersion:
+    id: str
+    month: str
+    version: int  # 1, 2, ... in the order of closed_at (then id), the same on every laptop
+    closed_at: datetime  # UTC
+    closed_by: str
+    device_id: str
+    rounding: str
+    hours: dict[str, Decimal]  # participant id -> hours
+    figures: dict
+    files: dict[str, str]  # file name -> SHA-256
+
+
+@dataclass(frozen=True)
+class Difference:
+    participant_id: str
+    name: str
+    masked_personal_number: str
+    before: Decimal
+    after: Decimal
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    key: str
+    before: object
+    after: object
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    month: str
+    state: str  # open | closed | changed
+    due: date  # SCB's deadline
+    closed_at: datetime | None = None  # of the latest version
+    closed_by: str = ""
+    versions: int = 0
+    resend: bool = False
+    differences: tuple[Difference, ...] = ()
+    figure_changes: tuple[FigureChange, ...] = ()
+    originals_received: int = 0
+    originals_missing: int = 0
+    overdue: bool = False  # open after SCB's deadline
+
+    def as_json(self) -> dict:
+        return {
+            "month": self.month,
+            "state": self.state,
+            "due": self.due.isoformat(),
+            "closed_on": self.closed_at.date().isoformat() if self.closed_at else None,
+            "closed_at": self.closed_at.isoformat(timespec="seconds") + "Z" if self.closed_at else None,
+            "closed_by": self.closed_by,
+            "versions": self.versions,
+            "resend": self.resend,
+            "differences": [
+                {"personal_number": d.masked_personal_number, "hours_before": str(d.before), "hours_after": str(d.after)}
+                for d in self.differences
+            ],
+            "figures_changed": [{"figure": c.key, "before": c.before, "after": c.after} for c in self.figure_changes],
+            "originals_received": self.originals_received,
+            "originals_missing": self.originals_missing,
+            "overdue": self.overdue,
+        }
+
+
+def local_time(stamp: datetime) -> datetime:
+    """A stored UTC time as this laptop's local time, to show."""
+    return stamp.replace(tzinfo=timezone.utc).astimezone()
+
+
+def scb_due(month: Month) -> date:
+    """SCB's deadline for a month: four weeks after it ends."""
+    return month.last + timedelta(days=SCB_DAYS)
+
+
+def next_month(m: Month) -> Month:
+    return Month(m.year + 1, 1) if m.month == 12 else Month(m.year, m.month + 1)
+
+
+def month_of(day: date) -> Month:
+    return Month(day.year, day.month)
+
+
+# --- today's figures ----------------------------------------------------------------------
+
+
+HOURS_STATUSES = getattr(rules, "HOURS_STATUSES", ("present", "late"))  # the marks that can give hours
+SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
+
+
+def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[str, Decimal]]:
+    """Each month's hours per participant with hours, under `rounding`: the same rules and the
+    same per-line rounding as app.services.reports.month_hours (the time reports), for many months
+    in one reading of their marks (the status covers every month of the project)."""
+    wanted = sorted(set(months), key=lambda m: m.key)
+    if not wanted:
+        return {}
+    a, se = Attendance.__table__, CourseSession.__table__
+    conn = s.connection()  # plain rows: this reads every mark of the project
+    sessions = {}
+    for sid, day, cid, start, end in conn.execute(
+        select(se.c.id, se.c.date, se.c.course_id, se.c.start_time, se.c.end_time).where(
+            se.c.date >= wanted[0].first, se.c.date <= wanted[-1].last, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
+            se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
+        )
+    ):
+        sessions[sid] = ((day.year, day.month), (day, cid), rules.session_minutes(start, end))
+    marks = select(a.c.session_id, a.c.participant_id, a.c.status, a.c.minutes).where(
+        a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
+        a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
+    )
+    if len(sessions) >= SCAN_FROM:
+        results = [conn.execute(marks)]
+    else:
+        ids = sorted(sessions)
+        results = (conn.execute(marks.where(a.c.session_id.in_(ids[i:i + 500]))) for i in range(0, len(ids), 500))
+    rows = (row for result in results for part in result.partitions(20_000) for row in part)
+    # this loop runs once per mark (tests/app/test_month_close.py holds the result to month_hours)
+    lines: dict[tuple, int] = defaultdict(int)
+    get, attended_minutes = sessions.get, rules.attended_minutes
+    for sid, pid, status, minutes in rows:
+        found = get(sid)
+        if found is None:
+            continue
+        month, line, scheduled = found
+        attended = attended_minutes(status, minutes, scheduled)
+        if attended > 0:
+            lines[(month, pid, line)] += attended
+    # a line's hours as the time report rounds them (reports.round_hours), in hundredths, once per
+    # distinct number of minutes
+    rounded: dict[int, int] = {}
+    cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (month, pid, _line), minutes in lines.items():
+        c = rounded.get(minutes)
+        if c is None:
+            c = rounded[minutes] = int(round_hours(minutes, rounding) * 100)
+        cents[month][pid] += c
+    totals: dict[str, dict[str, Decimal]] = {}
+    for m in wanted:
+        per = cents.get((m.year, m.month), {})
+        totals[m.key] = {pid: Decimal(c).scaleb(-2) for pid, c in per.items() if c > 0}
+    return totals
+
+
+UNKNOWN_PERSON = ("", "", "", "", "")
+
+
+def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
+    """participant id -> (name, personal number, gender, employer key, employer's type of
+    organisation); deleted people included (a close names them), all of them when `ids` is None."""
+    kind = getattr(Company, "organisation_type", None)  # issue 12's field
+    stmt = select(
+        Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number,
+        Participant.gender, Company.org_number, Company.id, kind if kind is not None else literal(""),
+    ).outerjoin(Company, Company.id == Participant.company_id)
+    out = {}
+    if ids is None:
+        rows = s.execute(stmt)
+    else:
+        ids = sorted(set(ids))
+        rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
+    for pid, first, last, pnr, gender, org, cid, org_type in rows:
+        out[pid] = (f"{first} {last}".strip(), pnr, gender or _gender_of(pnr), org or cid or "", org_type or "")
+    return out
+
+
+def _gender_of(pnr: str) -> str:
+    from app.services.reports import _gender
+
+    return _gender("", pnr)
+
+
+def summary_figures(month: Month, hours: dict[str, Decimal], people: dict[str, tuple], rounding: str) -> dict:
+    """The figures of the month's summary that a close records and the status compares: a plain
+    mapping of JSON values. (When issue 12's app.services.reports.month_figures lands, this is
+    the one place to point at it.)"""
+    by_org: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_type: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    women = men = 0
+    for pid, h in hours.items():
+        _name, _pnr, gender, org, org_type = people.get(pid, UNKNOWN_PERSON)
+        by_org[org] += h
+        by_type[org_type] += h
+        women += gender == "female"
+        men += gender == "male"
+    figures = {
+        "month": month.key,
+        "rounding": rounding,
+        "participants": len(hours),
+        "hours": str(sum(hours.values(), ZERO)),
+        "women": women,
+        "men": men,
+        "organisations": len(by_org),
+        "hours_by_organisation": {k: str(v) for k, v in sorted(by_org.items())},
+    }
+    if hasattr(Company, "organisation_type"):
+        figures["hours_by_organisation_type"] = {k: str(v) for k, v in sorted(by_type.items())}
+    return figures
+
+
+def current_rounding(db: Database) -> str:
+    from app.services.settings import get_settings
+
+    return get_settings(db).hours_rounding
+
+
+# --- versions -----------------------------------------------------------------------------
+
+
+def _version(row: MonthClose, n: int) -> CloseVersion:
+    return CloseVersion(
+        id=row.id, month=row.month, version=n, closed_at=row.closed_at, closed_by=row.closed_by,
+        device_id=row.device_id, rounding=row.rounding,
+        hours={pid: Decimal(h) for pid, h in json.loads(row.hours or "{}").items()},
+        figures=json.loads(row.figures or "{}"), files=json.loads(row.files or "{}"),
+    )
+
+
+def _all_versions(s) -> dict[str, list[CloseVersion]]:
+    rows = s.execute(
+        select(MonthClose).where(MonthClose.deleted_at.is_(None)).order_by(MonthClose.month, MonthClose.closed_at, MonthClose.id)
+    ).scalars().all()
+    out: dict[str, list[CloseVersion]] = defaultdict(list)
+    for row in rows:
+        out[row.month].append(_version(row, len(out[row.month]) + 1))
+    return dict(out)
+
+
+def versions(db: Database, month: str | Month) -> list[CloseVersion]:
+    """Every version of a month's close, oldest first (empty when it was never closed)."""
+    m = to_month(month)
+    with db.read() as s:
+        return _all_versions(s).get(m.key, [])
+
+
+def closed_months(db: Database) -> list[str]:
+    with db.read() as s:
+        return sorted(set(s.execute(select(MonthClose.month).where(MonthClose.deleted_at.is_(None))).scalars()))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no user name in the environment
+        return ""
+
+
+def check_closable(month: str | Month, today: date | None = None) -> None:
+    """A UserError unless the month has ended (a month can be closed from the day after it)."""
+    m = to_month(month)
+    if m.last >= (today or date.today()):
+        raise UserError(_("{month} has not ended yet; a month can be closed from the day after its last day.").format(month=m.label()))
+
+
+def close_month(
+    db: Database,
+    month: str | Month,
+    *,
+    files: Sequence[str | Path] = (),
+    user: str | None = None,
+    today: date | None = None,
+) -> CloseVersion:
+    """Record a new version of the month's close: every participant's hours, the summary's
+    figures and the SHA-256 of `files` (the summary and time reports written for it). A month
+    that has not ended yet cannot be closed."""
+    m = to_month(month)
+    check_closable(m, today)
+    paths = [Path(p) for p in files]
+    for p in paths:
+        if not p.is_file():
+            raise UserError(_("The file {file} was not found.").format(file=p))
+    hashes = {p.name: _sha256(p) for p in paths}
+    rounding = current_rounding(db)
+    device = device_id(db)
+    with db.write() as s:
+        hours = month_totals(s, [m], rounding)[m.key]
+        figures = summary_figures(m, hours, people_info(s, hours), rounding)
+        row = MonthClose(
+            month=m.key, closed_at=utcnow(), closed_by=user if user is not None else _user(), device_id=device,
+            rounding=rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
+            figures=_dumps(figures), files=_dumps(hashes),
+        )
+        s.add(row)
+        s.flush()
+        rid = row.id
+    return next(v for v in versions(db, m) if v.id == rid)
+
+
+def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, lang: str | None = None,
+                    user: str | None = None, today: date | None = None) -> CloseVersion:
+    """Write the month's summary (.xlsx) and time reports (.pdf) into `out_dir`, then close the
+    month with their SHA-256 (the files as they were sent)."""
+    from app.documents.time_report import write_time_reports
+
+    m = to_month(month)
+    today = today or date.today()
+    check_closable(m, today)  # before anything is written
+    lang = lang or current_language()
+    folder = Path(out_dir)
+    if not folder.is_dir():
+        raise UserError(_("The folder {folder} was not found.").format(folder=folder))
+    # a later version's files get its number, so the files sent before stay as their hashes say
+    n = len(versions(db, m)) + 1
+    key = m.key if n == 1 else f"{m.key}-v{n}"
+    summary = folder / translate_in(lang, N_("summary-{month}.xlsx")).format(month=key)
+    reports_pdf = folder / translate_in(lang, N_("time-reports-{month}.pdf")).format(month=key)
+    _write_summary(db, m, summary, lang, today)
+    write_time_reports(db, m, reports_pdf, lang=lang)
+    return close_month(db, m, files=[summary, reports_pdf], user=user, today=today)
+
+
+def _write_summary(db: Database, m: Month, path: Path, lang: str, today: date) -> None:
+    """The month's summary workbook: ESF's own (issue 12's app.documents.esf_summary) when there."""
+    try:
+        from app.documents.esf_summary import write_esf_summary
+    except ImportError:
+        from app.services.reports import write_summary
+
+        write_summary(db, m, path, lang=lang, today=today)
+    else:
+        write_esf_summary(db, m, path)
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+def project_months(db: Database) -> list[Month]:
+    """The months of the project: from the project's start to its end (issue 12's settings, when
+    present), else from the first to the last session; and every month ever closed."""
+    from app.services import settings as settings_service
+
+    project = getattr(settings_service, "get_project_settings", None)  # issue 12
+    settings = project(db) if project is not None else settings_service.get_settings(db)
+    start, end = getattr(settings, "project_start", None), getattr(settings, "project_end", None)
+    with db.read() as s:
+        first, last = s.execute(
+            select(func.min(CourseSession.date), func.max(CourseSession.date)).where(CourseSession.deleted_at.is_(None))
+        ).one()
+        closed = set(s.execute(select(MonthClose.month).where(MonthClose.deleted_at.is_(None))).scalars())
+    first = _as_date(start) or first
+    last = _as_date(end) or last
+    months: set[str] = set(closed)
+    if first is not None and last is not None:
+        m = month_of(first)
+        while m.key <= month_of(last).key:
+            months.add(m.key)
+            m = next_month(m)
+    return [to_month(k) for k in sorted(months)]
+
+
+def _as_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _aliases(s) -> dict[str, str]:
+    """Participants merged away by sync (loser -> survivor): a close made before the merge names
+    the loser; its hours count for the survivor."""
+    rows = s.execute(select(SyncAlias.loser_id, SyncAlias.survivor_id).where(SyncAlias.table_name == "participants")).all()
+    alias = dict(rows)
+    return {loser: _follow(alias, loser) for loser in alias}
+
+
+def _follow(alias: dict[str, str], pid: str) -> str:
+    seen = set()
+    while pid in alias and pid not in seen:
+        seen.add(pid)
+        pid = alias[pid]
+    return pid
+
+
+def _rekeyed(hours: dict[str, Decimal], alias: dict[str, str]) -> dict[str, Decimal]:
+    if not alias:
+        return hours
+    out: dict[str, Decimal] = {}
+    for pid, h in hours.items():
+        key = alias.get(pid, pid)
+        out[key] = out.get(key, ZERO) + h
+    return out
+
+
+def _differences(before: dict[str, Decimal], after: dict[str, Decimal], people: dict[str, tuple]) -> tuple[Difference, ...]:
+    out = []
+    for pid in set(before) | set(after):
+        b, a = before.get(pid, ZERO), after.get(pid, ZERO)
+        if b != a:
+            name, pnr = people.get(pid, UNKNOWN_PERSON)[:2]
+            out.append(Difference(pid, name, masked(pnr), b, a))
+    return tuple(sorted(out, key=lambda d: (d.name.casefold(), d.participant_id)))
+
+
+def _figure_changes(before: dict, after: dict) -> tuple[FigureChange, ...]:
+    return tuple(
+        FigureChange(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)
+    )
+
+
+def masked(pnr: str) -> str:
+    """Birth date and -****; '' for a number that cannot be masked."""
+    try:
+        return mask_personal_number(pnr)
+    except ValueError:
+        return ""
+
+
+def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus]:
+    """Every month of the project, oldest first: open, closed (when, by whom) or changed after
+    close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
+    the originals received and missing."""
+    today = today or date.today()
+    months = project_months(db)
+    rounding = current_rounding(db)
+    with db.read() as s:
+        closes = _all_versions(s)
+        totals = month_totals(s, months, rounding)
+        alias = _aliases(s)
+        people = people_info(s)
+        originals: dict[str, set[str]] = defaultdict(set)
+        for pid, key in s.execute(
+            select(OriginalReceived.participant_id, OriginalReceived.month).where(OriginalReceived.deleted_at.is_(None))
+        ):
+            originals[key].add(alias.get(pid, pid))
+    result = []
+    resend_from: str | None = None
+    for m in months:
+        now = totals.get(m.key, {})
+        got = originals.get(m.key, set())
+        common = dict(
+            month=m.key, due=scb_due(m),
+            originals_received=len(got), originals_missing=sum(1 for pid in now if pid not in got),
+        )
+        latest = closes.get(m.key, [None])[-1]
+        if latest is None:
+            result.append(MonthStatus(state=OPEN, overdue=scb_due(m) < today, **common))
+            continue
+        before = _rekeyed(latest.hours, alias)
+        diffs = _differences(before, now, people)
+        changes = _figure_changes(latest.figures, summary_figures(m, now, people, rounding))
+        changed = bool(diffs or changes)
+        if changed and resend_from is None:
+            resend_from = m.key
+        result.append(MonthStatus(
+            state=CHANGED if changed else CLOSED, closed_at=latest.closed_at, closed_by=latest.closed_by,
+            versions=len(closes[m.key]), resend=resend_from is not None, differences=diffs,
+            figure_changes=changes, **common,
+        ))
+    return result
+
+
+def months_to_resend(statuses: Iterable[MonthStatus]) -> list[str]:
+    return [st.month for st in statuses if st.resend]
+
+
+# --- before saving: which closed months a change alters -------------------------------------
+
+
+@dataclass(frozen=True)
+class Impact:
+    """Closed months a pending change alters, and the months that must then go to SCB again."""
+
+    closed: tuple[str, ...] = ()
+    resend: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.closed)
+
+    def message(self, lang: str | None = None) -> str:
+        """'oktober 2026 är stängd och redovisad; ändringen gör att oktober och november måste
+        skickas om till SCB' (empty when the change alters no closed month)."""
+        if not self.closed:
+            return ""
+        lang = lang or current_language()
+        t = lambda msg: translate_in(lang, msg)  # noqa: E731
+        closed = _join([to_month(k).label(lang) for k in self.closed], lang)
+        resend = _join([_month_word(k, lang) for k in self.resend], lang)
+        if len(self.closed) == 1:
+            text = t(N_("{months} is closed and reported; the change means that {resend} must be sent to SCB again."))
+        else:
+            text = t(N_("{months} are closed and reported; the change means that {resend} must be sent to SCB again."))
+        return text.format(months=closed, resend=resend)
+
+
+def _month_word(key: str, lang: str) -> str:
+    from app.i18n import month_name
+
+    m = to_month(key)
+    return month_name(m.month, lang)
+
+
+def _join(items: list[str], lang: str) -> str:
+    from babel.lists import format_list
+
+    from app.i18n import locale_name
+
+    return format_list(items, locale=locale_name(lang)) if items else ""
+
+
+def impact_on(db: Database, months: Iterable[str | Month]) -> Impact:
+    """The closed months among `months` (that a change alters), and every closed month from the
+    earliest of them on (what SCB must get again)."""
+    keys = {to_month(m).key for m in months}
+    closed = closed_months(db)
+    touched = tuple(k for k in closed if k in keys)
+    if not touched:
+        return Impact()
+    return Impact(touched, tuple(k for k in closed if k >= touched[0]))
+
+
+def _session_row(s, session_id: str) -> CourseSession:
+    ses = s.get(CourseSession, session_id)
+    if ses is None:
+        raise NotFound(_("The session was not found."))
+    return ses
+
+
+def impact_of_mark(db: Database, session_id: str, participant_id: str, status: str | None, minutes: int | None) -> Impact:
+    """A mark about to be saved (status None: removed): does it alter a closed month's hours?"""
+    with db.read() as s:
+        ses = _session_row(s, session_id)
+        old = s.execute(
+            select(Attendance.status, Attendance.minutes).where(
+                Attendance.session_id == session_id, Attendance.participant_id == participant_id, Attendance.deleted_at.is_(None)
+            )
+        ).first()
+        scheduled = ses.minutes
+        before = rules.attended_minutes(old[0], old[1], scheduled, ses.cancelled) if old else 0
+        after = rules.attended_minutes(status, minutes, scheduled, ses.cancelled)
+        day = ses.date
+    return impact_on(db, [month_of(day)]) if before != after else Impact()
+
+
+def impact_of_session(db: Database, session_id: str, *, day: date | str | None = None, start: time | str | None = None,
+                      end: time | str | None = None, cancelled: bool | None = None) -> Impact:
+    """A session's date, times or cancellation about to change (None: unchanged; text as the form
+    has it): the closed months whose hours it alters (the old and the new date's month). A value
+    that does not parse alters nothing here: saving it reports the problem."""
+    from app.validation import FieldError, parse_date, parse_time
+
+    with db.read() as s:
+        ses = _session_row(s, session_id)
+        marks = s.execute(
+            select(Attendance.status, Attendance.minutes).where(Attendance.session_id == session_id, Attendance.deleted_at.is_(None))
+        ).all()
+        old_day, old_start, old_end, old_cancelled = ses.date, ses.start_time, ses.end_time, ses.cancelled
+    try:
+        day = old_day if day is None else parse_date(day) if isinstance(day, str) else day
+        start = old_start if start is None else parse_time(start) if isinstance(start, str) else start
+        end = old_end if end is None else parse_time(end) if isinstance(end, str) else end
+    except FieldError:
+        return Impact()
+    cancelled = old_cancelled if cancelled is None else cancelled
+    old_min, new_min = rules.session_minutes(old_start, old_end), rules.session_minutes(start, end)
+    before = [rules.attended_minutes(st, mi, old_min, old_cancelled) for st, mi in marks]
+    after = [rules.attended_minutes(st, mi, new_min, cancelled) for st, mi in marks]
+    if not any(before) and not any(after):
+        return Impact()
+    if month_of(old_day) != month_of(day):
+        return impact_on(db, [month_of(old_day), month_of(day)])
+    return impact_on(db, [month_of(day)]) if before != after else Impact()
+
+
+def impact_of_rounding(db: Database, rounding: str) -> Impact:
+    """The rounding rule about to change: the closed months whose hours it alters."""
+    closed = [to_month(k) for k in closed_months(db)]
+    if not closed or rounding == current_rounding(db):
+        return Impact()
+    with db.read() as s:
+        now = month_totals(s, closed, current_rounding(db))
+        new = month_totals(s, closed, rounding)
+    return impact_on(db, [m for m in closed if now[m.key] != new[m.key]])
+
+
+def impact_of_participant(db: Database, participant_id: str) -> Impact:
+    """A participant's employer or project data about to change: the closed months that reported
+    them (hours in the latest version)."""
+    with db.read() as s:
+        closes = _all_versions(s)
+    return impact_on(db, [k for k, vs in closes.items() if participant_id in vs[-1].hours])
+
+
+def impact_of_company(db: Database, company_id: str) -> Impact:
+    """A company's organisation number or type about to change: the closed months with hours of
+    its staff."""
+    with db.read() as s:
+        staff = set(s.execute(select(Participant.id).where(Participant.company_id == company_id)).scalars())
+        closes = _all_versions(s)
+    return impact_on(db, [k for k, vs in closes.items() if staff & set(vs[-1].hours)])
