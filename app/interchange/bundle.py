@@ -54,6 +54,7 @@ import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -164,6 +165,20 @@ def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _Bad(_("Must be true or false."))
     return value
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Bad(_("Must be a number."))
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise _Bad(_("Must be a number.")) from None
+    if not number.is_finite() or number < 0:
+        raise _Bad(_("Must be 0 or more."))
+    return number
 
 
 def _date(value: Any) -> date:
@@ -337,6 +352,13 @@ def _out_time(value: time | None) -> str | None:
 
 def _out_datetime(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _out_money(value: Decimal | float | None) -> float | int | None:
+    if value is None:
+        return None
+    number = Decimal(str(value)).normalize()
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def _out_pdf(value: bytes | None) -> str | None:
