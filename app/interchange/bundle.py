@@ -21,7 +21,7 @@ Fields of version 1 (the names never change within the version; more may be adde
   contact_phone, hourly_wage_cost
 - needs: company_id, date, description, target_groups, course_ids
 - participants: first_name, last_name, personal_number, gender, email, phone, company_id,
-  hourly_wage_cost
+  hourly_wage_cost, informed_on (the date the data protection notice was given, or null)
 - courses: code, title, description, learning_outcomes, provider_id, location, teacher,
   min_attendance_percent, certificate_language, capacity
 - sessions: course_id, date, start, end, location, teacher, cancelled
@@ -30,6 +30,9 @@ Fields of version 1 (the names never change within the version; more may be adde
 - certificates: number, verification_code, course_id, participant_id, issued_on, language,
   revoked_on, revoke_reason, supersedes_id, pdf_sha256, pdf (base64 or null)
 - originals_received: participant_id, month (YYYY-MM), received_on
+- erasures: participant_id, erased_on, reason (request, retention, never-participated), forced,
+  device, totals (JSON text {"YYYY-MM": {company id: minutes}}): a person erased (GDPR). Import
+  erases them here too and leaves out every record of an erased person (app/gdpr/erasure.py).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from app.models import (
     Course,
     CourseSession,
     Enrollment,
+    Erasure,
     NeedCourse,
     NeedsAnalysis,
     OriginalReceived,
@@ -75,6 +79,7 @@ from app.models import (
     need_course_id,
     utcnow,
 )
+from app.gdpr.erasure import REASONS as ERASURE_REASONS, erase_applied, leave_out_erased, totals_text as _erasure_totals
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
     FieldError,
@@ -378,6 +383,7 @@ TYPES: tuple[RecordType, ...] = (
         _f("phone", _validated(normalize_phone), default=""),
         _f("company_id", _fk, parent="companies"),
         _f("hourly_wage_cost", _money, out=_out_money),
+        _f("informed_on", _optional_date, out=_out_date),
     )),
     RecordType("courses", Course, (
         _f("code", _required_text, required=True),
@@ -438,6 +444,14 @@ TYPES: tuple[RecordType, ...] = (
         _f("participant_id", _required_fk, required=True, parent="participants"),
         _f("month", _month, required=True),
         _f("received_on", _date, required=True, out=_out_date),
+    )),
+    RecordType("erasures", Erasure, (  # app/gdpr/erasure.py: no personal data
+        _f("participant_id", _required_fk, required=True),
+        _f("erased_on", _date, required=True, out=_out_date),
+        _f("reason", _choice(ERASURE_REASONS), required=True),
+        _f("forced", _bool, default=False),
+        _f("device", _text, default=""),
+        _f("totals", _validated(_erasure_totals), default=""),
     )),
 )
 BY_KEY = {t.key: t for t in TYPES}
@@ -858,6 +872,7 @@ def validate_bundle(db: Database, data: Any) -> dict[str, _Parsed]:
         raise ValidationError(problems)
     parsed = {rtype.key: _parse_type(rtype, data.get(rtype.key), problems) for rtype in TYPES}
     with db.read() as session:
+        leave_out_erased(session, parsed)  # app/gdpr/erasure.py: an erased person never comes back
         existing = _Existing(session)
         _check_references(parsed, existing, problems)
         _check_unique(parsed, existing, problems)
@@ -884,6 +899,7 @@ def import_bundle(db: Database, path: str | Path, *, progress: Progress | None =
                 _apply(session, part, now)
             if progress is not None:
                 progress(done + 1, len(TYPES))
+        erase_applied(session, list(parsed["erasures"].records))
     return counts
 
 

@@ -1,0 +1,365 @@
+"""Erasure (GDPR Art. 17; gallring): a person goes from every copy this laptop keeps.
+
+`erase(db, participant_id, reason)` erases one person here and records an `Erasure` (a synced
+record holding no personal data), so that every laptop erases the same person when it applies it
+(`erase_applied`, called by the sync merge and the bundle import). On each laptop the person's
+records go for good (participant, also merged-away duplicates of it, enrollments, marks,
+certificates with their frozen PDFs, originals, tombstones included), and with them every copy in
+the sync bookkeeping (change log, clocks, conflicts, parked changes, restore rows, aliases); then
+the database file is rewritten from its live content and the WAL emptied, and the person is erased
+inside every backup and restore-point copy (a copy that cannot be edited is removed).
+
+The ids of the erased records are kept (`gdpr_erased`: random UUIDs): `screen()` drops every later
+change for them, so a laptop that had not seen the erasure cannot bring the person back.
+
+The hours the person leaves in past months stay as anonymous totals per month and company (in the
+Erasure, the same on every laptop): `month_totals()` counts them with the live participants'.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from app.db import Database
+from app.errors import UserError
+from app.validation import FieldError
+from app.i18n import _
+from app.models import Attendance, CourseSession, Erasure, ErasedRecord, Participant, Setting, SyncRestorePoint
+from app.gdpr import audit
+
+log = logging.getLogger(__name__)
+
+REASONS = ("request", "retention", "never-participated")
+# the person's own records, by the column that names them
+CHILD_TABLES = ("enrollments", "attendance", "certificates", "originals_received")
+# sync bookkeeping that names records by (table, id)
+BOOKKEEPING = (("sync_changes", "table_name", "record_id"), ("sync_clocks", "table_name", "record_id"),
+               ("sync_conflicts", "table_name", "record_id"), ("sync_restore_rows", "table_name", "record_id"),
+               ("sync_parked", "table_name", "record_id"), ("gdpr_erased", None, None))
+CHUNK = 500
+_POST_COMMIT = "kursdesk_gdpr_after_commit"
+
+
+@dataclass(frozen=True)
+class Erased:
+    people: int
+    records: int  # rows removed from this database
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
+
+
+# --- what belongs to a person ---------------------------------------------------------------
+
+def _person_ids(conn: Connection, tables: set[str], participant_ids: set[str]) -> dict[str, set[str]]:
+    """Every record id of these people, in this database: {table: ids}. Duplicates merged into one
+    of them (sync_aliases) are the same person: their records go too."""
+    pids = set(participant_ids)
+    if "sync_aliases" in tables:
+        for _round in range(3):  # a survivor's losers, and a loser's survivor
+            more = set()
+            for part in _chunks(sorted(pids)):
+                marks = ",".join("?" * len(part))
+                more.update(r[0] for r in conn.exec_driver_sql(
+                    f"SELECT loser_id FROM sync_aliases WHERE table_name='participants' AND survivor_id IN ({marks})", tuple(part)))
+                more.update(r[0] for r in conn.exec_driver_sql(
+                    f"SELECT survivor_id FROM sync_aliases WHERE table_name='participants' AND loser_id IN ({marks})", tuple(part)))
+            if more <= pids:
+                break
+            pids |= more
+    out: dict[str, set[str]] = {"participants": pids}
+    for table in CHILD_TABLES:
+        if table not in tables:
+            continue
+        ids: set[str] = set()
+        for part in _chunks(sorted(pids)):
+            marks = ",".join("?" * len(part))
+            ids.update(r[0] for r in conn.exec_driver_sql(
+                f"SELECT id FROM {table} WHERE participant_id IN ({marks})", tuple(part)))
+        out[table] = ids
+    return out
+
+
+def _remove(conn: Connection, ids: dict[str, set[str]], keep_erased: str | None) -> int:
+    """Delete these records and every bookkeeping row naming them (plain SQL on this connection, so
+    that sync's change capture logs nothing: each laptop erases by itself). With `keep_erased`, the
+    ids are remembered as erased by that erasure. Returns how many records went."""
+    tables = set(inspect(conn).get_table_names())
+    removed = 0
+    pids = sorted(ids.get("participants", ()))
+    # children first (foreign keys), a certificate that corrects another before the other
+    if "certificates" in tables and ids.get("certificates"):
+        for part in _chunks(sorted(ids["certificates"])):
+            marks = ",".join("?" * len(part))
+            conn.exec_driver_sql(f"UPDATE certificates SET supersedes_id = NULL WHERE id IN ({marks})", tuple(part))
+    for table in CHILD_TABLES + ("participants",):
+        if table not in tables:
+            continue
+        for part in _chunks(sorted(ids.get(table, ()))):
+            marks = ",".join("?" * len(part))
+            removed += conn.exec_driver_sql(f"DELETE FROM {table} WHERE id IN ({marks})", tuple(part)).rowcount
+    for book, tcol, rcol in BOOKKEEPING:
+        if book not in tables or tcol is None:
+            continue
+        for table, rids in ids.items():
+            for part in _chunks(sorted(rids)):
+                marks = ",".join("?" * len(part))
+                conn.exec_driver_sql(f"DELETE FROM {book} WHERE {tcol} = ? AND {rcol} IN ({marks})", (table, *part))
+    if "sync_aliases" in tables:
+        for table, rids in ids.items():
+            for part in _chunks(sorted(rids)):
+                marks = ",".join("?" * len(part))
+                conn.exec_driver_sql(
+                    f"DELETE FROM sync_aliases WHERE table_name = ? AND (loser_id IN ({marks}) OR survivor_id IN ({marks}))",
+                    (table, *part, *part))
+    if "sync_parked" in tables:  # a parked line of another record that names the person
+        for pid in pids:
+            conn.exec_driver_sql("DELETE FROM sync_parked WHERE change LIKE ?", (f"%{pid}%",))
+    if keep_erased is not None and "gdpr_erased" in tables:
+        t = ErasedRecord.__table__
+        for table, rids in ids.items():
+            for part in _chunks(sorted(rids)):
+                conn.execute(t.delete().where(t.c.table_name == table, t.c.record_id.in_(part)))
+                conn.execute(t.insert(), [{"table_name": table, "record_id": rid, "erasure_id": keep_erased} for rid in part])
+    return removed
+
+
+def _erase_here(session: Session, erasures: dict[str, str]) -> int:
+    """Erase {participant id: erasure id} in the caller's transaction, and arrange for the file,
+    its WAL and the backups to be cleaned once it commits."""
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")  # freed cells are zeroed, not left behind
+    tables = set(inspect(conn).get_table_names())
+    removed = 0
+    everything: dict[str, set[str]] = defaultdict(set)
+    for pid, erasure_id in erasures.items():
+        ids = _person_ids(conn, tables, {pid})
+        removed += _remove(conn, ids, erasure_id)
+        for t, rids in ids.items():
+            everything[t] |= rids
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+    _after_commit(session, dict(everything))
+    _request_snapshot(session)
+    return removed
+
+
+def _request_snapshot(session: Session) -> None:
+    from app.sync.snapshot import request_snapshot
+
+    request_snapshot(session)
+
+
+def _after_commit(session: Session, ids: dict[str, set[str]]) -> None:
+    """Once the erasure is committed: rewrite the database file, empty its WAL, and erase inside
+    every backup and restore-point copy (the person by id, in each copy's own records)."""
+    db: Database | None = session.info.get("kursdesk_db")
+    if db is None:
+        return
+    pending = session.info.setdefault(_POST_COMMIT, {})
+    first = not pending
+    for t, rids in ids.items():
+        pending.setdefault(t, set()).update(rids)
+    if not first:
+        return
+    copies = [p for p in session.scalars(select(SyncRestorePoint.backup).where(SyncRestorePoint.backup != ""))]
+
+    def clean(sess) -> None:
+        todo = sess.info.pop(_POST_COMMIT, {})
+        if todo:
+            clean_copies(db, todo, copies)
+
+    event.listen(session, "after_commit", clean, once=True)
+    event.listen(session, "after_rollback", lambda sess: sess.info.pop(_POST_COMMIT, None), once=True)
+
+
+def clean_copies(db: Database, ids: dict[str, set[str]], extra: list[str] = ()) -> tuple[int, int]:
+    db.compact()
+    pids = set(ids.get("participants", ()))
+
+    def edit(conn) -> None:
+        tables = set(inspect(conn).get_table_names())
+        found = _person_ids(conn, tables, pids)
+        for t, rids in ids.items():  # records the copy holds under ids the live database has lost
+            found.setdefault(t, set()).update(rids)
+        _remove(conn, found, "")
+
+    return db.rewrite_backups(edit, list(extra))
+
+
+# --- erasing here, on request or when due ---------------------------------------------------
+
+def _months_of(s: Session, pid: str) -> list[str]:
+    rows = s.execute(select(CourseSession.date).join(Attendance, Attendance.session_id == CourseSession.id)
+                     .where(Attendance.participant_id == pid).distinct())
+    return sorted({d.strftime("%Y-%m") for (d,) in rows})
+
+
+def _totals(db: Database, pid: str) -> dict[str, dict[str, int]]:
+    """The hours this person counts for in each month (as the reports count them), by company."""
+    from app.services.reports import month_hours
+
+    with db.read() as s:
+        months = _months_of(s, pid)
+    out: dict[str, dict[str, int]] = {}
+    for month in months:
+        for row in month_hours(db, month, [pid], with_dates=False):
+            if row.minutes:
+                out.setdefault(month, {})[row.company_id or ""] = row.minutes
+    return out
+
+
+def erase(db: Database, participant_ids: list[str] | str, reason: str, *, forced: bool = False,
+          detail: str = "", today: date | None = None) -> Erased:
+    """Erase these people on this laptop and record the erasure for the others (one transaction).
+    The audit log records it: the reason and how many, no names."""
+    assert reason in REASONS, reason
+    pids = [participant_ids] if isinstance(participant_ids, str) else list(participant_ids)
+    totals = {pid: _totals(db, pid) for pid in pids}
+    today = today or date.today()
+    with db.write() as s:
+        device = s.get(Setting, "device_id")
+        mapping = {}
+        for pid in pids:
+            if s.get(Participant, pid) is None:
+                continue
+            e = Erasure(participant_id=pid, erased_on=today, reason=reason, forced=forced,
+                        device=device.value if device else "", totals=json.dumps(totals[pid], sort_keys=True))
+            s.add(e)
+            s.flush()
+            mapping[pid] = e.id
+        if not mapping:
+            raise UserError(_("There is no one to erase."))
+        records = _erase_here(s, mapping)
+        audit.record_in(s, "erasure", len(mapping), " ".join(p for p in (reason, "forced" if forced else "", detail) if p))
+    log.info("%d people erased (%s)", len(mapping), reason)
+    return Erased(len(mapping), records)
+
+
+# --- erasures that arrive (sync, bundle) ----------------------------------------------------
+
+def erase_applied(session: Session, erasure_ids: list[str]) -> int:
+    """Erasures just written into this database by sync or a bundle: erase their people here too
+    (those not already gone). Runs in the caller's transaction; returns how many people."""
+    if not erasure_ids:
+        return 0
+    todo: dict[str, str] = {}
+    for part in _chunks(sorted(set(erasure_ids))):
+        for eid, pid in session.execute(select(Erasure.id, Erasure.participant_id).where(Erasure.id.in_(part))):
+            todo[pid] = eid
+    done = erased_participants(session)
+    todo = {pid: eid for pid, eid in todo.items() if pid not in done}
+    if not todo:
+        return 0
+    # every arriving erasure counts, even of a person this laptop never had: their later changes must stay out
+    _erase_here(session, todo)
+    audit.record_in(session, "erasure-received", len(todo))
+    return len(todo)
+
+
+def screen(conn: Connection, items: list, line: Callable[[Any], dict]) -> list:
+    """The incoming changes without those of erased people: a change of an erased record, or one
+    naming an erased participant (a mark recorded on a laptop that had not seen the erasure; its
+    record id is remembered as erased too). Erasures themselves pass."""
+    t = ErasedRecord.__table__
+    if conn.execute(select(t.c.record_id).limit(1)).first() is None:
+        return items
+    pids = {r[0] for r in conn.execute(select(t.c.record_id).where(t.c.table_name == "participants"))}
+    ids = sorted({str(line(it).get("id")) for it in items if isinstance(line(it), dict)})
+    known: set[tuple[str, str]] = set()
+    for part in _chunks(ids):
+        known.update(conn.execute(select(t.c.table_name, t.c.record_id).where(t.c.record_id.in_(part))).all())
+    kept, dropped = [], []
+    for it in items:
+        ch = line(it)
+        if not isinstance(ch, dict) or ch.get("t") == "erasures":
+            kept.append(it)
+            continue
+        fields = ch.get("f") if isinstance(ch.get("f"), dict) else {}
+        if (ch.get("t"), ch.get("id")) in known:
+            continue
+        if fields.get("participant_id") in pids:
+            dropped.append({"table_name": str(ch.get("t"))[:40], "record_id": str(ch.get("id"))[:36], "erasure_id": ""})
+            known.add((ch.get("t"), ch.get("id")))
+            continue
+        kept.append(it)
+    if dropped:
+        conn.execute(t.insert(), dropped)
+    if len(kept) < len(items):
+        log.info("sync: %d changes of erased people dropped", len(items) - len(kept))
+    return kept
+
+
+def erased_participants(session: Session) -> set[str]:
+    return set(session.scalars(select(ErasedRecord.record_id).where(ErasedRecord.table_name == "participants")))
+
+
+# --- the JSON bundle ------------------------------------------------------------------------
+
+def totals_text(value: str) -> str:
+    """An erasure's anonymous totals as the bundle carries them (JSON text), checked."""
+    try:
+        data = json.loads(value)
+        ok = isinstance(data, dict) and all(
+            isinstance(m, str) and len(m) == 7 and isinstance(v, dict)
+            and all(isinstance(c, str) and isinstance(n, int) and 0 <= n < 10**7 for c, n in v.items())
+            for m, v in data.items())
+    except ValueError:
+        ok = False
+    if not ok:
+        raise FieldError("totals", _("Must be the hours per month and company as JSON text."))
+    return json.dumps(data, sort_keys=True)
+
+
+def leave_out_erased(session: Session, parsed: dict) -> None:
+    """Before a bundle is checked: its records of erased people (here, or by its own erasures) go."""
+    pids = erased_participants(session) | {v.get("participant_id") for v in parsed["erasures"].records.values()}
+    gone = {(t, r) for t, r in session.execute(select(ErasedRecord.table_name, ErasedRecord.record_id))}
+    if not pids and not gone:
+        return
+    for key, part in parsed.items():
+        if key == "erasures":
+            continue
+        part.records = {rid: v for rid, v in part.records.items()
+                        if (key, rid) not in gone and not (key == "participants" and rid in pids)
+                        and v.get("participant_id") not in pids}
+
+
+# --- past months' totals --------------------------------------------------------------------
+
+def anonymous_minutes(db: Database, month: str) -> dict[str, int]:
+    """Minutes of erased people in the month, by company id ("" = no employer)."""
+    out: dict[str, int] = defaultdict(int)
+    with db.read() as s:
+        for (totals,) in s.execute(select(Erasure.totals).where(Erasure.deleted_at.is_(None))):
+            for company, minutes in (json.loads(totals or "{}").get(month) or {}).items():
+                out[company] += int(minutes)
+    return dict(out)
+
+
+def month_totals(db: Database, month: str) -> dict[str, int]:
+    """Attended minutes in the month by company id: the live participants' and the erased people's
+    anonymous totals together, so a past month's figures stay the same after an erasure. (Per type
+    of organisation: group these by the company's organisation_type.)"""
+    from app.services.reports import month_hours, to_month
+
+    key = to_month(month).key
+    out: dict[str, int] = defaultdict(int)
+    for row in month_hours(db, key, with_dates=False):
+        out[row.company_id or ""] += row.minutes
+    for company, minutes in anonymous_minutes(db, key).items():
+        out[company] += minutes
+    return {k: v for k, v in out.items() if v}
