@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("month", metavar="YYYY-MM")
     rep.add_argument("--out", required=True, type=Path)
 
+    from app.gdpr.cli import add_parser as add_gdpr_parser
+
+    add_gdpr_parser(sub, common)  # kursdesk gdpr extract|erase|purge|log
+
     syn = sub.add_parser("sync", parents=[common], help="sync through the shared folder")
     syn.add_argument("--folder", required=True, type=Path)
     syn.add_argument("--key", type=Path)
@@ -356,6 +360,12 @@ def cmd_sync(args) -> int:
     return 0
 
 
+def cmd_gdpr(args) -> int:
+    from app.gdpr.cli import cmd_gdpr as run
+
+    return run(args, _open)
+
+
 HANDLERS = {
     name: _closing(handler)
     for name, handler in {
@@ -368,6 +378,7 @@ HANDLERS = {
         "verify": cmd_verify,
         "report": cmd_report,
         "sync": cmd_sync,
+        "gdpr": cmd_gdpr,
     }.items()
 }
 

@@ -79,6 +79,7 @@ from app.models import (
     need_course_id,
     utcnow,
 )
+from app.gdpr import audit
 from app.gdpr.erasure import REASONS as ERASURE_REASONS, erase_applied, leave_out_erased, totals_text as _erasure_totals
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
@@ -540,6 +541,7 @@ def export_bundle(db: Database, path: str | Path, *, progress: Progress | None =
             handle.write("\n}\n")
             handle.flush()
             os.fsync(handle.fileno())
+    audit.record(db, "bundle-export", counts.get("participants", 0))  # full personnummer (GDPR audit log)
     return counts
 
 

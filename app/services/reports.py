@@ -531,6 +531,9 @@ def write_summary(
     save_workbook(wb, out_path)
     if progress is not None:
         progress(len(rows), len(rows))
+    from app.gdpr import audit
+
+    audit.record(db, "summary", len(rows), m.key)  # full personnummer (GDPR audit log)
     return len(rows)
 
 
