@@ -32,6 +32,7 @@ _EMAIL = re.compile(r"\S+@\S+")
 
 @dataclass(frozen=True)
 class AuditRow:
+    id: int
     at: datetime
     action: str
     device: str
@@ -71,4 +72,4 @@ def entries(db: Database, limit: int | None = None) -> list[AuditRow]:
         q = select(AuditEntry).order_by(AuditEntry.id.desc())
         if limit:
             q = q.limit(limit)
-        return [AuditRow(e.at, e.action, e.device, e.user, e.people, e.detail) for e in s.scalars(q)]
+        return [AuditRow(e.id, e.at, e.action, e.device, e.user, e.people, e.detail) for e in s.scalars(q)]

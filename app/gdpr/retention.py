@@ -22,6 +22,10 @@ from app.models import Attendance, Certificate, CourseSession, Enrollment, Parti
 from app.validation import mask_personal_number, normalize_personal_number, FieldError
 
 
+class RetentionApplies(UserError):
+    """An erasure on request refused: the funder's retention still applies (erase with force)."""
+
+
 @dataclass(frozen=True)
 class Due:
     participant_id: str
@@ -119,7 +123,7 @@ def erase_on_request(db: Database, participant_id: str, reason_text: str = "", *
     bound = took_part(db, participant_id) and (settings.retention_until is None or today <= settings.retention_until)
     if bound and not force:
         if settings.retention_until is None:
-            raise UserError(_("This person took part, and no retention date is set in Settings: the funder may still audit their records. Erase anyway only with --force (it is recorded)."))
-        raise UserError(_("This person took part, and the funder's retention applies until {date}. Erase before then only with --force (it is recorded).").format(
+            raise RetentionApplies(_("This person took part, and no retention date is set in Settings: the funder may still audit their records. Erase anyway only with --force (it is recorded)."))
+        raise RetentionApplies(_("This person took part, and the funder's retention applies until {date}. Erase before then only with --force (it is recorded).").format(
             date=format_date(settings.retention_until)))
     return erasure.erase(db, participant_id, "request", forced=bound, detail=reason_text, today=today)

@@ -24,6 +24,7 @@ from app.errors import ValidationError
 from app.i18n import _
 from app.services.settings import OrganisationSettings, get_settings, save_settings
 from ui.context import AppContext
+from ui.gdpr_settings import PrivacySettings
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.widgets import heading
 
@@ -103,6 +104,8 @@ class Page(QWidget):
         self.status = QLabel()
         self.status.setObjectName("status")
         layout.addWidget(self.status)
+        self.privacy = PrivacySettings(ctx)  # data protection: retention, notices, audit log (GDPR)
+        layout.addWidget(self.privacy)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -123,6 +126,7 @@ class Page(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        self.privacy.refresh()
         settings = get_settings(self.ctx.db)
         self._loaded = settings
         self.form.clear_problems()
