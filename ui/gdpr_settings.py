@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from app.errors import ValidationError
 from app.gdpr import audit, retention
+from app.gdpr.cli import REASON_LABELS
 from app.gdpr.notice import DEFAULT_NOTICE
 from app.gdpr.settings import GdprSettings, get_gdpr_settings, save_gdpr_settings
 from app.i18n import N_, _, format_datetime, ngettext
@@ -25,8 +26,21 @@ AUDIT_COLUMNS = [
     Column("people", N_("People"), lambda r: r.people, align_right=True),
     Column("user", N_("User"), lambda r: r.user),
     Column("device", N_("Laptop"), lambda r: r.device[:8]),
-    Column("detail", N_("Detail"), lambda r: r.detail),
+    Column("detail", N_("Detail"), lambda r: _detail(r.detail)),
 ]
+# the codes an erasure's detail starts with
+_CODES = {**REASON_LABELS, "forced": N_("forced")}
+
+
+def _detail(detail: str) -> str:
+    words = detail.split(" ")
+    shown = []
+    for i, w in enumerate(words):
+        if w not in _CODES:
+            shown.extend(words[i:])
+            break
+        shown.append(_(_CODES[w]))
+    return " ".join(shown)
 
 
 class PrivacySettings(QGroupBox):
@@ -72,6 +86,7 @@ class PrivacySettings(QGroupBox):
         self.audit_table = EntityTable(self.audit_model, _("Audit log"))
         self.audit_table.setObjectName("audit_log")
         self.audit_table.setMinimumHeight(160)
+        self.audit_table.set_column_widths([125, 190, 70, 80, 75, 150])
         layout.addWidget(self.audit_table)
 
     def refresh(self) -> None:
