@@ -16,8 +16,9 @@ from app.gdpr.notice import DEFAULT_NOTICE
 from app.gdpr.settings import GdprSettings, get_gdpr_settings, save_gdpr_settings
 from app.i18n import N_, _, format_datetime, ngettext
 from ui.context import AppContext
-from ui.forms import FieldForm, confirm, line_edit, show_error, spin_box, text_edit
+from ui.forms import FieldForm, confirm, line_edit, spin_box, text_edit
 from ui.table_models import Column, RowTableModel
+from ui.tasks import run_task
 from ui.widgets import EntityTable
 
 AUDIT_COLUMNS = [
@@ -146,11 +147,10 @@ class PrivacySettings(QGroupBox):
                 "Erase {n} people for good, here and on every laptop at its next sync? Past months' totals stay, without names.",
                 len(due)).format(n=len(due))):
             return
-        try:
-            retention.purge(self.ctx.db)
-        except Exception as exc:  # noqa: BLE001 - shown, not raised into Qt
-            show_error(self, exc if isinstance(exc, ValidationError) else _("The erasure failed; nothing was erased."))
-            return
-        self.status.setText(ngettext("{n} person erased.", "{n} people erased.", len(due)).format(n=len(due)))
+        db = self.ctx.db
+        run_task(self, lambda _progress: retention.purge(db), self._purged, title=_("Erasing"), cancellable=False)
+
+    def _purged(self, due: list) -> None:
         self.refresh()
+        self.status.setText(ngettext("{n} person erased.", "{n} people erased.", len(due)).format(n=len(due)))
         self.ctx.bus.announce("participant", [])

@@ -43,6 +43,8 @@ def draw_extract(data: Extract, target: str | Path) -> None:
     def value(v) -> str:
         if v is None or v == "":
             return "–"
+        if isinstance(v, str) and len(v) == 19 and v[10:11] == "T" and v[:4].isdigit():  # an ISO date-time (UTC)
+            return v.replace("T", " ")
         if isinstance(v, bool):
             return t(N_("Yes")) if v else t(N_("No"))
         return t(VALUE_LABELS[v]) if isinstance(v, str) and v in VALUE_LABELS else str(v)
@@ -83,7 +85,7 @@ def draw_extract(data: Extract, target: str | Path) -> None:
     story.append(Paragraph(text(t(N_("Attendance"))), st["h"]))
     story.append(table([t(N_("Date")), t(N_("Course")), t(N_("Time")), t(N_("Status")), t(N_("Minutes")), t(N_("Note"))],
                        [[a["date"], a["course_code"], f"{a['start']}–{a['end']}", a["status"], a["minutes"], a["note"]]
-                        for a in data.attendance] or [[None] * 6], [0.14, 0.2, 0.14, 0.14, 0.1, 0.28]))
+                        for a in data.attendance] or [[None] * 6], [0.13, 0.17, 0.15, 0.15, 0.12, 0.28]))
     story.append(Paragraph(text(t(N_("Certificates"))), st["h"]))
     story.append(table([t(N_("Number")), t(N_("Course")), t(N_("Issued")), t(N_("Verification code")), t(N_("Revoked"))],
                        [[c["number"], f"{c['course_code']} {c['course_title']}", c["issued_on"], c["verification_code"],

@@ -104,6 +104,7 @@ def test_erase_those_due(qtbot, ctx, person, monkeypatch):
     assert box.purge_button.isEnabled() and box.due_label.text().startswith("1 ")
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     box.purge_button.click()
+    qtbot.waitUntil(lambda: box.status.text() == "1 person raderad.", timeout=10000)
     with ctx.db.read() as s:
         assert s.get(Participant, person) is None
     assert not box.purge_button.isEnabled() and [r.action for r in audit.entries(ctx.db)] == ["erasure"]
