@@ -385,7 +385,6 @@ class Database:
                 guard.close()
                 self._inuse = _hold_inuse(self.path)
 
-
     # --- erasure (app/gdpr/erasure.py) -------------------------------------------------------
 
     def compact(self) -> None:
@@ -432,7 +431,7 @@ class Database:
                 edited += 1
             except Exception:  # noqa: BLE001 - a copy that cannot be cleaned must not keep the data
                 log.info("a backup could not be edited for an erasure and was removed")
-                engine.dispose()
+                engine.dispose()  # (again in finally: harmless) before the file goes
                 path.unlink(missing_ok=True)
                 removed += 1
                 continue

@@ -25,16 +25,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Iterable
 
+import sqlalchemy as sa
 from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.errors import UserError
-from app.validation import FieldError
+from app.gdpr import audit
 from app.i18n import _
 from app.models import Attendance, CourseSession, Erasure, ErasedRecord, Participant, Setting, SyncRestorePoint
-from app.gdpr import audit
+from app.validation import FieldError
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,7 @@ REASONS = ("request", "retention", "never-participated")
 # the person's own records, by the column that names them
 CHILD_TABLES = ("enrollments", "attendance", "certificates", "originals_received")
 # sync bookkeeping that names records by (table, id)
-BOOKKEEPING = (("sync_changes", "table_name", "record_id"), ("sync_clocks", "table_name", "record_id"),
-               ("sync_conflicts", "table_name", "record_id"), ("sync_restore_rows", "table_name", "record_id"),
-               ("sync_parked", "table_name", "record_id"), ("gdpr_erased", None, None))
+BOOKKEEPING = ("sync_changes", "sync_clocks", "sync_conflicts", "sync_restore_rows", "sync_parked")
 CHUNK = 500
 _POST_COMMIT = "kursdesk_gdpr_after_commit"
 
@@ -62,70 +61,66 @@ def _chunks(values: list[str]) -> Iterable[list[str]]:
 
 # --- what belongs to a person ---------------------------------------------------------------
 
+def _table(name: str, *columns: str):
+    """A lightweight table (not the ORM's): the same statements serve this database and older copies."""
+    return sa.table(name, *(sa.column(c) for c in columns))
+
+
 def _person_ids(conn: Connection, tables: set[str], participant_ids: set[str]) -> dict[str, set[str]]:
     """Every record id of these people, in this database: {table: ids}. Duplicates merged into one
     of them (sync_aliases) are the same person: their records go too."""
     pids = set(participant_ids)
     if "sync_aliases" in tables:
+        al = _table("sync_aliases", "table_name", "loser_id", "survivor_id")
         for _round in range(3):  # a survivor's losers, and a loser's survivor
             more = set()
             for part in _chunks(sorted(pids)):
-                marks = ",".join("?" * len(part))
-                more.update(r[0] for r in conn.exec_driver_sql(
-                    f"SELECT loser_id FROM sync_aliases WHERE table_name='participants' AND survivor_id IN ({marks})", tuple(part)))
-                more.update(r[0] for r in conn.exec_driver_sql(
-                    f"SELECT survivor_id FROM sync_aliases WHERE table_name='participants' AND loser_id IN ({marks})", tuple(part)))
+                mine = al.c.table_name == "participants"
+                more.update(conn.scalars(select(al.c.loser_id).where(mine, al.c.survivor_id.in_(part))))
+                more.update(conn.scalars(select(al.c.survivor_id).where(mine, al.c.loser_id.in_(part))))
             if more <= pids:
                 break
             pids |= more
     out: dict[str, set[str]] = {"participants": pids}
     for table in CHILD_TABLES:
-        if table not in tables:
-            continue
-        ids: set[str] = set()
-        for part in _chunks(sorted(pids)):
-            marks = ",".join("?" * len(part))
-            ids.update(r[0] for r in conn.exec_driver_sql(
-                f"SELECT id FROM {table} WHERE participant_id IN ({marks})", tuple(part)))
-        out[table] = ids
+        if table in tables:
+            t = _table(table, "id", "participant_id")
+            out[table] = {rid for part in _chunks(sorted(pids))
+                          for rid in conn.scalars(select(t.c.id).where(t.c.participant_id.in_(part)))}
     return out
 
 
 def _remove(conn: Connection, ids: dict[str, set[str]], keep_erased: str | None) -> int:
-    """Delete these records and every bookkeeping row naming them (plain SQL on this connection, so
-    that sync's change capture logs nothing: each laptop erases by itself). With `keep_erased`, the
-    ids are remembered as erased by that erasure. Returns how many records went."""
+    """Delete these records and every bookkeeping row naming them (Core statements on this
+    connection, so that sync's change capture logs nothing: each laptop erases by itself). With
+    `keep_erased`, the ids are remembered as erased by that erasure. Returns how many records went."""
     tables = set(inspect(conn).get_table_names())
     removed = 0
-    pids = sorted(ids.get("participants", ()))
-    # children first (foreign keys), a certificate that corrects another before the other
-    if "certificates" in tables and ids.get("certificates"):
+    if "certificates" in tables and ids.get("certificates"):  # a correction names the one it replaced
+        t = _table("certificates", "id", "supersedes_id")
         for part in _chunks(sorted(ids["certificates"])):
-            marks = ",".join("?" * len(part))
-            conn.exec_driver_sql(f"UPDATE certificates SET supersedes_id = NULL WHERE id IN ({marks})", tuple(part))
-    for table in CHILD_TABLES + ("participants",):
-        if table not in tables:
-            continue
-        for part in _chunks(sorted(ids.get(table, ()))):
-            marks = ",".join("?" * len(part))
-            removed += conn.exec_driver_sql(f"DELETE FROM {table} WHERE id IN ({marks})", tuple(part)).rowcount
-    for book, tcol, rcol in BOOKKEEPING:
-        if book not in tables or tcol is None:
-            continue
-        for table, rids in ids.items():
-            for part in _chunks(sorted(rids)):
-                marks = ",".join("?" * len(part))
-                conn.exec_driver_sql(f"DELETE FROM {book} WHERE {tcol} = ? AND {rcol} IN ({marks})", (table, *part))
+            conn.execute(sa.update(t).where(t.c.id.in_(part)).values(supersedes_id=None))
+    for table in CHILD_TABLES + ("participants",):  # children first (foreign keys)
+        if table in tables:
+            t = _table(table, "id")
+            for part in _chunks(sorted(ids.get(table, ()))):
+                removed += conn.execute(sa.delete(t).where(t.c.id.in_(part))).rowcount
+    for book in BOOKKEEPING:
+        if book in tables:
+            b = _table(book, "table_name", "record_id")
+            for table, rids in ids.items():
+                for part in _chunks(sorted(rids)):
+                    conn.execute(sa.delete(b).where(b.c.table_name == table, b.c.record_id.in_(part)))
     if "sync_aliases" in tables:
+        al = _table("sync_aliases", "table_name", "loser_id", "survivor_id")
         for table, rids in ids.items():
             for part in _chunks(sorted(rids)):
-                marks = ",".join("?" * len(part))
-                conn.exec_driver_sql(
-                    f"DELETE FROM sync_aliases WHERE table_name = ? AND (loser_id IN ({marks}) OR survivor_id IN ({marks}))",
-                    (table, *part, *part))
+                conn.execute(sa.delete(al).where(al.c.table_name == table,
+                                                 sa.or_(al.c.loser_id.in_(part), al.c.survivor_id.in_(part))))
     if "sync_parked" in tables:  # a parked line of another record that names the person
-        for pid in pids:
-            conn.exec_driver_sql("DELETE FROM sync_parked WHERE change LIKE ?", (f"%{pid}%",))
+        parked = _table("sync_parked", "change")
+        for pid in sorted(ids.get("participants", ())):
+            conn.execute(sa.delete(parked).where(parked.c.change.contains(pid)))
     if keep_erased is not None and "gdpr_erased" in tables:
         t = ErasedRecord.__table__
         for table, rids in ids.items():
@@ -187,6 +182,8 @@ def _after_commit(session: Session, ids: dict[str, set[str]]) -> None:
 
 
 def clean_copies(db: Database, ids: dict[str, set[str]], extra: list[str] = ()) -> tuple[int, int]:
+    """The database file rewritten and its WAL emptied; the people erased inside every backup copy
+    (by their ids here, and by their records the copy holds). Returns (copies edited, removed)."""
     db.compact()
     pids = set(ids.get("participants", ()))
 
