@@ -147,9 +147,39 @@ def _erase_here(session: Session, erasures: dict[str, str]) -> int:
             everything[t] |= rids
     if sqlite:
         conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+    _refix_unwritten_batches(session)
     _after_commit(session, dict(everything))
     _request_snapshot(session)
     return removed
+
+
+def _refix_unwritten_batches(session: Session) -> None:
+    """This laptop's batches fixed but not yet written (a publish stopped half-way) may have lost
+    change lines of the erased person: their content, hash and chain are fixed again, so that the
+    file written later is what the header says (else partners would find it damaged)."""
+    from app.models import SyncOutBatch
+    from app.sync import folder as share
+    from app.sync.engine import _change_lines
+
+    pending = session.scalars(select(SyncOutBatch).where(SyncOutBatch.written_at.is_(None))
+                              .order_by(SyncOutBatch.device_id, SyncOutBatch.seq)).all()
+    chains: dict[str, str] = {}
+    for out in pending:
+        if out.device_id not in chains:
+            before = session.scalars(select(SyncOutBatch.chain).where(
+                SyncOutBatch.device_id == out.device_id, SyncOutBatch.seq < out.seq)
+                .order_by(SyncOutBatch.seq.desc()).limit(1)).first()
+            chains[out.device_id] = before or ""
+        prev = chains[out.device_id]
+        lines = _change_lines(session, out.source_id or out.id)
+        body = share.sha256(share.encode_lines(lines))
+        header = json.loads(out.header) if out.header else {}
+        if body != out.body or header.get("prev", prev) != prev:
+            header.update(prev=prev, body=body, count=len(lines), hlc_max=max((c["h"] for c in lines), default=""))
+            out.header, out.body, out.count = json.dumps(header, sort_keys=True), body, len(lines)
+            out.chain = share.next_chain(prev, body)
+        chains[out.device_id] = out.chain
+    session.flush()
 
 
 def _request_snapshot(session: Session) -> None:
