@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import ValidationError
 from app.gdpr import audit, retention
 from app.gdpr.cli import REASON_LABELS
-from app.gdpr.notice import DEFAULT_NOTICE
+from app.gdpr.notice import DEFAULT_NOTICE, notice_text
 from app.gdpr.settings import GdprSettings, get_gdpr_settings, save_gdpr_settings
 from app.i18n import N_, _, format_datetime, ngettext
 from ui.context import AppContext
@@ -65,6 +65,14 @@ class PrivacySettings(QGroupBox):
                         "{controller}, {programme} and {retention} are filled in. Mark on each participant's page when they were informed."))
         note.setWordWrap(True)
         layout.addWidget(note)
+        copy_row = QHBoxLayout()
+        self.copy_button = QPushButton(_("Copy the notice"))
+        self.copy_button.setObjectName("copy_notice")
+        self.copy_button.setToolTip(_("The saved notice in Swedish and English, filled in, for an e-mail to the contact person"))
+        self.copy_button.clicked.connect(self.copy_notice)
+        copy_row.addStretch(1)
+        copy_row.addWidget(self.copy_button)
+        layout.addLayout(copy_row)
         buttons = QHBoxLayout()
         self.due_label = QLabel()
         self.due_label.setObjectName("due_for_erasure")
@@ -139,6 +147,11 @@ class PrivacySettings(QGroupBox):
         self.status.setText(_("Data protection settings saved."))
         self._refresh_due()
         return True
+
+    def copy_notice(self) -> None:
+        text = "\n\n――――\n\n".join(notice_text(self.ctx.db, lang) for lang in ("sv", "en"))
+        QApplication.clipboard().setText(text)
+        self.status.setText(_("The notice is copied: paste it into an e-mail to the company's contact person."))
 
     def purge(self) -> None:
         due = retention.due_for_erasure(self.ctx.db)

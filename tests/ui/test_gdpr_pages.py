@@ -91,6 +91,12 @@ def test_settings_section_saves_checks_the_date_and_shows_the_log(qtbot, ctx, pe
     saved = get_gdpr_settings(ctx.db)
     assert saved.retention_until == date(2030, 12, 31) and saved.controller == "Västerviks kommun"
     assert saved.notice_sv == "" and saved.notice_en == "Our own notice for {controller}."
+    box.copy_button.click()
+    from PySide6.QtWidgets import QApplication
+
+    copied = QApplication.clipboard().text()
+    assert copied.startswith("Behandling av personuppgifter") and "Västerviks kommun är personuppgiftsansvarig" in copied
+    assert copied.endswith("Our own notice for Västerviks kommun.") and "2030-12-31" in copied
 
 
 def test_erase_those_due(qtbot, ctx, person, monkeypatch):
