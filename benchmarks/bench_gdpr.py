@@ -54,7 +54,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
         results += _timed("erase one person (file rewritten, 3 backups edited)", t0, c0, "< 30 s")
 
         with db.write() as s:  # 200 erased ids for the merge to screen against, without rewriting the file
-            erasure._remove(s.connection(), erasure._person_ids(s.connection(), {"sync_aliases", *erasure.CHILD_TABLES}, set(others)), "bench")
+            erasure._remove(s.connection(), erasure._person_ids(s.connection(), {"sync_aliases", *erasure.CHILD_TABLES}, set(others)), {})
         lines = [{"t": "participants", "id": pid, "op": "upsert", "h": "9" * 16 + "-00000-bench", "f": {"phone": "070-1"}, "b": {}}
                  for pid in others[:100]]
         t0, c0 = time.perf_counter(), time.process_time()

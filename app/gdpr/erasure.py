@@ -90,10 +90,11 @@ def _person_ids(conn: Connection, tables: set[str], participant_ids: set[str]) -
     return out
 
 
-def _remove(conn: Connection, ids: dict[str, set[str]], keep_erased: str | None) -> int:
+def _remove(conn: Connection, ids: dict[str, set[str]], erased_by: dict[str, str] | None) -> int:
     """Delete these records and every bookkeeping row naming them (Core statements on this
     connection, so that sync's change capture logs nothing: each laptop erases by itself). With
-    `keep_erased`, the ids are remembered as erased by that erasure. Returns how many records went."""
+    `erased_by` ({participant id: erasure id}), the ids are remembered as erased. Returns how many
+    records went."""
     tables = set(inspect(conn).get_table_names())
     removed = 0
     if "certificates" in tables and ids.get("certificates"):  # a correction names the one it replaced
@@ -121,12 +122,13 @@ def _remove(conn: Connection, ids: dict[str, set[str]], keep_erased: str | None)
         parked = _table("sync_parked", "change")
         for pid in sorted(ids.get("participants", ())):
             conn.execute(sa.delete(parked).where(parked.c.change.contains(pid)))
-    if keep_erased is not None and "gdpr_erased" in tables:
+    if erased_by is not None and "gdpr_erased" in tables:
         t = ErasedRecord.__table__
         for table, rids in ids.items():
             for part in _chunks(sorted(rids)):
                 conn.execute(t.delete().where(t.c.table_name == table, t.c.record_id.in_(part)))
-                conn.execute(t.insert(), [{"table_name": table, "record_id": rid, "erasure_id": keep_erased} for rid in part])
+                conn.execute(t.insert(), [{"table_name": table, "record_id": rid, "erasure_id": erased_by.get(rid, "")}
+                                          for rid in part])
     return removed
 
 
@@ -138,17 +140,12 @@ def _erase_here(session: Session, erasures: dict[str, str]) -> int:
     if sqlite:
         conn.exec_driver_sql("PRAGMA secure_delete=ON")  # freed cells are zeroed, not left behind
     tables = set(inspect(conn).get_table_names())
-    removed = 0
-    everything: dict[str, set[str]] = defaultdict(set)
-    for pid, erasure_id in erasures.items():
-        ids = _person_ids(conn, tables, {pid})
-        removed += _remove(conn, ids, erasure_id)
-        for t, rids in ids.items():
-            everything[t] |= rids
+    ids = _person_ids(conn, tables, set(erasures))
+    removed = _remove(conn, ids, erasures)
     if sqlite:
         conn.exec_driver_sql("PRAGMA secure_delete=OFF")
     _refix_unwritten_batches(session)
-    _after_commit(session, dict(everything))
+    _after_commit(session, ids)
     _request_snapshot(session)
     return removed
 
@@ -222,58 +219,55 @@ def clean_copies(db: Database, ids: dict[str, set[str]], extra: list[str] = ()) 
         found = _person_ids(conn, tables, pids)
         for t, rids in ids.items():  # records the copy holds under ids the live database has lost
             found.setdefault(t, set()).update(rids)
-        _remove(conn, found, "")
+        _remove(conn, found, {})
 
     return db.rewrite_backups(edit, list(extra))
 
 
 # --- erasing here, on request or when due ---------------------------------------------------
 
-def _months_of(s: Session, pid: str) -> list[str]:
-    rows = s.execute(select(CourseSession.date).join(Attendance, Attendance.session_id == CourseSession.id)
-                     .where(Attendance.participant_id == pid).distinct())
-    return sorted({d.strftime("%Y-%m") for (d,) in rows})
-
-
-def _totals(db: Database, pid: str) -> dict[str, dict[str, int]]:
-    """The hours this person counts for in each month (as the reports count them), by company."""
+def _totals(db: Database, pids: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+    """The hours each of these people counts for in each month (as the reports count them), by
+    company: {participant id: {month: {company id: minutes}}}. One report query per month."""
     from app.services.reports import month_hours
 
+    months: set[str] = set()
     with db.read() as s:
-        months = _months_of(s, pid)
-    out: dict[str, dict[str, int]] = {}
-    for month in months:
-        for row in month_hours(db, month, [pid], with_dates=False):
+        for part in _chunks(sorted(set(pids))):
+            months.update(d.strftime("%Y-%m") for d in s.scalars(
+                select(CourseSession.date).join(Attendance, Attendance.session_id == CourseSession.id)
+                .where(Attendance.participant_id.in_(part)).distinct()))
+    out: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    for month in sorted(months):
+        for row in month_hours(db, month, pids, with_dates=False):
             if row.minutes:
-                out.setdefault(month, {})[row.company_id or ""] = row.minutes
+                out[row.participant_id].setdefault(month, {})[row.company_id or ""] = row.minutes
     return out
 
 
 def erase(db: Database, participant_ids: list[str] | str, reason: str, *, forced: bool = False,
           detail: str = "", today: date | None = None) -> Erased:
-    """Erase these people on this laptop and record the erasure for the others (one transaction).
-    The audit log records it: the reason and how many, no names."""
+    """Erase these people on this laptop and record one erasure each for the others (one
+    transaction). The audit log records it: the reason and how many, no names."""
     assert reason in REASONS, reason
     pids = [participant_ids] if isinstance(participant_ids, str) else list(participant_ids)
-    totals = {pid: _totals(db, pid) for pid in pids}
+    totals = _totals(db, pids)
     today = today or date.today()
     with db.write() as s:
         device = s.get(Setting, "device_id")
-        mapping = {}
-        for pid in pids:
-            if s.get(Participant, pid) is None:
-                continue
-            e = Erasure(participant_id=pid, erased_on=today, reason=reason, forced=forced,
-                        device=device.value if device else "", totals=json.dumps(totals[pid], sort_keys=True))
-            s.add(e)
-            s.flush()
-            mapping[pid] = e.id
-        if not mapping:
+        present = {pid for part in _chunks(sorted(set(pids)))
+                   for pid in s.scalars(select(Participant.id).where(Participant.id.in_(part)))}
+        if not present:
             raise UserError(_("There is no one to erase."))
-        records = _erase_here(s, mapping)
-        audit.record_in(s, "erasure", len(mapping), " ".join(p for p in (reason, "forced" if forced else "", detail) if p))
-    log.info("%d people erased (%s)", len(mapping), reason)
-    return Erased(len(mapping), records)
+        rows = [Erasure(participant_id=pid, erased_on=today, reason=reason, forced=forced,
+                        device=device.value if device else "", totals=json.dumps(totals.get(pid, {}), sort_keys=True))
+                for pid in sorted(present)]
+        s.add_all(rows)
+        s.flush()
+        records = _erase_here(s, {e.participant_id: e.id for e in rows})
+        audit.record_in(s, "erasure", len(rows), " ".join(p for p in (reason, "forced" if forced else "", detail) if p))
+    log.info("%d people erased (%s)", len(rows), reason)
+    return Erased(len(rows), records)
 
 
 # --- erasures that arrive (sync, bundle) ----------------------------------------------------
