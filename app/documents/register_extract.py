@@ -73,7 +73,7 @@ def draw_extract(data: Extract, target: str | Path) -> None:
     for key, v in p.items():
         if key == "company_id":
             v = f"{data.employer['name']} ({data.employer['org_number']})" if data.employer else None
-        elif key == "personal_number" and v:
+        elif key == "personal_number" and v and v.isdigit():
             v = format_personal_number(v)
         rows.append([t(FIELD_LABELS[key]) if key in FIELD_LABELS else key, v])
     story.append(table([t(N_("Field")), t(N_("Value"))], rows, [0.35, 0.65]))

@@ -26,6 +26,15 @@ class RetentionApplies(UserError):
     """An erasure on request refused: the funder's retention still applies (erase with force)."""
 
 
+def _masked(pnr: str) -> str:
+    """Masked as everywhere; a form the validator does not know (ESF's protected YYYYMMDD-TF29)
+    keeps only its birth date."""
+    try:
+        return mask_personal_number(pnr)
+    except (FieldError, ValueError):
+        return f"{pnr[:8]}-****"
+
+
 @dataclass(frozen=True)
 class Due:
     participant_id: str
@@ -78,11 +87,11 @@ def due_for_erasure(db: Database, today: date | None = None) -> list[Due]:
     with db.read() as s:
         people = s.execute(select(Participant.id, Participant.personal_number).order_by(Participant.id)).all()
         if settings.retention_until is not None and today > settings.retention_until:
-            return [Due(pid, mask_personal_number(pnr), "retention") for pid, pnr in people]
+            return [Due(pid, _masked(pnr), "retention") for pid, pnr in people]
         took = _took_part(s)
         last = _last_change(s)
     cutoff = datetime.combine(_months_before(today, settings.nonparticipant_months), time())
-    return [Due(pid, mask_personal_number(pnr), "never-participated") for pid, pnr in people
+    return [Due(pid, _masked(pnr), "never-participated") for pid, pnr in people
             if pid not in took and last.get(pid) is not None and last[pid] < cutoff]
 
 

@@ -167,3 +167,16 @@ def test_gdpr_settings_are_checked(db):
         save_gdpr_settings(db, GdprSettings(nonparticipant_months=0))
     save_gdpr_settings(db, GdprSettings(controller=" Campus ", nonparticipant_months=3))
     assert get_gdpr_settings(db) == GdprSettings(controller="Campus", nonparticipant_months=3)
+
+
+def test_a_protected_identity_is_listed_and_erased_like_anyone(db, month, tmp_path):
+    with db.write() as s:
+        s.add(Participant(first_name="Skyddad", last_name="Person", personal_number="19800101TF29"))
+    due = retention.due_for_erasure(db, date(2031, 1, 1))
+    assert "19800101-****" in {d.masked_personal_number for d in due}
+    pid = next(d.participant_id for d in due if d.masked_personal_number == "19800101-****")
+    _pdf, js = write_extract(db, pid, tmp_path / "x.pdf", lang="sv")
+    assert json.loads(js.read_text(encoding="utf-8"))["person"]["personal_number"] == "19800101TF29"
+    retention.purge(db, today=date(2031, 1, 1))
+    with db.read() as s:
+        assert s.get(Participant, pid) is None
