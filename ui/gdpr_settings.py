@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from shiboken6 import isValid
 from PySide6.QtWidgets import QApplication, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import ValidationError
@@ -112,7 +113,16 @@ class PrivacySettings(QGroupBox):
         self.audit_model.set_rows(audit.entries(self.ctx.db, limit=500))
 
     def _refresh_due(self) -> None:
-        n = len(retention.due_for_erasure(self.ctx.db))
+        """Who is due, counted off the UI thread (it reads every mark of the programme)."""
+        db = self.ctx.db
+        self.purge_button.setEnabled(False)
+        self.due_label.setText(_("Counting who is due for erasure…"))
+        run_task(self, lambda _progress: len(retention.due_for_erasure(db)), self._show_due,
+                 lambda _exc: None, show_progress=False, cancellable=False)  # a count that failed shows nothing
+
+    def _show_due(self, n: int) -> None:
+        if not isValid(self.due_label):  # the page closed meanwhile
+            return
         self.due_label.setText(ngettext("{n} person is due for erasure.", "{n} people are due for erasure.", n).format(n=n))
         self.purge_button.setEnabled(n > 0)
 
