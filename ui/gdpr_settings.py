@@ -23,7 +23,7 @@ from ui.tasks import run_task
 from ui.widgets import EntityTable
 
 AUDIT_COLUMNS = [
-    Column("at", N_("When"), lambda r: r.at, text=lambda r: format_datetime(r.at)),
+    Column("at", N_("When"), lambda r: r.at, text=lambda r: format_datetime(r.local_at)),
     Column("action", N_("What"), lambda r: _(audit.ACTIONS.get(r.action, r.action))),
     Column("people", N_("People"), lambda r: r.people, align_right=True),
     Column("user", N_("User"), lambda r: r.user),

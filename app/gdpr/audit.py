@@ -8,7 +8,7 @@ from __future__ import annotations
 import getpass
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
@@ -39,6 +39,11 @@ class AuditRow:
     user: str
     people: int
     detail: str
+
+    @property
+    def local_at(self) -> datetime:
+        """`at` (stored in UTC) in this computer's time zone, for showing."""
+        return self.at.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
 
 
 def _user() -> str:

@@ -57,7 +57,7 @@ def cmd_gdpr(args, open_db) -> int:
                            "people": r.people, "detail": r.detail} for r in rows], ensure_ascii=False, indent=2))
         return 0
     for r in rows:
-        print("\t".join((format_datetime(r.at), _(audit.ACTIONS.get(r.action, r.action)), str(r.people), r.user,
+        print("\t".join((format_datetime(r.local_at), _(audit.ACTIONS.get(r.action, r.action)), str(r.people), r.user,
                          r.device[:8], r.detail)))
     if not rows:
         print(_("The audit log is empty."))
