@@ -61,6 +61,10 @@ def _chunks(values: list[str]) -> Iterable[list[str]]:
 
 # --- what belongs to a person ---------------------------------------------------------------
 
+# the ids being erased, for joins (a temporary table: per connection, never kept)
+_IDS = sa.Table("kursdesk_erased_ids", sa.MetaData(), sa.Column("table_name", sa.String(40)), sa.Column("record_id", sa.String(36)))
+
+
 def _table(name: str, *columns: str):
     """A lightweight table (not the ORM's): the same statements serve this database and older copies."""
     return sa.table(name, *(sa.column(c) for c in columns))
@@ -106,12 +110,19 @@ def _remove(conn: Connection, ids: dict[str, set[str]], erased_by: dict[str, str
             t = _table(table, "id")
             for part in _chunks(sorted(ids.get(table, ()))):
                 removed += conn.execute(sa.delete(t).where(t.c.id.in_(part))).rowcount
+    # the bookkeeping tables are not indexed by record id: one pass each, joined to the ids
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_IDS.name} "
+                         "(table_name VARCHAR(40), record_id VARCHAR(36), PRIMARY KEY (table_name, record_id))")
+    conn.execute(sa.delete(_IDS))
+    for table, rids in ids.items():
+        for part in _chunks(sorted(rids)):
+            conn.execute(_IDS.insert(), [{"table_name": table, "record_id": rid} for rid in part])
     for book in BOOKKEEPING:
         if book in tables:
             b = _table(book, "table_name", "record_id")
-            for table, rids in ids.items():
-                for part in _chunks(sorted(rids)):
-                    conn.execute(sa.delete(b).where(b.c.table_name == table, b.c.record_id.in_(part)))
+            conn.execute(sa.delete(b).where(select(_IDS.c.record_id).where(
+                _IDS.c.table_name == b.c.table_name, _IDS.c.record_id == b.c.record_id).exists()))
+    conn.execute(sa.delete(_IDS))
     if "sync_aliases" in tables:
         al = _table("sync_aliases", "table_name", "loser_id", "survivor_id")
         for table, rids in ids.items():
