@@ -46,6 +46,12 @@ CHILD_TABLES = ("enrollments", "attendance", "certificates", "originals_received
 BOOKKEEPING = ("sync_changes", "sync_clocks", "sync_conflicts", "sync_restore_rows", "sync_parked")
 CHUNK = 500
 _POST_COMMIT = "kursdesk_gdpr_after_commit"
+# an erasure of more records than this removes the backup copies instead of editing each
+COPY_EDIT_LIMIT = 20_000
+
+
+class _RemoveCopy(Exception):
+    """Raised inside a backup copy's edit: Database.rewrite_backups then removes the copy."""
 
 
 @dataclass(frozen=True)
@@ -98,48 +104,53 @@ def _remove(conn: Connection, ids: dict[str, set[str]], erased_by: dict[str, str
     """Delete these records and every bookkeeping row naming them (Core statements on this
     connection, so that sync's change capture logs nothing: each laptop erases by itself). With
     `erased_by` ({participant id: erasure id}), the ids are remembered as erased. Returns how many
-    records went."""
+    records went. The ids go into a temporary table first: each table is then cleaned by one
+    statement joined to it (the bookkeeping tables are not indexed by record id)."""
     tables = set(inspect(conn).get_table_names())
-    removed = 0
-    if "certificates" in tables and ids.get("certificates"):  # a correction names the one it replaced
-        t = _table("certificates", "id", "supersedes_id")
-        for part in _chunks(sorted(ids["certificates"])):
-            conn.execute(sa.update(t).where(t.c.id.in_(part)).values(supersedes_id=None))
-    for table in CHILD_TABLES + ("participants",):  # children first (foreign keys)
-        if table in tables:
-            t = _table(table, "id")
-            for part in _chunks(sorted(ids.get(table, ()))):
-                removed += conn.execute(sa.delete(t).where(t.c.id.in_(part))).rowcount
-    # the bookkeeping tables are not indexed by record id: one pass each, joined to the ids
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_IDS.name} "
                          "(table_name VARCHAR(40), record_id VARCHAR(36), PRIMARY KEY (table_name, record_id))")
     conn.execute(sa.delete(_IDS))
-    for table, rids in ids.items():
-        for part in _chunks(sorted(rids)):
-            conn.execute(_IDS.insert(), [{"table_name": table, "record_id": rid} for rid in part])
-    for book in BOOKKEEPING:
+    rows = [{"table_name": table, "record_id": rid} for table, rids in ids.items() for rid in rids]
+    for i in range(0, len(rows), 50_000):
+        conn.execute(_IDS.insert(), rows[i : i + 50_000])
+
+    def of(table: str):
+        return select(_IDS.c.record_id).where(_IDS.c.table_name == table)
+
+    removed = 0
+    if "certificates" in tables and ids.get("certificates"):  # a correction names the one it replaced
+        t = _table("certificates", "id", "supersedes_id")
+        conn.execute(sa.update(t).where(t.c.id.in_(of("certificates"))).values(supersedes_id=None))
+    for table in CHILD_TABLES + ("participants",):  # children first (foreign keys)
+        if table in tables and ids.get(table):
+            t = _table(table, "id")
+            removed += conn.execute(sa.delete(t).where(t.c.id.in_(of(table)))).rowcount
+    for book in BOOKKEEPING + ("gdpr_erased",):
         if book in tables:
             b = _table(book, "table_name", "record_id")
             conn.execute(sa.delete(b).where(select(_IDS.c.record_id).where(
                 _IDS.c.table_name == b.c.table_name, _IDS.c.record_id == b.c.record_id).exists()))
-    conn.execute(sa.delete(_IDS))
     if "sync_aliases" in tables:
         al = _table("sync_aliases", "table_name", "loser_id", "survivor_id")
-        for table, rids in ids.items():
-            for part in _chunks(sorted(rids)):
-                conn.execute(sa.delete(al).where(al.c.table_name == table,
-                                                 sa.or_(al.c.loser_id.in_(part), al.c.survivor_id.in_(part))))
-    if "sync_parked" in tables:  # a parked line of another record that names the person
-        parked = _table("sync_parked", "change")
-        for pid in sorted(ids.get("participants", ())):
-            conn.execute(sa.delete(parked).where(parked.c.change.contains(pid)))
+        for column in (al.c.loser_id, al.c.survivor_id):
+            conn.execute(sa.delete(al).where(select(_IDS.c.record_id).where(
+                _IDS.c.table_name == al.c.table_name, _IDS.c.record_id == column).exists()))
+    pids = ids.get("participants", set())
+    if "sync_parked" in tables and pids:  # a parked line of another record that names the person (few rows)
+        parked = _table("sync_parked", "id", "change")
+        gone = [pk for pk, change in conn.execute(select(parked.c.id, parked.c.change))
+                if any(pid in change for pid in pids)]
+        for part in _chunks(gone):
+            conn.execute(sa.delete(parked).where(parked.c.id.in_(part)))
     if erased_by is not None and "gdpr_erased" in tables:
         t = ErasedRecord.__table__
-        for table, rids in ids.items():
-            for part in _chunks(sorted(rids)):
-                conn.execute(t.delete().where(t.c.table_name == table, t.c.record_id.in_(part)))
-                conn.execute(t.insert(), [{"table_name": table, "record_id": rid, "erasure_id": erased_by.get(rid, "")}
-                                          for rid in part])
+        conn.execute(t.insert().from_select(["table_name", "record_id", "erasure_id"],
+                                            select(_IDS.c.table_name, _IDS.c.record_id, sa.literal(""))))
+        marked = [{"rid": pid, "eid": eid} for pid, eid in erased_by.items() if pid in pids]
+        if marked:
+            conn.execute(t.update().where(t.c.table_name == "participants", t.c.record_id == sa.bindparam("rid"))
+                         .values(erasure_id=sa.bindparam("eid")), marked)
+    conn.execute(sa.delete(_IDS))
     return removed
 
 
@@ -224,8 +235,11 @@ def clean_copies(db: Database, ids: dict[str, set[str]], extra: list[str] = ()) 
     (by their ids here, and by their records the copy holds). Returns (copies edited, removed)."""
     db.compact()
     pids = set(ids.get("participants", ()))
+    large = sum(map(len, ids.values())) > COPY_EDIT_LIMIT
 
     def edit(conn) -> None:
+        if large:  # editing every copy would take as long as the erasure itself, each: the copies go
+            raise _RemoveCopy()
         tables = set(inspect(conn).get_table_names())
         found = _person_ids(conn, tables, pids)
         for t, rids in ids.items():  # records the copy holds under ids the live database has lost
@@ -249,8 +263,12 @@ def _totals(db: Database, pids: list[str]) -> dict[str, dict[str, dict[str, int]
                 select(CourseSession.date).join(Attendance, Attendance.session_id == CourseSession.id)
                 .where(Attendance.participant_id.in_(part)).distinct()))
     out: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    wanted = set(pids)
+    many = len(wanted) > 500  # then the whole month in one go is faster than by id
     for month in sorted(months):
-        for row in month_hours(db, month, pids, with_dates=False):
+        for row in month_hours(db, month, None if many else pids, with_dates=False):
+            if row.participant_id not in wanted:
+                continue
             if row.minutes:
                 out[row.participant_id].setdefault(month, {})[row.company_id or ""] = row.minutes
     return out

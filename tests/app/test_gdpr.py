@@ -180,3 +180,15 @@ def test_a_protected_identity_is_listed_and_erased_like_anyone(db, month, tmp_pa
     retention.purge(db, today=date(2031, 1, 1))
     with db.read() as s:
         assert s.get(Participant, pid) is None
+
+
+def test_a_large_erasure_removes_the_backup_copies_instead_of_editing_them(db, month, monkeypatch):
+    from app import config
+
+    small = db.backup("manual")
+    erasure.erase(db, month["david"], "request")
+    assert small.exists() and ANNA_PNR.encode() in small.read_bytes()  # edited: the others stay in it
+    monkeypatch.setattr(erasure, "COPY_EDIT_LIMIT", 3)
+    retention.purge(db, today=date(2031, 1, 1))
+    assert list(config.backup_dir().glob("*.db")) == []
+    assert ANNA_PNR.encode() not in db.path.read_bytes()
