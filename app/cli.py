@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("name", nargs="?")
     st.add_argument("value", nargs="?")
 
+    from app.gdpr.cli import add_parser as add_gdpr_parser
+
+    add_gdpr_parser(sub, common)  # kursdesk gdpr extract|erase|purge|log
+
     syn = sub.add_parser("sync", parents=[common], help="sync through the shared folder")
     syn.add_argument("--folder", required=True, type=Path)
     syn.add_argument("--key", type=Path)
@@ -398,6 +402,12 @@ def cmd_sync(args) -> int:
     return 0
 
 
+def cmd_gdpr(args) -> int:
+    from app.gdpr.cli import cmd_gdpr as run
+
+    return run(args, _open)
+
+
 HANDLERS = {
     name: _closing(handler)
     for name, handler in {
@@ -412,6 +422,7 @@ HANDLERS = {
         "settings": cmd_settings,
         "month": cmd_month,
         "sync": cmd_sync,
+        "gdpr": cmd_gdpr,
     }.items()
 }
 

@@ -262,6 +262,7 @@ class Database:
             try:
                 with self.Session(bind=self._write_engine) as session, session.begin():
                     session.connection()  # BEGIN IMMEDIATE now, before any read
+                    session.info["kursdesk_db"] = self  # for work after the commit (app/gdpr/erasure.py)
                     self._local.session = session
                     try:
                         yield session
@@ -383,6 +384,63 @@ class Database:
             finally:
                 guard.close()
                 self._inuse = _hold_inuse(self.path)
+
+    # --- erasure (app/gdpr/erasure.py) -------------------------------------------------------
+
+    def compact(self) -> None:
+        """Rewrite the database file from its live content and empty the WAL, so that deleted
+        records leave no bytes behind (an erasure). SQLite only; elsewhere the server's own."""
+        if not self.is_sqlite:
+            return
+        raw = self.engine.raw_connection()  # the driver's own, outside any transaction (VACUUM needs it)
+        try:
+            conn = raw.driver_connection
+            conn.execute(f"PRAGMA busy_timeout={CLOSE_CHECKPOINT_TIMEOUT_MS}")
+            conn.execute("VACUUM")
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:  # another process reads right now: the next checkpoint empties it
+                log.info("the WAL could not be emptied after an erasure (busy)")
+        except sqlite3.OperationalError:
+            log.info("database compaction after an erasure postponed (busy)")
+        finally:
+            try:
+                raw.driver_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            finally:
+                raw.close()
+
+    def rewrite_backups(self, edit: Callable[[object], None], extra: list[Path] = ()) -> tuple[int, int]:
+        """Run `edit(connection)` inside every backup copy (the backups folder and `extra`, e.g.
+        restore points' full copies), then rewrite each copy from its live content. A copy that
+        cannot be edited is removed. Returns (edited, removed)."""
+        folder = config.backup_dir(create=False)
+        files = set(folder.glob("*.db")) if folder.is_dir() else set()
+        files |= {Path(p) for p in extra if p and Path(p).is_file()}
+        edited = removed = 0
+        for path in sorted(files):
+            engine = create_engine(f"sqlite:///{path}")
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("PRAGMA secure_delete=ON")
+                    edit(conn)
+                raw = engine.raw_connection()
+                try:
+                    raw.driver_connection.isolation_level = None
+                    raw.driver_connection.execute("VACUUM")
+                finally:
+                    raw.close()
+                edited += 1
+            except Exception:  # noqa: BLE001 - a copy that cannot be cleaned must not keep the data
+                log.info("a backup could not be edited for an erasure and was removed")
+                engine.dispose()  # (again in finally: harmless) before the file goes
+                path.unlink(missing_ok=True)
+                removed += 1
+                continue
+            finally:
+                engine.dispose()
+            for side in (Path(f"{path}-wal"), Path(f"{path}-journal")):
+                side.unlink(missing_ok=True)
+            owner_only(path)
+        return edited, removed
 
 
 def _prune(folder: Path, stem: str, reason: str) -> None:

@@ -165,6 +165,8 @@ class Participant(Record):
     exit_status: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-7
     employment_terms: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-3
     employment_extent: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-3
+    # when the participant was given the data protection notice (GDPR Art. 14; app/gdpr/notice.py)
+    informed_on: Mapped[date | None] = mapped_column(Date, default=None)
 
     company: Mapped[Company | None] = relationship(back_populates="participants")
 
@@ -308,6 +310,21 @@ class ProjectSetting(Record):
     value: Mapped[str] = mapped_column(Text, default="")
 
 
+class Erasure(Record):
+    """A person erased (GDPR; app/gdpr/erasure.py): synced, so that every laptop erases them too.
+    Holds no personal data: the erased participant's random id, and the hours they leave behind as
+    anonymous totals (JSON {"YYYY-MM": {company id or "": minutes}})."""
+
+    __tablename__ = "erasures"
+
+    participant_id: Mapped[str] = mapped_column(String(36), index=True)
+    erased_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))  # request | retention | never-participated
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)  # erased while the funder's retention applied
+    device: Mapped[str] = mapped_column(String(36), default="")
+    totals: Mapped[str] = mapped_column(Text, default="")
+
+
 class Setting(Base):
     """Settings of this laptop's organisation (name, signatory, logo, ...): key and JSON value."""
 
@@ -332,6 +349,7 @@ SYNCED_MODELS: tuple[type[Record], ...] = (
     OriginalReceived,
     ProjectSetting,
     MonthClose,
+    Erasure,
 )
 
 
@@ -530,3 +548,32 @@ class SyncRestoreRow(Base):
     record_id: Mapped[str] = mapped_column(String(36))
     before: Mapped[str] = mapped_column(Text, default="")
     after: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- data protection (local to each laptop; see app/gdpr/) ------------------------------------
+
+
+class ErasedRecord(Base):
+    """A record id that belonged to an erased person (random UUIDs, no personal data): a change
+    that arrives later for one of them (from a laptop that had not seen the erasure) is dropped."""
+
+    __tablename__ = "gdpr_erased"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    erasure_id: Mapped[str] = mapped_column(String(36), default="")
+
+
+class AuditEntry(Base):
+    """The audit log: exports of documents with full personnummer, and erasures. What, when, which
+    laptop and user, how many people; never names, personnummer or e-mail."""
+
+    __tablename__ = "gdpr_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(40))
+    device: Mapped[str] = mapped_column(String(36), default="")
+    user: Mapped[str] = mapped_column(String(100), default="")
+    people: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")  # a month, a format, a reason code: no personal data

@@ -258,6 +258,9 @@ def write_esf_summary(
 
     wb.active = 3  # opens on the attestation
     save_workbook(wb, out_path)
+    from app.gdpr import audit
+
+    audit.record(db, "summary", len(people), m.key)  # full personnummer (GDPR audit log)
     if progress is not None:
         progress(len(people), len(people))
     return f

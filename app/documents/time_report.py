@@ -346,6 +346,9 @@ def write_time_reports(
         raise
     if progress is not None:
         progress(total, total)
+    from app.gdpr import audit
+
+    audit.record(db, "time-reports", len(people), m.key)  # full personnummer (GDPR audit log)
     return len(people)
 
 

@@ -22,7 +22,7 @@ Fields of version 1 (the names never change within the version; more may be adde
 - needs: company_id, date, description, target_groups, course_ids
 - participants: first_name, last_name, personal_number, gender, email, phone, company_id,
   protected, project_start, project_end, exit_reason, exit_status, employment_terms,
-  employment_extent, formal_qualification
+  employment_extent, formal_qualification, informed_on (the date the data protection notice was given, or null)
 - courses: code, title, description, learning_outcomes, provider_id, location, teacher,
   min_attendance_percent, certificate_language, capacity
 - sessions: course_id, date, start, end, location, teacher, cancelled
@@ -41,6 +41,9 @@ session that has not started yet is refused.
 - month_closes: month (YYYY-MM), closed_at, closed_by, device_id, rounding (exact/floor), hours
   ({participant id: "12.50"}), figures (the summary's figures, an object), files ({file name:
   SHA-256}); one record per version of a closed month (app/services/month_close.py)
+- erasures: participant_id, erased_on, reason (request, retention, never-participated), forced,
+  device, totals (JSON text {"YYYY-MM": {company id: minutes}}): a person erased (GDPR). Import
+  erases them here too and leaves out every record of an erased person (app/gdpr/erasure.py).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ from app.models import (
     CourseSession,
     Enrollment,
     MonthClose,
+    Erasure,
     NeedCourse,
     NeedsAnalysis,
     OriginalReceived,
@@ -90,6 +94,8 @@ from app.models import (
     utcnow,
 )
 from app.services import project_data
+from app.gdpr import audit
+from app.gdpr.erasure import REASONS as ERASURE_REASONS, erase_applied, leave_out_erased, totals_text as _erasure_totals
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
     FieldError,
@@ -437,6 +443,7 @@ TYPES: tuple[RecordType, ...] = (
         _f("employment_terms", _project_code("employment_terms")),
         _f("employment_extent", _project_code("employment_extent")),
         _f("formal_qualification", _optional_bool),
+        _f("informed_on", _optional_date, out=_out_date),
     )),
     RecordType("courses", Course, (
         _f("code", _required_text, required=True),
@@ -516,6 +523,14 @@ TYPES: tuple[RecordType, ...] = (
     RecordType("project_settings", ProjectSetting, (
         _f("key", _required_text, required=True),
         _f("value", _text, default=""),
+    )),
+    RecordType("erasures", Erasure, (  # app/gdpr/erasure.py: no personal data
+        _f("participant_id", _required_fk, required=True),
+        _f("erased_on", _date, required=True, out=_out_date),
+        _f("reason", _choice(ERASURE_REASONS), required=True),
+        _f("forced", _bool, default=False),
+        _f("device", _text, default=""),
+        _f("totals", _validated(_erasure_totals), default=""),
     )),
 )
 BY_KEY = {t.key: t for t in TYPES}
@@ -607,6 +622,7 @@ def export_bundle(db: Database, path: str | Path, *, progress: Progress | None =
             handle.write("\n}\n")
             handle.flush()
             os.fsync(handle.fileno())
+    audit.record(db, "bundle-export", counts.get("participants", 0))  # full personnummer (GDPR audit log)
     return counts
 
 
@@ -972,6 +988,7 @@ def validate_bundle(db: Database, data: Any, *, now: datetime | None = None) -> 
         raise ValidationError(problems)
     parsed = {rtype.key: _parse_type(rtype, data.get(rtype.key), problems) for rtype in TYPES}
     with db.read() as session:
+        leave_out_erased(session, parsed)  # app/gdpr/erasure.py: an erased person never comes back
         existing = _Existing(session)
         _check_references(parsed, existing, problems)
         _check_unique(parsed, existing, problems)
@@ -1025,6 +1042,7 @@ def import_bundle(
                 _apply(session, part, now)
             if progress is not None:
                 progress(done + 1, len(TYPES))
+        erase_applied(session, list(parsed["erasures"].records))
     return counts
 
 

@@ -603,6 +603,7 @@ class Merger:
         ]
 
     def _run(self, items: list[_Item]) -> None:
+        items = self._erasures_first(items)
         by_table: dict[str, list[_Item]] = {}
         for it in items:
             if not isinstance(it.orig, dict):
@@ -617,6 +618,18 @@ class Merger:
             table = model.__tablename__
             if table in by_table or self._moves.get(table):
                 self._apply_table(table, by_table.get(table, []))
+
+    def _erasures_first(self, items: list[_Item]) -> list[_Item]:
+        """GDPR (app/gdpr/erasure.py): erasures are applied first and their people erased here;
+        no change of an erased person is applied, whenever it arrives."""
+        from app.gdpr import erasure
+
+        mine = [it for it in items if isinstance(it.orig, dict) and it.orig.get("t") == "erasures"]
+        if mine:
+            self._apply_table("erasures", mine)
+            erasure.erase_applied(self.session, [it.work.get("id") for it in mine])
+            items = [it for it in items if not (isinstance(it.orig, dict) and it.orig.get("t") == "erasures")]
+        return erasure.screen(self.conn, items, lambda it: it.orig)
 
     # --- identity -------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ def records(path: Path) -> dict:
 def counts(db_path: Path) -> dict:
     db = Database(db_path)
     try:
-        return {k: v for k, v in table_counts(db).items() if not k.startswith("sync_")}
+        return {k: v for k, v in table_counts(db).items() if not k.startswith("sync_") and k != "gdpr_audit"}
     finally:
         db.dispose()
 

@@ -28,6 +28,7 @@ from app.services.participants import ParticipantData, ParticipantDetail, Partic
 from ui.context import AppContext
 from app.services.project_data import proposed_dates
 from ui.forms.participant_project import ProjectFields
+from ui.gdpr_participant import ParticipantPrivacy
 from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
@@ -220,6 +221,9 @@ class Page(QWidget):
         form_buttons.addWidget(self.revert_button)
         form_buttons.addWidget(self.save_button)
         details_layout.addLayout(form_buttons)
+        self.privacy = ParticipantPrivacy(ctx)  # informed date, register extract, erasure (GDPR)
+        self.privacy.erased.connect(lambda _pid: self._reload_detail())
+        details_layout.addWidget(self.privacy)
         details_layout.addStretch(1)
         scroll = QScrollArea()  # the project data makes the form tall: it scrolls on a small screen
         scroll.setWidgetResizable(True)
@@ -322,18 +326,21 @@ class Page(QWidget):
     def _reload_detail(self) -> None:
         if self.current_id is None:
             self.form.set_data(None)
+            self.privacy.set_participant(None)
             return
         try:
             detail = participant_service.get_participant(self.ctx.db, self.current_id)
         except NotFound:
             self.current_id = None
             self.form.set_data(None)
+            self.privacy.set_participant(None)
             self._set_detail_enabled(False)
             return
         if self._companies_stale:
             self._load_companies()
         self.form.set_data(detail.data, detail.masked_personal_number)
         self.form.project.set_proposed(proposed_dates(self.ctx.db, self.current_id))
+        self.privacy.set_participant(self.current_id)
         self.detail_title.setText(f"{detail.data.first_name} {detail.data.last_name}")
         self._set_detail_enabled(True)
         self._reload_courses(detail)

@@ -34,6 +34,7 @@ from app.services.settings import (
 )
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
+from ui.gdpr_settings import PrivacySettings
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.forms.project_settings import ProjectSettingsFields
 from ui.widgets import heading
@@ -115,6 +116,8 @@ class Page(QWidget):
         self.status = QLabel()
         self.status.setObjectName("status")
         layout.addWidget(self.status)
+        self.privacy = PrivacySettings(ctx)  # data protection: retention, notices, audit log (GDPR)
+        layout.addWidget(self.privacy)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -135,6 +138,7 @@ class Page(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        self.privacy.refresh()
         settings = get_settings(self.ctx.db)
         self._loaded = settings
         self.form.clear_problems()

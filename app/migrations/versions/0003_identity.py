@@ -10,6 +10,7 @@ lookups.
 Revision ID: 0003
 Revises: 0002
 """
+from contextlib import contextmanager
 from typing import Sequence, Union
 
 from alembic import op
@@ -36,6 +37,28 @@ DELETED_PAIRS = (  # tombstoned pair rows, for sync's identity lookups (few rows
 )
 
 
+@contextmanager
+def _fields_of_this_schema(conn):
+    """The merge reads and writes the fields sync knows today (app.sync.capture.FIELDS); while it
+    runs here, only those this schema already has (later migrations add more columns)."""
+    import sqlalchemy as sa
+
+    from app.sync import capture
+
+    saved = {t: capture.FIELDS[t] for t in capture.FIELDS}
+    insp = sa.inspect(conn)
+    try:
+        for t in saved:
+            present = {c["name"] for c in insp.get_columns(t)} if insp.has_table(t) else set()
+            capture.FIELDS[t] = tuple(f for f in saved[t] if f in present)
+            capture.FIELDS_SET[t] = frozenset(capture.FIELDS[t])
+        yield
+    finally:
+        for t, f in saved.items():
+            capture.FIELDS[t] = f
+            capture.FIELDS_SET[t] = frozenset(f)
+
+
 def upgrade() -> None:
     import sqlalchemy as sa
 
@@ -43,8 +66,9 @@ def upgrade() -> None:
 
     conn = op.get_bind()
     session = Session(bind=conn)
-    merge_duplicates(session)
-    session.flush()
+    with _fields_of_this_schema(conn):
+        merge_duplicates(session)
+        session.flush()
     for table, name, column, lite, pg in INDEXES:
         op.create_index(name, table, [column], unique=True, sqlite_where=sa.text(lite), postgresql_where=sa.text(pg))
     gone = sa.text("deleted_at IS NOT NULL")
