@@ -75,31 +75,32 @@ def test_a_bad_extract_file_name_writes_nothing(db, month, tmp_path):
 def test_nobody_is_due_before_the_retention_date_except_people_who_never_took_part(db, month):
     assert retention.due_for_erasure(db, date(2026, 4, 15)) == []  # David changed today: not yet
     later = date.today().replace(year=date.today().year + 1)
-    due = retention.due_for_erasure(db, later)
-    assert [(d.participant_id, d.reason) for d in due] == [(month["david"], "never-participated")]
-    assert due[0].masked_personal_number == "20010215-****"
+    due = {d.participant_id: d for d in retention.due_for_erasure(db, later)}
+    assert set(due) == {month["david"], month["erik"]}  # waitlisted; withdrawn with no minutes
+    assert {d.reason for d in due.values()} == {"never-participated"}
+    assert due[month["david"]].masked_personal_number == "20010215-****"
     everyone = retention.due_for_erasure(db, date(2031, 1, 1))
-    assert {d.participant_id for d in everyone} == {month["anna"], month["bertil"], month["cecilia"], month["david"]}
+    assert {d.participant_id for d in everyone} == {month["anna"], month["bertil"], month["cecilia"], month["david"], month["erik"], month["fatima"]}
     assert {d.reason for d in everyone} == {"retention"}
 
 
 def test_purge_dry_run_erases_nothing_and_purge_erases_the_due(db, month):
     later = date.today().replace(year=date.today().year + 1)
-    assert len(retention.purge(db, dry_run=True, today=later)) == 1
+    assert len(retention.purge(db, dry_run=True, today=later)) == 2
     with db.read() as s:
         assert s.get(Participant, month["david"]) is not None
     retention.purge(db, today=later)
     with db.read() as s:
-        assert s.get(Participant, month["david"]) is None
+        assert s.get(Participant, month["david"]) is None and s.get(Participant, month["erik"]) is None
         assert s.scalar(select(Enrollment.id).where(Enrollment.participant_id == month["david"])) is None
         assert s.get(Participant, month["anna"]) is not None
     [entry] = audit.entries(db)
-    assert entry.action == "erasure" and entry.people == 1 and entry.detail == "never-participated"
+    assert entry.action == "erasure" and entry.people == 2 and entry.detail == "never-participated"
 
 
 def test_past_months_totals_stay_after_everyone_is_erased(db, month):
     before = {m: erasure.month_totals(db, m) for m in ("2026-03", "2026-04")}
-    assert before["2026-03"] == {month["verk"]: 240 + 95 + 150 + 180, month["evil"]: 60 + 180}
+    assert before["2026-03"] == {month["verk"]: 240 + 95 + 150 + 180, month["evil"]: 60 + 180, month["kommun"]: 240 + 210}
     retention.purge(db, today=date(2031, 1, 1))
     with db.read() as s:
         assert s.scalar(select(Participant.id)) is None and s.scalar(select(Attendance.id)) is None
@@ -137,22 +138,22 @@ def test_the_notice_and_who_has_hours_but_was_not_informed(db, month):
     save_gdpr_settings(db, GdprSettings(controller="X", retention_until=None, notice_sv="Hej {controller}, {okänt}"))
     assert notice_text(db, "sv") == "Hej X, {okänt}"
     assert get_gdpr_settings(db).notice_sv == "Hej {controller}, {okänt}"
-    assert [u.participant_id for u in uninformed_participants(db, "2026-03")] == [month["bertil"]]
-    set_informed(db, [month["bertil"]], date(2026, 3, 1))
+    assert {u.participant_id for u in uninformed_participants(db, "2026-03")} == {month["bertil"], month["fatima"]}
+    set_informed(db, [month["bertil"], month["fatima"]], date(2026, 3, 1))
     assert uninformed_participants(db, "2026-03") == []
 
 
 def test_the_audit_log_records_full_personnummer_documents_without_personal_data(db, month, tmp_path):
     from app.documents.time_report import write_time_reports
     from app.interchange.bundle import export_bundle
-    from app.services.reports import write_summary
+    from app.documents.esf_summary import write_esf_summary
 
     write_time_reports(db, "2026-03", tmp_path / "t.pdf", today=date(2026, 4, 15))
-    write_summary(db, "2026-03", tmp_path / "s.xlsx", today=date(2026, 4, 15))
+    write_esf_summary(db, "2026-03", tmp_path / "s.xlsx")
     export_bundle(db, tmp_path / "b.json")
     rows = audit.entries(db)
     assert [(r.action, r.people, r.detail) for r in rows] == [
-        ("bundle-export", 4, ""), ("summary", 3, "2026-03"), ("time-reports", 2, "2026-03")]
+        ("bundle-export", 6, ""), ("summary", 3, "2026-03"), ("time-reports", 3, "2026-03")]
     assert all(r.device and isinstance(r.at, datetime) for r in rows)
     with db.read() as s:
         dumped = json.dumps([[e.action, e.device, e.user, e.people, e.detail] for e in s.scalars(select(AuditEntry))])

@@ -220,36 +220,41 @@ def test_migration_0003_merges_duplicates_already_there_and_then_refuses_new_one
     from sqlalchemy.exc import IntegrityError
 
     from app import db as dbmod
-    import uuid
-
-    from app.db import Database, current_revision
-    from app.migrations import HEAD
+    from app.db import Database, current_revision, head_revision
 
     db = Database(tmp_path / "old.db", migrate=False)
     dbmod.upgrade(db, "0002")
-    with db.write() as s:
-        s.add_all([Company(id=A_COMPANY, name="Verkstad AB", org_number="5560360793"),
-                   Company(id=B_COMPANY, name="Verkstaden AB", org_number="5560360793"),
-                   Company(name="Utan", org_number=""), Company(name="Utan heller", org_number="")])
-        s.flush()
-        # the columns of 0002 only (later migrations add more): a Core insert names just these
-        s.execute(Participant.__table__.insert(), [
-            dict(id=B_PERSON, first_name="Åsa", last_name="Lind", personal_number="198507142386", company_id=B_COMPANY, phone="070-1"),
-            dict(id=A_PERSON, first_name="Åsa", last_name="Lind", personal_number="198507142386", company_id=A_COMPANY, phone=""),
-            dict(id=str(uuid.uuid4()), first_name="X", last_name="Y", personal_number="19800101TF29", company_id=None, phone=""),
-            dict(id=str(uuid.uuid4()), first_name="Z", last_name="W", personal_number="19800101TF29", company_id=None, phone="")])
-        course = Course(code="SVE-1", title="Svets")
-        s.add(course)
-        s.flush()
-        ses = CourseSession(course_id=course.id, date=date(2026, 3, 2), start_time=time(8), end_time=time(12))
-        s.add(ses)
-        s.flush()
+
+    def insert(conn, table, **values):  # plain SQL: the rows a 0002 database holds, not today's models
+        values.setdefault("id", str(uuid.uuid4()))
+        values.update(created_at="2026-01-01 00:00:00", updated_at="2026-01-01 00:00:00")
+        names = ", ".join(values)
+        conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in values)})"), values)
+        return values["id"]
+
+    company = dict(municipality="", industry="", contact_name="", contact_email="", contact_phone="")
+    person = dict(gender="", email="", phone="", company_id=None)
+    with db.engine.begin() as conn:
+        insert(conn, "companies", id=A_COMPANY, name="Verkstad AB", org_number="5560360793", **company)
+        insert(conn, "companies", id=B_COMPANY, name="Verkstaden AB", org_number="5560360793", **company)
+        insert(conn, "companies", name="Utan", org_number="", **company)
+        insert(conn, "companies", name="Utan heller", org_number="", **company)
+        insert(conn, "participants", id=B_PERSON, first_name="Åsa", last_name="Lind", personal_number="198507142386",
+               **dict(person, company_id=B_COMPANY, phone="070-1"))
+        insert(conn, "participants", id=A_PERSON, first_name="Åsa", last_name="Lind", personal_number="198507142386",
+               **dict(person, company_id=A_COMPANY))
+        insert(conn, "participants", first_name="X", last_name="Y", personal_number="19800101TF29", **person)
+        insert(conn, "participants", first_name="Z", last_name="W", personal_number="19800101TF29", **person)
+        course = insert(conn, "courses", code="SVE-1", title="Svets", description="", learning_outcomes="", location="",
+                        teacher="", min_attendance_percent=80, certificate_language="sv")
+        ses = insert(conn, "sessions", course_id=course, date="2026-03-02", start_time="08:00:00.000000",
+                     end_time="12:00:00.000000", location="", teacher="", cancelled=0)
         for pid in (A_PERSON, B_PERSON):
             insert(conn, "enrollments", course_id=course, participant_id=pid, status="enrolled", certificate_language="")
             insert(conn, "attendance", id=attendance_id(ses, pid), session_id=ses, participant_id=pid, status="present",
                    note="")
     dbmod.upgrade(db)
-    assert current_revision(db) == HEAD
+    assert current_revision(db) == head_revision()
     d = dump(db)
     assert [r["id"] for r in live(d["participants"]) if r["personal_number"] == "198507142386"] == [A_PERSON]
     assert len([r for r in live(d["participants"]) if r["personal_number"] == "19800101TF29"]) == 2
