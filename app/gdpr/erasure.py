@@ -7,7 +7,9 @@ records go for good (participant, also merged-away duplicates of it, enrollments
 certificates with their frozen PDFs, originals, tombstones included), and with them every copy in
 the sync bookkeeping (change log, clocks, conflicts, parked changes, restore rows, aliases); then
 the database file is rewritten from its live content and the WAL emptied, and the person is erased
-inside every backup and restore-point copy (a copy that cannot be edited is removed).
+inside every backup and restore-point copy (a copy that cannot be edited is removed; after an
+erasure of more than COPY_EDIT_LIMIT records, such as the purge at the end of the retention
+period, every copy is removed).
 
 The ids of the erased records are kept (`gdpr_erased`: random UUIDs): `screen()` drops every later
 change for them, so a laptop that had not seen the erasure cannot bring the person back.
