@@ -38,6 +38,7 @@ from app.documents.common import (
     register_fonts,
 )
 from app.i18n import N_, format_hours, format_percent, translate_in
+from app.signing.scan import pdf_keywords
 from app.i18n import format_date as _format_date
 
 # babel formatting is the slowest call on the page; a batch prints the same few dates again and again
@@ -52,6 +53,8 @@ QR_MASK = 5
 
 # Document texts (source English; translated per certificate language with translate_in).
 T_TITLE = N_("Certificate")
+T_TITLE_PARTICIPATION = N_("Certificate of participation")
+T_DATES_ATTENDED = N_("Attended")
 T_CERTIFY = N_("This is to certify that")
 T_BORN = N_("born {date}")
 T_PARTICIPATED = N_("has taken part in the course")
@@ -67,6 +70,9 @@ T_PLACE_DATE = N_("{place}, {date}")
 T_NUMBER = N_("Certificate number")
 T_CODE = N_("Verification code")
 T_VERIFY_HINT = N_("Scan the code or give the number to the issuer to check this certificate.")
+# signed certificates: the QR code holds the signed statement (after the verifier page's address)
+T_VERIFY_HINT_URL = N_("To check this certificate, scan the QR code or open {url} and enter the text of the QR code.")
+T_VERIFY_HINT_SIGNED = N_("The QR code holds this certificate's details, signed by the issuer; the issuer's verifier page checks them.")
 T_DOC_TITLE = N_("Certificate {number}")
 
 
@@ -105,6 +111,10 @@ class CertificateData:
     # Frozen at issue, so a redraw (a combined file) needs no encoding and no segno of the same
     # version to give the same page.
     qr_modules: str = ""
+    kind: str = "course"  # 'course' (kursintyg) or 'participation' (deltagarintyg)
+    contact: str = ""  # the issuer's contact details ("address  ·  phone  ·  e-mail  ·  web")
+    statement: str = ""  # the signed statement (base64url) the QR code carries; empty: not signed
+    verifier_url: str = ""  # the verifier page's address, named in the hint
 
     @property
     def qr_text(self) -> str:
@@ -296,7 +306,7 @@ def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[flo
 def _fixed_key(d: CertificateData) -> tuple:
     """What the fixed-position parts of a page depend on (the same for a whole batch)."""
     return (d.lang, d.organisation_name, d.programme_name, d.logo_png, d.place, d.issued_on,
-            d.signatory_name, d.signatory_title)
+            d.signatory_name, d.signatory_title, d.kind, d.contact, bool(d.statement), d.verifier_url)
 
 
 def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
@@ -314,11 +324,16 @@ def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
     if d.programme_name:
         c.setFont(FONT, 9)
         c.drawRightString(width - margin, height - margin - 10 * mm, d.programme_name)
+    if d.contact:  # address on one line, telephone, e-mail and web on the next
+        c.setFont(FONT, 8)
+        address, _sep, rest = d.contact.partition("  ·  ")
+        for i, line in enumerate(filter(None, (address, rest))):
+            c.drawRightString(width - margin, height - margin - (14.5 + 4 * i) * mm, line)
 
     # title
     y = height - 62 * mm
     c.setFont(FONT_BOLD, 30)
-    c.drawCentredString(width / 2, y, t(T_TITLE).upper())
+    c.drawCentredString(width / 2, y, t(T_TITLE_PARTICIPATION if d.kind == "participation" else T_TITLE).upper())
     c.setStrokeColor(EU_BLUE)
     c.setLineWidth(1.2)
     c.line(width / 2 - 40 * mm, y - 5 * mm, width / 2 + 40 * mm, y - 5 * mm)
@@ -351,7 +366,13 @@ def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
     draw_funding_statement(c, margin, 20 * mm, lang)
     c.setFont(FONT, 7)
     c.setFillColor(colors.HexColor("#444444"))
-    c.drawString(margin, 13 * mm, t(T_VERIFY_HINT))
+    if not d.statement:
+        hint = t(T_VERIFY_HINT)
+    elif d.verifier_url:
+        hint = t(T_VERIFY_HINT_URL).format(url=d.verifier_url)
+    else:
+        hint = t(T_VERIFY_HINT_SIGNED)
+    c.drawString(margin, 13 * mm, hint)
     c.setFillColor(colors.black)
 
 
@@ -410,7 +431,7 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
         dates = first if first == last else f"{first} – {last}"
     percent = d.attended_minutes / d.scheduled_minutes if d.scheduled_minutes else 0.0
     rows = [
-        (T_DATES, dates),
+        (T_DATES_ATTENDED if d.kind == "participation" else T_DATES, dates),
         (T_SCHEDULED, format_hours(d.scheduled_minutes, lang=lang)),
         (
             T_ATTENDED,
@@ -462,6 +483,8 @@ def render_certificate(d: CertificateData) -> bytes:
     """One certificate as PDF bytes; the same data gives the same bytes."""
     buf = io.BytesIO()
     c = new_canvas(buf, title=document_title(d), invariant=True)
+    if d.statement:  # what `kursdesk verify FILE.pdf` reads (app/signing/scan.py)
+        c.setKeywords(pdf_keywords(d.statement))
     draw_certificate(c, d)
     c.showPage()
     c.save()

@@ -1,0 +1,83 @@
+"""The certificate settings of this laptop's organisation (`certificates.*` in the settings
+table): the verifier page's address, whether certificates of participation are offered, the
+issuer's contact details printed on every certificate, and the organisation's texts in English."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
+
+from app.db import Database
+from app.errors import Problem, ValidationError
+from app.i18n import _
+from app.services.settings import get_value, set_value
+from app.validation import FieldError, normalize_email, normalize_phone
+
+PREFIX = "certificates."
+
+
+@dataclass(frozen=True)
+class CertificateSettings:
+    verifier_url: str = ""  # where the organisation publishes the verifier page (empty: QR holds the statement alone)
+    participation: bool = True  # the Certificates page offers certificates of participation (deltagarintyg)
+    issuer_address: str = ""
+    issuer_phone: str = ""
+    issuer_email: str = ""
+    issuer_web: str = ""
+    organisation_name_en: str = ""  # empty: the Swedish name is printed on English certificates too
+    programme_name_en: str = ""
+    signatory_title_en: str = ""
+
+    def contact_line(self) -> str:
+        """The issuer's contact details as one printed line."""
+        return "  ·  ".join(v for v in (self.issuer_address, self.issuer_phone, self.issuer_email, self.issuer_web) if v)
+
+
+NAMES = tuple(PREFIX + f.name for f in fields(CertificateSettings))
+
+
+def get_certificate_settings(db: Database) -> CertificateSettings:
+    values = {}
+    for f in fields(CertificateSettings):
+        raw = get_value(db, PREFIX + f.name, None)
+        if raw is None:
+            continue
+        values[f.name] = raw == "1" if f.type in (bool, "bool") else raw
+    return CertificateSettings(**values)
+
+
+def _web_address(field: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value if "://" in value else "https://" + value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise FieldError(field, _("{value} is not a web address (such as https://intyg.example.se/).").format(value=value))
+    return parts.geturl()
+
+
+def checked(settings: CertificateSettings) -> CertificateSettings:
+    """The settings cleaned, or ValidationError listing every field that is wrong."""
+    problems, values = [], {}
+    checks = {"verifier_url": lambda v: _web_address("verifier_url", v), "issuer_web": lambda v: _web_address("issuer_web", v),
+              "issuer_email": normalize_email, "issuer_phone": normalize_phone}
+    for f in fields(CertificateSettings):
+        value = getattr(settings, f.name)
+        if isinstance(value, str):
+            value = " ".join(value.split())
+            try:
+                value = checks.get(f.name, lambda v: v)(value)
+            except FieldError as exc:
+                problems.append(Problem(f.name, exc.message))
+        values[f.name] = value
+    if problems:
+        raise ValidationError(problems)
+    return CertificateSettings(**values)
+
+
+def save_certificate_settings(db: Database, settings: CertificateSettings) -> CertificateSettings:
+    settings = checked(settings)
+    for f in fields(CertificateSettings):
+        value = getattr(settings, f.name)
+        set_value(db, PREFIX + f.name, ("1" if value else "0") if isinstance(value, bool) else value)
+    return settings
