@@ -5,8 +5,9 @@
     Ed25519 signature 64 (over every byte before it)
 
 Integers are big-endian; dates are days since 2000-01-01 (born: since 1900-01-01), 0xFFFF for
-none. The code is kept without its dashes. About 200 bytes for a usual certificate, so the QR
-code (with the verifier page's address before a '#') stays at version 13 or below. The same
+none. The code is kept without its dashes. About 200 bytes for a usual certificate (QR version
+11 or 12 with the verifier page's address before a '#'), at most 280 (version 16) for the longest
+texts, which are cut to LIMITS. The same
 layout is read by the verifier page (resources/verifier/verifier.html): change both together.
 """
 
@@ -28,7 +29,7 @@ _BIRTH_EPOCH = date(1900, 1, 1)
 _NONE = 0xFFFF
 _HEAD = struct.Struct(">BBHHHH")
 # the longest each text may be in the statement (UTF-8 bytes); longer texts end with "…"
-LIMITS = {"number": 40, "code": 20, "holder": 80, "course_code": 40, "course_title": 90, "issuer": 60}
+LIMITS = {"number": 24, "code": 14, "holder": 50, "course_code": 20, "course_title": 50, "issuer": 40}
 _TEXTS = tuple(LIMITS)
 
 
