@@ -1305,3 +1305,27 @@ def course_choices(db: Database) -> list[CourseChoice]:
             select(Course.id, Course.code, Course.title).where(Course.deleted_at.is_(None)).order_by(Course.code)
         ).all()
     return [CourseChoice(*r) for r in rows]
+
+
+# --- English certificates ------------------------------------------------------------------------
+
+def missing_english_texts(db: Database, course_id: str) -> tuple[str, ...]:
+    """The texts an English certificate of this course would print in Swedish, because their
+    English version is not set (the course's and the organisation's); empty when no participant
+    gets an English certificate, or nothing is missing. For the Certificates page, before issuing."""
+    with db.read() as s:
+        course = _course(s, course_id)
+        english = course.certificate_language == "en" or s.execute(
+            select(Enrollment.id).where(Enrollment.course_id == course_id, Enrollment.deleted_at.is_(None),
+                                        Enrollment.certificate_language == "en").limit(1)
+        ).first() is not None
+        texts = [(course.title, course.title_en, _("the course title")),
+                 (course.description, course.description_en, _("the course description")),
+                 (course.learning_outcomes, course.learning_outcomes_en, _("the learning outcomes"))]
+    if not english:
+        return ()
+    settings, extra = get_settings(db), get_certificate_settings(db)
+    texts += [(settings.signatory_title, extra.signatory_title_en, _("the signatory's title")),
+              (settings.organisation_name, extra.organisation_name_en, _("the organisation's name")),
+              (settings.programme_name, extra.programme_name_en, _("the programme's name"))]
+    return tuple(label for swedish, translated, label in texts if swedish.strip() and not translated.strip())

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.errors import ValidationError
 from app.i18n import _
 from app.services.settings import OrganisationSettings, get_settings, save_settings
+from ui.certificate_widgets import CertificateSettingsBox
 from ui.context import AppContext
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.widgets import heading
@@ -87,6 +88,8 @@ class Page(QWidget):
         note = QLabel(_("The language applies to the whole program, including standard dialogs."))
         note.setWordWrap(True)
         layout.addWidget(note)
+        self.certificates = CertificateSettingsBox(ctx)
+        layout.addWidget(self.certificates)
 
         buttons = QHBoxLayout()
         self.save_button = QPushButton(_("Save"))
@@ -136,6 +139,7 @@ class Page(QWidget):
         self.default_min_attendance.setValue(int(settings.default_min_attendance))
         set_combo_data(self.hours_rounding, settings.hours_rounding)
         set_combo_data(self.language, settings.language)
+        self.certificates.refresh()
 
     def values(self) -> OrganisationSettings:
         base = self._loaded or OrganisationSettings()
@@ -176,11 +180,15 @@ class Page(QWidget):
         if logo and (not Path(logo).is_file() or QPixmap(logo).isNull()):
             self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
             return False
+        certificates = self.certificates.check()
+        if certificates is None:
+            return False
         try:
             save_settings(self.ctx.db, values)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
+        self.certificates.save(certificates)
         self._loaded = values
         self.status.setText(_("Settings saved."))
         self.ctx.bus.announce("settings", [])
