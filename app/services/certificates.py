@@ -1311,7 +1311,8 @@ def course_choices(db: Database) -> list[CourseChoice]:
 
 def missing_english_texts(db: Database, course_id: str) -> tuple[str, ...]:
     """The texts an English certificate of this course would print in Swedish, because their
-    English version is not set (the course's and the organisation's); empty when no participant
+    English version is not set (the course's, the signatory's title and the programme's name; the
+    organisation's name is a name and may stay as it is); empty when no participant
     gets an English certificate, or nothing is missing. For the Certificates page, before issuing."""
     with db.read() as s:
         course = _course(s, course_id)
@@ -1326,6 +1327,5 @@ def missing_english_texts(db: Database, course_id: str) -> tuple[str, ...]:
         return ()
     settings, extra = get_settings(db), get_certificate_settings(db)
     texts += [(settings.signatory_title, extra.signatory_title_en, _("the signatory's title")),
-              (settings.organisation_name, extra.organisation_name_en, _("the organisation's name")),
               (settings.programme_name, extra.programme_name_en, _("the programme's name"))]
     return tuple(label for swedish, translated, label in texts if swedish.strip() and not translated.strip())
