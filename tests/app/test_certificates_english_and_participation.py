@@ -96,3 +96,24 @@ def test_participation_needs_attended_minutes(db):
     built = build_course(db, people=[("Ingen", "Närvaro", "")])  # no marks: no attended minutes
     with pytest.raises(UserError, match="Ingen Närvaro har inte deltagit"):
         svc.issue_certificates(db, built.course_id, built.participant_ids[-1:], today=TODAY, kind=svc.KIND_PARTICIPATION)
+
+
+def test_english_texts_and_the_kind_survive_a_bundle(db, tmp_path):
+    from app.db import Database
+    from app.interchange.bundle import export_bundle, import_bundle
+
+    built = make_course(db)
+    with db.write() as s:
+        course = s.get(Course, built.course_id)
+        course.title_en, course.description_en, course.learning_outcomes_en = "Welding", "About welding", "To weld"
+    issued = svc.issue_certificates(db, built.course_id, today=TODAY, kind=svc.KIND_PARTICIPATION)
+    export_bundle(db, tmp_path / "b.json")
+    other = Database(tmp_path / "other.db")
+    try:
+        import_bundle(other, tmp_path / "b.json")
+        data = get_course(other, built.course_id).data
+        assert (data.title_en, data.description_en, data.learning_outcomes_en) == ("Welding", "About welding", "To weld")
+        kinds = {r.participation.number for r in svc.certificate_overview(other, built.course_id) if r.participation}
+        assert kinds == {c.number for c in issued}
+    finally:
+        other.dispose()
