@@ -151,6 +151,7 @@ class CertificateRow:
     revoked_on: date | None
     revoke_reason: str
     supersedes_number: str
+    kind: str = KIND_COURSE
 
 
 # --- numbers and codes -----------------------------------------------------------------------
@@ -1250,6 +1251,7 @@ def list_certificates(db: Database, search: str = "", course_id: str | None = No
                 Certificate.revoked_on,
                 Certificate.revoke_reason,
                 Certificate.supersedes_id,
+                Certificate.kind,
             )
             .join(Course, Course.id == Certificate.course_id)
             .join(Participant, Participant.id == Certificate.participant_id)
@@ -1282,6 +1284,7 @@ def list_certificates(db: Database, search: str = "", course_id: str | None = No
                 revoked_on=r[11],
                 revoke_reason=r[12] or "",
                 supersedes_number=numbers.get(r[13], "") if r[13] else "",
+                kind=r[14],
             )
         )
     return out

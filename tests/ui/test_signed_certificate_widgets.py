@@ -79,6 +79,12 @@ def test_certificates_of_participation_from_the_page(certificates, db, qtbot):
     assert sum(1 for r in rows if r.participation is not None) == 6  # everyone who attended
     assert all(r.certificate is None for r in rows)  # no course certificate issued by it
     assert not certificates.participation_button.isEnabled()  # nobody left to issue to
+    m = certificates.candidates
+    col = [c.key for c in m.columns].index("participation")
+    assert all(m.data(m.index(i, col)).startswith("Utfärdat 20") for i in range(m.rowCount()))
+    r = certificates.register
+    kind = [c.key for c in r.columns].index("kind")
+    assert {r.data(r.index(i, kind)) for i in range(r.rowCount())} == {"Deltagarintyg"}
     save_certificate_settings(db, CertificateSettings(participation=False))
     certificates.refresh()
     assert certificates.participation_button.isHidden()

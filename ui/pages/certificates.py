@@ -79,7 +79,14 @@ def candidate_columns() -> list[Column]:
                align_right=True),
         Column("language", N_("Language"), lambda r: r.language),
         Column("status", N_("Certificate"), lambda r: candidate_status(r), searchable=True),
+        Column("participation", N_("Certificate of participation"), lambda r: participation_status(r)),
     ]
+
+
+def participation_status(c: svc.CertificateCandidate) -> str:
+    if c.participation is not None and c.participation.status == "valid":
+        return _("Issued {number}").format(number=c.participation.number)
+    return ""
 
 
 def register_columns() -> list[Column]:
@@ -88,6 +95,8 @@ def register_columns() -> list[Column]:
         Column("holder", N_("Name"), lambda r: r.holder_name, searchable=True),
         Column("course", N_("Course"), lambda r: f"{r.course_code} {r.course_title}", searchable=True),
         Column("issued", N_("Issued"), lambda r: r.issued_on, text=lambda r: format_date(r.issued_on)),
+        Column("kind", N_("Certificate"), lambda r: r.kind,
+               text=lambda r: _("Certificate of participation") if r.kind == svc.KIND_PARTICIPATION else _("Certificate")),
         Column("status", N_("Status"), lambda r: r.status, text=lambda r: _(STATUS_TEXT[r.status])),
         Column("reason", N_("Reason"), lambda r: r.revoke_reason),
         Column("supersedes", N_("Replaces"), lambda r: r.supersedes_number),
