@@ -331,6 +331,9 @@ def cmd_verifier(args) -> int:
     return 0
 
 
+_SCAN_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+
+
 def _verify_signed(args, db, text: str) -> int:
     """A signed statement: valid (0), revoked (3) or forged (5), by its signature alone."""
     from app.i18n import format_date
@@ -364,8 +367,8 @@ def cmd_verify(args) -> int:
 
     value = args.number_or_code
     db = _open(args)
-    if os.path.isfile(value):
-        value = text_from_file(Path(value))
+    if os.path.isfile(value) or value.lower().endswith(_SCAN_SUFFIXES):
+        value = text_from_file(Path(value))  # a missing file is named, not "unknown certificate"
     if is_signed_text(value):
         return _verify_signed(args, db, value)
     v = verify(db, value)

@@ -228,11 +228,34 @@ def with_qr(d: CertificateData) -> CertificateData:
     return replace(d, qr_modules=modules_text(qr_matrix(d.qr_text, d.qr_mask)))
 
 
+def _stencil(modules: str) -> str:
+    """The rows of `modules_text` as the hexadecimal data of a 1-bit image (each row padded to
+    whole bytes, dark = 1): the same digits, a '0' added to rows of an odd number of digits."""
+    rows = modules.split(".")
+    return "".join(rows) if len(rows[0]) % 2 == 0 else "0".join(rows) + "0"
+
+
 def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int | None = None,
-            modules: str = "") -> None:
+            modules: str = "", stencil: bool = False) -> None:
     """The QR code with its lower left corner at (x, y), `size` wide including a 4-module quiet
     zone, drawn as one filled path (a rectangle per horizontal run of dark modules), in module
-    units under a transformation: a few short integers per run instead of four formatted floats."""
+    units under a transformation: a few short integers per run instead of four formatted floats.
+
+    `stencil` (signed certificates, whose QR codes have ~1,000 runs): the modules as one 1-bit
+    inline image mask painted black, as PostScript barcode writers draw matrix codes; a few hundred
+    bytes that need no formatting per run (the runs took a third of a combined file's time)."""
+    if stencil:
+        modules = modules or modules_text(qr_matrix(payload, mask))
+        n = len(modules.split("."))
+        module = size / (n + 8)
+        c.saveState()
+        c.setFillColor(colors.white)
+        c.rect(x, y, size, size, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        c.transform(n * module, 0, 0, n * module, x + 4 * module, y + 4 * module)  # the unit square: the modules
+        c.addLiteral(f"BI /IM true /W {n} /H {n} /BPC 1 /D [1 0] /F /AHx ID\n{_stencil(modules)}>\nEI")
+        c.restoreState()
+        return
     if modules:
         rows = _bit_rows(modules)
     else:
@@ -468,7 +491,7 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
             c.drawString(margin, y, line)
 
     # number, code and QR code (right)
-    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask, d.qr_modules)
+    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask, d.qr_modules, stencil=bool(d.statement))
     right = _QR_X - 1 * mm
     c.setFont(FONT_BOLD, 10.5)
     c.drawRightString(right, _QR_Y + 19 * mm, d.number)

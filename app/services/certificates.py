@@ -58,6 +58,7 @@ from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import _, format_datetime, ngettext, translate_in
 from app.models import (
     CERTIFICATE_LANGUAGES,
+    Attendance,
     Certificate,
     Course,
     CourseSession,
@@ -249,8 +250,6 @@ def _summary(db: Database, course_id: str):
 
 def _attended_dates(db: Database, course_id: str) -> dict[str, tuple[date, date]]:
     """Each participant's first and last day with attended minutes (present or late) in the course."""
-    from app.models import Attendance
-
     with db.read() as s:
         rows = s.execute(
             select(Attendance.participant_id, func.min(CourseSession.date), func.max(CourseSession.date))

@@ -132,3 +132,16 @@ def test_the_statement_fits_a_modest_qr_code(db):
     _built, issued = _issue(db)
     usual = svc.certificate_data(db, issued[0].id)
     assert (len(qr_matrix(usual.qr_text)) - 17) // 4 <= 12  # a usual certificate, with the address
+
+
+@pytest.mark.parametrize("length", [200, 240, 280, 320, 360])
+def test_the_qr_stencil_decodes_at_every_size(length, tmp_path):
+    """The signed QR code is drawn as a 1-bit image mask: rows of an odd and an even number of
+    hex digits (QR versions 10 to 14) read back as the text they hold."""
+    from app.documents.certificate import qr_matrix, render_certificate
+    from tests.app.test_certificate_pdf import sample
+
+    text = ("AQec-_9z" * 60)[:length]  # byte mode, as base64url is
+    versions = (len(qr_matrix(text, 5)) - 17) // 4
+    pdf = render_certificate(sample(qr_payload=text, statement=text))
+    assert decode_qr(pdf, tmp_path) == [text], versions

@@ -75,6 +75,8 @@ def test_the_pdf_and_a_scan_of_it(issued, elsewhere, tmp_path, capsys):
                     str(pdf), str(tmp_path / "blank")], check=True)
     assert main(["verify", str(blank), "--public-key", str(pub), *elsewhere]) == 2
     assert "No QR code could be read in" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path / "missing.pdf"), "--public-key", str(pub), *elsewhere]) == 2
+    assert "missing.pdf does not exist" in capsys.readouterr().err
 
 
 def test_a_bad_public_key_file_is_named(issued, elsewhere, tmp_path, capsys):
