@@ -112,7 +112,7 @@ class CertificateData:
     # version to give the same page.
     qr_modules: str = ""
     kind: str = "course"  # 'course' (kursintyg) or 'participation' (deltagarintyg)
-    contact: str = ""  # the issuer's contact details ("address  ·  phone  ·  e-mail  ·  web")
+    contact: str = ""  # the issuer's contact details: "address\nphone  ·  e-mail  ·  web"
     statement: str = ""  # the signed statement (base64url) the QR code carries; empty: not signed
     verifier_url: str = ""  # the verifier page's address, named in the hint
 
@@ -347,10 +347,9 @@ def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
     if d.programme_name:
         c.setFont(FONT, 9)
         c.drawRightString(width - margin, height - margin - 10 * mm, d.programme_name)
-    if d.contact:  # address on one line, telephone, e-mail and web on the next
+    if d.contact:  # the address on one line, telephone, e-mail and web on the next
         c.setFont(FONT, 8)
-        address, _sep, rest = d.contact.partition("  ·  ")
-        for i, line in enumerate(filter(None, (address, rest))):
+        for i, line in enumerate(d.contact.splitlines()[:2]):
             c.drawRightString(width - margin, height - margin - (14.5 + 4 * i) * mm, line)
 
     # title

@@ -28,12 +28,15 @@ class CertificateSettings:
     programme_name_en: str = ""
     signatory_title_en: str = ""
 
-    def contact_line(self) -> str:
-        """The issuer's contact details as one printed line."""
-        return "  ·  ".join(v for v in (self.issuer_address, self.issuer_phone, self.issuer_email, self.issuer_web) if v)
+    def contact_lines(self) -> str:
+        """The issuer's contact details as printed: the address, then telephone, e-mail and web."""
+        reach = "  ·  ".join(v for v in (self.issuer_phone, self.issuer_email, self.issuer_web) if v)
+        return "\n".join(v for v in (self.issuer_address, reach) if v)
 
 
 NAMES = tuple(PREFIX + f.name for f in fields(CertificateSettings))
+#: the verifier page's address goes into every QR code (and the hint line): kept short
+VERIFIER_URL_MAX = 60
 
 
 def get_certificate_settings(db: Database) -> CertificateSettings:
@@ -70,6 +73,10 @@ def checked(settings: CertificateSettings) -> CertificateSettings:
             except FieldError as exc:
                 problems.append(Problem(f.name, exc.message))
         values[f.name] = value
+    if len(values["verifier_url"]) > VERIFIER_URL_MAX and not any(p.field == "verifier_url" for p in problems):
+        problems.append(Problem("verifier_url", _(
+            "The verifier page's address may be at most {n} characters long: it goes into every QR code."
+        ).format(n=VERIFIER_URL_MAX)))
     if problems:
         raise ValidationError(problems)
     return CertificateSettings(**values)

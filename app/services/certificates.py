@@ -397,7 +397,7 @@ def _course_facts(db: Database, course_id: str) -> _CourseFacts:
                      "learning_outcomes": course.learning_outcomes_en,
                      "organisation_name": extra.organisation_name_en, "programme_name": extra.programme_name_en,
                      "signatory_title": extra.signatory_title_en},
-            contact=extra.contact_line(),
+            contact=extra.contact_lines(),
             signer=signer,
         )
 

@@ -34,6 +34,9 @@ def test_certificate_settings_are_saved_with_the_page(settings, db):
     assert settings.save() is False
     assert "är ingen webbadress" in box.form.error_text("verifier_url")
     assert get_certificate_settings(db).issuer_email == ""  # nothing saved
+    box.edits["verifier_url"].setText("https://intyg.campus.se/" + "k" * 40)
+    assert settings.save() is False
+    assert "högst 60 tecken" in box.form.error_text("verifier_url")
     box.edits["verifier_url"].setText("intyg.campus.se/kontroll")
     box.participation.setChecked(False)
     assert settings.save() is True
