@@ -64,7 +64,7 @@ def verify_signed(text: str, keys: PublicKeys, revoked: RevocationList | None = 
 
 def local_public_keys(db: Database) -> PublicKeys:
     """This laptop's public keys (none made for asking); UserError when it has none."""
-    keys = public_keys(get_settings(db).organisation_name, create=False)
+    keys = public_keys(get_settings(db).organisation_name)
     if not keys.keys:
         raise UserError(_("This laptop has no signing key yet: give the issuer's public key with --public-key FILE."))
     return keys

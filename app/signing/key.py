@@ -7,8 +7,9 @@ Where the key comes from (one rule, the same on every laptop):
   new has to be carried to a second laptop.
 - A laptop without sync makes its own key at its first signature and keeps it owner-only in the
   configuration folder beside the sync key (`signing-key.json`). When it later joins a programme,
-  the programme's key signs from then on and this key's public half stays among the public keys
-  (the certificates it signed still verify).
+  the programme's key signs from then on.
+- Every public key a laptop has signed with is kept (`signing-public-keys.json`) and exported
+  with the current one, so what it signed before a change of key still verifies.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.i18n import _
 
 OWN_KEY_FORMAT = "kursdesk-signing-key"
 PUBLIC_KEY_FORMAT = "kursdesk-public-key"
+USED_KEYS_FORMAT = "kursdesk-signing-public-keys"
 _HKDF_INFO = b"kursdesk certificate signing key v1"
 
 
@@ -143,19 +145,42 @@ def _programme_key() -> Ed25519PrivateKey | None:
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
+def _used_path() -> Path:
+    return config.config_dir() / "signing-public-keys.json"
+
+
+def _used_keys() -> list[bytes]:
+    """The public keys this laptop has signed with, oldest first (a new programme key, or
+    joining a programme, changes the signing key; what it signed before must still verify)."""
+    try:
+        return [unb64url(k) for k in json.loads(_used_path().read_text(encoding="utf-8"))["keys"]]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(_("{file} is not a Kursdesk public key file.").format(file=_used_path())) from None
+
+
+def _remember_used(public: bytes) -> None:
+    used = _used_keys()
+    if public in used:
+        return
+    text = json.dumps({"format": USED_KEYS_FORMAT, "keys": [b64url(k) for k in [*used, public]]})
+    tmp = _used_path().with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, _used_path())
+
+
 def signing_key() -> Ed25519PrivateKey:
     """The key that signs now: the programme's, else this laptop's own (made at first use)."""
-    return _programme_key() or _own_key(create=True)
+    key = _programme_key() or _own_key(create=True)
+    _remember_used(raw_public(key.public_key()))
+    return key
 
 
-def public_keys(issuer: str = "", create: bool = True) -> PublicKeys:
-    """This laptop's public keys: the signing one first, then its own earlier key if the
-    programme's key signs now. `create` False: nothing is made (a laptop that never signed
-    may have no key at all)."""
-    keys = []
-    programme = _programme_key()
-    own = _own_key(create=create and programme is None)
-    for key in (programme, own):
-        if key is not None:
-            keys.append(raw_public(key.public_key()))
+def public_keys(issuer: str = "") -> PublicKeys:
+    """This laptop's public keys: the one that signs now first, then every earlier one it signed
+    with (newest first). Nothing is made here: a laptop that never signed may have none."""
+    current = _programme_key() or _own_key(create=False)
+    keys = [raw_public(current.public_key())] if current is not None else []
+    keys += [k for k in reversed(_used_keys()) if k not in keys]
     return PublicKeys(tuple(keys), issuer)

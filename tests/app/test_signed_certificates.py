@@ -110,6 +110,9 @@ def test_the_signing_key_is_the_programmes_once_sync_is_set_up(db, kursdesk_home
     from app.signing.key import _programme_key
 
     assert keys.raw_public(_programme_key().public_key()) == now[0]
+    # a new programme key: the keys signed with before stay among the public keys
+    remember_key(ProgrammeKey.generate())
+    assert signing.programme_public_keys(db).keys[1:] == now
 
 
 def test_the_statement_fits_a_modest_qr_code(db):
