@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+
 from app.db import Database
 from app.errors import Problem, ValidationError
 from app.i18n import _
-from app.services.settings import get_value, set_value
+from app.models import Setting
 from app.validation import FieldError, normalize_email, normalize_phone
 
 PREFIX = "certificates."
@@ -40,12 +42,13 @@ VERIFIER_URL_MAX = 60
 
 
 def get_certificate_settings(db: Database) -> CertificateSettings:
+    with db.read() as s:
+        stored = dict(s.execute(select(Setting.key, Setting.value).where(Setting.key.in_(NAMES))).all())
     values = {}
     for f in fields(CertificateSettings):
-        raw = get_value(db, PREFIX + f.name, None)
-        if raw is None:
-            continue
-        values[f.name] = raw == "1" if f.type in (bool, "bool") else raw
+        raw = stored.get(PREFIX + f.name)
+        if raw is not None:
+            values[f.name] = raw == "1" if f.type in (bool, "bool") else raw
     return CertificateSettings(**values)
 
 
@@ -84,7 +87,10 @@ def checked(settings: CertificateSettings) -> CertificateSettings:
 
 def save_certificate_settings(db: Database, settings: CertificateSettings) -> CertificateSettings:
     settings = checked(settings)
-    for f in fields(CertificateSettings):
-        value = getattr(settings, f.name)
-        set_value(db, PREFIX + f.name, ("1" if value else "0") if isinstance(value, bool) else value)
+    with db.write() as s:  # all or nothing
+        for f in fields(CertificateSettings):
+            value = getattr(settings, f.name)
+            row = s.get(Setting, PREFIX + f.name) or Setting(key=PREFIX + f.name)
+            row.value = ("1" if value else "0") if isinstance(value, bool) else value
+            s.add(row)
     return settings
