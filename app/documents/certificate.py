@@ -41,8 +41,19 @@ from app.i18n import N_, format_hours, format_percent, translate_in
 from app.signing.scan import pdf_keywords
 from app.i18n import format_date as _format_date
 
-# babel formatting is the slowest call on the page; a batch prints the same few dates again and again
+# babel formatting is the slowest call on the page; a batch prints the same few dates and hours
+# again and again
 format_date = lru_cache(maxsize=512)(_format_date)
+
+
+@lru_cache(maxsize=1024)
+def _hours(minutes: int, lang: str) -> str:
+    return format_hours(minutes, lang=lang)
+
+
+@lru_cache(maxsize=1024)
+def _percent(share: float, lang: str) -> str:
+    return format_percent(share, lang=lang)
 
 QR_PREFIX = "KURSDESK"
 #: the mask pattern of every QR code issued now. segno otherwise draws the code with all eight
@@ -280,11 +291,17 @@ def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int 
 BODY = 10.0
 
 
-def _wrap(value: str, font: str, size: float, width: float) -> list[str]:
+@lru_cache(maxsize=1024)  # a batch wraps the same course texts on every page
+def _wrap(value: str, font: str, size: float, width: float) -> tuple[str, ...]:
     lines: list[str] = []
     for paragraph in value.strip().splitlines():
         lines.extend(simpleSplit(paragraph, font, size, width) or [""])
-    return lines
+    return tuple(lines)
+
+
+@lru_cache(maxsize=1024)
+def _translated(lang: str, message: str) -> str:
+    return translate_in(lang, message)
 
 
 def _centred_lines(c: Canvas, value: str, font: str, size: float, leading: float, y: float, width: float,
@@ -303,10 +320,12 @@ def _centred_lines(c: Canvas, value: str, font: str, size: float, leading: float
     return y
 
 
-def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[float, list[tuple[str, str]]]:
+@lru_cache(maxsize=256)
+def _text_block(lang: str, description: str, outcomes: str, width: float,
+                height: float) -> tuple[float, tuple[tuple[str, str], ...]]:
     """Description and learning outcomes as (font, line) pairs, at the largest size from 10 pt
     down to 7 pt that fits the height; what still does not fit ends with an ellipsis."""
-    sections = [(t(T_DESCRIPTION), d.description), (t(T_OUTCOMES), d.learning_outcomes)]
+    sections = [(_translated(lang, T_DESCRIPTION), description), (_translated(lang, T_OUTCOMES), outcomes)]
     sections = [(label, value) for label, value in sections if value.strip()]
     size = BODY
     while True:
@@ -323,7 +342,14 @@ def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[flo
         if lines:
             font, last = lines[-1]
             lines[-1] = (font, last.rstrip() + " …")
-    return size, lines
+    return size, tuple(lines)
+
+
+def _draw_lines(c: Canvas, size: float, lines: tuple[tuple[str, str], ...], x: float, y: float) -> None:
+    for font, line in lines:
+        y -= size * 1.3
+        c.setFont(font, size)
+        c.drawString(x, y, line)
 
 
 def _fixed_key(d: CertificateData) -> tuple:
@@ -412,7 +438,7 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
     lang = d.lang
 
     def t(message: str) -> str:
-        return translate_in(lang, message)
+        return _translated(lang, message)
 
     width, height = PAGE
     margin = 22 * mm
@@ -454,11 +480,11 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
     percent = d.attended_minutes / d.scheduled_minutes if d.scheduled_minutes else 0.0
     rows = [
         (T_DATES_ATTENDED if d.kind == "participation" else T_DATES, dates),
-        (T_SCHEDULED, format_hours(d.scheduled_minutes, lang=lang)),
+        (T_SCHEDULED, _hours(d.scheduled_minutes, lang)),
         (
             T_ATTENDED,
             t(T_ATTENDED_VALUE).format(
-                hours=format_hours(d.attended_minutes, lang=lang), percent=format_percent(percent, lang=lang)
+                hours=_hours(d.attended_minutes, lang), percent=_percent(percent, lang)
             ),
         ),
         (T_PROVIDER, d.provider_name),
@@ -480,14 +506,21 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
             c.drawString(margin + label_w, y, line)
         y -= 1.5 * mm
 
-    # description and learning outcomes: in the space left above the place and date
-    size, lines = _text_block(d, t, inner, y - 6 * mm - 96 * mm)
-    if lines:
-        y -= 6 * mm
-        for font, line in lines:
-            y -= size * 1.3
-            c.setFont(font, size)
-            c.drawString(margin, y, line)
+    # description and learning outcomes: in the space left above the place and date (in a file of
+    # many pages, one form per course text and position: the same lines on every page)
+    height = y - 6 * mm - 96 * mm
+    size, lines = _text_block(lang, d.description, d.learning_outcomes, inner, height)
+    if lines and forms is None:
+        _draw_lines(c, size, lines, margin, y - 6 * mm)
+    elif lines:
+        key = ("text", lang, d.description, d.learning_outcomes, inner, height)  # height fixes y
+        name = forms.get(key)
+        if name is None:
+            name = forms[key] = f"KursdeskText{len(forms)}"
+            c.beginForm(name)
+            _draw_lines(c, size, lines, margin, y - 6 * mm)
+            c.endForm()
+        c.doForm(name)
 
     # number, code and QR code (right)
     draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask, d.qr_modules, stencil=bool(d.statement))

@@ -148,3 +148,19 @@ def test_the_qr_stencil_decodes_at_every_size(length, tmp_path):
     versions = (len(qr_matrix(text, 5)) - 17) // 4
     pdf = render_certificate(sample(qr_payload=text, statement=text))
     assert decode_qr(pdf, tmp_path) == [text], versions
+
+
+def test_the_combined_file_shows_the_issued_pages(db, tmp_path):
+    """The combined print file draws the fixed parts and the course texts once, as forms; each of
+    its pages still renders pixel for pixel like the certificate's frozen PDF."""
+    import subprocess
+
+    _built, issued = _issue(db)
+    combined = svc.write_combined_pdf(db, [c.id for c in issued], tmp_path / "alla.pdf")
+    for i, cert in enumerate(issued, start=1):
+        single = tmp_path / f"{i}.pdf"
+        single.write_bytes(svc.certificate_pdf(db, cert.id))
+        subprocess.run(["pdftoppm", "-gray", "-r", "50", "-singlefile", str(single), str(tmp_path / f"s{i}")], check=True)
+        subprocess.run(["pdftoppm", "-gray", "-r", "50", "-singlefile", "-f", str(i), "-l", str(i), str(combined),
+                        str(tmp_path / f"c{i}")], check=True)
+        assert (tmp_path / f"s{i}.pgm").read_bytes() == (tmp_path / f"c{i}.pgm").read_bytes(), cert.number
