@@ -17,7 +17,6 @@ from app.errors import UserError
 from app.i18n import _
 from app.interchange.files import atomic_file
 from app.models import Certificate
-from app.services.certificate_settings import get_certificate_settings
 from app.services.settings import get_settings
 from app.signing import revocations, statement, verifier_page
 from app.signing.key import PublicKeys, fingerprint, public_keys, signing_key
@@ -88,29 +87,33 @@ def export_public_key(db: Database, path: Path) -> Path:
     return Path(path)
 
 
-def revocation_list_text(db: Database, today: date | None = None) -> str:
-    """Every revoked certificate's number and date, signed with the programme's key."""
+def _revoked(db: Database) -> dict[str, date]:
     with db.read() as s:
-        rows = s.execute(
+        return dict(s.execute(
             select(Certificate.number, Certificate.revoked_on)
             .where(Certificate.revoked_on.is_not(None), Certificate.deleted_at.is_(None))
-        ).all()
-    return revocations.signed_list(dict(rows), get_settings(db).organisation_name, today or date.today(), signing_key())
+        ).all())
+
+
+def revocation_list_text(db: Database, today: date | None = None, revoked: dict[str, date] | None = None) -> str:
+    """Every revoked certificate's number and date, signed with the programme's key."""
+    revoked = _revoked(db) if revoked is None else revoked
+    return revocations.signed_list(revoked, get_settings(db).organisation_name, today or date.today(), signing_key())
 
 
 def export_revocations(db: Database, path: Path, today: date | None = None) -> int:
     """Write the signed revocation list; how many certificates it names."""
-    text = revocation_list_text(db, today)
+    revoked = _revoked(db)
+    text = revocation_list_text(db, today, revoked)
     with atomic_file(Path(path), "revocations") as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return len(revocations.parse_list(text, programme_public_keys(db), str(path)).revoked)
+    return len(revoked)
 
 
 def write_verifier(db: Database, out_dir: Path, today: date | None = None) -> Path:
     """The verifier page (one static file, `index.html`) with the public keys and the signed
     revocation list of today embedded. Publish it at the address in the certificate settings."""
-    html = verifier_page.page(programme_public_keys(db), revocation_list_text(db, today),
-                              get_certificate_settings(db).verifier_url)
+    html = verifier_page.page(programme_public_keys(db), revocation_list_text(db, today))
     target = Path(out_dir) / "index.html"
     with atomic_file(target, "verifier", make_folder=True) as tmp:
         tmp.write_text(html, encoding="utf-8")

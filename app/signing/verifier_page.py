@@ -13,9 +13,9 @@ TEMPLATE = config.RESOURCES / "verifier" / "verifier.html"
 _MARK = "/*KURSDESK-DATA*/"
 
 
-def page(keys: PublicKeys, revocation_list: str, verifier_url: str = "") -> str:
+def page(keys: PublicKeys, revocation_list: str) -> str:
     data = {"keys": [b64url(k) for k in keys.keys], "fingerprint": fingerprint(keys.keys[0]), "issuer": keys.issuer,
-            "revocations": json.loads(revocation_list), "url": verifier_url}
+            "revocations": json.loads(revocation_list)}
     # inside <script>: no "</script>" or "<!--" can be formed by the data
     embedded = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return TEMPLATE.read_text(encoding="utf-8").replace(_MARK, embedded, 1)
