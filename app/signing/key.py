@@ -166,7 +166,9 @@ def _remember_used(public: bytes) -> None:
         return
     text = json.dumps({"format": USED_KEYS_FORMAT, "keys": [b64url(k) for k in [*used, public]]})
     tmp = _used_path().with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner-only, like the keys
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     os.replace(tmp, _used_path())
 
 
