@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -74,7 +75,7 @@ class PublicKeys:
             try:
                 Ed25519PublicKey.from_public_bytes(raw).verify(signature, message)
                 return True
-            except Exception:  # InvalidSignature, or a malformed signature
+            except InvalidSignature:
                 continue
         return False
 

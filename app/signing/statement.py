@@ -14,7 +14,7 @@ layout is read by the verifier page (resources/verifier/verifier.html): change b
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from app.signing.key import b64url, unb64url
@@ -59,8 +59,7 @@ def fit(text: str, limit: int) -> str:
 
 def fitted(st: Statement) -> Statement:
     """The statement with every text within its limit (what is signed and what a verifier shows)."""
-    values = {name: fit(getattr(st, name), LIMITS[name]) for name in _TEXTS}
-    return Statement(**{**st.__dict__, **values})
+    return replace(st, **{name: fit(getattr(st, name), LIMITS[name]) for name in _TEXTS})
 
 
 def _day(value: date | None, epoch: date) -> int:
