@@ -78,8 +78,13 @@ class CertificateSettingsBox(QGroupBox):
         for name, edit in self.edits.items():
             edit.setText(getattr(values, name))
         self.participation.setChecked(values.participation)
-        self.fingerprint.setText(_("Public key of the certificates' signatures: {fingerprint}").format(
-            fingerprint=signing.public_key_fingerprint(self.ctx.db)))
+        self.show_fingerprint()
+
+    def show_fingerprint(self) -> None:
+        found = signing.public_key_fingerprint(self.ctx.db)
+        self.fingerprint.setText(
+            _("Public key of the certificates' signatures: {fingerprint}").format(fingerprint=found) if found
+            else _("No signing key yet: it is made with the first certificate (or an export of the public key)."))
 
     def values(self) -> CertificateSettings:
         given = {name: edit.text().strip() for name, edit in self.edits.items()}
@@ -109,3 +114,4 @@ class CertificateSettingsBox(QGroupBox):
             signing.export_public_key(self.ctx.db, path)
         except UserError as exc:
             show_error(self, exc)
+        self.show_fingerprint()

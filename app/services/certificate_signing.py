@@ -76,8 +76,10 @@ def programme_public_keys(db: Database) -> PublicKeys:
 
 
 def public_key_fingerprint(db: Database) -> str:
-    """The signing key's fingerprint, to print in Settings and compare by eye."""
-    return fingerprint(programme_public_keys(db).keys[0])
+    """The signing key's fingerprint, to print in Settings and compare by eye; '' while this
+    laptop has none (looking makes none: it is made at the first certificate or export)."""
+    keys = public_keys()
+    return fingerprint(keys.keys[0]) if keys.keys else ""
 
 
 def export_public_key(db: Database, path: Path) -> Path:
