@@ -65,7 +65,7 @@ QR_MASK = 5
 # Document texts (source English; translated per certificate language with translate_in).
 T_TITLE = N_("Certificate")
 T_TITLE_PARTICIPATION = N_("Certificate of participation")
-T_DATES_ATTENDED = N_("Attended")
+T_DATES_ATTENDED = N_("Days attended")
 T_CERTIFY = N_("This is to certify that")
 T_BORN = N_("born {date}")
 T_PARTICIPATED = N_("has taken part in the course")
@@ -380,8 +380,12 @@ def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
 
     # title
     y = height - 62 * mm
-    c.setFont(FONT_BOLD, 30)
-    c.drawCentredString(width / 2, y, t(T_TITLE_PARTICIPATION if d.kind == "participation" else T_TITLE).upper())
+    title = t(T_TITLE_PARTICIPATION if d.kind == "participation" else T_TITLE).upper()
+    size = 30.0
+    while size > 18 and pdfmetrics.stringWidth(title, FONT_BOLD, size) > width - 2 * margin:
+        size -= 1  # "CERTIFICATE OF PARTICIPATION" would reach the margins at 30 pt
+    c.setFont(FONT_BOLD, size)
+    c.drawCentredString(width / 2, y, title)
     c.setStrokeColor(EU_BLUE)
     c.setLineWidth(1.2)
     c.line(width / 2 - 40 * mm, y - 5 * mm, width / 2 + 40 * mm, y - 5 * mm)

@@ -117,3 +117,20 @@ def test_english_texts_and_the_kind_survive_a_bundle(db, tmp_path):
         assert kinds == {c.number for c in issued}
     finally:
         other.dispose()
+
+
+def test_english_certificate_of_participation_title_fits(tmp_path):
+    from reportlab.lib.units import mm
+
+    from app.documents.certificate import render_certificate
+    from tests.app.test_certificate_pdf import sample
+
+    pdf = render_certificate(sample(lang="en", kind="participation"))
+    src = tmp_path / "p.pdf"
+    src.write_bytes(pdf)
+    box = subprocess.run(["pdftotext", "-bbox", str(src), "-"], capture_output=True, text=True, check=True).stdout
+    words = [line for line in box.splitlines() if ">CERTIFICATE<" in line or ">PARTICIPATION<" in line]
+    assert len(words) == 2 and "Days attended" in pdftotext(pdf, tmp_path)
+    x_min = float(words[0].split('xMin="')[1].split('"')[0])
+    x_max = float(words[1].split('xMax="')[1].split('"')[0])
+    assert 22 * mm <= x_min and x_max <= 210 * mm - 22 * mm  # within the page's margins
