@@ -76,9 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--duplicates", action="store_true",
                       help="list participants with two valid certificates of one course (exit 3 when there are some)")
     cert.add_argument("--revoke-duplicate", metavar="NUMBER", help="revoke NUMBER as a duplicate of the other valid one")
+    cert.add_argument("--participation", action="store_true",
+                      help="certificates of participation, to everyone with attended minutes")
+    cert.add_argument("--export-public-key", metavar="FILE", type=Path, help="write the programme's public key")
+    cert.add_argument("--export-revocations", metavar="FILE", type=Path, help="write the signed revocation list")
 
     ver = sub.add_parser("verify", parents=[common], help="verify a certificate")
-    ver.add_argument("number_or_code")
+    ver.add_argument("number_or_code", metavar="NUMBER_CODE_QR_TEXT_OR_FILE")
+    ver.add_argument("--public-key", metavar="FILE", type=Path, help="the issuer's public key (else this laptop's)")
+    ver.add_argument("--revocations", metavar="FILE", type=Path, help="the issuer's signed revocation list")
+
+    vpage = sub.add_parser("verifier", parents=[common], help="write the verifier page to publish")
+    vpage.add_argument("--out", metavar="DIR", required=True, type=Path)
 
     rep = sub.add_parser("report", parents=[common], help="reports for the funder; check: the control report")
     rep.add_argument("kind", choices=["month", "check"])
@@ -261,6 +270,8 @@ def cmd_certificates(args) -> int:
     --revoke-duplicate NUMBER revokes one of them, naming the one kept."""
     from app.services import certificates as certs
 
+    if args.export_public_key or args.export_revocations:
+        return _export_signing(args)
     if args.duplicates and args.revoke_duplicate:
         raise UserError(_("Give either --duplicates or --revoke-duplicate NUMBER, not both."))
     if args.duplicates:
@@ -274,7 +285,8 @@ def cmd_certificates(args) -> int:
         raise UserError(_("Usage: kursdesk certificates CODE --out DIR [--confirm] | --duplicates [CODE] | --revoke-duplicate NUMBER"))
     db = _open(args)
     course_id = certs.course_id_by_code(db, args.code)
-    issued = certs.issue_certificates(db, course_id, lang=args.lang, confirm=args.confirm)
+    kind = certs.KIND_PARTICIPATION if args.participation else certs.KIND_COURSE
+    issued = certs.issue_certificates(db, course_id, lang=args.lang, confirm=args.confirm, kind=kind)
     if issued:
         ids = [c.id for c in issued]
         paths = certs.write_certificate_files(db, ids, args.out)
@@ -315,12 +327,69 @@ def _print_duplicates(certs, db, code: str | None) -> int:
     return 3
 
 
-def cmd_verify(args) -> int:
-    """valid (exit 0), revoked (3) or unknown (4), with holder, course and date."""
-    from app.i18n import format_date
-    from app.services.certificates import verify
+def _export_signing(args) -> int:
+    from app.services import certificate_signing as signing
 
-    v = verify(_open(args), args.number_or_code)
+    db = _open(args)
+    if args.export_public_key:
+        signing.export_public_key(db, args.export_public_key)
+        print(_("Public key written to {file} (fingerprint {fingerprint})").format(
+            file=args.export_public_key, fingerprint=signing.public_key_fingerprint(db)))
+    if args.export_revocations:
+        n = signing.export_revocations(db, args.export_revocations)
+        print(_("Signed revocation list ({n} revoked) written to {file}").format(n=n, file=args.export_revocations))
+    return 0
+
+
+def cmd_verifier(args) -> int:
+    from app.services.certificate_signing import write_verifier
+
+    path = write_verifier(_open(args), args.out)
+    print(_("Verifier page written to {file}; publish it at the verifier address of the certificate settings.").format(file=path))
+    return 0
+
+
+_SCAN_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+
+
+def _verify_signed(args, db, text: str) -> int:
+    """A signed statement: valid (0), revoked (3) or forged (5), by its signature alone."""
+    from app.i18n import format_date
+    from app.services import certificate_signing as signing
+    from app.signing.key import read_public_keys
+    from app.signing.revocations import read_list
+
+    keys = read_public_keys(args.public_key) if args.public_key else signing.local_public_keys(db)
+    revoked = read_list(args.revocations, keys) if args.revocations else None
+    v = signing.verify_signed(text, keys, revoked, db)
+    if v.status == "forged":
+        print(_("Forged: the signature does not match (the text was changed, or it was not signed with this key)."))
+        return 5
+    st = v.statement
+    details = _("{number}: {holder}, {code} {title}, issued {date}").format(
+        number=st.number, holder=st.holder, code=st.course_code, title=st.course_title, date=format_date(st.issued_on))
+    if v.status == "revoked":
+        print(_("Revoked: {details}").format(details=details))
+        return 3
+    print(_("Valid: {details}").format(details=details))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    """valid (exit 0), revoked (3) or unknown (4), with holder, course and date. A signed QR text,
+    a scan of the QR code or the issued PDF is checked by its signature: forged exits 5."""
+    from app.i18n import format_date
+    from app.services.certificate_signing import is_signed_text
+    from app.services.certificates import verify
+    from app.signing.scan import text_from_file
+
+    value = args.number_or_code
+    db = _open(args)
+    if os.path.isfile(value) or value.lower().endswith(_SCAN_SUFFIXES):
+        value = text_from_file(Path(value))  # a missing file is named, not "unknown certificate"
+    if is_signed_text(value):
+        return _verify_signed(args, db, value)
+    v = verify(db, value)
     if v.status == "unknown":
         print(_("Unknown: no certificate {value}").format(value=args.number_or_code.strip()))
         return 4
@@ -418,6 +487,7 @@ HANDLERS = {
         "attendance-list": cmd_attendance_list,
         "certificates": cmd_certificates,
         "verify": cmd_verify,
+        "verifier": cmd_verifier,
         "report": cmd_report,
         "settings": cmd_settings,
         "month": cmd_month,

@@ -69,8 +69,9 @@ def _build(workdir: Path, name: str = "certificates-bench.db"):
     return db, course.id
 
 
-def _bare_page(c, lines, matrix, number):
-    """The same page with plain canvas calls: strings ready-made, no services, no translation."""
+def _bare_page(c, lines, matrix, qr_text):
+    """The same page with plain canvas calls: strings ready-made, no services, no translation, no
+    signing (the QR code holds the same signed statement, encoded here)."""
     import segno
     from reportlab.lib import colors
     from reportlab.lib.units import mm
@@ -89,7 +90,7 @@ def _bare_page(c, lines, matrix, number):
     # QR: encoded here too (the same mask), drawn as one path of horizontal runs
     from app.documents.certificate import QR_MASK
 
-    code = segno.make_qr(f"KURSDESK:{number}:ABCD-EFGH-JKMN", error="m", boost_error=False, mask=QR_MASK)
+    code = segno.make_qr(qr_text, error="m", boost_error=False, mask=QR_MASK)
     m = 32 * mm / (len(code.matrix) + 8)
     path = c.beginPath()
     for r, row in enumerate(code.matrix):
@@ -172,19 +173,19 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     register_fonts()
     bare_dir = workdir / "bare"
     bare_dir.mkdir(exist_ok=True)
-    prepared = [(_bare_lines(d), d.number) for d in datas]
+    prepared = [(_bare_lines(d), d.qr_text) for d in datas]
     b0 = _now()
-    for i, (lines, number) in enumerate(prepared):
+    for i, (lines, qr_text) in enumerate(prepared):
         buf = io.BytesIO()
         c = Canvas(buf, initialFontName=FONT, invariant=1)
-        _bare_page(c, lines, None, number)
+        _bare_page(c, lines, None, qr_text)
         c.showPage()
         c.save()
         (bare_dir / f"{i}.pdf").write_bytes(buf.getvalue())
     b1 = _now()
     c = Canvas(str(workdir / "bare-combined.pdf"), initialFontName=FONT, invariant=1)
-    for lines, number in prepared:
-        _bare_page(c, lines, None, number)
+    for lines, qr_text in prepared:
+        _bare_page(c, lines, None, qr_text)
         c.showPage()
     c.save()
     b2 = _now()

@@ -38,10 +38,22 @@ from app.documents.common import (
     register_fonts,
 )
 from app.i18n import N_, format_hours, format_percent, translate_in
+from app.signing.scan import pdf_keywords
 from app.i18n import format_date as _format_date
 
-# babel formatting is the slowest call on the page; a batch prints the same few dates again and again
+# babel formatting is the slowest call on the page; a batch prints the same few dates and hours
+# again and again
 format_date = lru_cache(maxsize=512)(_format_date)
+
+
+@lru_cache(maxsize=1024)
+def _hours(minutes: int, lang: str) -> str:
+    return format_hours(minutes, lang=lang)
+
+
+@lru_cache(maxsize=1024)
+def _percent(share: float, lang: str) -> str:
+    return format_percent(share, lang=lang)
 
 QR_PREFIX = "KURSDESK"
 #: the mask pattern of every QR code issued now. segno otherwise draws the code with all eight
@@ -52,6 +64,8 @@ QR_MASK = 5
 
 # Document texts (source English; translated per certificate language with translate_in).
 T_TITLE = N_("Certificate")
+T_TITLE_PARTICIPATION = N_("Certificate of participation")
+T_DATES_ATTENDED = N_("Days attended")
 T_CERTIFY = N_("This is to certify that")
 T_BORN = N_("born {date}")
 T_PARTICIPATED = N_("has taken part in the course")
@@ -67,6 +81,9 @@ T_PLACE_DATE = N_("{place}, {date}")
 T_NUMBER = N_("Certificate number")
 T_CODE = N_("Verification code")
 T_VERIFY_HINT = N_("Scan the code or give the number to the issuer to check this certificate.")
+# signed certificates: the QR code holds the signed statement (after the verifier page's address)
+T_VERIFY_HINT_URL = N_("To check this certificate, scan the QR code or open {url} and enter the text of the QR code.")
+T_VERIFY_HINT_SIGNED = N_("The QR code holds this certificate's details, signed by the issuer; the issuer's verifier page checks them.")
 T_DOC_TITLE = N_("Certificate {number}")
 
 
@@ -105,6 +122,10 @@ class CertificateData:
     # Frozen at issue, so a redraw (a combined file) needs no encoding and no segno of the same
     # version to give the same page.
     qr_modules: str = ""
+    kind: str = "course"  # 'course' (kursintyg) or 'participation' (deltagarintyg)
+    contact: str = ""  # the issuer's contact details: "address\nphone  ·  e-mail  ·  web"
+    statement: str = ""  # the signed statement (base64url) the QR code carries; empty: not signed
+    verifier_url: str = ""  # the verifier page's address, named in the hint
 
     @property
     def qr_text(self) -> str:
@@ -218,11 +239,34 @@ def with_qr(d: CertificateData) -> CertificateData:
     return replace(d, qr_modules=modules_text(qr_matrix(d.qr_text, d.qr_mask)))
 
 
+def _stencil(modules: str) -> str:
+    """The rows of `modules_text` as the hexadecimal data of a 1-bit image (each row padded to
+    whole bytes, dark = 1): the same digits, a '0' added to rows of an odd number of digits."""
+    rows = modules.split(".")
+    return "".join(rows) if len(rows[0]) % 2 == 0 else "0".join(rows) + "0"
+
+
 def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int | None = None,
-            modules: str = "") -> None:
+            modules: str = "", stencil: bool = False) -> None:
     """The QR code with its lower left corner at (x, y), `size` wide including a 4-module quiet
     zone, drawn as one filled path (a rectangle per horizontal run of dark modules), in module
-    units under a transformation: a few short integers per run instead of four formatted floats."""
+    units under a transformation: a few short integers per run instead of four formatted floats.
+
+    `stencil` (signed certificates, whose QR codes have ~1,000 runs): the modules as one 1-bit
+    inline image mask painted black, as PostScript barcode writers draw matrix codes; a few hundred
+    bytes that need no formatting per run (the runs took a third of a combined file's time)."""
+    if stencil:
+        modules = modules or modules_text(qr_matrix(payload, mask))
+        n = len(modules.split("."))
+        module = size / (n + 8)
+        c.saveState()
+        c.setFillColor(colors.white)
+        c.rect(x, y, size, size, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        c.transform(n * module, 0, 0, n * module, x + 4 * module, y + 4 * module)  # the unit square: the modules
+        c.addLiteral(f"BI /IM true /W {n} /H {n} /BPC 1 /D [1 0] /F /AHx ID\n{_stencil(modules)}>\nEI")
+        c.restoreState()
+        return
     if modules:
         rows = _bit_rows(modules)
     else:
@@ -247,11 +291,17 @@ def draw_qr(c: Canvas, payload: str, x: float, y: float, size: float, mask: int 
 BODY = 10.0
 
 
-def _wrap(value: str, font: str, size: float, width: float) -> list[str]:
+@lru_cache(maxsize=1024)  # a batch wraps the same course texts on every page
+def _wrap(value: str, font: str, size: float, width: float) -> tuple[str, ...]:
     lines: list[str] = []
     for paragraph in value.strip().splitlines():
         lines.extend(simpleSplit(paragraph, font, size, width) or [""])
-    return lines
+    return tuple(lines)
+
+
+@lru_cache(maxsize=1024)
+def _translated(lang: str, message: str) -> str:
+    return translate_in(lang, message)
 
 
 def _centred_lines(c: Canvas, value: str, font: str, size: float, leading: float, y: float, width: float,
@@ -270,10 +320,12 @@ def _centred_lines(c: Canvas, value: str, font: str, size: float, leading: float
     return y
 
 
-def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[float, list[tuple[str, str]]]:
+@lru_cache(maxsize=256)
+def _text_block(lang: str, description: str, outcomes: str, width: float,
+                height: float) -> tuple[float, tuple[tuple[str, str], ...]]:
     """Description and learning outcomes as (font, line) pairs, at the largest size from 10 pt
     down to 7 pt that fits the height; what still does not fit ends with an ellipsis."""
-    sections = [(t(T_DESCRIPTION), d.description), (t(T_OUTCOMES), d.learning_outcomes)]
+    sections = [(_translated(lang, T_DESCRIPTION), description), (_translated(lang, T_OUTCOMES), outcomes)]
     sections = [(label, value) for label, value in sections if value.strip()]
     size = BODY
     while True:
@@ -290,13 +342,20 @@ def _text_block(d: CertificateData, t, width: float, height: float) -> tuple[flo
         if lines:
             font, last = lines[-1]
             lines[-1] = (font, last.rstrip() + " …")
-    return size, lines
+    return size, tuple(lines)
+
+
+def _draw_lines(c: Canvas, size: float, lines: tuple[tuple[str, str], ...], x: float, y: float) -> None:
+    for font, line in lines:
+        y -= size * 1.3
+        c.setFont(font, size)
+        c.drawString(x, y, line)
 
 
 def _fixed_key(d: CertificateData) -> tuple:
     """What the fixed-position parts of a page depend on (the same for a whole batch)."""
     return (d.lang, d.organisation_name, d.programme_name, d.logo_png, d.place, d.issued_on,
-            d.signatory_name, d.signatory_title)
+            d.signatory_name, d.signatory_title, d.kind, d.contact, bool(d.statement), d.verifier_url)
 
 
 def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
@@ -314,11 +373,19 @@ def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
     if d.programme_name:
         c.setFont(FONT, 9)
         c.drawRightString(width - margin, height - margin - 10 * mm, d.programme_name)
+    if d.contact:  # the address on one line, telephone, e-mail and web on the next
+        c.setFont(FONT, 8)
+        for i, line in enumerate(d.contact.splitlines()[:2]):
+            c.drawRightString(width - margin, height - margin - (14.5 + 4 * i) * mm, line)
 
     # title
     y = height - 62 * mm
-    c.setFont(FONT_BOLD, 30)
-    c.drawCentredString(width / 2, y, t(T_TITLE).upper())
+    title = t(T_TITLE_PARTICIPATION if d.kind == "participation" else T_TITLE).upper()
+    size = 30.0
+    while size > 18 and pdfmetrics.stringWidth(title, FONT_BOLD, size) > width - 2 * margin:
+        size -= 1  # "CERTIFICATE OF PARTICIPATION" would reach the margins at 30 pt
+    c.setFont(FONT_BOLD, size)
+    c.drawCentredString(width / 2, y, title)
     c.setStrokeColor(EU_BLUE)
     c.setLineWidth(1.2)
     c.line(width / 2 - 40 * mm, y - 5 * mm, width / 2 + 40 * mm, y - 5 * mm)
@@ -351,7 +418,13 @@ def _draw_fixed(c: Canvas, d: CertificateData, t) -> None:
     draw_funding_statement(c, margin, 20 * mm, lang)
     c.setFont(FONT, 7)
     c.setFillColor(colors.HexColor("#444444"))
-    c.drawString(margin, 13 * mm, t(T_VERIFY_HINT))
+    if not d.statement:
+        hint = t(T_VERIFY_HINT)
+    elif d.verifier_url:
+        hint = t(T_VERIFY_HINT_URL).format(url=d.verifier_url)
+    else:
+        hint = t(T_VERIFY_HINT_SIGNED)
+    c.drawString(margin, 13 * mm, hint)
     c.setFillColor(colors.black)
 
 
@@ -369,7 +442,7 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
     lang = d.lang
 
     def t(message: str) -> str:
-        return translate_in(lang, message)
+        return _translated(lang, message)
 
     width, height = PAGE
     margin = 22 * mm
@@ -410,12 +483,12 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
         dates = first if first == last else f"{first} – {last}"
     percent = d.attended_minutes / d.scheduled_minutes if d.scheduled_minutes else 0.0
     rows = [
-        (T_DATES, dates),
-        (T_SCHEDULED, format_hours(d.scheduled_minutes, lang=lang)),
+        (T_DATES_ATTENDED if d.kind == "participation" else T_DATES, dates),
+        (T_SCHEDULED, _hours(d.scheduled_minutes, lang)),
         (
             T_ATTENDED,
             t(T_ATTENDED_VALUE).format(
-                hours=format_hours(d.attended_minutes, lang=lang), percent=format_percent(percent, lang=lang)
+                hours=_hours(d.attended_minutes, lang), percent=_percent(percent, lang)
             ),
         ),
         (T_PROVIDER, d.provider_name),
@@ -437,17 +510,24 @@ def draw_certificate(c: Canvas, d: CertificateData, forms: dict | None = None) -
             c.drawString(margin + label_w, y, line)
         y -= 1.5 * mm
 
-    # description and learning outcomes: in the space left above the place and date
-    size, lines = _text_block(d, t, inner, y - 6 * mm - 96 * mm)
-    if lines:
-        y -= 6 * mm
-        for font, line in lines:
-            y -= size * 1.3
-            c.setFont(font, size)
-            c.drawString(margin, y, line)
+    # description and learning outcomes: in the space left above the place and date (in a file of
+    # many pages, one form per course text and position: the same lines on every page)
+    height = y - 6 * mm - 96 * mm
+    size, lines = _text_block(lang, d.description, d.learning_outcomes, inner, height)
+    if lines and forms is None:
+        _draw_lines(c, size, lines, margin, y - 6 * mm)
+    elif lines:
+        key = ("text", lang, d.description, d.learning_outcomes, inner, height)  # height fixes y
+        name = forms.get(key)
+        if name is None:
+            name = forms[key] = f"KursdeskText{len(forms)}"
+            c.beginForm(name)
+            _draw_lines(c, size, lines, margin, y - 6 * mm)
+            c.endForm()
+        c.doForm(name)
 
     # number, code and QR code (right)
-    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask, d.qr_modules)
+    draw_qr(c, d.qr_text, _QR_X, _QR_Y, _QR_SIZE, d.qr_mask, d.qr_modules, stencil=bool(d.statement))
     right = _QR_X - 1 * mm
     c.setFont(FONT_BOLD, 10.5)
     c.drawRightString(right, _QR_Y + 19 * mm, d.number)
@@ -462,6 +542,8 @@ def render_certificate(d: CertificateData) -> bytes:
     """One certificate as PDF bytes; the same data gives the same bytes."""
     buf = io.BytesIO()
     c = new_canvas(buf, title=document_title(d), invariant=True)
+    if d.statement:  # what `kursdesk verify FILE.pdf` reads (app/signing/scan.py)
+        c.setKeywords(pdf_keywords(d.statement))
     draw_certificate(c, d)
     c.showPage()
     c.save()

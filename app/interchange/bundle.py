@@ -23,12 +23,13 @@ Fields of version 1 (the names never change within the version; more may be adde
 - participants: first_name, last_name, personal_number, gender, email, phone, company_id,
   protected, project_start, project_end, exit_reason, exit_status, employment_terms,
   employment_extent, formal_qualification, informed_on (the date the data protection notice was given, or null)
-- courses: code, title, description, learning_outcomes, provider_id, location, teacher,
+- courses: code, title, description, learning_outcomes, title_en, description_en, learning_outcomes_en,
+  provider_id, location, teacher,
   min_attendance_percent, certificate_language, capacity
 - sessions: course_id, date, start, end, location, teacher, cancelled
 - enrollments: course_id, participant_id, status, certificate_language
 - attendance: session_id, participant_id, status, minutes, note
-- certificates: number, verification_code, course_id, participant_id, issued_on, language,
+- certificates: number, verification_code, course_id, participant_id, issued_on, language, kind,
   revoked_on, revoke_reason, supersedes_id, pdf_sha256, pdf (base64 or null)
 - originals_received: participant_id, month (YYYY-MM), received_on
 - project_settings: key, value (the ESF project's settings that every laptop shares)
@@ -456,6 +457,9 @@ TYPES: tuple[RecordType, ...] = (
         _f("min_attendance_percent", _percent, default=80),
         _f("certificate_language", _choice(CERTIFICATE_LANGUAGES), default="sv"),
         _f("capacity", _optional_count),
+        _f("title_en", _text, default=""),
+        _f("description_en", _text, default=""),
+        _f("learning_outcomes_en", _text, default=""),
     )),
     RecordType("needs", NeedsAnalysis, (
         _f("company_id", _required_fk, required=True, parent="companies"),
@@ -494,6 +498,7 @@ TYPES: tuple[RecordType, ...] = (
         _f("participant_id", _required_fk, required=True, parent="participants"),
         _f("issued_on", _date, required=True, out=_out_date),
         _f("language", _choice(CERTIFICATE_LANGUAGES), default="sv"),
+        _f("kind", _choice(("course", "participation")), default="course"),
         _f("revoked_on", _optional_date, out=_out_date),
         _f("revoke_reason", _text, default=""),
         _f("supersedes_id", _fk, parent="certificates"),

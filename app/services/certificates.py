@@ -48,7 +48,6 @@ from app.device import device_short
 from app.documents.certificate import (
     LAYOUT,
     CertificateData,
-    qr_payload,
     render_certificate,
     render_certificates,
     warm_up,
@@ -59,6 +58,7 @@ from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import _, format_datetime, ngettext, translate_in
 from app.models import (
     CERTIFICATE_LANGUAGES,
+    Attendance,
     Certificate,
     Course,
     CourseSession,
@@ -69,14 +69,17 @@ from app.models import (
     SyncPeer,
     new_id,
 )
-from app.services.settings import get_settings, get_value
+from app.services.certificate_settings import get_certificate_settings
+from app.services.settings import get_settings
+from app.signing import statement
+from app.signing.key import signing_key
 from app.validation import birth_date_from_personal_number, mask_personal_number
 
 Progress = Callable[[int, int], object]
 
-#: settings key of an optional verification address for the QR code, e.g.
-#: "https://intyg.example.se/verify?nr={number}&code={code}" (empty: KURSDESK:<number>:<code>)
-VERIFY_URL_KEY = "certificate_verify_url"
+KIND_COURSE = "course"  # kursintyg: the course's minimum attendance reached
+KIND_PARTICIPATION = "participation"  # deltagarintyg: every participant with attended minutes
+KINDS = (KIND_COURSE, KIND_PARTICIPATION)
 _SEQ_KEY = "certificate_seq:{prefix}"
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -106,6 +109,7 @@ class CertificateCandidate:
     language: str  # the certificate language that applies (enrollment's, else the course's)
     certificate: CertificateRef | None  # the live certificate, else the latest revoked one
     duplicates: tuple[str, ...] = ()  # numbers of further valid certificates (from another laptop)
+    participation: CertificateRef | None = None  # the certificate of participation, as `certificate`
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class CertificateRow:
     revoked_on: date | None
     revoke_reason: str
     supersedes_number: str
+    kind: str = KIND_COURSE
 
 
 # --- numbers and codes -----------------------------------------------------------------------
@@ -243,6 +248,20 @@ def _summary(db: Database, course_id: str):
     return course_attendance_summary(db, course_id)
 
 
+def _attended_dates(db: Database, course_id: str) -> dict[str, tuple[date, date]]:
+    """Each participant's first and last day with attended minutes (present or late) in the course."""
+    with db.read() as s:
+        rows = s.execute(
+            select(Attendance.participant_id, func.min(CourseSession.date), func.max(CourseSession.date))
+            .join(CourseSession, CourseSession.id == Attendance.session_id)
+            .where(CourseSession.course_id == course_id, CourseSession.deleted_at.is_(None),
+                   CourseSession.cancelled.is_(False), Attendance.deleted_at.is_(None),
+                   Attendance.status.in_(("present", "late")), or_(Attendance.minutes.is_(None), Attendance.minutes > 0))
+            .group_by(Attendance.participant_id)
+        ).all()
+    return {pid: (first, last) for pid, first, last in rows}
+
+
 def _stop(progress: Progress | None, done: int, total: int) -> bool:
     return progress is not None and progress(done, total) is False
 
@@ -263,18 +282,21 @@ def certificate_overview(db: Database, course_id: str) -> list[CertificateCandid
             ).all()
         )
         certs = s.execute(
-            select(Certificate.participant_id, Certificate.id, Certificate.number, Certificate.revoked_on)
+            select(Certificate.participant_id, Certificate.id, Certificate.number, Certificate.revoked_on,
+                   Certificate.kind)
             .where(Certificate.course_id == course_id, Certificate.deleted_at.is_(None))
             .order_by(Certificate.created_at)
         ).all()
     by_participant: dict[str, CertificateRef] = {}
+    participation: dict[str, CertificateRef] = {}
     more: dict[str, list[str]] = {}
-    for pid, cid, number, revoked_on in certs:
+    for pid, cid, number, revoked_on, kind in certs:
         ref = CertificateRef(cid, number, "revoked" if revoked_on else "valid")
-        current = by_participant.get(pid)
+        held = participation if kind == KIND_PARTICIPATION else by_participant
+        current = held.get(pid)
         if current is None or current.status == "revoked":  # a live one wins, else the latest
-            by_participant[pid] = ref
-        elif ref.status == "valid":
+            held[pid] = ref
+        elif ref.status == "valid" and kind != KIND_PARTICIPATION:
             more.setdefault(pid, []).append(number)
     return [
         CertificateCandidate(
@@ -289,6 +311,7 @@ def certificate_overview(db: Database, course_id: str) -> list[CertificateCandid
             language=langs.get(p.participant_id) or course_lang,
             certificate=by_participant.get(p.participant_id),
             duplicates=tuple(more.get(p.participant_id, ())),
+            participation=participation.get(p.participant_id),
         )
         for p in people
     ]
@@ -316,8 +339,18 @@ class _CourseFacts:
     signatory_name: str
     signatory_title: str
     logo_png: bytes
-    verify_url: str
+    verifier_url: str
     prefix_device: str
+    english: dict  # the English texts by field name (empty values: not translated)
+    contact: str  # the issuer's contact details, one line
+    signer: object  # the Ed25519 key that signs the statements
+
+
+def _english_or_swedish(facts: _CourseFacts, lang: str, name: str) -> str:
+    """A text in the certificate's language: the English one when set for an English certificate."""
+    if lang == "en" and facts.english.get(name):
+        return facts.english[name]
+    return getattr(facts, name)
 
 
 def _course_facts(db: Database, course_id: str) -> _CourseFacts:
@@ -328,8 +361,9 @@ def _course_facts(db: Database, course_id: str) -> _CourseFacts:
             logo = Path(settings.logo_path).read_bytes()
         except OSError:  # a missing logo file must not stop certificates
             logo = b""
-    verify_url = get_value(db, VERIFY_URL_KEY, "")
+    extra = get_certificate_settings(db)
     device = device_short(db)
+    signer = signing_key()
     with db.read() as s:
         course = _course(s, course_id)
         provider = s.get(Provider, course.provider_id) if course.provider_id else None
@@ -357,8 +391,14 @@ def _course_facts(db: Database, course_id: str) -> _CourseFacts:
             signatory_name=settings.signatory_name,
             signatory_title=settings.signatory_title,
             logo_png=logo,
-            verify_url=verify_url,
+            verifier_url=extra.verifier_url,
             prefix_device=device,
+            english={"title": course.title_en, "description": course.description_en,
+                     "learning_outcomes": course.learning_outcomes_en,
+                     "organisation_name": extra.organisation_name_en, "programme_name": extra.programme_name_en,
+                     "signatory_title": extra.signatory_title_en},
+            contact=extra.contact_lines(),
+            signer=signer,
         )
 
 
@@ -375,9 +415,21 @@ def _holder(participant: Participant) -> tuple[str, date | None]:
 
 
 def _data(
-    facts: _CourseFacts, person, holder: tuple[str, date | None], lang: str, number: str, code: str, today: date
+    facts: _CourseFacts, person, holder: tuple[str, date | None], lang: str, number: str, code: str, today: date,
+    kind: str = KIND_COURSE, dates: tuple[date | None, date | None] | None = None,
 ) -> CertificateData:
-    """Everything printed on the certificate: the frozen data it is drawn from."""
+    """Everything printed on the certificate: the frozen data it is drawn from, with the signed
+    statement its QR code carries. `dates`: the first and last day attended (a certificate of
+    participation), else the course's first and last day."""
+    first, last = dates or (facts.first_date, facts.last_date)
+    title = _english_or_swedish(facts, lang, "title")
+    issuer = _english_or_swedish(facts, lang, "organisation_name")
+    signed = statement.sign(statement.Statement(
+        kind=statement.KIND_PARTICIPATION if kind == KIND_PARTICIPATION else statement.KIND_COURSE,
+        number=number, code=code, holder=holder[0], birth_date=holder[1], course_code=facts.code,
+        course_title=title, attended_minutes=person.attended_minutes, first_date=first, last_date=last,
+        issued_on=today, issuer=issuer,
+    ), facts.signer)
     return CertificateData(
         lang=lang,
         number=number,
@@ -385,24 +437,28 @@ def _data(
         full_name=holder[0],
         birth_date=holder[1],
         course_code=facts.code,
-        course_title=facts.title,
-        description=facts.description,
-        learning_outcomes=facts.learning_outcomes,
-        first_date=facts.first_date,
-        last_date=facts.last_date,
+        course_title=title,
+        description=_english_or_swedish(facts, lang, "description"),
+        learning_outcomes=_english_or_swedish(facts, lang, "learning_outcomes"),
+        first_date=first,
+        last_date=last,
         scheduled_minutes=person.scheduled_minutes,
         attended_minutes=person.attended_minutes,
         provider_name=facts.provider_name,
         location=facts.location,
-        organisation_name=facts.organisation_name,
-        programme_name=facts.programme_name,
+        organisation_name=issuer,
+        programme_name=_english_or_swedish(facts, lang, "programme_name"),
         place=facts.place,
         issued_on=today,
         signatory_name=facts.signatory_name,
-        signatory_title=facts.signatory_title,
+        signatory_title=_english_or_swedish(facts, lang, "signatory_title"),
         logo_png=facts.logo_png,
-        qr_payload=qr_payload(number, code, facts.verify_url),
+        qr_payload=statement.qr_text(signed, facts.verifier_url),
         layout=LAYOUT,
+        kind=kind,
+        contact=facts.contact,
+        statement=signed,
+        verifier_url=facts.verifier_url,
     )
 
 
@@ -419,6 +475,7 @@ def _add(
         participant_id=person.participant_id,
         issued_on=data.issued_on,
         language=data.lang,
+        kind=data.kind,
         supersedes_id=supersedes_id,
         pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
@@ -428,10 +485,12 @@ def _add(
     return cert
 
 
-def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_id: str | None = None) -> Certificate:
+def _create(s, facts: _CourseFacts, person, lang: str, today: date, supersedes_id: str | None = None,
+            kind: str = KIND_COURSE, dates=None) -> Certificate:
     """One certificate drawn and added inside the caller's transaction (a single one: re-issue)."""
     number = _next_number(s, f"{today.year}-{facts.prefix_device}")
-    data = _data(facts, person, _holder(s.get(Participant, person.participant_id)), lang, number, _new_code(s), today)
+    data = _data(facts, person, _holder(s.get(Participant, person.participant_id)), lang, number, _new_code(s), today,
+                 kind, dates)
     data = with_qr(data)
     return _add(s, facts, person, data, render_certificate(data), supersedes_id)
 
@@ -533,12 +592,19 @@ def _other_laptops(s, course_id: str, own: set[str]) -> tuple[OtherLaptop, ...]:
     return tuple(OtherLaptop(d, n, synced.get(d)) for d, n in sorted(counts.items()))
 
 
-def _targets(db: Database, course_id: str, participant_ids: Iterable[str] | None):
-    """Who would get a certificate now (eligible, no live one), and everyone's language."""
+def _qualifies(person, kind: str) -> bool:
+    """A course certificate needs the course's minimum; one of participation, attended minutes."""
+    return person.attended_minutes > 0 if kind == KIND_PARTICIPATION else person.eligible
+
+
+def _targets(db: Database, course_id: str, participant_ids: Iterable[str] | None, kind: str = KIND_COURSE):
+    """Who would get a certificate of `kind` now (qualified, no live one), and everyone's language."""
     people = {p.participant_id: p for p in _summary(db, course_id)}
     with db.read() as s:
         holders = set(
-            s.execute(select(Certificate.participant_id).where(Certificate.course_id == course_id, *_live_filter())).scalars()
+            s.execute(select(Certificate.participant_id).where(
+                Certificate.course_id == course_id, Certificate.kind == kind, *_live_filter()
+            )).scalars()
         )
         langs = dict(
             s.execute(
@@ -548,13 +614,15 @@ def _targets(db: Database, course_id: str, participant_ids: Iterable[str] | None
             ).all()
         )
     if participant_ids is None:
-        return [p for p in people.values() if p.eligible and p.participant_id not in holders], langs
+        return [p for p in people.values() if _qualifies(p, kind) and p.participant_id not in holders], langs
     targets = []
     for pid in dict.fromkeys(participant_ids):
         person = people.get(pid)
         if person is None:
             raise UserError(_("The participant is not enrolled in this course."))
-        if not person.eligible:
+        if not _qualifies(person, kind):
+            if kind == KIND_PARTICIPATION:
+                raise UserError(_("{name} has attended no session of the course.").format(name=person.full_name))
             raise UserError(_("{name} has not reached the course's minimum attendance.").format(name=person.full_name))
         if pid not in holders:
             targets.append(person)
@@ -573,10 +641,11 @@ def _warning(db: Database, course_id: str, people) -> IssueWarning | None:
     return IssueWarning(code, tuple(p.participant_id for p in people), laptops)
 
 
-def issue_warning(db: Database, course_id: str, participant_ids: Iterable[str] | None = None) -> IssueWarning | None:
+def issue_warning(db: Database, course_id: str, participant_ids: Iterable[str] | None = None,
+                  kind: str = KIND_COURSE) -> IssueWarning | None:
     """What `issue_certificates` (not confirmed) would skip: None when nothing is at risk. For a
     question before issuing (the page asks, the command line wants --confirm)."""
-    targets, _langs = _targets(db, course_id, participant_ids)
+    targets, _langs = _targets(db, course_id, participant_ids, kind)
     return _warning(db, course_id, targets)
 
 
@@ -589,6 +658,7 @@ def issue_certificates(
     today: date | None = None,
     workers: int | None = None,
     confirm: bool = False,
+    kind: str = KIND_COURSE,
 ) -> Issued:
     """Issue certificates to the given participants (default: every eligible one without a live
     certificate). Someone who already holds a live certificate of the course gets nothing new.
@@ -605,11 +675,16 @@ def issue_certificates(
     laptop's changes. Nothing on this laptop can tell which, so all of them are skipped and
     `Issued.warning` says how many and names the laptops with their last sync. The same holds
     when such a certificate arrives while the batch runs (a sync in another window): the rest
-    is skipped."""
+    is skipped.
+
+    `kind` KIND_PARTICIPATION: certificates of participation (deltagarintyg) to everyone with
+    attended minutes, numbered, frozen and signed the same way, beside the course certificates."""
     if lang is not None and lang not in CERTIFICATE_LANGUAGES:
         raise ValidationError(Problem("language", _("Unknown language.")))
+    if kind not in KINDS:
+        raise ValidationError(Problem("kind", _("Unknown kind of certificate.")))
     today = today or date.today()
-    targets, langs = _targets(db, course_id, participant_ids)
+    targets, langs = _targets(db, course_id, participant_ids, kind)
     if not confirm:
         warning = _warning(db, course_id, targets)
         if warning is not None:
@@ -625,6 +700,7 @@ def issue_certificates(
             for p in s.execute(select(Participant).where(Participant.id.in_(chunk))).scalars()
         }
         own = _own_devices(s, facts.prefix_device)
+    dates = _attended_dates(db, course_id) if kind == KIND_PARTICIPATION else {}
     prefix = f"{today.year}-{facts.prefix_device}"
     issued = Issued()
     if _stop(progress, 0, total):
@@ -637,6 +713,7 @@ def issue_certificates(
             and_(
                 Certificate.course_id == course_id,
                 Certificate.participant_id == bindparam("participant"),
+                Certificate.kind == kind,
                 *_live_filter(),
             ),
             Certificate.verification_code == bindparam("code"),
@@ -655,7 +732,8 @@ def issue_certificates(
             plan = [
                 _data(facts, person, holder[person.participant_id],
                       _language(lang, langs.get(person.participant_id, ""), facts),
-                      _number(prefix, last + i), new_verification_code(), today)
+                      _number(prefix, last + i), new_verification_code(), today,
+                      kind, dates.get(person.participant_id))
                 for i, person in enumerate(queue, start=1)
             ]
             pages = renderer.render(plan)
@@ -690,7 +768,7 @@ def issue_certificates(
             finally:
                 pages.close()  # drops the pages still being drawn for this plan
             if stopped:
-                rest, _langs = _targets(db, course_id, [p.participant_id for p in queue])
+                rest, _langs = _targets(db, course_id, [p.participant_id for p in queue], kind)
                 issued.warning = _warning(db, course_id, rest)
                 return issued
     return issued
@@ -810,14 +888,15 @@ def reissue_certificate(
     today = today or date.today()
     with db.read() as s:
         old = _live_certificate(s, certificate_id)
-        course_id, participant_id, old_lang = old.course_id, old.participant_id, old.language
+        course_id, participant_id, old_lang, kind = old.course_id, old.participant_id, old.language, old.kind
     person = next((p for p in _summary(db, course_id) if p.participant_id == participant_id), None)
     if person is None:
         raise UserError(_("The participant is not enrolled in this course."))
     facts = _course_facts(db, course_id)
     with db.write() as s:
         old = _live_certificate(s, certificate_id)
-        new = _create(s, facts, person, _language(lang, old_lang, facts), today, supersedes_id=old.id)
+        new = _create(s, facts, person, _language(lang, old_lang, facts), today, supersedes_id=old.id, kind=kind,
+                      dates=_attended_dates(db, course_id).get(participant_id) if kind == KIND_PARTICIPATION else None)
         note = _("Superseded by {number}").format(number=new.number)
         old.revoked_on = today
         old.revoke_reason = f"{note}: {reason.strip()}" if reason and reason.strip() else note
@@ -865,9 +944,9 @@ def duplicate_certificates(db: Database, course_id: str | None = None) -> list[D
     device = device_short(db)
     with db.read() as s:
         pairs = (
-            select(Certificate.course_id, Certificate.participant_id)
+            select(Certificate.course_id, Certificate.participant_id, Certificate.kind)
             .where(*_live_filter())
-            .group_by(Certificate.course_id, Certificate.participant_id)
+            .group_by(Certificate.course_id, Certificate.participant_id, Certificate.kind)
             .having(func.count() > 1)
         )
         if course_id:
@@ -877,7 +956,7 @@ def duplicate_certificates(db: Database, course_id: str | None = None) -> list[D
             select(Certificate, Course.code, Course.title, Participant.first_name, Participant.last_name,
                    Participant.personal_number)
             .join(pairs, and_(pairs.c.course_id == Certificate.course_id,
-                              pairs.c.participant_id == Certificate.participant_id))
+                              pairs.c.participant_id == Certificate.participant_id, pairs.c.kind == Certificate.kind))
             .join(Course, Course.id == Certificate.course_id)
             .join(Participant, Participant.id == Certificate.participant_id)
             .where(*_live_filter())
@@ -885,9 +964,9 @@ def duplicate_certificates(db: Database, course_id: str | None = None) -> list[D
         own = _own_devices(s, device) if rows else set()
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
-        groups.setdefault((row[0].course_id, row[0].participant_id), []).append(row)
+        groups.setdefault((row[0].course_id, row[0].participant_id, row[0].kind), []).append(row)
     out = []
-    for (cid, pid), members in groups.items():
+    for (cid, pid, _kind), members in groups.items():
         members.sort(key=lambda r: _keep_order(r[0]))
         first = members[0]
         try:
@@ -938,6 +1017,7 @@ def revoke_duplicate(db: Database, certificate_id: str, today: date | None = Non
             select(Certificate).where(
                 Certificate.course_id == cert.course_id,
                 Certificate.participant_id == cert.participant_id,
+                Certificate.kind == cert.kind,
                 Certificate.id != cert.id,
                 *_live_filter(),
             )
@@ -1170,6 +1250,7 @@ def list_certificates(db: Database, search: str = "", course_id: str | None = No
                 Certificate.revoked_on,
                 Certificate.revoke_reason,
                 Certificate.supersedes_id,
+                Certificate.kind,
             )
             .join(Course, Course.id == Certificate.course_id)
             .join(Participant, Participant.id == Certificate.participant_id)
@@ -1202,6 +1283,7 @@ def list_certificates(db: Database, search: str = "", course_id: str | None = No
                 revoked_on=r[11],
                 revoke_reason=r[12] or "",
                 supersedes_number=numbers.get(r[13], "") if r[13] else "",
+                kind=r[14],
             )
         )
     return out
@@ -1225,3 +1307,27 @@ def course_choices(db: Database) -> list[CourseChoice]:
             select(Course.id, Course.code, Course.title).where(Course.deleted_at.is_(None)).order_by(Course.code)
         ).all()
     return [CourseChoice(*r) for r in rows]
+
+
+# --- English certificates ------------------------------------------------------------------------
+
+def missing_english_texts(db: Database, course_id: str) -> tuple[str, ...]:
+    """The texts an English certificate of this course would print in Swedish, because their
+    English version is not set (the course's, the signatory's title and the programme's name; the
+    organisation's name is a name and may stay as it is); empty when no participant
+    gets an English certificate, or nothing is missing. For the Certificates page, before issuing."""
+    with db.read() as s:
+        course = _course(s, course_id)
+        english = course.certificate_language == "en" or s.execute(
+            select(Enrollment.id).where(Enrollment.course_id == course_id, Enrollment.deleted_at.is_(None),
+                                        Enrollment.certificate_language == "en").limit(1)
+        ).first() is not None
+        texts = [(course.title, course.title_en, _("the course title")),
+                 (course.description, course.description_en, _("the course description")),
+                 (course.learning_outcomes, course.learning_outcomes_en, _("the learning outcomes"))]
+    if not english:
+        return ()
+    settings, extra = get_settings(db), get_certificate_settings(db)
+    texts += [(settings.signatory_title, extra.signatory_title_en, _("the signatory's title")),
+              (settings.programme_name, extra.programme_name_en, _("the programme's name"))]
+    return tuple(label for swedish, translated, label in texts if swedish.strip() and not translated.strip())

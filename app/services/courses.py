@@ -50,6 +50,10 @@ class CourseData:
     min_attendance_percent: int | str = 80
     certificate_language: str = "sv"
     capacity: int | str | None = None
+    # English texts for English certificates (empty: not translated)
+    title_en: str = ""
+    description_en: str = ""
+    learning_outcomes_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,9 @@ def _course_detail(s: Session, course: Course) -> CourseDetail:
         min_attendance_percent=course.min_attendance_percent,
         certificate_language=course.certificate_language,
         capacity=course.capacity,
+        title_en=course.title_en,
+        description_en=course.description_en,
+        learning_outcomes_en=course.learning_outcomes_en,
     )
     sessions = s.execute(
         select(CourseSession)
@@ -297,7 +304,10 @@ def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict
                     ),
                 )
             break
-    check_into(check, "courses", {"code": code, "title": title, "description": clean(data.description), "learning_outcomes": clean(data.learning_outcomes), "location": location, "teacher": teacher, "capacity": capacity})  # noqa: E501
+    title_en = check.limit("title_en", one_line(data.title_en), 300)
+    english = {"title_en": title_en, "description_en": clean(data.description_en),
+               "learning_outcomes_en": clean(data.learning_outcomes_en)}
+    check_into(check, "courses", {"code": code, "title": title, "description": clean(data.description), "learning_outcomes": clean(data.learning_outcomes), "location": location, "teacher": teacher, "capacity": capacity, **english})  # noqa: E501
     check.done()
     return {
         "code": code,
@@ -310,6 +320,7 @@ def _validated_course(s: Session, data: CourseData, course_id: str = "") -> dict
         "min_attendance_percent": min_percent,
         "certificate_language": language,
         "capacity": capacity,
+        **english,
     }
 
 

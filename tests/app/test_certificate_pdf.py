@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from app.documents.certificate import CertificateData, qr_matrix, qr_payload, render_certificate
 from app.services import certificates as svc
-from app.services.settings import set_value
+from app.services.certificate_settings import CertificateSettings, save_certificate_settings
 from tests.app.test_certificates import TODAY, make_course
 
 NAMES = ["Kalle <Kula> Karlsson & Son", "Łukasz Świątek", "Nguyễn Thị Ánh", "Şükrü Çelik", "Åsa Öberg"]
@@ -143,15 +143,15 @@ def test_issued_certificate_reads_back_and_its_qr_matches(db, tmp_path):
                      cert.verification_code, "Medfinansieras av Europeiska unionen", "Campus Västervik",
                      "Grunderna i MIG/MAG-svetsning <stål> & aluminium."):
         assert expected in text, expected
-    assert decode_qr(pdf, tmp_path) == [f"KURSDESK:{cert.number}:{cert.verification_code}"]
+    assert decode_qr(pdf, tmp_path) == [svc.certificate_data(db, cert.id).statement]  # the signed statement
     pnr = built.personal_numbers[5]
     assert pnr not in text and pnr[2:] not in text  # the birth date only, never the personnummer
 
 
-def test_verification_address_from_the_settings(db, tmp_path):
-    set_value(db, svc.VERIFY_URL_KEY, "https://intyg.example.se/v?nr={number}&kod={code}")
+def test_verifier_address_from_the_settings(db, tmp_path):
+    save_certificate_settings(db, CertificateSettings(verifier_url="https://intyg.example.se/kontroll"))
     built = make_course(db)
     cert = svc.issue_certificates(db, built.course_id, today=TODAY)[0]
-    assert decode_qr(svc.certificate_pdf(db, cert.id), tmp_path) == [
-        f"https://intyg.example.se/v?nr={cert.number}&kod={cert.verification_code}"
-    ]
+    pdf = svc.certificate_pdf(db, cert.id)
+    assert decode_qr(pdf, tmp_path) == ["https://intyg.example.se/kontroll#" + svc.certificate_data(db, cert.id).statement]
+    assert "öppna https://intyg.example.se/kontroll" in text_of(pdf)  # the hint names the page

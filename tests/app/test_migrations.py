@@ -98,3 +98,33 @@ def test_reopening_a_migrated_database_changes_nothing(tmp_path):
     again = Database(path)
     assert table_counts(again)["participants"] == 1
     assert list(dbmod.config.backup_dir().glob("*.db")) == []
+
+
+def test_0007_keeps_every_certificate_a_course_certificate(tmp_path):
+    """A database at 0003 with a course and a certificate: after 0007 the certificate is a
+    kursintyg and the course has empty English texts; nothing else changes."""
+    import sqlalchemy as sa
+
+    db = Database(tmp_path / "old.db", migrate=False)
+    dbmod.upgrade(db, "0003")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO courses (id, code, title, description, learning_outcomes, location, teacher,"
+            " min_attendance_percent, certificate_language, created_at, updated_at)"
+            " VALUES ('c1', 'SVETS1', 'Svets', '', '', '', '', 80, 'sv', '2026-01-01', '2026-01-01')"))
+        conn.execute(sa.text(
+            "INSERT INTO participants (id, first_name, last_name, personal_number, gender, email, phone,"
+            " created_at, updated_at) VALUES ('p1', 'Åsa', 'Öberg', '198112189876', '', '', '', '2026-01-01', '2026-01-01')"))
+        conn.execute(sa.text(
+            "INSERT INTO certificates (id, number, verification_code, course_id, participant_id, issued_on, language,"
+            " revoke_reason, pdf_sha256, document, created_at, updated_at) VALUES ('x1', '2026-AAAA-0001',"
+            " 'ABCD-EFGH-JKMN', 'c1', 'p1', '2026-03-01', 'sv', '', '', '', '2026-01-01', '2026-01-01')"))
+    before = table_counts(db)
+    dbmod.upgrade(db)
+    assert current_revision(db) == head_revision()
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT kind FROM certificates")).scalar_one() == "course"
+        assert conn.execute(sa.text("SELECT title_en || description_en || learning_outcomes_en FROM courses")).scalar_one() == ""
+    assert {k: v for k, v in table_counts(db).items() if k != "alembic_version"} == {
+        k: v for k, v in before.items() if k != "alembic_version"}
+    db.dispose()

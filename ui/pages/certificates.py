@@ -37,6 +37,8 @@ from PySide6.QtWidgets import (
 from app.errors import UserError
 from app.i18n import N_, _, format_date, format_decimal, format_hours, ngettext
 from app.services import certificates as svc
+from app.services.certificate_settings import get_certificate_settings
+from ui.certificate_widgets import note_label, show_missing_english
 from ui.context import AppContext
 from ui.pdf import PdfPreviewDialog, open_pdf, print_pdf
 from ui.table_models import ID_ROLE, ROW_ROLE, Column, RowFilterProxy, RowTableModel
@@ -77,7 +79,14 @@ def candidate_columns() -> list[Column]:
                align_right=True),
         Column("language", N_("Language"), lambda r: r.language),
         Column("status", N_("Certificate"), lambda r: candidate_status(r), searchable=True),
+        Column("participation", N_("Certificate of participation"), lambda r: participation_status(r)),
     ]
+
+
+def participation_status(c: svc.CertificateCandidate) -> str:
+    if c.participation is not None and c.participation.status == "valid":
+        return _("Issued {number}").format(number=c.participation.number)
+    return ""
 
 
 def register_columns() -> list[Column]:
@@ -86,6 +95,8 @@ def register_columns() -> list[Column]:
         Column("holder", N_("Name"), lambda r: r.holder_name, searchable=True),
         Column("course", N_("Course"), lambda r: f"{r.course_code} {r.course_title}", searchable=True),
         Column("issued", N_("Issued"), lambda r: r.issued_on, text=lambda r: format_date(r.issued_on)),
+        Column("kind", N_("Certificate"), lambda r: r.kind,
+               text=lambda r: _("Certificate of participation") if r.kind == svc.KIND_PARTICIPATION else _("Certificate")),
         Column("status", N_("Status"), lambda r: r.status, text=lambda r: _(STATUS_TEXT[r.status])),
         Column("reason", N_("Reason"), lambda r: r.revoke_reason),
         Column("supersedes", N_("Replaces"), lambda r: r.supersedes_number),
@@ -251,23 +262,28 @@ class Page(QWidget):
         self.duplicate_note.setStyleSheet("color: #a00000")
         self.duplicate_note.setVisible(False)
         v.addWidget(self.duplicate_note)
+        self.english_note = note_label()
+        v.addWidget(self.english_note)
 
         buttons = QHBoxLayout()
         self.issue_all_button = QPushButton(_("Issue to all eligible"))
         self.issue_selected_button = QPushButton(_("Issue to selected"))
+        self.participation_button = QPushButton(_("Certificates of participation"))
+        self.participation_button.setToolTip(_("Issue a certificate of participation to everyone who attended"))
         self.revoke_button = QPushButton(_("Revoke…"))
         self.reissue_button = QPushButton(_("Re-issue…"))
         self.save_button = QPushButton(_("Save PDFs…"))
         self.open_button = QPushButton(_("Open"))
         self.preview_button = QPushButton(_("Preview"))
         self.print_button = QPushButton(_("Print…"))
-        for b in (self.issue_all_button, self.issue_selected_button, self.revoke_button, self.reissue_button,
+        for b in (self.issue_all_button, self.issue_selected_button, self.participation_button, self.revoke_button, self.reissue_button,
                   self.save_button, self.open_button, self.preview_button, self.print_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         v.addLayout(buttons)
         self.issue_all_button.clicked.connect(self.issue_all)
         self.issue_selected_button.clicked.connect(self.issue_selected)
+        self.participation_button.clicked.connect(lambda: self._issue(None, svc.KIND_PARTICIPATION))
         self.revoke_button.clicked.connect(lambda: self.revoke(self.selected_certificate_ids()))
         self.reissue_button.clicked.connect(lambda: self.reissue(self.selected_certificate_ids()))
         self.save_button.clicked.connect(lambda: self.save_pdfs(self.selected_certificate_ids() or self.course_certificate_ids()))
@@ -351,6 +367,11 @@ class Page(QWidget):
             "{n} participants of this course have two valid certificates: revoke one of each on the Duplicates tab.",
             doubled).format(n=doubled))
         self.duplicate_note.setVisible(doubled > 0)
+        show_missing_english(self.english_note, svc.missing_english_texts(self.ctx.db, course_id) if course_id else ())
+        offered = get_certificate_settings(self.ctx.db).participation
+        self.participation_button.setVisible(offered)
+        self.participation_button.setEnabled(
+            any(r.attended_minutes > 0 and (r.participation is None or r.participation.status != "valid") for r in rows))
         self._update_buttons()
 
     def refresh_register(self) -> None:
@@ -405,13 +426,13 @@ class Page(QWidget):
         if ids:
             self._issue(ids)
 
-    def _issue(self, participant_ids: list[str] | None) -> None:
+    def _issue(self, participant_ids: list[str] | None, kind: str = svc.KIND_COURSE) -> None:
         course_id, db = self.course_id(), self.ctx.db
         if not course_id:
             return
         confirm = False
         try:
-            warning = svc.issue_warning(db, course_id, participant_ids)
+            warning = svc.issue_warning(db, course_id, participant_ids, kind)
         except UserError as exc:
             show_error(self, exc)
             return
@@ -428,7 +449,7 @@ class Page(QWidget):
         self.issue_all_button.setEnabled(False)
 
         def work(progress):
-            return svc.issue_certificates(db, course_id, participant_ids, progress=progress, confirm=confirm)
+            return svc.issue_certificates(db, course_id, participant_ids, progress=progress, confirm=confirm, kind=kind)
 
         self.task = run_task(self, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
 

@@ -223,6 +223,10 @@ class CourseForm(FieldForm):
         self.capacity = self.add("capacity", _("Places:"), line_edit(placeholder=_("empty = no limit")))
         self.description = self.add("description", _("Description:"), text_edit(height=60))
         self.learning_outcomes = self.add("learning_outcomes", _("Learning outcomes:"), text_edit(height=60))
+        # for English certificates (empty: the Swedish text is printed)
+        self.title_en = self.add("title_en", _("Title in English:"), line_edit())
+        self.description_en = self.add("description_en", _("Description in English:"), text_edit(height=60))
+        self.learning_outcomes_en = self.add("learning_outcomes_en", _("Learning outcomes in English:"), text_edit(height=60))
 
     def set_providers(self, providers: list[tuple[str, str]]) -> None:
         current = self.provider.currentData()
@@ -247,6 +251,9 @@ class CourseForm(FieldForm):
         self.capacity.setText("" if data.capacity is None else str(data.capacity))
         self.description.setPlainText(data.description)
         self.learning_outcomes.setPlainText(data.learning_outcomes)
+        self.title_en.setText(data.title_en)
+        self.description_en.setPlainText(data.description_en)
+        self.learning_outcomes_en.setPlainText(data.learning_outcomes_en)
 
     def data(self) -> CourseData:
         return CourseData(
@@ -260,6 +267,9 @@ class CourseForm(FieldForm):
             min_attendance_percent=self.min_attendance.value(),
             certificate_language=self.certificate_language.currentData(),
             capacity=self.capacity.text().strip() or None,
+            title_en=self.title_en.text(),
+            description_en=self.description_en.toPlainText(),
+            learning_outcomes_en=self.learning_outcomes_en.toPlainText(),
         )
 
 

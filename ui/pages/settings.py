@@ -32,6 +32,7 @@ from app.services.settings import (
     save_project_settings,
     save_settings,
 )
+from ui.certificate_widgets import CertificateSettingsBox
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
 from ui.gdpr_settings import PrivacySettings
@@ -100,6 +101,8 @@ class Page(QWidget):
         note = QLabel(_("The language applies to the whole program, including standard dialogs."))
         note.setWordWrap(True)
         layout.addWidget(note)
+        self.certificates = CertificateSettingsBox(ctx)
+        layout.addWidget(self.certificates)
 
         buttons = QHBoxLayout()
         self.save_button = QPushButton(_("Save"))
@@ -153,6 +156,7 @@ class Page(QWidget):
         set_combo_data(self.hours_rounding, settings.hours_rounding)
         set_combo_data(self.language, settings.language)
         self.project.set_data(get_project_settings(self.ctx.db))
+        self.certificates.refresh()
 
     def values(self) -> OrganisationSettings:
         base = self._loaded or OrganisationSettings()
@@ -193,6 +197,9 @@ class Page(QWidget):
         if logo and (not Path(logo).is_file() or QPixmap(logo).isNull()):
             self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
             return False
+        certificates = self.certificates.check()
+        if certificates is None:
+            return False
         if not confirm_closed_change(self, month_close.impact_of_rounding(self.ctx.db, values.hours_rounding)):
             return False
         try:
@@ -204,6 +211,7 @@ class Page(QWidget):
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
+        self.certificates.save(certificates)
         self._loaded = values
         self.status.setText(_("Settings saved."))
         self.ctx.bus.announce("settings", [])
