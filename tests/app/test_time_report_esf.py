@@ -30,7 +30,7 @@ ORIGINALS = "Endast det undertecknade originalet gäller; kopior och inskannade 
 END_BOX = "Uppge avslutsdatum om du är klar med dina insatser i projektet"
 BERTIL = f"Bertil {EVIL_NAME}"
 PEOPLE = (  # (name in the header, personnummer and age, employer and org number)
-    ("Deltagare Bertil =HYPERLINK(\"http://evil… Månad mars 2026", "Personnummer 19790101-0137 Ålder 47",
+    ("Deltagare Bertil =HYPERLINK(\"http://e… Månad mars 2026", "Personnummer 19790101-0137 Ålder 47",
      "Arbetsgivare @Evil AB Organisationsnummer 556677-8899"),
     ("Deltagare Anna Andersson Månad mars 2026", "Personnummer 19850312-0027 Ålder 41",
      "Arbetsgivare Verkstad AB Organisationsnummer 556016-0680"),
