@@ -693,8 +693,9 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
             if q <= upto and _remove(path):
                 removed += 1
         done[dev] = max(upto, int(compacted.get(dev, 0) or 0))
-    for snap in snaps:
-        if snap.device in mine and snap is not target and target.dominates(snap) and _remove(snap.path):
+    for snap in snaps:  # its own snapshots the target covers more than (an equal one may be newer: an erasure)
+        if snap.device in mine and snap is not target and target.dominates(snap) and not snap.dominates(target) \
+                and _remove(snap.path):
             removed += 1
     if done != compacted:
         with db.write() as s:

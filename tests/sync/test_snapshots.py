@@ -60,3 +60,204 @@ def test_batches_are_removed_once_every_laptop_has_acknowledged_a_snapshot(lab):
     edit(b, Participant, pid, phone="070-2")  # the history goes on after the snapshot
     sync_all(lab)
     assert dump(a) == dump(b) == dump(c) and phone(c, pid) == "070-2"
+
+
+def audit_events(db, event: str) -> list:
+    from app.models import SyncAudit
+
+    with db.read() as s:
+        return list(s.scalars(select(SyncAudit).where(SyncAudit.event == event)))
+
+
+def compacted_lab(lab):
+    """Records on a and b, a snapshot by a, acknowledged by all, history removed."""
+    a, b, c = lab.laptops
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid)
+    add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    request(a)
+    sync_all(lab)
+    sync(a, lab.share)
+    sync(b, lab.share)
+    assert batches(lab, a) == [] and batches(lab, b) == []
+    return pid
+
+
+def test_a_new_laptop_starts_from_the_snapshot_and_the_batches_after_it(lab):
+    a, b, c = lab.laptops
+    pid = compacted_lab(lab)
+    edit(b, Participant, pid, phone="070-9")  # after the snapshot: a batch of b
+    sync(b, lab.share)
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert report.all_in and any("started again from snapshot 1" in w for w in report.warnings)
+    assert dump(d) == dump(b) and phone(d, pid) == "070-9"
+    assert len(audit_events(d, "snapshot-loaded")) == 1 and len(audit_events(d, "applied")) == 1
+    add_participant(d, first="Ny", pnr="199001011239", email="ny@example.se")
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c) == dump(d) and len(dump(a)["participants"]) == 3
+
+
+def test_a_new_laptop_starts_from_a_snapshot_also_when_the_batches_are_still_there(lab):
+    a, b, c = lab.laptops
+    sync(b, lab.share)  # b is known (its acknowledgement), and has applied nothing
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    assert batches(lab, a) == [1] and snapshots(lab)  # b has not acknowledged it: every batch stays
+    sync(b, lab.share)
+    assert len(audit_events(b, "snapshot-loaded")) == 1 and not audit_events(b, "applied")
+    assert dump(b) == dump(a)
+
+
+def test_a_laptop_away_longer_than_the_history_starts_again_keeping_its_own_changes(lab, monkeypatch):
+    a, b, c = lab.laptops
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid)
+    sync_all(lab)
+    # c goes away with changes it has not published: a new person and an edit
+    new = add_participant(c, first="Tove", pnr="199203041238", email="tove@example.se", company_id=cid)
+    edit(c, Participant, pid, email="c@example.se")
+    later = utcnow() + timedelta(days=100)
+    monkeypatch.setattr(snapshot, "now", lambda: later)
+    edit(a, Participant, pid, phone="070-1")
+    sync(a, lab.share)
+    sync(b, lab.share)
+    sync(a, lab.share)  # has seen b's acknowledgement of today, not c's
+    assert [p.device for p in snapshot.inactive_partners(a)] == [state_of(c).device]
+    request(a)
+    for _ in range(2):
+        sync(a, lab.share)
+        sync(b, lab.share)
+    assert batches(lab, a) == []  # c no longer holds the history back
+    report = sync(c, lab.share)
+    assert any("started again from snapshot" in w for w in report.warnings), report.lines()
+    assert report.published  # its own changes
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c)
+    rows = {p["id"]: p for p in dump(a)["participants"]}
+    assert rows[new]["first_name"] == "Tove" and rows[pid]["email"] == "c@example.se" and rows[pid]["phone"] == "070-1"
+    assert snapshot.inactive_partners(a) == []  # it synced again
+
+
+def test_a_request_for_a_removed_batch_is_answered_by_a_snapshot_not_by_a_heal(lab, monkeypatch):
+    a, b, c = lab.laptops
+    pid = add_participant(a)
+    sync_all(lab)
+    edit(a, Participant, pid, phone="070-1")
+    monkeypatch.setattr(snapshot, "now", lambda: utcnow() + timedelta(days=100))
+    sync(a, lab.share)
+    request(a)
+    sync(a, lab.share)
+    sync(b, lab.share)
+    sync(a, lab.share)  # c is inactive: a removes batches 1 and 2
+    assert batches(lab, a) == []
+    (snap,) = share.list_folder(lab.share).snapshots[state_of(a).device].values()
+    data = bytearray(snap.read_bytes())
+    data[-30] ^= 1  # the only snapshot is damaged: c cannot start from it, and asks for batch 2
+    snap.write_bytes(bytes(data))
+    report = sync(c, lab.share)
+    assert any("damaged" in w for w in report.warnings) and not report.all_in
+    sync(a, lab.share)  # answers with a new snapshot, not with a heal batch
+    from app.models import SyncOutBatch
+
+    with a.read() as s:
+        assert s.scalar(select(SyncOutBatch.id).where(SyncOutBatch.source_id.is_not(None))) is None
+    assert snapshots(lab)[state_of(a).device] == [2]
+    report = sync(c, lab.share)
+    assert report.all_in and dump(c) == dump(a)
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c)
+
+
+def test_a_damaged_snapshot_falls_back_to_an_older_one_or_to_the_batches(lab):
+    a, b, c = lab.laptops
+    add_participant(a)
+    add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    request(a)
+    request(b)
+    sync(a, lab.share)
+    sync(b, lab.share)  # two laptops write snapshots in the same round
+    snaps = snapshot.list_snapshots(share.list_folder(lab.share), read_key_file(lab.key))[0]
+    assert len(snaps) == 2
+    newest = snaps[0].path
+    newest.write_bytes(newest.read_bytes()[:-100])  # cut short
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert report.all_in and any("damaged" in w for w in report.warnings)
+    assert dump(d) == dump(a)
+    loaded = audit_events(d, "snapshot-loaded")
+    assert [e.device_id for e in loaded] == [snaps[1].device]
+    for s_ in snaps[1:]:
+        s_.path.write_bytes(b"KURSDESK-SYNC-SNAPSHOT\n{}")
+    e = fresh_db(lab.root / "laptop4.db")
+    lab.laptops.append(e)
+    report = sync(e, lab.share)  # every snapshot damaged and the batches removed: e asks for them ...
+    assert not report.all_in and dump(e)["participants"] == []
+    sync(a, lab.share)  # ... and a answers with a new snapshot
+    sync(b, lab.share)
+    report = sync(e, lab.share)
+    assert report.all_in and dump(e) == dump(a)
+
+
+def test_without_a_usable_snapshot_a_new_laptop_replays_the_batches(lab):
+    a, b, _c = lab.laptops
+    sync(b, lab.share)
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)  # b has not applied batch 1: it stays
+    (snap,) = share.list_folder(lab.share).snapshots[state_of(a).device].values()
+    snap.write_bytes(snap.read_bytes()[:-1])
+    report = sync(b, lab.share)
+    assert report.all_in and dump(b) == dump(a) and not audit_events(b, "snapshot-loaded")
+    assert any("damaged" in w for w in report.warnings)
+
+
+def test_a_snapshot_write_killed_half_way_leaves_no_snapshot_and_is_done_again(lab, monkeypatch):
+    a, b, _c = lab.laptops
+    add_participant(a)
+    sync_all(lab)
+    request(a)
+
+    def killed():
+        raise SystemExit("killed")
+
+    monkeypatch.setitem(share.HOOKS, "mid_write", killed)
+    with pytest.raises(SystemExit):
+        sync(a, lab.share)
+    monkeypatch.delitem(share.HOOKS, "mid_write")
+    own = lab.share / "snapshots" / state_of(a).device
+    assert [p.name.startswith(".") and p.name.endswith(".tmp") for p in own.iterdir()] == [True]
+    assert snapshots(lab) == {}
+    report = sync(b, lab.share)
+    assert report.all_in and not report.ignored and not report.warnings
+    sync(a, lab.share)
+    assert [p.name for p in own.iterdir()] == ["00000001.snap"]
+    sync_all(lab)
+    assert batches(lab, a) == [] and dump(a) == dump(b)
+
+
+def test_clocks_days_apart_change_nothing_of_what_is_kept(lab, monkeypatch):
+    import time
+
+    a, b, c = lab.laptops
+    state_of(b).set_wall(lambda: int(time.time() * 1000) + 20 * 3600 * 1000)  # nearly a day ahead
+    state_of(c).set_wall(lambda: int(time.time() * 1000) - 3 * 24 * 3600 * 1000)  # three days behind
+    pid = add_participant(b)
+    sync_all(lab)
+    edit(c, Participant, pid, phone="070-3")  # c saw b's value: its edit wins despite its clock
+    request(c)
+    sync_all(lab, rounds=3)
+    assert dump(a) == dump(b) == dump(c) and phone(a, pid) == "070-3"
+    assert batches(lab, b) == [] and batches(lab, c) == []
+    monkeypatch.setattr(snapshot, "now", lambda: utcnow() - timedelta(days=5))  # a laptop's clock jumps back
+    sync_all(lab)
+    assert snapshot.inactive_partners(a) == []
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    sync(d, lab.share)
+    assert dump(d) == dump(a)
