@@ -261,3 +261,72 @@ def test_clocks_days_apart_change_nothing_of_what_is_kept(lab, monkeypatch):
     lab.laptops.append(d)
     sync(d, lab.share)
     assert dump(d) == dump(a)
+
+
+def decrypted_share(lab) -> list[tuple[str, bytes]]:
+    """Every file on the share, decrypted with the programme key where it is encrypted."""
+    key = read_key_file(lab.key)
+    out = []
+    for path in sorted(lab.share.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        name = path.relative_to(lab.share).as_posix()
+        if path.suffix == ".batch":
+            header, head, blob = share.read_header(data)
+            data = head + zlib.decompress(key.decrypt(blob, head))
+        elif path.suffix == ".ack":
+            end = data.find(b"\n", len(share.ACK_MAGIC))
+            data = data[: end + 1] + key.decrypt(data[end + 1 :], data[: end + 1])
+        elif path.suffix == ".snap":
+            header = snapshot.read_snapshot_header(path, key)
+            data = json.dumps(header).encode() + b"".join(
+                json.dumps(obj, ensure_ascii=False).encode("utf-8")
+                for obj in snapshot.read_snapshot_body(path, key, header))
+        out.append((name, data))
+    return out
+
+
+def erase(db, pid: str) -> None:
+    """Stands in for the erasure of branch gdpr: the rows and their change log go, then a snapshot."""
+    from sqlalchemy import delete
+
+    from app.models import Attendance, Enrollment, SyncClock
+    from app.sync.capture import capture_suspended
+
+    with db.write() as s, capture_suspended(s):
+        for model in (Attendance, Enrollment):
+            s.execute(delete(model).where(model.participant_id == pid))
+        s.execute(delete(Participant).where(Participant.id == pid))
+        s.execute(delete(SyncChange).where(SyncChange.record_id == pid))
+        s.execute(delete(SyncClock).where(SyncClock.record_id == pid))
+        snapshot.request_snapshot(s)
+
+
+def test_after_an_erasure_no_file_on_the_share_holds_the_person(lab):
+    a, b, c = lab.laptops
+    person = {"pnr": "198507142386", "first": "Åsa", "last": "Lindqvist", "email": "asa.lindqvist@example.se"}
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid, **person)
+    keep = add_participant(b, first="Maj", last="Berg", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    edit(b, Participant, pid, phone="070-123 45 67", email="asa.l@example.se")  # b's batch holds her too
+    request(b)  # and b writes a snapshot that holds her
+    sync_all(lab)
+    assert any(b"198507142386" in data for name, data in decrypted_share(lab) if name.endswith(".snap"))
+    for db in lab.laptops:
+        erase(db, pid)
+    for _ in range(3):
+        sync_all(lab, rounds=1)
+    files = decrypted_share(lab)
+    assert any(name.endswith(".snap") for name, _d in files)
+    for name, data in files:
+        for word in ("198507142386", "19850714-2386", "850714-2386", "Lindqvist", "asa.lindqvist@example.se",
+                     "asa.l@example.se", "070-123 45 67"):
+            assert word.encode("utf-8") not in data, (name, word)
+    assert b"194402021234" in b"".join(d for n, d in files if n.endswith(".snap"))  # the others are still there
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    sync(d, lab.share)
+    assert dump(d) == dump(a) == dump(b) == dump(c)
+    assert [p["id"] for p in dump(d)["participants"]] == [keep]
