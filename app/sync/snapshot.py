@@ -339,10 +339,12 @@ def _covers(s, device: str) -> dict[str, list] | None:
 
 
 def _due(db, listing: share.Listing, snaps: list[SnapshotFile], device: str) -> bool:
-    with db.read() as s:
+    with db.write() as s:
         if _get(s, REQUESTED) == "1":
             return True
         last = _get(s, LAST_WRITTEN)
+        if not last:  # the week starts with this laptop's first sync
+            _set(s, LAST_WRITTEN, now().isoformat())
     newest = snaps[0] if snaps else None
     covers = newest.covers if newest else {}
     uncovered = 0
@@ -365,7 +367,7 @@ def _due(db, listing: share.Listing, snaps: list[SnapshotFile], device: str) -> 
     if uncovered >= max(MIN_UNCOVERED_BYTES, size // 2):
         return True
     try:
-        return bool(last) and now() - datetime.fromisoformat(last) >= timedelta(days=SNAPSHOT_DAYS)
+        return bool(last) and abs(now() - datetime.fromisoformat(last)) >= timedelta(days=SNAPSHOT_DAYS)
     except ValueError:
         return True
 
