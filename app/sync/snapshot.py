@@ -173,7 +173,7 @@ def encode_snapshot(header: dict, chunks: list[bytes], key: ProgrammeKey) -> byt
 def read_snapshot_header(path: Path, key: ProgrammeKey) -> dict:
     """The header of a snapshot file, authenticated (its seal), without reading the body."""
     with open(path, "rb") as fh:
-        start = fh.read(256 * 1024)
+        start = fh.read(64 * 1024)
     if not start.startswith(MAGIC):
         raise SnapshotError(_("not a Kursdesk snapshot or damaged (start of file)"))
     end = start.find(b"\n", len(MAGIC))
@@ -230,13 +230,19 @@ def read_snapshot_body(path: Path, key: ProgrammeKey, header: dict):
         raise SnapshotError(_("damaged snapshot (content does not match its header)"))
 
 
+_HEADERS: dict[tuple, dict] = {}  # (path, size, mtime, key id) -> header: read once per file, not thrice a round
+
+
 def list_snapshots(listing: share.Listing, key: ProgrammeKey) -> tuple[list[SnapshotFile], list[str]]:
     """Every snapshot on the share whose header is sound (newest first), and the problems found."""
     found, problems = [], []
     for dev, files in sorted(listing.snapshots.items()):
         for n, path in sorted(files.items()):
             try:
-                header = read_snapshot_header(path, key)
+                st = path.stat()
+                known = (str(path), st.st_size, st.st_mtime_ns, key.key_id)
+                header = _HEADERS.get(known) or read_snapshot_header(path, key)
+                _HEADERS[known] = header
                 if header.get("device") != dev or int(header.get("n", 0)) != n:
                     raise SnapshotError(_("its header names another laptop or number than its file name"))
                 found.append(SnapshotFile(path, header))
