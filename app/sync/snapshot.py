@@ -383,6 +383,7 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
     laptop is in step with every partner. Returns its number, or None."""
     if any(p.state not in ("ok", "ended") for p in report.partners):
         return None
+    listing = share.list_folder(folder)  # with the batches this round published
     snaps, _problems = list_snapshots(listing, key)
     device = state_of(db).device or ""
     if not _due(db, listing, snaps, device):
@@ -693,19 +694,9 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
         break
     if target is None:
         return 0
-    removed = 0
-    done = dict(compacted)
-    for dev in mine:
-        upto = target.covers.get(dev, (0, ""))[0]
-        for q, path in sorted(listing.batches.get(dev, {}).items()):
-            if q <= upto and _remove(path):
-                removed += 1
-        done[dev] = max(upto, int(compacted.get(dev, 0) or 0))
-    for snap in snaps:  # its own snapshots the target covers more than (an equal one may be newer: an erasure)
-        if snap.device in mine and snap is not target and target.dominates(snap) and not snap.dominates(target) \
-                and _remove(snap.path):
-            removed += 1
-    if done != compacted:
+    done = {dev: max(target.covers.get(dev, (0, ""))[0], int(compacted.get(dev, 0) or 0)) for dev in mine}
+    if done != {d: int(compacted.get(d, 0) or 0) for d in mine}:
+        # noted before any file goes, so that a run stopped half-way never republishes a removed batch
         with db.write() as s:
             batches = [b.id for b in s.scalars(select(SyncOutBatch)) if b.seq <= int(done.get(b.device_id, 0))]
             for i in range(0, len(batches), CHUNK):  # their changes are in the snapshot now
@@ -713,6 +704,15 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
             _set(s, COMPACTED, json.dumps(done, sort_keys=True))
             s.add(SyncAudit(event="compacted", device_id=target.device, seq=target.n,
                             detail=json.dumps(done, sort_keys=True)))
+    removed = 0
+    for dev in mine:
+        for q, path in sorted(listing.batches.get(dev, {}).items()):
+            if q <= done[dev] and _remove(path):
+                removed += 1
+    for snap in snaps:  # its own snapshots the target covers more than (an equal one may be newer: an erasure)
+        if snap.device in mine and snap is not target and target.dominates(snap) and not snap.dominates(target) \
+                and _remove(snap.path):
+            removed += 1
     return removed
 
 
