@@ -40,6 +40,7 @@ from pathlib import Path
 from sqlalchemy import and_, delete, or_, select
 
 from app import config
+from app.db import ForeignKeyViolation
 from app.i18n import _
 from app.models import (
     SYNCED_MODELS,
@@ -484,7 +485,6 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
     own changes that it does not cover on top. Nothing is changed when the file is damaged."""
     from app.sync import restore
     from app.sync.engine import baseline
-    from app.sync.merge import Merger
 
     baseline(db)  # records from before change capture become changes first, so they are kept
     body = read_snapshot_body(snap.path, key, snap.header)
@@ -493,9 +493,17 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
         had_records = any(s.scalar(select(m.id).limit(1)) is not None for m in SYNCED_MODELS)
     if had_records:
         restore.open_point(db, large=True)
-    state = state_of(db)
+    try:
+        _replace(db, state_of(db), snap, first, body)
+    except ForeignKeyViolation:
+        raise SnapshotError(_("damaged snapshot (records refer to records it does not hold)")) from None
+
+
+def _replace(db, state, snap: SnapshotFile, first, body) -> None:
+    from app.sync.merge import Merger
+
     covers = snap.covers
-    with db.write() as s:
+    with db.bulk_load() as s:
         s.info[APPLYING] = True
         conn = s.connection()
         state.ensure(conn)
@@ -512,6 +520,10 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
             conn.execute(delete(model.__table__))
         for model in (SyncClock, SyncAlias, SyncParked):
             conn.execute(delete(model.__table__))
+        # the tables are empty now: their indexes are built once at the end, not row by row
+        indexes = [ix for m in (*SYNCED_MODELS, SyncClock) for ix in m.__table__.indexes]
+        for ix in indexes:
+            ix.drop(conn, checkfirst=True)
         stamp = utcnow()
         lines = 0
         for obj in ([first] if first is not None else []):
@@ -520,6 +532,8 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
         for obj in body:
             _load_line(conn, s, obj, stamp)
             lines += 1
+        for ix in indexes:
+            ix.create(conn)
         if lines != int(snap.header.get("lines", lines)):
             raise SnapshotError(_("damaged snapshot (content does not match its header)"))
         _restore_local_only(s, keep)
@@ -536,31 +550,64 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
             merger.apply(own_lines, device=state.device or "", seq=0)
         state.clock.observe(snap.header.get("hlc_max", ""))
         state.persist(conn)
+        verified = _json(s, VERIFIED, [])  # read whole just now
+        _set(s, VERIFIED, json.dumps((verified + [_verified_id(snap.path)])[-20:]))
         s.add(SyncAudit(event="snapshot-loaded", device_id=snap.device, seq=snap.n,
                         detail=f"{lines} lines, {len(own_lines)} own changes kept"))
 
 
+def _row_loader(conn, table: str, fields: list[str], stamp: datetime):
+    """(INSERT statement, rows -> parameter tuples) for the driver: each value decoded from the
+    snapshot's JSON form and then through its column type's own bind processor for this database,
+    as SQLAlchemy would, but column by column (values that repeat, like dates, converted once)."""
+    t = next(m for m in SYNCED_MODELS if m.__tablename__ == table).__table__
+    kinds = KINDS[table]
+    extra = ["updated_at"] if "updated_at" in t.c and "updated_at" not in fields else []
+    columns = list(fields) + extra
+
+    def processor(column: str):
+        return t.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+
+    def converter(kind: str, proc):
+        memo: dict = {None: None}
+
+        def convert(v):
+            if v not in memo:
+                memo[v] = proc(decode(kind, v)) if proc else decode(kind, v)
+            return memo[v]
+
+        return convert if kind else (lambda v: None if v is None else proc(v))
+
+    steps = {i: converter(kinds.get(f, ""), processor(f)) for i, f in enumerate(fields)
+             if kinds.get(f) or processor(f)}
+    fixed = [p(stamp) if (p := processor(c)) else stamp for c in extra]
+    quote = conn.dialect.identifier_preparer.quote
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle, "?")
+    sql = (f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+
+    def params(rows: list[list]) -> list[tuple]:
+        cols = list(zip(*rows))[: len(fields)]
+        for i, convert in steps.items():
+            cols[i] = list(map(convert, cols[i]))
+        cols.extend([value] * len(rows) for value in fixed)
+        return list(zip(*cols))
+
+    return sql, params
+
+
 def _load_line(conn, s, obj: dict, stamp: datetime) -> None:
     if "t" in obj:
-        table = obj["t"]
-        model = next(m for m in SYNCED_MODELS if m.__tablename__ == table)
-        fields = obj["f"]
-        kinds = KINDS[table]
-        coded = [(i, kinds[f]) for i, f in enumerate(fields) if kinds.get(f)]
-        rows, clocks = [], []
-        for r in obj["r"]:
-            for i, k in coded:
-                if r[i] is not None:
-                    r[i] = decode(k, r[i])
-            row = dict(zip(fields, r))
-            if "updated_at" in kinds and "updated_at" not in row:
-                row["updated_at"] = stamp
-            rows.append(row)
-            if r[-1] is not None:
-                clocks.append({"table_name": table, "record_id": row["id"], "data": r[-1]})
-        for i in range(0, len(rows), CHUNK * 5):
-            conn.execute(model.__table__.insert(), rows[i : i + CHUNK * 5])
-        _insert_many(conn, SyncClock.__table__, clocks)
+        table, fields, rows = obj["t"], obj["f"], obj["r"]
+        if not rows:
+            return
+        sql, params = _row_loader(conn, table, fields, stamp)
+        conn.exec_driver_sql(sql, params(rows))
+        at = fields.index("id")
+        clk = SyncClock.__table__
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle, "?")
+        conn.exec_driver_sql(f"INSERT INTO {clk.name} (table_name, record_id, data) VALUES ({mark}, {mark}, {mark})",
+                             [(table, r[at], r[-1]) for r in rows if r[-1] is not None])
     elif "aliases" in obj:
         _insert_many(conn, SyncAlias.__table__, [{"table_name": t, "loser_id": lo, "survivor_id": su, "created_at": utcnow()}
                                                  for t, lo, su in obj["aliases"]])
@@ -682,12 +729,17 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
         cursors = {p.device_id: p.seq for p in s.scalars(select(SyncPeer))}
         compacted = _json(s, COMPACTED, {})
         verified = set(_json(s, VERIFIED, []))
+    own_files = {d: set(listing.batches.get(d, {})) for d in mine}
     target = None
     for snap in snaps:
         if not _acknowledged(snap, active):
             continue
         if any(d not in mine and cursors.get(d, 0) < q for d, (q, _c) in snap.covers.items()):
             continue  # this laptop has not got that far itself
+        removable = any(q <= snap.covers.get(d, (0, ""))[0] for d, qs in own_files.items() for q in qs) or any(
+            o.device in mine and o is not snap and snap.dominates(o) and not o.dominates(snap) for o in snaps)
+        if not removable:
+            return 0
         if not _verify_once(snap, key, verified, db):
             continue
         target = snap
