@@ -196,8 +196,8 @@ def read_snapshot_header(path: Path, key: ProgrammeKey) -> dict:
 
 
 def read_snapshot_body(path: Path, key: ProgrammeKey, header: dict):
-    """The snapshot's JSON lines, one at a time; raises SnapshotError before the first one when the
-    file is damaged (AES-GCM authenticates all of it)."""
+    """The snapshot's JSON lines (bytes), one at a time; raises SnapshotError before the first one
+    when the file is damaged (AES-GCM authenticates all of it)."""
     data = path.read_bytes()
     end = data.find(b"\n", len(MAGIC))
     end2 = data.find(b"\n", end + 1)
@@ -223,9 +223,8 @@ def read_snapshot_body(path: Path, key: ProgrammeKey, header: dict):
             digest.update(piece)
             rest += piece
             *lines, rest = rest.split(b"\n")
-            for line in lines:
-                yield json.loads(line)
-    except (zlib.error, ValueError):
+            yield from lines
+    except zlib.error:
         raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
     if rest or digest.hexdigest() != header.get("body"):
         raise SnapshotError(_("damaged snapshot (content does not match its header)"))
@@ -310,8 +309,10 @@ def _state_lines(s):
                     row[i] = encode(k, row[i])
             rows.append(row)
         rows = _self_parent_order(name, rows)
-        for i in range(0, len(rows), ROWS_PER_LINE):
-            yield _line({"t": name, "f": list(fields), "r": rows[i : i + ROWS_PER_LINE]})
+        for i in range(0, len(rows), ROWS_PER_LINE):  # a line naming the table, then a line of rows
+            part = rows[i : i + ROWS_PER_LINE]
+            yield _line({"t": name, "f": list(fields), "n": len(part)})
+            yield _line(part)
     aliases = [list(r) for r in s.execute(select(SyncAlias.table_name, SyncAlias.loser_id, SyncAlias.survivor_id))]
     if aliases:
         yield _line({"aliases": aliases})
@@ -526,12 +527,21 @@ def _replace(db, state, snap: SnapshotFile, first, body) -> None:
             ix.drop(conn, checkfirst=True)
         stamp = utcnow()
         lines = 0
-        for obj in ([first] if first is not None else []):
-            _load_line(conn, s, obj, stamp)
-            lines += 1
-        for obj in body:
-            _load_line(conn, s, obj, stamp)
-            lines += 1
+        table = None
+        try:
+            for raw in _chain(first, body):
+                lines += 1
+                if table is not None:
+                    _load_rows(db, conn, table, raw, stamp)
+                    table = None
+                    continue
+                obj = json.loads(raw)
+                if "t" in obj:
+                    table = obj
+                else:
+                    _load_other(conn, s, obj)
+        except (ValueError, TypeError, KeyError, IndexError):
+            raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
         for ix in indexes:
             ix.create(conn)
         if lines != int(snap.header.get("lines", lines)):
@@ -596,19 +606,39 @@ def _row_loader(conn, table: str, fields: list[str], stamp: datetime):
     return sql, params
 
 
-def _load_line(conn, s, obj: dict, stamp: datetime) -> None:
-    if "t" in obj:
-        table, fields, rows = obj["t"], obj["f"], obj["r"]
-        if not rows:
-            return
-        sql, params = _row_loader(conn, table, fields, stamp)
-        conn.exec_driver_sql(sql, params(rows))
-        at = fields.index("id")
-        clk = SyncClock.__table__
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle, "?")
-        conn.exec_driver_sql(f"INSERT INTO {clk.name} (table_name, record_id, data) VALUES ({mark}, {mark}, {mark})",
-                             [(table, r[at], r[-1]) for r in rows if r[-1] is not None])
-    elif "aliases" in obj:
+def _chain(first, rest):
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _load_rows(db, conn, table: dict, raw: bytes, stamp: datetime) -> None:
+    """One line of rows of `table` (its preceding line: name and fields), and their clocks."""
+    name, fields = table["t"], table["f"]
+    model = next(m for m in SYNCED_MODELS if m.__tablename__ == name)
+    text = raw.decode("utf-8")
+    extra = {"updated_at": stamp} if "updated_at" in model.__table__.c and "updated_at" not in fields else {}
+    positions = {f: i for i, f in enumerate(fields)}
+    if db.insert_json_rows(conn, model.__table__, positions, KINDS[name], text, extra):
+        db.insert_json_rows(conn, SyncClock.__table__, {"record_id": positions["id"], "data": len(fields)}, {}, text,
+                            {"table_name": name}, required="data")
+        return
+    rows = json.loads(text)
+    if not rows:
+        return
+    sql, params = _row_loader(conn, name, fields, stamp)
+    conn.exec_driver_sql(sql, params(rows))
+    at = positions["id"]
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle, "?")
+    clocks = [(name, r[at], r[-1]) for r in rows if r[-1] is not None]
+    if clocks:
+        conn.exec_driver_sql(f"INSERT INTO {SyncClock.__tablename__} (table_name, record_id, data) "
+                             f"VALUES ({mark}, {mark}, {mark})", clocks)
+
+
+def _load_other(conn, s, obj: dict) -> None:
+    """Aliases (identity merges), parked changes and forks."""
+    if "aliases" in obj:
         _insert_many(conn, SyncAlias.__table__, [{"table_name": t, "loser_id": lo, "survivor_id": su, "created_at": utcnow()}
                                                  for t, lo, su in obj["aliases"]])
     elif "parked" in obj:
