@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Participant, Setting, SyncChange
+from app.models import Participant, SyncChange
 from app.sync import folder as share
 from app.sync import snapshot, sync
 from app.sync.capture import state_of
