@@ -289,6 +289,18 @@ def _self_parent_order(table: str, rows: list) -> list:
     return sorted(rows, key=lambda r: depth_of(r[rid_at]))
 
 
+def _self_referring(table: str) -> bool:
+    model = next(m for m in SYNCED_MODELS if m.__tablename__ == table)
+    return any(fk.column.table is model.__table__ for fk in model.__table__.foreign_keys)
+
+
+def _rows_lines(name: str, fields, rows: list):
+    for i in range(0, len(rows), ROWS_PER_LINE):  # a line naming the table, then a line of rows
+        part = rows[i : i + ROWS_PER_LINE]
+        yield _line({"t": name, "f": list(fields), "n": len(part)})
+        yield _line(part)
+
+
 def _state_lines(s):
     """The synced state as JSON lines (bytes): records with clocks, aliases, parked changes, forks."""
     conn = s.connection()
@@ -302,17 +314,16 @@ def _state_lines(s):
              .select_from(t.outerjoin(clk, and_(clk.c.table_name == name, clk.c.record_id == t.c.id)))
              .order_by(t.c.id))
         rows = []
-        for r in conn.execute(q):
+        for r in conn.execution_options(yield_per=ROWS_PER_LINE).execute(q):
             row = list(r)
             for i, k in coded:
                 if row[i] is not None:
                     row[i] = encode(k, row[i])
             rows.append(row)
-        rows = _self_parent_order(name, rows)
-        for i in range(0, len(rows), ROWS_PER_LINE):  # a line naming the table, then a line of rows
-            part = rows[i : i + ROWS_PER_LINE]
-            yield _line({"t": name, "f": list(fields), "n": len(part)})
-            yield _line(part)
+            if len(rows) == ROWS_PER_LINE and not _self_referring(name):  # streamed: memory stays small
+                yield from _rows_lines(name, fields, rows)
+                rows = []
+        yield from _rows_lines(name, fields, _self_parent_order(name, rows))
     aliases = [list(r) for r in s.execute(select(SyncAlias.table_name, SyncAlias.loser_id, SyncAlias.survivor_id))]
     if aliases:
         yield _line({"aliases": aliases})
