@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"KURSDESK-SYNC-SNAPSHOT\n"
 ROWS_PER_LINE = 5000
-REQUESTED = "sync_snapshot_requested"  # "1": the next round writes a snapshot (request_snapshot)
+REQUESTED = "sync_snapshot_due"  # "1": the next round writes a snapshot (request_snapshot; branch gdpr tests it)
 LAST_WRITTEN = "sync_snapshot_last"  # ISO time (this laptop's clock) of its last snapshot
 COMPACTED = "sync_compacted"  # JSON {device: seq}: this laptop removed its batches up to seq
 ACKS_SEEN = "sync_acks_seen"  # JSON {device: [ack number, ISO time it was first seen here]}
