@@ -487,7 +487,10 @@ def restart_if_needed(db, key: ProgrammeKey, listing: share.Listing, report) -> 
         except OSError as exc:
             report.warnings.append(_("Snapshot {n} of laptop {device} cannot be read ({error}); tried again at the next sync.").format(n=snap.n, device=snap.device[:8], error=type(exc).__name__))
             continue
-        report.warnings.append(_("This laptop started again from snapshot {n} of laptop {device}; its own changes were kept and are published.").format(n=snap.n, device=snap.device[:8]))
+        if fresh:
+            report.warnings.append(_("This laptop took the shared records from snapshot {n} of laptop {device} and the batches after it.").format(n=snap.n, device=snap.device[:8]))
+        else:
+            report.warnings.append(_("This laptop started again from snapshot {n} of laptop {device}; its own changes were kept and are published.").format(n=snap.n, device=snap.device[:8]))
         return snap
     return None
 

@@ -92,7 +92,7 @@ def test_a_new_laptop_starts_from_the_snapshot_and_the_batches_after_it(lab):
     d = fresh_db(lab.root / "laptop3.db")
     lab.laptops.append(d)
     report = sync(d, lab.share)
-    assert report.all_in and any("started again from snapshot 1" in w for w in report.warnings)
+    assert report.all_in and any("from snapshot 1 of laptop" in w for w in report.warnings)
     assert dump(d) == dump(b) and phone(d, pid) == "070-9"
     assert len(audit_events(d, "snapshot-loaded")) == 1 and len(audit_events(d, "applied")) == 1
     add_participant(d, first="Ny", pnr="199001011239", email="ny@example.se")
