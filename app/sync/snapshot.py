@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import logging
 import zlib
@@ -357,7 +358,7 @@ def _covers(s, device: str) -> dict[str, list] | None:
     return covers
 
 
-def _due(db, listing: share.Listing, snaps: list[SnapshotFile], device: str) -> bool:
+def _due(db, listing: share.Listing, snaps: list[SnapshotFile]) -> bool:
     with db.write() as s:
         if _get(s, REQUESTED) == "1":
             return True
@@ -376,12 +377,9 @@ def _due(db, listing: share.Listing, snaps: list[SnapshotFile], device: str) -> 
                     pass
     if not uncovered:
         return False
-    if newest is not None:
-        try:
-            size = newest.path.stat().st_size
-        except OSError:
-            size = 0
-    else:
+    try:
+        size = newest.path.stat().st_size if newest is not None else 0
+    except OSError:
         size = 0
     if uncovered >= max(MIN_UNCOVERED_BYTES, size // 2):
         return True
@@ -399,12 +397,12 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
     listing = share.list_folder(folder)  # with the batches this round published
     snaps, _problems = list_snapshots(listing, key)
     device = state_of(db).device or ""
-    if not _due(db, listing, snaps, device):
+    if not _due(db, listing, snaps):
         return None
     digest = hashlib.sha256()
     pack = zlib.compressobj(6)
     chunks: list[bytes] = []
-    rows = 0
+    lines = 0
     with db.read() as s:  # one read transaction: the state and what it covers agree
         covers = _covers(s, device)
         if covers is None:
@@ -413,13 +411,13 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
         for line in _state_lines(s):
             digest.update(line)
             chunks.append(pack.compress(line))
-            rows += 1
+            lines += 1
     chunks.append(pack.flush())
     own_dir = Path(folder) / "snapshots" / device
     present = sorted(int(m.group(1)) for p in (own_dir.iterdir() if own_dir.is_dir() else []) if (m := share.SNAP_RE.match(p.name)))
     n = (present[-1] if present else 0) + 1
     header = {"format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "n": n,
-              "key_id": key.key_id, "covers": covers, "hlc_max": hlc, "body": digest.hexdigest(), "lines": rows,
+              "key_id": key.key_id, "covers": covers, "hlc_max": hlc, "body": digest.hexdigest(), "lines": lines,
               "app": config.version(), "created": now().isoformat(timespec="seconds")}
     data = encode_snapshot(header, chunks, key)
     del chunks
@@ -439,7 +437,7 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
         verified = _json(s, VERIFIED, [])
         verified.append(_verified_id(written.path))
         _set(s, VERIFIED, json.dumps(verified[-20:]))
-        s.add(SyncAudit(event="snapshot", device_id=device, seq=n, detail=f"{rows} lines"))
+        s.add(SyncAudit(event="snapshot", device_id=device, seq=n, detail=f"{lines} lines"))
     for old in snaps:  # this laptop's older snapshots that the new one covers are not needed any more
         if old.device == device and written.dominates(old):
             _remove(old.path)
@@ -543,7 +541,7 @@ def _replace(db, state, snap: SnapshotFile, first, body) -> None:
         lines = 0
         table = None
         try:
-            for raw in _chain(first, body):
+            for raw in itertools.chain([first] if first is not None else [], body):
                 lines += 1
                 if table is not None:
                     _load_rows(db, conn, table, raw, stamp)
@@ -618,12 +616,6 @@ def _row_loader(conn, table: str, fields: list[str], stamp: datetime):
         return list(zip(*cols))
 
     return sql, params
-
-
-def _chain(first, rest):
-    if first is not None:
-        yield first
-    yield from rest
 
 
 def _load_rows(db, conn, table: dict, raw: bytes, stamp: datetime) -> None:
