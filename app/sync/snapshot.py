@@ -68,7 +68,8 @@ REQUESTED = "sync_snapshot_due"  # "1": the next round writes a snapshot (reques
 LAST_WRITTEN = "sync_snapshot_last"  # ISO time (this laptop's clock) of its last snapshot
 COMPACTED = "sync_compacted"  # JSON {device: seq}: this laptop removed its batches up to seq
 ACKS_SEEN = "sync_acks_seen"  # JSON {device: [ack number, ISO time it was first seen here]}
-VERIFIED = "sync_snapshots_verified"  # JSON [file name + size]: snapshots decrypted whole once
+VERIFIED = "sync_snapshots_verified"  # JSON [device/n:content hash]: snapshots decrypted whole once
+LAST_NUMBER = "sync_snapshot_n"  # the number of this laptop's last snapshot
 INACTIVE_DAYS_KEY = "sync.inactive_days"
 INACTIVE_DAYS_DEFAULT = 90
 # a snapshot is written when the batches it would cover, not covered by the newest one, reach this
@@ -415,7 +416,8 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
     chunks.append(pack.flush())
     own_dir = Path(folder) / "snapshots" / device
     present = sorted(int(m.group(1)) for p in (own_dir.iterdir() if own_dir.is_dir() else []) if (m := share.SNAP_RE.match(p.name)))
-    n = (present[-1] if present else 0) + 1
+    with db.read() as s:  # a number is never used twice, even after its file was removed
+        n = max(present + [int(_get(s, LAST_NUMBER) or 0)]) + 1
     header = {"format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "n": n,
               "key_id": key.key_id, "covers": covers, "hlc_max": hlc, "body": digest.hexdigest(), "lines": lines,
               "app": config.version(), "created": now().isoformat(timespec="seconds")}
@@ -435,7 +437,8 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
         _set(s, REQUESTED, "")
         _set(s, LAST_WRITTEN, now().isoformat())
         verified = _json(s, VERIFIED, [])
-        verified.append(_verified_id(written.path))
+        verified.append(_verified_id(written))
+        _set(s, LAST_NUMBER, str(n))
         _set(s, VERIFIED, json.dumps(verified[-20:]))
         s.add(SyncAudit(event="snapshot", device_id=device, seq=n, detail=f"{lines} lines"))
     for old in snaps:  # this laptop's older snapshots that the new one covers are not needed any more
@@ -444,8 +447,8 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
     return n
 
 
-def _verified_id(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}:{path.stat().st_size}"
+def _verified_id(snap: SnapshotFile) -> str:
+    return f"{snap.device}/{snap.n}:{snap.header.get('body', '')}"  # the hash of its content
 
 
 def _remove(path: Path) -> bool:
@@ -573,7 +576,7 @@ def _replace(db, state, snap: SnapshotFile, first, body) -> None:
         state.clock.observe(snap.header.get("hlc_max", ""))
         state.persist(conn)
         verified = _json(s, VERIFIED, [])  # read whole just now
-        _set(s, VERIFIED, json.dumps((verified + [_verified_id(snap.path)])[-20:]))
+        _set(s, VERIFIED, json.dumps((verified + [_verified_id(snap)])[-20:]))
         s.add(SyncAudit(event="snapshot-loaded", device_id=snap.device, seq=snap.n,
                         detail=f"{lines} lines, {len(own_lines)} own changes kept"))
 
@@ -807,7 +810,7 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
 def _verify_once(snap: SnapshotFile, key: ProgrammeKey, verified: set[str], db) -> bool:
     """A snapshot is read whole once before batches are removed on its strength."""
     try:
-        ident = _verified_id(snap.path)
+        ident = _verified_id(snap)
         if ident in verified:
             return True
         for _obj in read_snapshot_body(snap.path, key, snap.header):
