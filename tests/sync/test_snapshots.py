@@ -377,3 +377,35 @@ def test_a_snapshot_loads_every_value_exactly_as_the_writer_stores_it(lab, monke
     assert len(audit_events(b, "snapshot-loaded")) == len(audit_events(c, "snapshot-loaded")) == 1
     assert raw_rows(a) == raw_rows(b) == raw_rows(c)
     assert dump(a) == dump(b) == dump(c)
+
+
+def test_a_snapshot_whose_records_refer_to_missing_ones_changes_nothing(lab):
+    """Well encrypted but inconsistent (a writer's defect): refused as a whole, the batches serve."""
+    import hashlib
+
+    from tests.sync.conftest import add_course_with_session
+
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    key = read_key_file(lab.key)
+    course, ses = add_course_with_session(a)
+    pid = add_participant(a)
+    from app.models import Attendance
+
+    with a.write() as s:
+        s.add(Attendance(session_id=ses, participant_id=pid, status="present"))
+    request(a)
+    sync(a, lab.share)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    lines = list(snapshot.read_snapshot_body(path, key, header))
+    at = next(i for i, raw in enumerate(lines) if raw.startswith(b'{"t":"sessions"'))
+    kept = lines[:at] + lines[at + 2:]  # the session goes, its mark stays
+    body = b"".join(raw + b"\n" for raw in kept)
+    header.update(n=n + 1, body=hashlib.sha256(body).hexdigest(), lines=len(kept))
+    path.unlink()
+    data = snapshot.encode_snapshot(header, [zlib.compress(body)], key)
+    (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(data)
+    report = sync(b, lab.share)
+    assert any("refer to records it does not hold" in w for w in report.warnings), report.warnings
+    assert report.all_in and dump(b) == dump(a) and not audit_events(b, "snapshot-loaded")
