@@ -303,10 +303,13 @@ class Database:
             try:
                 with self._write_engine.connect() as conn:
                     raw = conn.connection.driver_connection
-                    raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or SQLite ignores it
+                    # outside a transaction, or SQLite ignores them; the pooled connection gets
+                    # its usual settings back before anyone else uses it
+                    raw.execute("PRAGMA foreign_keys=OFF")
+                    raw.execute("PRAGMA cache_size=-262144")  # 256 MiB, as bulk_write()
                     try:
                         with self.Session(bind=conn) as session, session.begin():
-                            session.connection().exec_driver_sql("PRAGMA cache_size=-262144")
+                            session.connection()  # BEGIN IMMEDIATE now
                             self._local.session = session
                             try:
                                 yield session
@@ -316,8 +319,10 @@ class Database:
                                     raise ForeignKeyViolation(f"{len(bad)} rows refer to missing rows")
                             finally:
                                 self._local.session = None
-                                session.connection().exec_driver_sql("PRAGMA cache_size=-2000")
                     finally:
+                        if conn.in_transaction():
+                            conn.rollback()
+                        raw.execute("PRAGMA cache_size=-2000")
                         raw.execute("PRAGMA foreign_keys=ON")
             except OperationalError as exc:
                 if is_busy_error(exc):

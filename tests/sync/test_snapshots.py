@@ -409,3 +409,19 @@ def test_a_snapshot_whose_records_refer_to_missing_ones_changes_nothing(lab):
     report = sync(b, lab.share)
     assert any("refer to records it does not hold" in w for w in report.warnings), report.warnings
     assert report.all_in and dump(b) == dump(a) and not audit_events(b, "snapshot-loaded")
+
+
+def test_after_a_refused_load_the_database_checks_its_foreign_keys_again(lab):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.db import ForeignKeyViolation
+    from app.models import Enrollment
+
+    a = lab.laptops[0]
+    with pytest.raises(ForeignKeyViolation):
+        with a.bulk_load() as s:
+            s.add(Enrollment(course_id="no-such-course", participant_id="no-such-person"))
+    assert dump(a)["enrollments"] == []
+    with pytest.raises(IntegrityError):
+        with a.write() as s:
+            s.add(Enrollment(course_id="no-such-course", participant_id="no-such-person"))
