@@ -290,6 +290,79 @@ class Database:
                     except Exception:  # noqa: BLE001 - the transaction's own error matters more
                         log.debug("could not reset the page cache size")
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[Session]:
+        """bulk_write() for filling tables emptied in the same transaction (a sync snapshot). On
+        SQLite foreign keys are checked once before the commit (PRAGMA foreign_key_check) instead
+        of a parent lookup per row, which takes most of the time of such a load; a row that refers
+        to a missing one raises ForeignKeyViolation and nothing is written."""
+        if not self.is_sqlite:
+            with self.bulk_write() as session:
+                yield session
+            return
+        with self._write_lock:
+            try:
+                with self._write_engine.connect() as conn:
+                    raw = conn.connection.driver_connection
+                    # outside a transaction, or SQLite ignores them; the pooled connection gets
+                    # its usual settings back before anyone else uses it
+                    raw.execute("PRAGMA foreign_keys=OFF")
+                    raw.execute("PRAGMA cache_size=-262144")  # 256 MiB, as bulk_write()
+                    try:
+                        with self.Session(bind=conn) as session, session.begin():
+                            session.connection()  # BEGIN IMMEDIATE now
+                            self._local.session = session
+                            try:
+                                yield session
+                                session.flush()
+                                bad = session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                                if bad:
+                                    raise ForeignKeyViolation(f"{len(bad)} rows refer to missing rows")
+                            finally:
+                                self._local.session = None
+                    finally:
+                        if conn.in_transaction():
+                            conn.rollback()
+                        raw.execute("PRAGMA cache_size=-2000")
+                        raw.execute("PRAGMA foreign_keys=ON")
+            except OperationalError as exc:
+                if is_busy_error(exc):
+                    raise DatabaseBusy() from None
+                raise
+
+    def insert_json_rows(self, conn, table, columns: dict[str, int], kinds: dict[str, str], rows_json: str,
+                         extra: dict | None = None, required: str = "") -> bool:
+        """SQLite: insert rows given as one JSON array of arrays (values in app/sync/capture.py's
+        JSON-safe form; `columns` names the element each column takes) in one statement: SQLite
+        reads the JSON itself (json_each), instead of the driver binding every value of every row,
+        which is most of the time of a large load. Values go in as SQLAlchemy stores them here;
+        `extra` columns get one value for all rows; rows whose `required` column is null are left
+        out. Returns False (nothing done) on another database, or for bytes and decimal columns,
+        which take the generic path."""
+        if not self.is_sqlite or any(kinds.get(c) in ("bytes", "decimal") for c in columns):
+            return False
+        extra = extra or {}
+        names = {c: f"c{i}" for i, c in enumerate(columns)}
+        picks = ", ".join(f"json_extract(value, '$[{columns[c]}]') AS {n}" for c, n in names.items())
+
+        def stored(kind: str, n: str) -> str:
+            if kind == "datetime":  # 2026-03-02T08:00:00[.123456] -> 2026-03-02 08:00:00.000000
+                return (f"CASE WHEN length({n}) = 19 THEN substr({n}, 1, 10) || ' ' || substr({n}, 12) || '.000000' "
+                        f"ELSE substr({n}, 1, 10) || ' ' || substr({n}, 12) END")
+            if kind == "time":  # 08:00 or 08:00:30 -> 08:00:00.000000
+                return f"CASE length({n}) WHEN 5 THEN {n} || ':00.000000' WHEN 8 THEN {n} || '.000000' ELSE {n} END"
+            return n
+
+        values = [stored(kinds.get(c, ""), n) for c, n in names.items()] + ["?"] * len(extra)
+        quote = conn.dialect.identifier_preparer.quote
+        where = f" WHERE {names[required]} IS NOT NULL" if required else ""
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in [*columns, *extra])}) "
+               f"SELECT {', '.join(values)} FROM (SELECT {picks} FROM json_each(?)){where}")
+        processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in extra]
+        args = [p(v) if p else v for p, v in zip(processors, extra.values())]
+        conn.exec_driver_sql(sql, (*args, rows_json))
+        return True
+
     def dispose(self) -> None:
         """Close every connection; on SQLite first fold the WAL into the database file, so that
         the .db file alone holds every record (a coordinator may copy just that file)."""
@@ -484,6 +557,10 @@ def _stamped_revision(db: Database) -> str | None:
 
 class MigrationError(RuntimeError):
     pass
+
+
+class ForeignKeyViolation(RuntimeError):
+    """Rows loaded by bulk_load() refer to rows that are not there."""
 
 
 def upgrade(db: Database, revision: str = "head", *, cfg=None) -> None:

@@ -1,7 +1,9 @@
-"""Sync benchmarks: first sync of the large programme (publish on one laptop, import on another),
-an incremental sync of 10 changes on it (three rounds; the worst counts), the cost of change capture
-on a bulk insert, and "Undo last sync" of the incremental import. Wall time, with the process's CPU
-time alongside (several benchmarks may share the machine).
+"""Sync benchmarks: first sync of the large programme (publish on one laptop, with the snapshot it
+writes; a new laptop joining from that snapshot), an incremental sync of 10 changes on it (three
+rounds; the worst counts), the cost of change capture on a bulk insert, "Undo last sync" of the
+incremental import, and a simulated year of daily use by three laptops with the shared folder's
+size at the end of each month (bounded: the folder forgets what a snapshot covers). Wall time, with
+the process's CPU time alongside (several benchmarks may share the machine).
 
     measure(large_db, workdir) -> [(label, value, unit, goal)]
 """
@@ -58,7 +60,10 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     shutil.copyfile(workdir / "sync-empty.db", b_path)
     a, b = _open(a_path), _open(b_path)
     publish_s, _r = _timed(lambda: sync(a, share, key_file=key), "pub")
-    import_s, _r = _timed(lambda: sync(b, share), "imp")
+    snap_bytes = sum(p.stat().st_size for p in (share / "snapshots").rglob("*.snap"))
+    import_s, joined = _timed(lambda: sync(b, share), "imp")
+    if not any("snapshot" in w for w in joined.warnings):
+        raise RuntimeError("the new laptop did not start from a snapshot")
     inc_pub = inc_imp = inc_pub_cpu = inc_imp_cpu = 0.0
     for round_ in range(3):
         with a.write() as s:
@@ -73,10 +78,11 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     undo_s, _r = _timed(lambda: restore_before_last_sync(b), "undo")
     load = os.getloadavg()[0]
     rows = [
-        ("sync: first publish of the large programme", publish_s, "s", "-"),
+        ("sync: first publish of the large programme, with its snapshot", publish_s, "s", "-"),
         ("sync: first publish, CPU", CPU["pub"], "s", "-"),
-        ("sync: first import of the large programme", import_s, "s", "-"),
-        ("sync: first import, CPU", CPU["imp"], "s", "-"),
+        ("sync: snapshot of the large programme, size", snap_bytes / 1e6, "MB", "-"),
+        ("sync: a new laptop joins from the snapshot", import_s, "s", "< 10 s (replay ~70 s)"),
+        ("sync: a new laptop joins from the snapshot, CPU", CPU["imp"], "s", "< 10 s"),
         ("sync: incremental, 10 changes, publish (worst of 3)", inc_pub, "s", "< 0.5 s"),
         ("sync: incremental, 10 changes, publish, CPU", inc_pub_cpu, "s", "< 0.5 s"),
         ("sync: incremental, 10 changes, import (worst of 3)", inc_imp, "s", "< 0.5 s"),
@@ -87,6 +93,65 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     a.dispose()
     b.dispose()
     rows.append(_capture_overhead(workdir))
+    rows.extend(year_of_daily_use(workdir))
+    return rows
+
+
+def year_of_daily_use(workdir: Path, days: int = 365, scale: float = 0.005) -> list[tuple[str, float, str, str]]:
+    """Three laptops on a small programme (scale 0.005 of the large one), each changing some
+    attendance marks and a phone number every day and syncing once a day, for a year of simulated
+    days (the snapshot clock moves a day per round). Rows: the share's size at the end of each month,
+    and what the batches written in the year add up to (what the share would hold if it never forgot)."""
+    import random
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.db import Database
+    from app.models import Attendance, Participant, utcnow
+    from app.sync import setup_folder, snapshot, sync
+    from benchmarks.synthetic import generate
+
+    workdir = Path(workdir) / "year"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    share, key = workdir / "share", workdir / "year.key"
+    setup_folder(share, key)
+    generate(workdir / "a.db", scale=scale)
+    empty = Database(workdir / "empty.db")
+    empty.dispose()
+    for name in ("b", "c"):
+        shutil.copyfile(workdir / "empty.db", workdir / f"{name}.db")
+    laptops = [_open(workdir / f"{n}.db") for n in "abc"]
+    rng = random.Random(14)
+    start, real_now = utcnow(), snapshot.now
+    written: dict[str, int] = {}  # every batch file seen, with its size
+    rows = []
+    try:
+        for day in range(days):
+            snapshot.now = lambda day=day: start + timedelta(days=day)
+            for i, db in enumerate(laptops):
+                if day:
+                    with db.write() as s:
+                        marks = s.scalars(select(Attendance).order_by(Attendance.id)
+                                          .offset(rng.randrange(2500)).limit(10)).all()
+                        for m in marks:
+                            m.status = rng.choice(["present", "absent", "excused"])
+                        p = s.scalars(select(Participant).offset(rng.randrange(100)).limit(1)).first()
+                        if p is not None:
+                            p.phone = f"0490-{day:03d}{i}"
+                sync(db, share, key_file=key if day == 0 else None, confirm_mass_delete=True)
+                for f in (share / "devices").rglob("*.batch"):
+                    written.setdefault(str(f), f.stat().st_size)
+            if (day + 1) % 30 == 0 or day + 1 == days:
+                size = sum(f.stat().st_size for f in share.rglob("*") if f.is_file())
+                rows.append((f"sync: year of daily use, share size after day {day + 1}", size / 1e6, "MB", "bounded"))
+    finally:
+        snapshot.now = real_now
+        for db in laptops:
+            db.dispose()
+    rows.append(("sync: year of daily use, batches written in all", sum(written.values()) / 1e6, "MB",
+                 "what the share would hold without forgetting"))
     return rows
 
 
@@ -145,4 +210,4 @@ if __name__ == "__main__":
         s.execute(insert(Attendance), marks)
     db.dispose()
     for label, value, unit, goal in measure(work / "large.db", work):
-        print(f"{label:55s} {value:8.2f} {unit}  {goal}")
+        print(f"{label:60s} {value:8.2f} {unit}  {goal}")

@@ -30,6 +30,7 @@ from app.i18n import _, ngettext
 from app.models import Setting, SyncAlias, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
 from app.sync import folder as share
 from app.sync import restore
+from app.sync import snapshot
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
 from app.sync.clock import stamp_ms
 from app.sync.crypto import ProgrammeKey, read_key_file, remember_key, remembered_key, write_key_file
@@ -419,8 +420,8 @@ def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Pat
         upto = {f.old_device: f.upto_seq for f in s.scalars(select(SyncFork).where(SyncFork.local.is_(True)))}
         for out in mine:
             key_ = (out.device_id, out.seq)
-            if out.written_at is None or key_ in healed:
-                continue
+            if out.written_at is None or key_ in healed or out.seq <= snapshot.compacted_upto(s, out.device_id):
+                continue  # (a removed batch is answered by the snapshot that covers it)
             if out.device_id == device:
                 due = out.seq not in files or key_ in wanted
             else:
@@ -754,6 +755,7 @@ def _read_acks(db: Database, key: ProgrammeKey, listing: share.Listing, own: str
                     break
             if body is None:
                 continue
+            snapshot.note_ack(s, dev, n, body)
             try:
                 head = int((body.get("head") or {}).get("seq", 0))
                 asked = [(d, int(q)) for d, qs in (body.get("want") or {}).items() if d in mine for q in qs]
@@ -767,6 +769,8 @@ def _read_acks(db: Database, key: ProgrammeKey, listing: share.Listing, own: str
                 s.add(peer)
             peer.head_seq = head
             wanted.update(asked)
+            if snapshot.asked_for_removed(s, set(asked)):
+                snapshot.request_snapshot(s)
             for old, new, upto, chain in forks:
                 if old != new and s.get(SyncFork, (old, new)) is None:
                     s.add(SyncFork(old_device=old, new_device=new, upto_seq=upto, upto_chain=chain, reason="partner",
@@ -785,6 +789,7 @@ def _write_ack(db: Database, folder: Path, key: ProgrammeKey, report: SyncReport
             "want": {p.device_id: json.loads(p.want) for p in s.scalars(select(SyncPeer)) if p.want not in ("", "[]")},
             "forks": [{"device": f.old_device, "new": f.new_device, "upto": f.upto_seq, "chain": f.upto_chain}
                       for f in s.scalars(select(SyncFork).where(SyncFork.local.is_(True)))],
+            "day": snapshot.now().date().isoformat(),  # a new acknowledgement each day this laptop syncs
         }
         last = _get(s, "sync_ack_body")
     ack_dir = Path(folder) / "acks" / device
@@ -826,10 +831,13 @@ def sync(db: Database, folder: Path, key_file: Path | None = None, progress: Pro
     try:
         listing = share.list_folder(folder)  # one reading of the folder serves the whole round
         wanted = _read_acks(db, key, listing, state.device or "")
+        snapshot.restart_if_needed(db, key, listing, report)
         report.published = publish(db, folder, key, wanted, report, listing)
         import_batches(db, folder, key, report, confirm_mass_delete=confirm_mass_delete, progress=progress,
                        listing=listing)
+        snapshot.maybe_write(db, folder, key, listing, report)
         _write_ack(db, folder, key, report)
+        snapshot.compact(db, folder, key, listing, report)
     except FileNotFoundError:
         raise UserError(_("The shared folder {folder} disappeared during the sync. Nothing was lost; sync again once it is back.").format(folder=folder)) from None
     with db.write() as s:

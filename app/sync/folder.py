@@ -4,6 +4,8 @@
     <folder>/devices/<device-id>/00000001.batch   numbered batches, written only by their owner
     <folder>/acks/<device-id>/00000001.ack    acknowledgements: what that laptop applied, what it
                                               asks for again, its own last batch and its forks
+    <folder>/snapshots/<device-id>/00000001.snap   the whole state as of the batches it names
+                                              (app/sync/snapshot.py), written only by its owner
 
 A batch file:
 
@@ -41,6 +43,7 @@ MAGIC = b"KURSDESK-SYNC-BATCH\n"
 ACK_MAGIC = b"KURSDESK-SYNC-ACK\n"
 BATCH_RE = re.compile(r"^(\d{8})\.batch$")
 ACK_RE = re.compile(r"^(\d{8})\.ack$")
+SNAP_RE = re.compile(r"^(\d{8})\.snap$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 # test hooks: called at named points of a publish (fault-injection tests kill the process there)
@@ -268,6 +271,7 @@ class Listing:
     batches: dict[str, dict[int, Path]]  # device -> seq -> file
     ignored: list[str]  # relative paths of files the app did not write
     acks: dict[str, dict[int, Path]] = field(default_factory=dict)  # device -> n -> file
+    snapshots: dict[str, dict[int, Path]] = field(default_factory=dict)  # device -> n -> file
 
 
 def list_folder(folder: Path) -> Listing:
@@ -285,21 +289,28 @@ def list_folder(folder: Path) -> Listing:
                 files[int(m.group(1))] = f
             else:
                 ignored.append(f"devices/{entry.name}/{f.name}")
-    acks: dict[str, dict[int, Path]] = {}
-    acks_dir = Path(folder) / "acks"
-    if acks_dir.is_dir():
-        for entry in sorted(acks_dir.iterdir()):
-            if not entry.is_dir() or not UUID_RE.match(entry.name):
-                ignored.append(f"acks/{entry.name}")
-                continue
-            files = acks.setdefault(entry.name, {})
-            for f in sorted(entry.iterdir()):
-                m = ACK_RE.match(f.name)
-                if m and f.is_file():
-                    files[int(m.group(1))] = f
-                elif not f.name.startswith("."):
-                    ignored.append(f"acks/{entry.name}/{f.name}")
+    acks = _list_numbered(Path(folder) / "acks", ACK_RE, ignored)
+    snapshots = _list_numbered(Path(folder) / "snapshots", SNAP_RE, ignored)
     for entry in sorted(Path(folder).iterdir()):
-        if entry.name not in ("format.json", "devices", "acks"):
+        if entry.name not in ("format.json", "devices", "acks", "snapshots"):
             ignored.append(entry.name)
-    return Listing(batches, ignored, acks)
+    return Listing(batches, ignored, acks, snapshots)
+
+
+def _list_numbered(top: Path, pattern: re.Pattern, ignored: list[str]) -> dict[str, dict[int, Path]]:
+    """device -> n -> file under acks/ or snapshots/ (temporary files of a write in progress are not listed)."""
+    out: dict[str, dict[int, Path]] = {}
+    if not top.is_dir():
+        return out
+    for entry in sorted(top.iterdir()):
+        if not entry.is_dir() or not UUID_RE.match(entry.name):
+            ignored.append(f"{top.name}/{entry.name}")
+            continue
+        files = out.setdefault(entry.name, {})
+        for f in sorted(entry.iterdir()):
+            m = pattern.match(f.name)
+            if m and f.is_file():
+                files[int(m.group(1))] = f
+            elif not f.name.startswith("."):
+                ignored.append(f"{top.name}/{entry.name}/{f.name}")
+    return out

@@ -96,13 +96,13 @@ def test_a_person_erased_on_one_laptop_is_gone_from_every_copy_on_every_laptop(l
     sync_all(lab)
 
     assert dump(a) == dump(b) == dump(c)
+    assert list(lab.share.glob("snapshots/*/*.snap"))  # the erasure asked for a snapshot, and it was written
     for db in lab.laptops:
         with db.read() as s:
             assert s.get(Participant, pid) is None and s.get(Participant, other) is not None
             assert s.scalar(select(Erasure.participant_id)) == pid
             assert s.get(ErasedRecord, ("participants", pid)) is not None
             assert s.scalar(select(SyncRestoreRow.seq).where(SyncRestoreRow.record_id == pid)) is None
-            assert s.get(Setting, "sync_snapshot_due").value == "1"
         assert erasure.month_totals(db, "2026-03") == before[db] == {cid: 330}
         paths = files_of(db)
         assert len([p for p in paths if p.parent.name == "backups"]) >= 3
@@ -134,28 +134,18 @@ def test_a_mark_for_an_erased_person_from_a_laptop_that_had_not_seen_it_is_dropp
 
 
 def share_holds_nothing_of(lab, words: list[str]) -> None:
-    """Every file on the share, decrypted with the programme key, searched for `words`."""
-    key = read_key_file(lab.key)
-    for path in lab.share.rglob("*"):
-        if not path.is_file():
-            continue
-        data = path.read_bytes()
-        plain = data
-        try:
-            header, head, blob = read_header(data)
-            plain = head + zlib.decompress(key.decrypt(blob, head))
-        except Exception:  # noqa: BLE001 - not a batch: acknowledgements, snapshots
-            try:
-                plain = zlib.decompress(key.decrypt(data[data.find(b"\n") + 1:], data[: data.find(b"\n") + 1]))
-            except Exception:  # noqa: BLE001
-                plain = data
+    """Every file on the share (batches, acknowledgements, snapshots), decrypted with the programme
+    key, searched for `words`."""
+    from tests.sync.test_snapshots import decrypted_share
+
+    for name, plain in decrypted_share(lab):
         for w in words:
-            assert w.encode("utf-8") not in plain, (path.relative_to(lab.share).as_posix(), w)
+            assert w.encode("utf-8") not in plain, (name, w)
 
 
-def LEAD_ENABLE_AT_MERGE_share_forgets_the_erased_person(lab):
-    """For the lead to wire in (rename to test_...) once branch `snapshots` removes the batches
-    that held the erased data: after the erasure and sync rounds, nothing of the person is on the share."""
+def test_the_share_forgets_the_erased_person(lab):
+    """After the erasure and sync rounds (a snapshot, acknowledged by every laptop, then the batches
+    before it removed), nothing of the person is on the share."""
     a, _b, _c = lab.laptops
     pid = add_participant(a, pnr=PNR)
     sync_all(lab)

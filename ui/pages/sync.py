@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.i18n import _, format_datetime, ngettext
+from app.i18n import _, format_date, format_datetime, ngettext
 from app.sync import setup_folder, sync
 from app.sync.restore import last_restore_point, restore_before_last_sync
+from app.sync.snapshot import inactive_partners
 from app.sync.status import list_conflicts, overview, parked_changes, use_other_value
 from ui.context import AppContext
 from ui.pages.certificates import DuplicatePanel
@@ -70,6 +71,11 @@ class Page(QWidget):
         self.partners.setMaximumHeight(130)
         self.partners.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.partners)
+        # laptops away longer than sync.inactive_days: they no longer hold the folder's history back
+        self.inactive_label = QLabel()
+        self.inactive_label.setWordWrap(True)
+        self.inactive_label.setVisible(False)
+        layout.addWidget(self.inactive_label)
         # the three lists share one area (tabs with counts), so the page fits 1366×768
         self.lists = QTabWidget()
         # a little taller than the style's default, so that Å Ä Ö of an unselected tab keep their dots
@@ -132,6 +138,13 @@ class Page(QWidget):
         for row, p in enumerate(info.partners):
             for col, text in enumerate((p.device[:8], str(p.seq), p.status or _("up to date"))):
                 self.partners.setItem(row, col, QTableWidgetItem(text))
+        away = inactive_partners(self.ctx.db)
+        self.inactive_label.setVisible(bool(away))
+        self.inactive_label.setText(ngettext(
+            "Not synced for a long time, no longer holding back the shared folder's history (it starts again from a snapshot when it syncs): {laptops}",
+            "Not synced for a long time, no longer holding back the shared folder's history (they start again from a snapshot when they sync): {laptops}",
+            len(away)).format(laptops=", ".join(
+                _("{device} (last synced {date})").format(device=p.device[:8], date=format_date(p.last_seen)) for p in away)))
         conflicts = list_conflicts(self.ctx.db)
         self._conflict_ids = [c.id for c in conflicts]
         self.conflicts.setRowCount(len(conflicts))

@@ -1,0 +1,427 @@
+"""Snapshots and the shared folder that forgets (issue 14): a new laptop starts from a snapshot,
+batches every laptop has acknowledged past a snapshot are removed by their writers, a laptop away
+too long starts again from a snapshot keeping its own changes, an erasure leaves nothing on the share."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Participant, SyncChange
+from app.sync import folder as share
+from app.sync import snapshot, sync
+from app.sync.capture import state_of
+from app.sync.crypto import read_key_file
+from app.models import utcnow
+from tests.sync.conftest import add_company, add_participant, dump, edit, fresh_db
+from tests.sync.test_basics import sync_all
+
+
+def batches(lab, db) -> list[int]:
+    return sorted(share.list_folder(lab.share).batches.get(state_of(db).device, {}))
+
+
+def snapshots(lab) -> dict[str, list[int]]:
+    return {d: sorted(f) for d, f in share.list_folder(lab.share).snapshots.items() if f}
+
+
+def phone(db, pid) -> str:
+    return next(p["phone"] for p in dump(db)["participants"] if p["id"] == pid)
+
+
+def request(db) -> None:
+    with db.write() as s:
+        snapshot.request_snapshot(s)
+
+
+def test_batches_are_removed_once_every_laptop_has_acknowledged_a_snapshot(lab):
+    a, b, c = lab.laptops
+    pid = add_participant(a)
+    add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    edit(a, Participant, pid, phone="070-1")
+    request(a)
+    sync(a, lab.share)  # publishes batch 2 and a snapshot covering it
+    assert batches(lab, a) == [1, 2] and batches(lab, b) == [1]
+    assert snapshots(lab) == {state_of(a).device: [1]}
+    sync(b, lab.share)
+    sync(a, lab.share)
+    assert batches(lab, a) == [1, 2]  # c has not applied batch 2 yet: nothing is removed
+    sync(c, lab.share)
+    sync(a, lab.share)
+    sync(b, lab.share)
+    assert batches(lab, a) == [] and batches(lab, b) == []  # both covered, all acknowledged
+    assert snapshots(lab) == {state_of(a).device: [1]}
+    assert dump(a) == dump(b) == dump(c)
+    edit(b, Participant, pid, phone="070-2")  # the history goes on after the snapshot
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c) and phone(c, pid) == "070-2"
+
+
+def audit_events(db, event: str) -> list:
+    from app.models import SyncAudit
+
+    with db.read() as s:
+        return list(s.scalars(select(SyncAudit).where(SyncAudit.event == event)))
+
+
+def compacted_lab(lab):
+    """Records on a and b, a snapshot by a, acknowledged by all, history removed."""
+    a, b, c = lab.laptops
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid)
+    add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    request(a)
+    sync_all(lab)
+    sync(a, lab.share)
+    sync(b, lab.share)
+    assert batches(lab, a) == [] and batches(lab, b) == []
+    return pid
+
+
+def test_a_new_laptop_starts_from_the_snapshot_and_the_batches_after_it(lab):
+    a, b, c = lab.laptops
+    pid = compacted_lab(lab)
+    edit(b, Participant, pid, phone="070-9")  # after the snapshot: a batch of b
+    sync(b, lab.share)
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert report.all_in and any("from snapshot 1 of laptop" in w for w in report.warnings)
+    assert dump(d) == dump(b) and phone(d, pid) == "070-9"
+    assert len(audit_events(d, "snapshot-loaded")) == 1 and len(audit_events(d, "applied")) == 1
+    add_participant(d, first="Ny", pnr="199001011239", email="ny@example.se")
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c) == dump(d) and len(dump(a)["participants"]) == 3
+
+
+def test_a_new_laptop_starts_from_a_snapshot_also_when_the_batches_are_still_there(lab):
+    a, b, c = lab.laptops
+    sync(b, lab.share)  # b is known (its acknowledgement), and has applied nothing
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    assert batches(lab, a) == [1] and snapshots(lab)  # b has not acknowledged it: every batch stays
+    sync(b, lab.share)
+    assert len(audit_events(b, "snapshot-loaded")) == 1 and not audit_events(b, "applied")
+    assert dump(b) == dump(a)
+
+
+def test_a_laptop_away_longer_than_the_history_starts_again_keeping_its_own_changes(lab, monkeypatch):
+    a, b, c = lab.laptops
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid)
+    sync_all(lab)
+    # c goes away with changes it has not published: a new person and an edit
+    new = add_participant(c, first="Tove", pnr="199203041238", email="tove@example.se", company_id=cid)
+    edit(c, Participant, pid, email="c@example.se")
+    later = utcnow() + timedelta(days=100)
+    monkeypatch.setattr(snapshot, "now", lambda: later)
+    edit(a, Participant, pid, phone="070-1")
+    sync(a, lab.share)
+    sync(b, lab.share)
+    sync(a, lab.share)  # has seen b's acknowledgement of today, not c's
+    assert [p.device for p in snapshot.inactive_partners(a)] == [state_of(c).device]
+    request(a)
+    for _ in range(2):
+        sync(a, lab.share)
+        sync(b, lab.share)
+    assert batches(lab, a) == []  # c no longer holds the history back
+    report = sync(c, lab.share)
+    assert any("started again from snapshot" in w for w in report.warnings), report.lines()
+    assert report.published  # its own changes
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c)
+    rows = {p["id"]: p for p in dump(a)["participants"]}
+    assert rows[new]["first_name"] == "Tove" and rows[pid]["email"] == "c@example.se" and rows[pid]["phone"] == "070-1"
+    assert snapshot.inactive_partners(a) == []  # it synced again
+
+
+def test_a_request_for_a_removed_batch_is_answered_by_a_snapshot_not_by_a_heal(lab, monkeypatch):
+    a, b, c = lab.laptops
+    pid = add_participant(a)
+    sync_all(lab)
+    edit(a, Participant, pid, phone="070-1")
+    monkeypatch.setattr(snapshot, "now", lambda: utcnow() + timedelta(days=100))
+    sync(a, lab.share)
+    request(a)
+    sync(a, lab.share)
+    sync(b, lab.share)
+    sync(a, lab.share)  # c is inactive: a removes batches 1 and 2
+    assert batches(lab, a) == []
+    ((n, snap),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    data = bytearray(snap.read_bytes())
+    data[-30] ^= 1  # the only snapshot is damaged: c cannot start from it, and asks for batch 2
+    snap.write_bytes(bytes(data))
+    report = sync(c, lab.share)
+    assert any("damaged" in w for w in report.warnings) and not report.all_in
+    sync(a, lab.share)  # answers with a new snapshot, not with a heal batch
+    from app.models import SyncOutBatch
+
+    with a.read() as s:
+        assert s.scalar(select(SyncOutBatch.id).where(SyncOutBatch.source_id.is_not(None))) is None
+    assert snapshots(lab)[state_of(a).device] == [n + 1]  # the damaged one is replaced
+    report = sync(c, lab.share)
+    assert report.all_in and dump(c) == dump(a)
+    sync_all(lab)
+    assert dump(a) == dump(b) == dump(c)
+
+
+def test_a_damaged_snapshot_falls_back_to_an_older_one_or_to_the_batches(lab):
+    a, b, c = lab.laptops
+    add_participant(a)
+    add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    request(a)
+    request(b)
+    sync(a, lab.share)
+    sync(b, lab.share)  # two laptops write snapshots in the same round
+    snaps = snapshot.list_snapshots(share.list_folder(lab.share), read_key_file(lab.key))[0]
+    assert len(snaps) == 2
+    newest = snaps[0].path
+    newest.write_bytes(newest.read_bytes()[:-100])  # cut short
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert report.all_in and any("damaged" in w for w in report.warnings)
+    assert dump(d) == dump(a)
+    loaded = audit_events(d, "snapshot-loaded")
+    assert [e.device_id for e in loaded] == [snaps[1].device]
+    for s_ in snaps[1:]:
+        s_.path.write_bytes(b"KURSDESK-SYNC-SNAPSHOT\n{}")
+    e = fresh_db(lab.root / "laptop4.db")
+    lab.laptops.append(e)
+    report = sync(e, lab.share)  # every snapshot damaged and the batches removed: e asks for them ...
+    assert not report.all_in and dump(e)["participants"] == []
+    sync(a, lab.share)  # ... and a answers with a new snapshot
+    sync(b, lab.share)
+    report = sync(e, lab.share)
+    assert report.all_in and dump(e) == dump(a)
+
+
+def test_without_a_usable_snapshot_a_new_laptop_replays_the_batches(lab):
+    a, b, _c = lab.laptops
+    sync(b, lab.share)
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)  # b has not applied batch 1: it stays
+    (snap,) = share.list_folder(lab.share).snapshots[state_of(a).device].values()
+    snap.write_bytes(snap.read_bytes()[:-1])
+    report = sync(b, lab.share)
+    assert report.all_in and dump(b) == dump(a) and not audit_events(b, "snapshot-loaded")
+    assert any("damaged" in w for w in report.warnings)
+
+
+def test_a_snapshot_write_killed_half_way_leaves_no_snapshot_and_is_done_again(lab, monkeypatch):
+    a, b, _c = lab.laptops
+    add_participant(a)
+    sync_all(lab)
+    request(a)
+
+    def killed():
+        raise SystemExit("killed")
+
+    monkeypatch.setitem(share.HOOKS, "mid_write", killed)
+    with pytest.raises(SystemExit):
+        sync(a, lab.share)
+    monkeypatch.delitem(share.HOOKS, "mid_write")
+    own = lab.share / "snapshots" / state_of(a).device
+    assert [p.name.startswith(".") and p.name.endswith(".tmp") for p in own.iterdir()] == [True]
+    assert snapshots(lab) == {}
+    report = sync(b, lab.share)
+    assert report.all_in and not report.ignored and not report.warnings
+    sync(a, lab.share)
+    assert [p.name for p in own.iterdir()] == ["00000001.snap"]
+    sync_all(lab)
+    assert batches(lab, a) == [] and dump(a) == dump(b)
+
+
+def test_clocks_days_apart_change_nothing_of_what_is_kept(lab, monkeypatch):
+    import time
+
+    a, b, c = lab.laptops
+    state_of(b).set_wall(lambda: int(time.time() * 1000) + 20 * 3600 * 1000)  # nearly a day ahead
+    state_of(c).set_wall(lambda: int(time.time() * 1000) - 3 * 24 * 3600 * 1000)  # three days behind
+    pid = add_participant(b)
+    sync_all(lab)
+    edit(c, Participant, pid, phone="070-3")  # c saw b's value: its edit wins despite its clock
+    request(c)
+    sync_all(lab, rounds=3)
+    assert dump(a) == dump(b) == dump(c) and phone(a, pid) == "070-3"
+    assert batches(lab, b) == [] and batches(lab, c) == []
+    monkeypatch.setattr(snapshot, "now", lambda: utcnow() - timedelta(days=5))  # a laptop's clock jumps back
+    sync_all(lab)
+    assert snapshot.inactive_partners(a) == []
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    sync(d, lab.share)
+    assert dump(d) == dump(a)
+
+
+def decrypted_share(lab) -> list[tuple[str, bytes]]:
+    """Every file on the share, decrypted with the programme key where it is encrypted."""
+    key = read_key_file(lab.key)
+    out = []
+    for path in sorted(lab.share.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        name = path.relative_to(lab.share).as_posix()
+        if path.suffix == ".batch":
+            header, head, blob = share.read_header(data)
+            data = head + zlib.decompress(key.decrypt(blob, head))
+        elif path.suffix == ".ack":
+            end = data.find(b"\n", len(share.ACK_MAGIC))
+            data = data[: end + 1] + key.decrypt(data[end + 1 :], data[: end + 1])
+        elif path.suffix == ".snap":
+            header = snapshot.read_snapshot_header(path, key)
+            data = json.dumps(header).encode() + b"".join(snapshot.read_snapshot_body(path, key, header))
+        out.append((name, data))
+    return out
+
+
+def erase(db, pid: str) -> None:
+    """Stands in for the erasure of branch gdpr: the rows and their change log go, then a snapshot."""
+    from sqlalchemy import delete
+
+    from app.models import Attendance, Enrollment, SyncClock
+    from app.sync.capture import capture_suspended
+
+    with db.write() as s, capture_suspended(s):
+        for model in (Attendance, Enrollment):
+            s.execute(delete(model).where(model.participant_id == pid))
+        s.execute(delete(Participant).where(Participant.id == pid))
+        s.execute(delete(SyncChange).where(SyncChange.record_id == pid))
+        s.execute(delete(SyncClock).where(SyncClock.record_id == pid))
+        snapshot.request_snapshot(s)
+
+
+def test_after_an_erasure_no_file_on_the_share_holds_the_person(lab):
+    a, b, c = lab.laptops
+    person = {"pnr": "198507142386", "first": "Åsa", "last": "Lindqvist", "email": "asa.lindqvist@example.se"}
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid, **person)
+    keep = add_participant(b, first="Maj", last="Berg", pnr="194402021234", email="maj@example.se")
+    sync_all(lab)
+    edit(b, Participant, pid, phone="070-123 45 67", email="asa.l@example.se")  # b's batch holds her too
+    request(b)  # and b writes a snapshot that holds her
+    sync_all(lab)
+    assert any(b"198507142386" in data for name, data in decrypted_share(lab) if name.endswith(".snap"))
+    for db in lab.laptops:
+        erase(db, pid)
+    for _ in range(3):
+        sync_all(lab, rounds=1)
+    files = decrypted_share(lab)
+    assert any(name.endswith(".snap") for name, _d in files)
+    for name, data in files:
+        for word in ("198507142386", "19850714-2386", "850714-2386", "Lindqvist", "asa.lindqvist@example.se",
+                     "asa.l@example.se", "070-123 45 67"):
+            assert word.encode("utf-8") not in data, (name, word)
+    assert b"194402021234" in b"".join(d for n, d in files if n.endswith(".snap"))  # the others are still there
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    sync(d, lab.share)
+    assert dump(d) == dump(a) == dump(b) == dump(c)
+    assert [p["id"] for p in dump(d)["participants"]] == [keep]
+
+
+def raw_rows(db) -> dict:
+    """Every synced table and the clocks as SQLite stores them (updated_at is each laptop's own)."""
+    import sqlite3
+
+    from app.models import SYNCED_MODELS
+
+    con = sqlite3.connect(db.path)
+    out = {}
+    for model in SYNCED_MODELS:
+        cols = [c.key for c in model.__table__.columns if c.key != "updated_at"]
+        out[model.__tablename__] = con.execute(f"SELECT {', '.join(cols)} FROM {model.__tablename__} ORDER BY id").fetchall()
+    out["sync_clocks"] = con.execute("SELECT * FROM sync_clocks ORDER BY table_name, record_id").fetchall()
+    con.close()
+    return out
+
+
+def test_a_snapshot_loads_every_value_exactly_as_the_writer_stores_it(lab, monkeypatch):
+    from datetime import date, time as dtime
+
+    from app.models import Attendance, Certificate, CourseSession, Enrollment
+    from tests.sync.conftest import add_course_with_session
+
+    a, b, c = lab.laptops
+    cid = add_company(a)
+    pid = add_participant(a, company_id=cid)
+    course, ses = add_course_with_session(a)
+    with a.write() as s:
+        s.add(CourseSession(course_id=course, date=date(2026, 3, 9), start_time=dtime(8, 15, 30), end_time=dtime(12, 0),
+                            cancelled=True))
+        s.add(Enrollment(course_id=course, participant_id=pid, status="completed"))
+        s.add(Attendance(session_id=ses, participant_id=pid, status="late", minutes=95, note="Tåget"))
+        first = Certificate(number="2026-AAAAAA-0001", verification_code="K7QM-2XHD-9FTA", course_id=course,
+                            participant_id=pid, issued_on=date(2026, 3, 10), pdf=b"%PDF-1.4 \x00\xff", revoked_on=date(2026, 3, 11))
+        s.add(first)
+        s.flush()
+        s.add(Certificate(number="2026-AAAAAA-0002", verification_code="K7QM-2XHD-9FTB", course_id=course,
+                          participant_id=pid, issued_on=date(2026, 3, 11), supersedes_id=first.id))
+    edit(a, Participant, pid, deleted_at=utcnow())  # a tombstone with its clock
+    monkeypatch.setattr(snapshot, "ROWS_PER_LINE", 1)  # every record in a line of its own
+    request(a)
+    sync(a, lab.share)
+    sync(b, lab.share)  # SQLite reads the rows (json_each)
+    monkeypatch.setattr(type(c), "insert_json_rows", lambda *args, **kw: False)
+    sync(c, lab.share)  # the driver binds them, column by column
+    assert len(audit_events(b, "snapshot-loaded")) == len(audit_events(c, "snapshot-loaded")) == 1
+    assert raw_rows(a) == raw_rows(b) == raw_rows(c)
+    assert dump(a) == dump(b) == dump(c)
+
+
+def test_a_snapshot_whose_records_refer_to_missing_ones_changes_nothing(lab):
+    """Well encrypted but inconsistent (a writer's defect): refused as a whole, the batches serve."""
+    import hashlib
+
+    from tests.sync.conftest import add_course_with_session
+
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    key = read_key_file(lab.key)
+    course, ses = add_course_with_session(a)
+    pid = add_participant(a)
+    from app.models import Attendance
+
+    with a.write() as s:
+        s.add(Attendance(session_id=ses, participant_id=pid, status="present"))
+    request(a)
+    sync(a, lab.share)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    lines = list(snapshot.read_snapshot_body(path, key, header))
+    at = next(i for i, raw in enumerate(lines) if raw.startswith(b'{"t":"sessions"'))
+    kept = lines[:at] + lines[at + 2:]  # the session goes, its mark stays
+    body = b"".join(raw + b"\n" for raw in kept)
+    header.update(n=n + 1, body=hashlib.sha256(body).hexdigest(), lines=len(kept))
+    path.unlink()
+    data = snapshot.encode_snapshot(header, [zlib.compress(body)], key)
+    (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(data)
+    report = sync(b, lab.share)
+    assert any("refer to records it does not hold" in w for w in report.warnings), report.warnings
+    assert report.all_in and dump(b) == dump(a) and not audit_events(b, "snapshot-loaded")
+
+
+def test_after_a_refused_load_the_database_checks_its_foreign_keys_again(lab):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.db import ForeignKeyViolation
+    from app.models import Enrollment
+
+    a = lab.laptops[0]
+    with pytest.raises(ForeignKeyViolation):
+        with a.bulk_load() as s:
+            s.add(Enrollment(course_id="no-such-course", participant_id="no-such-person"))
+    assert dump(a)["enrollments"] == []
+    with pytest.raises(IntegrityError):
+        with a.write() as s:
+            s.add(Enrollment(course_id="no-such-course", participant_id="no-such-person"))
