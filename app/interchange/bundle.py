@@ -77,6 +77,7 @@ from app.models import (
 )
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
+from app.progress import Progress
     FieldError,
     check_time_range,
     gender_from_personal_number,
@@ -95,7 +96,6 @@ from app.validation import (
 FORMAT = "kursdesk-bundle"
 VERSION = 1
 
-Progress = Callable[[int, int], None]
 
 
 class _Bad(Exception):

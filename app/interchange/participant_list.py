@@ -45,6 +45,7 @@ from app.db import Database, is_unique_violation
 from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import N_, _
 from app.models import Company, Course, Enrollment, Participant, new_id, utcnow
+from app.progress import Cancelled, Progress
 from app.services.enrollments import enroll_in_session
 from app.validation import (
     FieldError,
@@ -57,7 +58,6 @@ from app.validation import (
     normalize_phone,
 )
 
-Progress = Callable[[int, int], object] | None
 
 FIELDS = ("first_name", "last_name", "personal_number", "company", "org_number", "email", "phone", "gender")
 REQUIRED = ("first_name", "last_name", "personal_number")
@@ -127,8 +127,8 @@ def _cell_text(value: object) -> str:
     return " ".join(str(value).replace("\u00a0", " ").split())
 
 
-class ImportCancelled(Exception):
-    """The progress callback returned False: nothing was written."""
+# the progress callback returned False: nothing was written
+ImportCancelled = Cancelled
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -623,7 +623,7 @@ def preview_import(
     course_id: str,
     *,
     today: date | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     accept_known: bool = False,
 ) -> ImportPreview:
     """Read the list and check every row against the database; writes nothing.
@@ -806,7 +806,7 @@ def _identity_net(db: Database, rows: tuple[ListRow, ...]) -> Iterator[None]:
 
 
 def apply_import(
-    db: Database, preview: ImportPreview, *, skip_invalid: bool = False, progress: Progress = None
+    db: Database, preview: ImportPreview, *, skip_invalid: bool = False, progress: Progress | None = None
 ) -> ImportResult:
     """Create the new participants and enrol every valid row, in one transaction.
 

@@ -71,8 +71,8 @@ from app.models import (
 )
 from app.services.settings import get_settings, get_value
 from app.validation import birth_date_from_personal_number, mask_personal_number
+from app.progress import Progress
 
-Progress = Callable[[int, int], object]
 
 #: settings key of an optional verification address for the QR code, e.g.
 #: "https://intyg.example.se/verify?nr={number}&code={code}" (empty: KURSDESK:<number>:<code>)
