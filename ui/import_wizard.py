@@ -229,8 +229,6 @@ class ConfirmPage(QWizardPage):
         except UserError as exc:
             self.text.setText(str(exc))
             return False
-        self.w.ctx.bus.announce("participant", list(self.w.result.participant_ids))
-        self.w.ctx.bus.announce("enrollment", list(self.w.result.participant_ids))
         return True
 
 

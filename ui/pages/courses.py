@@ -33,6 +33,7 @@ from app.services.courses import CourseData, CourseRow, SessionData, SessionRow
 from app.services.participants import list_participants
 from app.services.providers import list_providers
 from ui.context import AppContext
+from ui.pages.base import DataPage
 from ui.forms import (
     FieldForm,
     combo,
@@ -128,7 +129,6 @@ class SessionDialog(FormDialog):
         else:
             session_id = self.session.id
             course_service.update_session(self.ctx.db, session_id, data)
-        self.ctx.bus.announce("session", [session_id])
         return session_id
 
 
@@ -196,7 +196,6 @@ class SeriesDialog(FormDialog):
             self.ctx.db, self.course_id, plan, self.start.text(), self.end.text(),
             self.location.text(), self.teacher.text(),
         )
-        self.ctx.bus.announce("session", ids)
         return ids
 
 
@@ -258,14 +257,14 @@ class CourseForm(FieldForm):
         )
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"courses", "sessions", "enrollments", "certificates", "providers", "companies", "participants"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.current_id: str | None = None
         self.current_data: CourseData | None = None
-        self._loaded = False
-        self._stale = False
+        self._select_after_load: str | None = None
         self.dialog: FormDialog | None = None
 
         outer = QVBoxLayout(self)
@@ -311,7 +310,6 @@ class Page(QWidget):
         QWidget.setTabOrder(self.table, self.new_button)
         QWidget.setTabOrder(self.new_button, self.delete_button)
         QWidget.setTabOrder(self.delete_button, self.tabs)
-        ctx.bus.changed.connect(self._on_bus)
         self._set_detail_enabled(False)
         self.table.set_column_widths([90, 200, 80, 90, 90, 130, 90])
 
@@ -429,46 +427,29 @@ class Page(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        self._loaded = True
-        self._stale = False
-        self.model.merge_rows(course_service.course_overview(self.ctx.db))
-        self.form.set_providers([(p.id, p.name) for p in list_providers(self.ctx.db)])
-        self._load_companies()
+    def query(self):
+        db = self.ctx.db
+        return lambda: (course_service.course_overview(db), list_providers(db), company_choices(db))
+
+    def show_data(self, data) -> None:
+        courses, providers, companies = data
+        self.model.merge_rows(courses)
+        self.form.set_providers([(p.id, p.name) for p in providers])
+        self._load_companies(companies)
         self.panel.update_count()
+        if self._select_after_load is not None:
+            self.table.select_id(self._select_after_load)
+            self._select_after_load = None
         if self.current_id is not None:
             self._reload_related()
 
-    def _load_companies(self) -> None:
+    def _load_companies(self, companies) -> None:
         current = self.company_choice.currentData()
         self.company_choice.clear()
         self.company_choice.addItem(_("All employees of a company…"), None)
-        for company_id, name in company_choices(self.ctx.db):
+        for company_id, name in companies:
             self.company_choice.addItem(name, company_id)
         set_combo_data(self.company_choice, current)
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_bus(self, kind: str, ids: list) -> None:
-        if not self._loaded:
-            return
-        if kind in ("course", "session", "enrollment", "certificate", "sync", "import"):
-            if not self.isVisible():
-                self._stale = True
-                return
-            self.model.merge_rows(course_service.course_overview(self.ctx.db))
-            self.panel.update_count()
-            if self.current_id is not None:
-                self._reload_related()
-        elif kind in ("company", "participant"):
-            self._stale = True if not self.isVisible() else self._stale
-            if self.isVisible():
-                self._load_companies()
-                if self.current_id is not None:
-                    self._reload_related()
 
     def _set_detail_enabled(self, enabled: bool) -> None:
         self.tabs.setTabEnabled(1, enabled)
@@ -567,13 +548,8 @@ class Page(QWidget):
         except UserError as exc:
             show_error(self, exc)
             return False
-        course_id = self.current_id
-        if not self._loaded:
-            self.refresh()
-        self.ctx.bus.announce("course", [course_id])
-        self.model.merge_rows(course_service.course_overview(self.ctx.db))
-        self.panel.update_count()
-        self.table.select_id(course_id)
+        self._select_after_load = self.current_id
+        self.refresh()
         self._reload_detail()
         self._notify(_("Course {code} saved.").format(code=data.code.strip()))
         return True
@@ -591,14 +567,13 @@ class Page(QWidget):
             return
         db = self.ctx.db
         text = _("Course {code} deleted").format(code=row.code)
-        undo_stack(self.ctx).push(text, lambda: course_service.restore_course(db, row.id), announce=("course", [row.id]))
+        undo_stack(self.ctx).push(text, lambda: course_service.restore_course(db, row.id))
         self.current_id = None
         self.form.set_data(None)
         self.detail_title.clear()
         self._set_detail_enabled(False)
         self.model.update_rows([], removed_ids=[row.id])
         self.panel.update_count()
-        self.ctx.bus.announce("course", [row.id])
         self._notify(text)
 
     # --- sessions -------------------------------------------------------------------------------
@@ -628,17 +603,14 @@ class Page(QWidget):
             self.open_session_dialog(session)
 
     def _after_session_change(self) -> None:
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()  # at once; the course list follows with the change signal
 
     def toggle_cancelled(self) -> None:
         session = self.sessions_table.current_row()
         if session is None:
             return
         course_service.cancel_session(self.ctx.db, session.id, not session.cancelled)
-        self.ctx.bus.announce("session", [session.id])
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()
         self.sessions_table.select_id(session.id)
 
     def delete_session(self) -> None:
@@ -653,11 +625,8 @@ class Page(QWidget):
         undo_stack(self.ctx).push(
             _("Session of {date} deleted").format(date=when),
             lambda: course_service.restore_session(db, session.id),
-            announce=("session", [session.id]),
         )
-        self.ctx.bus.announce("session", [session.id])
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()
 
     # --- enrollment -----------------------------------------------------------------------------
 
@@ -688,9 +657,7 @@ class Page(QWidget):
         self.enrollment_summary_message = _("{enrolled} enrolled, {waitlisted} waitlisted, {already} already on the course").format(
             enrolled=len(result.enrolled), waitlisted=len(result.waitlisted), already=len(result.already)
         )
-        self.ctx.bus.announce("enrollment", [self.current_id])
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()
         self._notify(self.enrollment_summary_message)
 
     def withdraw_selected(self) -> None:
@@ -709,12 +676,8 @@ class Page(QWidget):
             for enrollment_id, status in previous:
                 enrollment_service.set_enrollment_status(db, enrollment_id, status)
 
-        undo_stack(self.ctx).push(
-            _("{names} withdrawn").format(names=names), undo, announce=("enrollment", [self.current_id])
-        )
-        self.ctx.bus.announce("enrollment", [self.current_id])
-        if not self.isVisible():
-            self._reload_related()
+        undo_stack(self.ctx).push(_("{names} withdrawn").format(names=names), undo)
+        self._reload_related()
 
     def open_import_wizard(self) -> None:
         if self.current_id is None:
