@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QInputDialog
 from app import i18n
 from app.services import attendance as A
 from tests.app.attendance_builders import build_course
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.register_model import FIRST_SESSION_COLUMN, HOURS_COLUMN, PERCENT_COLUMN, WARNING_ROLE
 
@@ -34,9 +35,9 @@ def setup(db, qtbot, monkeypatch):
     page = Page(AppContext(db), today=TODAY)
     qtbot.addWidget(page)
     page.resize(1000, 500)
-    page.refresh()
     page.show()
     qtbot.waitExposed(page)
+    settle(qtbot, page)
     minutes = []
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (minutes.pop(0), True))
     return page, built, minutes
@@ -189,7 +190,7 @@ def test_english_letters(db, qtbot, monkeypatch):
 
     page = Page(AppContext(db), today=TODAY)
     qtbot.addWidget(page)
-    page.refresh()
+    load(qtbot, page)
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (30, True))
     for letter in ("L", "E", "A"):
         qtbot.keyClick(page.view, letter)
@@ -224,7 +225,6 @@ def test_sheet_open_preview_print(setup, qtbot, monkeypatch):
 def test_refreshes_on_changes_from_elsewhere(setup, qtbot, db):
     page, built, _minutes = setup
     A.set_mark(db, built.session_ids[0], built.participant_ids[2], "present")
-    page.ctx.bus.announce("attendance", [built.participant_ids[2]])
     qtbot.waitUntil(lambda: _hours(page, AHL) == "4,0", timeout=1000)
 
 
