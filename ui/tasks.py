@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+from shiboken6 import isValid
 
 from app.changes import initiated_by
 from app.errors import UserError
@@ -135,23 +136,24 @@ def run_task(
 
         handle.progressed.connect(_progress)
 
-    def _finish() -> None:
+    def _finish() -> bool:
+        """Done; False when the parent widget went away meanwhile (then nobody is told)."""
         handle.done = True
         _running.discard(handle)
-        if dialog is not None:
+        if dialog is not None and isValid(dialog):
             dialog.close()
             dialog.deleteLater()
+        return parent is None or isValid(parent)
 
     def _ok(result: Any) -> None:
         handle.result = result
-        _finish()
-        if on_done is not None:
+        if _finish() and on_done is not None:
             on_done(result)
 
     def _failed(exc: BaseException) -> None:
         handle.error = exc
-        _finish()
-        (on_error or (lambda e: show_error(parent, e)))(exc)
+        if _finish():
+            (on_error or (lambda e: show_error(parent, e)))(exc)
 
     handle.succeeded.connect(_ok)
     handle.failed.connect(_failed)

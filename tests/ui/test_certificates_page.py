@@ -13,6 +13,7 @@ from app.services import certificates as svc
 from tests.app.test_certificates import make_course
 from ui.context import AppContext
 from ui.pages import certificates as page_module
+from tests.ui.pages import load, settle
 
 
 @pytest.fixture
@@ -22,8 +23,10 @@ def page(qtbot, db, monkeypatch):
     built = make_course(db)
     p = page_module.Page(AppContext(db))
     qtbot.addWidget(p)
+    p.show()
     p.resize(1200, 700)
     p.select_course(built.course_id)
+    settle(qtbot, p)
     p.built = built
     return p
 
@@ -66,6 +69,7 @@ def test_list_shows_hours_percent_and_eligibility(page):
 def test_issue_all_runs_in_the_background_and_updates_the_list(page, qtbot):
     page.issue_all_button.click()
     qtbot.waitUntil(lambda: page.task is not None and page.task.done, timeout=20000)
+    settle(qtbot, page)
     assert len(page.task.result) == 4
     r = row_of(page, "Exakt Gränsen")
     assert cell(page.candidates, r, "status").startswith("Utfärdat 20")
@@ -77,6 +81,7 @@ def test_cancel_keeps_what_was_issued(page, qtbot):
     page.issue_all_button.click()
     page.task.cancel()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     issued = len(svc.list_certificates(page.ctx.db))
     assert issued < 4
     assert sum(1 for r in page.candidates.rows() if r.certificate is not None) == issued
@@ -87,12 +92,14 @@ def test_issue_selected_revoke_and_reissue(page, qtbot, monkeypatch):
     assert page.issue_selected_button.isEnabled()
     page.issue_selected_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     assert [c.full_name for c in page.task.result] == ["Sen Ankomst"]
 
     select_names(page, "Sen Ankomst")
     assert page.revoke_button.isEnabled() and page.reissue_button.isEnabled()
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Fel kurs", True))
     page.revoke_button.click()
+    settle(qtbot, page)
     rows = svc.list_certificates(page.ctx.db)
     assert [(r.status, r.revoke_reason) for r in rows] == [("revoked", "Fel kurs")]
     assert cell(page.candidates, row_of(page, "Sen Ankomst"), "status") == "Uppfyller kraven (tidigare intyg återkallat)"
@@ -102,9 +109,11 @@ def test_issue_selected_revoke_and_reissue(page, qtbot, monkeypatch):
     select_names(page, "Sen Ankomst")
     page.issue_selected_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     select_names(page, "Sen Ankomst")
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Namnet rättat", True))
     page.reissue_button.click()
+    settle(qtbot, page)
     rows = {r.status: r for r in svc.list_certificates(page.ctx.db) if r.supersedes_number or r.revoke_reason.startswith("Ersatt")}
     assert rows["valid"].supersedes_number == rows["revoked"].number
 
@@ -113,15 +122,18 @@ def test_revoke_cancelled_dialog_changes_nothing(page, qtbot, monkeypatch):
     select_names(page, "Exakt Gränsen")
     page.issue_selected_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     select_names(page, "Exakt Gränsen")
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
     page.revoke_button.click()
+    settle(qtbot, page)
     assert [r.status for r in svc.list_certificates(page.ctx.db)] == ["valid"]
 
 
 def test_save_pdfs_writes_files_and_a_combined_file(page, qtbot, tmp_path, monkeypatch):
     page.issue_all_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
     page.candidate_view.clearSelection()
     paths = page.save_pdfs(page.course_certificate_ids())
@@ -132,6 +144,7 @@ def test_save_pdfs_writes_files_and_a_combined_file(page, qtbot, tmp_path, monke
 def test_register_search_and_preview(page, qtbot, monkeypatch):
     page.issue_all_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     page.tabs.setCurrentIndex(1)
     qtbot.keyClicks(page.search, "kula")
     assert page.register_proxy.rowCount() == 1

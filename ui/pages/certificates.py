@@ -38,9 +38,10 @@ from app.errors import UserError
 from app.i18n import N_, _, format_date, format_decimal, format_hours, ngettext
 from app.services import certificates as svc
 from ui.context import AppContext
+from ui.pages.base import DataPage
 from ui.pdf import PdfPreviewDialog, open_pdf, print_pdf
 from ui.table_models import ID_ROLE, ROW_ROLE, Column, RowFilterProxy, RowTableModel
-from ui.tasks import run_task, show_error
+from ui.tasks import run_write, show_error
 from ui.widgets import heading
 
 STATUS_TEXT = {"valid": N_("Valid"), "revoked": N_("Revoked")}
@@ -153,10 +154,13 @@ class DuplicatePanel(QWidget):
         row.addWidget(self.revoke_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.refresh()
 
     def refresh(self) -> None:
-        self.groups = svc.duplicate_certificates(self.ctx.db)
+        self.show_groups(svc.duplicate_certificates(self.ctx.db))
+
+    def show_groups(self, groups: list[svc.DuplicateGroup]) -> None:
+        """Show groups loaded by the page that holds the panel."""
+        self.groups = groups
         self._rows = [(g, m) for g in self.groups for m in g.members]
         self.table.setRowCount(len(self._rows))
         for i, (g, m) in enumerate(self._rows):
@@ -215,11 +219,13 @@ class DuplicatePanel(QWidget):
         self.revoked.emit(member.id)
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"certificates", "courses", "sessions", "enrollments", "attendance", "participants", "settings"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.task = None
+        self._wanted_course: str | None = None
 
         self.tabs = QTabWidget()
         layout = QVBoxLayout(self)
@@ -304,11 +310,7 @@ class Page(QWidget):
 
         # --- duplicates (two laptops issued a course offline) ---
         self.duplicates = DuplicatePanel(ctx)
-        self.duplicates.revoked.connect(lambda cid: self.ctx.bus.announce("certificate", [cid]))
         self.tabs.addTab(self.duplicates, "")
-
-        ctx.bus.changed.connect(self._on_changed)
-        self.refresh()
 
     @staticmethod
     def title() -> str:
@@ -316,26 +318,37 @@ class Page(QWidget):
 
     # --- data --------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        current = self.course_id()
+    def query(self):
+        db, current = self.ctx.db, self._wanted_course or self.course_id()
+        self._wanted_course = None
+
+        def load():
+            choices = svc.course_choices(db)
+            course_id = current if current in {c.id for c in choices} else (choices[0].id if choices else "")
+            overview = svc.certificate_overview(db, course_id) if course_id else []
+            return choices, course_id, overview, svc.list_certificates(db), svc.duplicate_certificates(db)
+
+        return load
+
+    def show_data(self, data) -> None:
+        choices, course_id, overview, certificates, duplicates = data
         self.course_combo.blockSignals(True)
         self.course_combo.clear()
-        for choice in svc.course_choices(self.ctx.db):
+        for choice in choices:
             self.course_combo.addItem(choice.label, choice.id)
-        if current:
-            index = self.course_combo.findData(current)
-            if index >= 0:
-                self.course_combo.setCurrentIndex(index)
+        self.course_combo.setCurrentIndex(self.course_combo.findData(course_id) if course_id else -1)
         self.course_combo.blockSignals(False)
-        self.refresh_course()
-        self.refresh_register()
-        self.duplicates.refresh()
+        self._show_course(overview)
+        self.register.set_rows(certificates)
+        self.duplicates.show_groups(duplicates)
         n = self.duplicates.count()
         self.tabs.setTabText(2, _("Duplicates ({n})").format(n=n) if n else _("Duplicates"))
 
     def refresh_course(self) -> None:
         course_id = self.course_id()
-        rows = svc.certificate_overview(self.ctx.db, course_id) if course_id else []
+        self._show_course(svc.certificate_overview(self.ctx.db, course_id) if course_id else [])
+
+    def _show_course(self, rows: list[svc.CertificateCandidate]) -> None:
         self.candidates.set_rows(rows)
         issued = sum(1 for r in rows if r.certificate is not None and r.certificate.status == "valid")
         waiting = sum(1 for r in rows if r.eligible and (r.certificate is None or r.certificate.status != "valid"))
@@ -359,15 +372,16 @@ class Page(QWidget):
     def _search(self, text: str) -> None:
         self.register_proxy.set_filter_text(text)
 
-    def _on_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("certificate", "attendance", "enrollment", "participant", "session", "course", "settings", "sync"):
-            self.refresh()
-
     def course_id(self) -> str:
         return self.course_combo.currentData() or ""
 
     def select_course(self, course_id: str) -> None:
-        self.course_combo.setCurrentIndex(self.course_combo.findData(course_id))
+        index = self.course_combo.findData(course_id)
+        if index < 0:  # not loaded yet: the next load selects it
+            self._wanted_course = course_id
+            self.refresh()
+            return
+        self.course_combo.setCurrentIndex(index)
 
     # --- selection ---------------------------------------------------------------------------
 
@@ -430,7 +444,7 @@ class Page(QWidget):
         def work(progress):
             return svc.issue_certificates(db, course_id, participant_ids, progress=progress, confirm=confirm)
 
-        self.task = run_task(self, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
+        self.task = run_write(self, db, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
 
     @staticmethod
     def _ask(box: QMessageBox) -> bool:
@@ -439,7 +453,6 @@ class Page(QWidget):
         return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
     def _issued(self, issued: list) -> None:
-        self.ctx.bus.announce("certificate", [c.id for c in issued])
         self.refresh()
         self.summary.setText(
             ngettext("{n} certificate issued.", "{n} certificates issued.", len(issued)).format(n=len(issued))
@@ -470,7 +483,6 @@ class Page(QWidget):
                 svc.revoke_certificate(self.ctx.db, cid, reason)
         except UserError as exc:
             QMessageBox.warning(self, "Kursdesk", str(exc))
-        self.ctx.bus.announce("certificate", certificate_ids)
 
     def reissue(self, certificate_ids: list[str]) -> None:
         if not certificate_ids:
@@ -479,13 +491,11 @@ class Page(QWidget):
                               _("What is corrected? The old certificate is revoked and stays on record."))
         if reason is None:
             return
-        new_ids = []
         try:
             for cid in certificate_ids:
-                new_ids.append(svc.reissue_certificate(self.ctx.db, cid, reason).id)
+                svc.reissue_certificate(self.ctx.db, cid, reason)
         except UserError as exc:
             QMessageBox.warning(self, "Kursdesk", str(exc))
-        self.ctx.bus.announce("certificate", certificate_ids + new_ids)
 
     def save_pdfs(self, certificate_ids: list[str]) -> list[Path]:
         if not certificate_ids:
