@@ -1,6 +1,6 @@
 """The main window: navigation on the left, one page per area, a status bar with the database,
-the sync state (filled by the sync page through `ctx.bus.announce("sync", [text])`) and the
-last undoable action.
+the sync state (read again in a worker a moment after changes, see SYNC_STATE_DELAY_MS) and the
+last undoable action. Pages load and refresh themselves (ui/pages/base.py).
 
 Keyboard: Ctrl+1..8 open the pages in navigation order, Ctrl+Z undoes the last deletion, the
 menu bar (Alt) reaches every window-wide action. Window geometry and the last page are kept in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,11 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from app import config
+from app.changes import ChangeSet
 from app.errors import UserError
 from app.i18n import _, current_language, set_language
 from ui.context import AppContext
 from ui.pages import PAGE_KEYS, PAGE_TITLES
+from ui.tasks import run_read
 from ui.undo import undo_stack
+
+SYNC_STATE_DELAY_MS = 1000
 
 
 def window_settings() -> QSettings:
@@ -81,7 +85,6 @@ class MainWindow(QMainWindow):
         self.nav.setAccessibleName(_("Navigation"))
         self.stack = QStackedWidget()
         self.pages = _Pages(self)
-        self._refreshed: set[str] = set()
         self.page_actions: dict[str, QAction] = {}
         for number, key in enumerate(PAGE_KEYS, start=1):
             title = _(PAGE_TITLES[key])
@@ -105,9 +108,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menus()
         self._build_status_bar()
-        ctx.bus.changed.connect(self._on_bus)
+        ctx.bus.changed.connect(self._on_changes)
         self.undo.changed.connect(self._update_undo)
         self._update_undo()
+        # every write adds to "changes not yet shared": the state is read once after a burst
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(SYNC_STATE_DELAY_MS)
+        self._sync_timer.timeout.connect(self._update_sync_state)
         self._update_sync_state()
         self._restore_state()
 
@@ -174,20 +182,14 @@ class MainWindow(QMainWindow):
     def _on_row_changed(self, row: int) -> None:
         if row < 0:
             return
-        key = PAGE_KEYS[row]
-        self.pages[key]  # build it on first use
+        self.pages[PAGE_KEYS[row]]  # built on first use; it loads when shown (ui/pages/base.py)
         self.stack.setCurrentIndex(row)
-        if key not in self._refreshed:
-            # each page loads its data the first time it is shown; later the bus keeps it fresh
-            self._refreshed.add(key)
-            self.pages[key].refresh()
 
     # --- status bar -------------------------------------------------------------------------
 
-    def _on_bus(self, kind: str, ids: list) -> None:
-        if kind == "sync":
-            self._update_sync_state()
-        elif kind == "settings":
+    def _on_changes(self, changes: ChangeSet, _initiator: object) -> None:
+        self._sync_timer.start()
+        if changes.touches(["settings"]):
             from app.services.settings import get_settings
 
             lang = get_settings(self.ctx.db).language
@@ -198,7 +200,10 @@ class MainWindow(QMainWindow):
         """Partners, open conflicts and changes not yet published, from the sync service."""
         from app.sync.status import overview
 
-        info = overview(self.ctx.db)
+        db = self.ctx.db
+        run_read(self, lambda: overview(db), self._show_sync_state)
+
+    def _show_sync_state(self, info) -> None:
         if not info.folder and not info.partners:
             self.sync_label.setText(_("Sync: not set up"))
             return
@@ -243,7 +248,7 @@ class MainWindow(QMainWindow):
         MainWindow.current = replacement
         self.replaced.emit(replacement)
         try:
-            self.ctx.bus.changed.disconnect(self._on_bus)
+            self.ctx.bus.changed.disconnect(self._on_changes)
         except (RuntimeError, TypeError):
             pass
         self._saving_disabled = True

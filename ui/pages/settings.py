@@ -20,21 +20,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import initiated_by
 from app.errors import ValidationError
 from app.i18n import _
 from app.services.settings import OrganisationSettings, get_settings, save_settings
 from ui.context import AppContext
+from ui.pages.base import DataPage
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.widgets import heading
 
 LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"settings"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self._loaded: OrganisationSettings | None = None
+        super().__init__(ctx, parent)
+        self._stored: OrganisationSettings | None = None
         outer = QVBoxLayout(self)
         self.heading = heading(self.title())
         font = self.heading.font()
@@ -112,19 +115,21 @@ class Page(QWidget):
         outer.addWidget(scroll, 1)
         QWidget.setTabOrder(self.language, self.revert_button)
         QWidget.setTabOrder(self.revert_button, self.save_button)
-        ctx.bus.changed.connect(self._on_bus)
 
     @staticmethod
     def title() -> str:
         return _("Settings")
 
-    def _on_bus(self, kind: str, _ids: list) -> None:
-        if kind == "settings" and self._loaded is not None and self.values() == self._loaded:
+    def apply_changes(self, changes) -> None:
+        if self._stored is None or self.values() == self._stored:  # never over what is being typed
             self.refresh()
 
-    def refresh(self) -> None:
-        settings = get_settings(self.ctx.db)
-        self._loaded = settings
+    def query(self):
+        db = self.ctx.db
+        return lambda: get_settings(db)
+
+    def show_data(self, settings: OrganisationSettings) -> None:
+        self._stored = settings
         self.form.clear_problems()
         self.status.clear()
         self.organisation_name.setText(settings.organisation_name)
@@ -138,7 +143,7 @@ class Page(QWidget):
         set_combo_data(self.language, settings.language)
 
     def values(self) -> OrganisationSettings:
-        base = self._loaded or OrganisationSettings()
+        base = self._stored or OrganisationSettings()
         return replace(
             base,
             organisation_name=self.organisation_name.text().strip(),
@@ -177,11 +182,11 @@ class Page(QWidget):
             self.form.set_problem("logo_path", _("{path} is not a PNG or JPEG image.").format(path=logo))
             return False
         try:
-            save_settings(self.ctx.db, values)
+            with initiated_by(self):
+                save_settings(self.ctx.db, values)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
-        self._loaded = values
+        self._stored = values
         self.status.setText(_("Settings saved."))
-        self.ctx.bus.announce("settings", [])
         return True
