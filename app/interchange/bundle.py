@@ -75,9 +75,9 @@ from app.models import (
     need_course_id,
     utcnow,
 )
+from app.progress import Progress
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
-from app.progress import Progress
     FieldError,
     check_time_range,
     gender_from_personal_number,

@@ -288,6 +288,7 @@ class Page(DataPage):
             self._refresh_participants(sorted(ids))
         if self.current_id is not None and changes.touches(self.tables - {"participants", "companies"}):
             self._reload_courses()
+        self.loaded.emit()
 
     def _refresh_participants(self, ids: list[str]) -> None:
         """Fetch only the changed participants (a few queries instead of the whole list)."""
