@@ -77,6 +77,8 @@ class RegisterModel(QAbstractTableModel):
         self.participants: list[ParticipantAttendance] = []
         self.marks: dict[tuple[str, str], Mark] = {}
         self._totals: list[Totals] = []
+        self._totals_text: list[tuple[str, str]] = []
+        self._session_labels: list[str] = []
         self._warning_icon = None
         self._letters: dict[str, str] = {}
         self._brushes: dict[str, QBrush] = {}
@@ -103,7 +105,23 @@ class RegisterModel(QAbstractTableModel):
                    p.can_still_reach)
             for p in self.participants
         ]
+        # babel formats once per load and per mark, not on every repaint
+        self._totals_text = [self._format_totals(t) for t in self._totals]
+        self._session_labels = [self._session_label(s) for s in self.sessions]
         self.endResetModel()
+
+    @staticmethod
+    def _format_totals(totals: Totals) -> tuple[str, str]:
+        return format_hours(totals.attended_minutes), format_percent(totals.percent / 100)
+
+    @staticmethod
+    def _session_label(session: SessionRow) -> str:
+        label = f"{format_date(session.date)}\n{format_time(session.start)}–{format_time(session.end)}"
+        return f"{label}\n({_('cancelled')})" if session.cancelled else label
+
+    @staticmethod
+    def _warns(totals: Totals) -> bool:
+        return not totals.can_still_reach and totals.scheduled_minutes > 0
 
     def _compute(self, participant_id: str) -> Totals:
         marks = {}
@@ -123,10 +141,13 @@ class RegisterModel(QAbstractTableModel):
             self.marks.pop((session_id, participant_id), None)
         else:
             self.marks[(session_id, participant_id)] = mark
+        warned = self._warns(self._totals[row])
         self._totals[row] = self._compute(participant_id)
+        self._totals_text[row] = self._format_totals(self._totals[row])
         self.dataChanged.emit(self.index(row, column), self.index(row, column))
         self.dataChanged.emit(self.index(row, HOURS_COLUMN), self.index(row, PERCENT_COLUMN))
-        self.headerDataChanged.emit(Qt.Orientation.Vertical, row, row)
+        if self._warns(self._totals[row]) != warned:  # a header change relayouts the whole view
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, row, row)
 
     def apply_session_marks(self, column: int, participant_ids: list[str], mark: Mark) -> None:
         rows = {p.participant_id: i for i, p in enumerate(self.participants)}
@@ -192,9 +213,10 @@ class RegisterModel(QAbstractTableModel):
         participant = self.participants[row]
         if role == PARTICIPANT_ID_ROLE:
             return participant.participant_id
-        totals = self._totals[row]
         if column in (HOURS_COLUMN, PERCENT_COLUMN):
-            return self._totals_data(column, totals, role)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._totals_text[row][column != HOURS_COLUMN]
+            return self._totals_data(column, self._totals[row], role)
         session = self.sessions[column - FIRST_SESSION_COLUMN]
         mark = self.marks.get((session.id, participant.participant_id))
         if role == SESSION_ID_ROLE:
@@ -290,12 +312,8 @@ class RegisterModel(QAbstractTableModel):
                     return _("Attendance")
                 minimum = _("min. {minimum}").format(minimum=format_percent(self.course.min_attendance_percent / 100))
                 return f"{_('Attendance')}\n{minimum}"
-            session = self.session_at(section)
-            if session is None:
-                return None
-            cancelled = _("cancelled")
-            label = f"{format_date(session.date)}\n{format_time(session.start)}–{format_time(session.end)}"
-            return f"{label}\n({cancelled})" if session.cancelled else label
+            index = section - FIRST_SESSION_COLUMN
+            return self._session_labels[index] if 0 <= index < len(self._session_labels) else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if section == PERCENT_COLUMN and self.course is not None:
                 return _("Attendance against the course minimum of {minimum}").format(
