@@ -209,7 +209,7 @@ def cmd_courses(args) -> int:
 def cmd_attendance_list(args) -> int:
     from datetime import date as _date
 
-    from app.documents.signin_sheet import write_signin_sheet
+    from app.services.signin_sheets import write_signin_sheet
     from app.services.attendance import course_id_by_code, course_sessions
 
     db = _open(args)

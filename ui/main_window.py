@@ -2,9 +2,10 @@
 the sync state (read again in a worker a moment after changes, see SYNC_STATE_DELAY_MS) and the
 last undoable action. Pages load and refresh themselves (ui/pages/base.py).
 
-Keyboard: Ctrl+1..8 open the pages in navigation order, Ctrl+Z undoes the last deletion, the
+Keyboard: Ctrl+1..9 open the pages in navigation order (the overview first), Ctrl+Z undoes the last deletion, the
 menu bar (Alt) reaches every window-wide action. Window geometry and the last page are kept in
-QSettings (an ini file in the config folder, so KURSDESK_HOME isolates tests).
+QSettings (an ini file in the config folder, so KURSDESK_HOME isolates tests); the window
+opens on the overview.
 """
 
 from __future__ import annotations
@@ -162,6 +163,8 @@ class MainWindow(QMainWindow):
         module = importlib.import_module(f"ui.pages.{key}")
         page = module.Page(self.ctx)
         page.setObjectName(f"page_{key}")
+        if key == "overview":
+            page.open_requested.connect(self.open_place)
         index = PAGE_KEYS.index(key)
         placeholder = self.stack.widget(index)
         current = self.stack.currentIndex()
@@ -174,6 +177,16 @@ class MainWindow(QMainWindow):
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
         self.nav.setCurrentRow(PAGE_KEYS.index(key))
+        return page
+
+    def open_place(self, key: str, course_id: str = "") -> QWidget:
+        """Show a page, on a course when given (the overview's lines lead here)."""
+        page = self.show_page(key)
+        select = getattr(page, "select_course", None)
+        if course_id and select is not None:
+            select(course_id)
+        elif course_id and hasattr(page, "table"):
+            page.table.select_id(course_id)
         return page
 
     def current_key(self) -> str:
@@ -244,6 +257,7 @@ class MainWindow(QMainWindow):
         set_language(lang)
         install_qt_translations(lang)
         replacement = MainWindow(self.ctx)
+        replacement.show_page(self.current_key())
         replacement.show()
         MainWindow.current = replacement
         self.replaced.emit(replacement)
@@ -263,15 +277,14 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
-        last = settings.value("window/page", PAGE_KEYS[0])
-        self.show_page(last if last in PAGE_KEYS else PAGE_KEYS[0])
+        else:  # fits the screen it opens on (a 1366×768 laptop less its task bar)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, screen.width()), min(800, screen.height()))
+        self.show_page(PAGE_KEYS[0])  # the overview: what is due
 
     def _save_state(self) -> None:
         settings = window_settings()
         settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/page", self.current_key())
         settings.sync()
 
     def showEvent(self, event: QShowEvent) -> None:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, func, select
 
 from app.db import Database
-from app.models import Attendance, Certificate, Course, CourseSession, Enrollment
+from app.models import Attendance, Certificate, Course, CourseSession, Enrollment, SyncAudit
 from app.rules import attended_minutes, is_eligible, session_minutes
 
 UPCOMING_DAYS = 7
@@ -64,7 +64,7 @@ class SyncDue:
     partners: int
     pending_changes: int
     open_conflicts: int
-    last_sync: datetime | None
+    last_sync: datetime | None  # UTC
     duplicates: int
     parked: int
 
@@ -198,7 +198,8 @@ def _sync(db: Database) -> SyncDue:
     from app.sync.status import parked_changes
 
     info = sync_overview(db)
-    last = getattr(info, "last_sync", None)
+    with db.read() as s:  # the last sync event of any kind (UTC)
+        last = s.scalar(select(func.max(SyncAudit.at)))
     return SyncDue(
         set_up=bool(info.folder or info.partners),
         partners=len(info.partners),

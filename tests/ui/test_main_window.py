@@ -39,7 +39,7 @@ def nav_titles(w):
 def test_navigation_in_order_in_swedish(window):
     assert list(window.pages) == list(PAGE_KEYS)
     assert nav_titles(window) == [
-        "Kurser", "Deltagare", "Företag", "Närvaro", "Intyg", "Rapporter", "Synkronisering", "Inställningar"
+        "Översikt", "Kurser", "Deltagare", "Företag", "Närvaro", "Intyg", "Rapporter", "Synkronisering", "Inställningar"
     ]
     assert window.nav.accessibleName() == "Navigering"
 
@@ -47,13 +47,14 @@ def test_navigation_in_order_in_swedish(window):
 def test_ctrl_number_opens_pages(qtbot, window):
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow())
-    qtbot.keyClick(window.nav, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_key() == "overview"  # the first page at start
+    qtbot.keyClick(window.nav, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.current_key() == "companies"
     assert window.stack.currentWidget() is window.pages["companies"]
-    qtbot.keyClick(window.nav, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.nav, Qt.Key.Key_9, Qt.KeyboardModifier.ControlModifier)
     assert window.current_key() == "settings"
     qtbot.keyClick(window.nav, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
-    assert window.current_key() == "courses"
+    assert window.current_key() == "overview"
 
 
 def test_status_bar_shows_database_and_sync_state(qtbot, window, ctx):
@@ -78,14 +79,14 @@ def test_pages_are_built_when_first_opened(window):
     assert window.stack.count() == len(PAGE_KEYS)
 
 
-def test_geometry_and_last_page_are_remembered(qtbot, ctx, window):
+def test_geometry_is_remembered_and_the_window_opens_on_the_overview(qtbot, ctx, window):
     window.show_page("participants")
     window.resize(window.width(), 540)
     qtbot.wait(10)
     window.close()
     again = MainWindow(ctx)
     qtbot.addWidget(again)
-    assert again.current_key() == "participants"
+    assert again.current_key() == "overview"
     assert again.height() == 540  # the width is clamped to the (offscreen) screen by Qt
 
 
@@ -122,7 +123,7 @@ def test_language_switch_rebuilds_the_window_in_english(qtbot, window, ctx):
     assert new is not None and new is not window
     qtbot.addWidget(new)
     assert current_language() == "en"
-    assert nav_titles(new)[:3] == ["Courses", "Participants", "Companies"]
+    assert nav_titles(new)[:3] == ["Overview", "Courses", "Participants"]
     assert new.current_key() == "settings"
     assert new.pages["settings"].save_button.text() == "Save"
     assert new.db_label.text().startswith("Database:")
@@ -136,7 +137,7 @@ def test_language_switch_rebuilds_the_window_in_english(qtbot, window, ctx):
     assert page.save()
     newest = MainWindow.current
     qtbot.addWidget(newest)
-    assert nav_titles(newest)[0] == "Kurser"
+    assert nav_titles(newest)[:2] == ["Översikt", "Kurser"]
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Avbryt"
 
 

@@ -396,7 +396,7 @@ class Page(DataPage):
         """Write the sign-in sheet (current session or all sessions) to a temporary file."""
         from PySide6.QtWidgets import QApplication
 
-        from app.documents.signin_sheet import write_signin_sheet
+        from app.services.signin_sheets import write_signin_sheet
 
         course = self.model.course
         if course is None:
