@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QStyle,
     QToolButton,
     QWidget,
 )
@@ -36,6 +37,19 @@ from ui.tasks import run_read
 from ui.undo import undo_stack
 
 SYNC_STATE_DELAY_MS = 1000
+_SP = QStyle.StandardPixmap
+# Qt's own icons (every platform style has them; nothing to bundle)
+PAGE_ICONS = {
+    "overview": _SP.SP_FileDialogInfoView,
+    "courses": _SP.SP_FileDialogDetailedView,
+    "participants": _SP.SP_DirHomeIcon,
+    "companies": _SP.SP_DirIcon,
+    "attendance": _SP.SP_DialogApplyButton,
+    "certificates": _SP.SP_FileIcon,
+    "reports": _SP.SP_DriveFDIcon,
+    "sync": _SP.SP_BrowserReload,
+    "settings": _SP.SP_FileDialogContentsView,
+}
 
 
 def window_settings() -> QSettings:
@@ -89,7 +103,7 @@ class MainWindow(QMainWindow):
         self.page_actions: dict[str, QAction] = {}
         for number, key in enumerate(PAGE_KEYS, start=1):
             title = _(PAGE_TITLES[key])
-            item = QListWidgetItem(title)
+            item = QListWidgetItem(self.style().standardIcon(PAGE_ICONS[key]), title)
             item.setToolTip(_("{page} (Ctrl+{number})").format(page=title, number=number))
             self.nav.addItem(item)
             self.stack.addWidget(QWidget())  # stands in until the page is first opened
@@ -98,8 +112,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, k=key: self.show_page(k))
             self.page_actions[key] = action
             self.addAction(action)
-        self.nav.setMinimumWidth(170)
-        self.nav.setMaximumWidth(220)
+        # as wide as its longest title (in the language shown), not a fixed guess
+        self.nav.setIconSize(QSize(20, 20))
+        frame = 2 * self.nav.frameWidth() + 12
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + frame)
         self.nav.currentRowChanged.connect(self._on_row_changed)
         central = QWidget()
         layout = QHBoxLayout(central)

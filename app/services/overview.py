@@ -172,10 +172,10 @@ def _uncertified(s, today: date) -> list[CourseDue]:
     ):
         if sid in course_of:
             attended[(course_of[sid], pid)] += attended_minutes(status, mins, minutes[sid])
-    certified = set(s.execute(
+    certified = {(cid, pid) for cid, pid in s.execute(
         select(Certificate.course_id, Certificate.participant_id)
         .where(Certificate.course_id.in_(ids), Certificate.revoked_on.is_(None), Certificate.deleted_at.is_(None))
-    ).tuples())
+    )}
     people: dict[str, list[str]] = defaultdict(list)
     for cid, pid in s.execute(
         select(Enrollment.course_id, Enrollment.participant_id)

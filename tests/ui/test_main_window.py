@@ -148,3 +148,23 @@ def test_smoke_opens_every_page(qtbot, window, capsys):
 
     assert smoke_test(QApplication.instance(), window) == 0
     assert "smoke ok" in capsys.readouterr().out
+
+
+def test_splitter_and_column_widths_are_remembered_per_page(qtbot, ctx, window):
+    from PySide6.QtWidgets import QSplitter
+
+    page = window.show_page("courses")
+    qtbot.wait(10)
+    splitter = page.findChild(QSplitter)
+    splitter.setSizes([300, 700])
+    header = page.table.horizontalHeader()
+    header.resizeSection(1, 333)
+    window.show_page("overview")  # hiding the page keeps its layout
+    window.close()
+    again = MainWindow(ctx)
+    qtbot.addWidget(again)
+    again.show()
+    page = again.show_page("courses")
+    qtbot.wait(10)
+    assert page.table.horizontalHeader().sectionSize(1) == 333
+    assert page.findChild(QSplitter).sizes()[0] < page.findChild(QSplitter).sizes()[1]

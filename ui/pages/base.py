@@ -9,6 +9,8 @@ returning a function that runs in a worker with data only) and shows the result
   unless the page knows better), and only marks it stale when hidden: it reloads when shown.
 
 A page loads the first time it is shown. `loaded` is emitted each time new data is on screen.
+Its splitter positions and table column widths are kept in the window settings (per page) when
+it is hidden and put back when it is first shown.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import QHeaderView, QSplitter, QWidget
 
 from app.changes import ChangeSet
 from ui.context import AppContext
@@ -35,6 +37,7 @@ class DataPage(QWidget):
         self.fresh = False  # on screen is the database as of the last load (or a load is under way)
         self._loading: TaskHandle | None = None
         self._again = False
+        self._layout_restored = False
         ctx.bus.changed.connect(self._on_changes)
 
     # --- what a page provides -----------------------------------------------------------------
@@ -85,8 +88,45 @@ class DataPage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)
+        if not self._layout_restored:
+            self._layout_restored = True
+            self._restore_layout()
         if not self.fresh:
             self.refresh()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt name
+        super().hideEvent(event)
+        self._save_layout()
+
+    # --- splitters and column widths, per page --------------------------------------------------
+
+    def _layout_parts(self) -> list[tuple[str, QSplitter | QHeaderView]]:
+        parts: list[tuple[str, QSplitter | QHeaderView]] = []
+        for kind in (QSplitter, QHeaderView):
+            for i, child in enumerate(self.findChildren(kind)):
+                if isinstance(child, QHeaderView) and child.orientation().name != "Horizontal":
+                    continue
+                parts.append((f"{kind.__name__}-{child.objectName() or i}", child))
+        return parts
+
+    def _layout_key(self) -> str:
+        return f"pages/{self.objectName() or type(self).__module__}"
+
+    def _save_layout(self) -> None:
+        from ui.main_window import window_settings
+
+        settings = window_settings()
+        for name, part in self._layout_parts():
+            settings.setValue(f"{self._layout_key()}/{name}", part.saveState())
+
+    def _restore_layout(self) -> None:
+        from ui.main_window import window_settings
+
+        settings = window_settings()
+        for name, part in self._layout_parts():
+            state = settings.value(f"{self._layout_key()}/{name}")
+            if isinstance(state, QByteArray) and not state.isEmpty():
+                part.restoreState(state)
 
     def _on_changes(self, changes: ChangeSet, initiator: object) -> None:
         if initiator is self or not self.affected_by(changes):

@@ -241,12 +241,13 @@ class Page(DataPage):
         self.course_combo = QComboBox()
         self.course_combo.setEditable(True)
         self.course_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.course_combo.setMinimumWidth(380)
+        self.course_combo.setMinimumWidth(280)
         self.course_combo.currentIndexChanged.connect(lambda _i: self.refresh_course())
         top.addWidget(self.course_combo, 1)
-        self.summary = QLabel()
-        top.addWidget(self.summary)
         v.addLayout(top)
+        self.summary = QLabel()  # a line of its own: with the course beside it the page would not fit 1366×768 at 125 %
+        self.summary.setWordWrap(True)
+        v.addWidget(self.summary)
 
         self.candidates = _ColouredModel(candidate_columns(), key=lambda r: r.participant_id)
         self.candidate_view, self.candidate_proxy = _table(self.candidates)
@@ -267,11 +268,15 @@ class Page(DataPage):
         self.open_button = QPushButton(_("Open"))
         self.preview_button = QPushButton(_("Preview"))
         self.print_button = QPushButton(_("Print…"))
-        for b in (self.issue_all_button, self.issue_selected_button, self.revoke_button, self.reissue_button,
-                  self.save_button, self.open_button, self.preview_button, self.print_button):
+        for b in (self.issue_all_button, self.issue_selected_button, self.revoke_button, self.reissue_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        files = QHBoxLayout()  # the files on a second row, so the page fits a laptop at 125 %
+        for b in (self.save_button, self.open_button, self.preview_button, self.print_button):
+            files.addWidget(b)
+        files.addStretch(1)
         v.addLayout(buttons)
+        v.addLayout(files)
         self.issue_all_button.clicked.connect(self.issue_all)
         self.issue_selected_button.clicked.connect(self.issue_selected)
         self.revoke_button.clicked.connect(lambda: self.revoke(self.selected_certificate_ids()))
