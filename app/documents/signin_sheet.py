@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -109,14 +110,14 @@ class _GroupMarker(Flowable):
         super().__init__()
         self.index = index
 
-    def wrap(self, aw, ah):
+    def wrap(self, aw: float, ah: float) -> tuple[float, float]:
         return 0, 0
 
-    def draw(self):
+    def draw(self) -> None:
         self.canv._kd_group = self.index
 
 
-def _numbered_canvas(lang: str):
+def _numbered_canvas(lang: str) -> type[Canvas]:
     label = translate_in(lang, PAGE_OF)
     teacher = translate_in(lang, TEACHER_SIGNATURE)
     clarification = translate_in(lang, NAME_CLARIFICATION)
@@ -124,16 +125,16 @@ def _numbered_canvas(lang: str):
     class NumberedCanvas(Canvas):
         """Keeps every page until save(), then writes "Page n of m" counted within each session."""
 
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._kd_group = 0
             self._kd_pages: list[dict] = []
 
-        def showPage(self):
+        def showPage(self) -> None:
             self._kd_pages.append(dict(self.__dict__))
             self._startPage()
 
-        def save(self):
+        def save(self) -> None:
             totals = Counter(state["_kd_group"] for state in self._kd_pages)
             seen: Counter = Counter()
             for state in self._kd_pages:
@@ -153,7 +154,7 @@ def _numbered_canvas(lang: str):
     return NumberedCanvas
 
 
-def _styles():
+def _styles() -> dict[str, ParagraphStyle]:
     return {
         "cell": ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=10.5),
         "head": ParagraphStyle("head", fontName=FONT_BOLD, fontSize=8, leading=9.5),
@@ -200,7 +201,7 @@ def draw_signin_sheet(data: SheetData, out_path: str | os.PathLike) -> Path:
     frame = Frame(MARGIN, MARGIN + FOOTER_H, width - 2 * MARGIN, body_h,
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
 
-    def decorate(canv: Canvas, doc) -> None:
+    def decorate(canv: Canvas, doc: Any) -> None:
         _draw_page(canv, data, sessions[getattr(canv, "_kd_group", 0)], styles)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,7 +280,7 @@ def draw_signin_sheet(data: SheetData, out_path: str | os.PathLike) -> Path:
     return out_path
 
 
-def _draw_page(canv: Canvas, data: SheetData, session: SheetSession, styles) -> None:
+def _draw_page(canv: Canvas, data: SheetData, session: SheetSession, styles: dict[str, ParagraphStyle]) -> None:
     lang = data.lang
     t = lambda msg: translate_in(lang, msg)  # noqa: E731
     width, height = PAGE

@@ -711,11 +711,11 @@ def _check_references(parsed: dict[str, _Parsed], existing: _Existing, problems:
 
 
 def _check_unique(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
-    for key, rules in _UNIQUE.items():
+    for key, unique in _UNIQUE.items():
         records = parsed[key].records
         if not records:
             continue
-        for names, kind in rules:
+        for names, kind in unique:
             owner: dict[tuple, str] = {}
             for rid, values in records.items():
                 if not all(n in values for n in names):

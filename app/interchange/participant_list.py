@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -448,7 +448,7 @@ def read_list(path: str | Path) -> RawList:
         raise NotFound(_("File not found: {file}").format(file=path))
     rows = _read_cells(path)
     nonblank = [(line, cells) for line, cells in rows if any(cells)]
-    for index, (line, cells) in enumerate(nonblank[:10]):
+    for index, (_line, cells) in enumerate(nonblank[:10]):
         columns: dict[str, int] = {}
         for col, cell in enumerate(cells):
             key = _header_key(cell)

@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.models import Attendance, Certificate, Course, CourseSession, Enrollment, SyncAudit
@@ -110,7 +112,7 @@ def next_scb_deadline(today: date) -> tuple[str, date]:
     return month_key(today), _month_end(today.year, today.month) + timedelta(days=SCB_DAYS_AFTER_MONTH)
 
 
-def _session_rows(s, where, limit: int | None) -> list[SessionDue]:
+def _session_rows(s: Session, where: tuple[Any, ...], limit: int | None) -> list[SessionDue]:
     enrolled = (
         select(func.count())
         .where(Enrollment.course_id == CourseSession.course_id, Enrollment.status.in_(ATTENDING),
@@ -132,14 +134,14 @@ def _session_rows(s, where, limit: int | None) -> list[SessionDue]:
     ]
 
 
-def _unmarked_where(today: date):
+def _unmarked_where(today: date) -> tuple[Any, ...]:
     has_people = exists().where(Enrollment.course_id == CourseSession.course_id, Enrollment.status.in_(ATTENDING),
                                 Enrollment.deleted_at.is_(None))
     has_marks = exists().where(Attendance.session_id == CourseSession.id, Attendance.deleted_at.is_(None))
     return (CourseSession.date < today, has_people, ~has_marks)
 
 
-def _uncertified(s, today: date) -> list[CourseDue]:
+def _uncertified(s: Session, today: date) -> list[CourseDue]:
     since = today - timedelta(days=FINISHED_WINDOW_DAYS)
     last = (
         select(CourseSession.course_id, func.max(CourseSession.date).label("last"))

@@ -185,7 +185,7 @@ def test_all_present_for_the_current_session(setup, qtbot, db):
 
 def test_english_letters(db, qtbot, monkeypatch):
     i18n.set_language("en")
-    built = build_course(db, people=PEOPLE, sessions=SESSIONS, min_percent=80)
+    build_course(db, people=PEOPLE, sessions=SESSIONS, min_percent=80)
     from ui.pages.attendance import Page
 
     page = Page(AppContext(db), today=TODAY)

@@ -13,7 +13,7 @@ from app.services import certificates as svc
 from tests.app.test_certificates import make_course
 from ui.context import AppContext
 from ui.pages import certificates as page_module
-from tests.ui.pages import load, settle
+from tests.ui.pages import settle
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def test_create_course_with_a_series_of_sessions(qtbot, page, ctx):
 
 def test_enroll_by_search_and_company_with_waitlist_then_withdraw(qtbot, page, ctx, no_questions):
     company = create_company(ctx.db, CompanyData("Volvo Kalmar", "556036-0793"))
-    people = [
+    [
         create_participant(ctx.db, ParticipantData(first, "Ek", pnr, company_id=company if i else None))
         for i, (first, pnr) in enumerate(zip(["Anna", "Bo", "Cia", "Dan"], PNRS))
     ]

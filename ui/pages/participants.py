@@ -226,7 +226,7 @@ class Page(DataPage):
 
         courses = QWidget()
         courses_layout = QVBoxLayout(courses)
-        self.courses_model = RowTableModel(COURSE_COLUMNS, self, key=lambda r: getattr(r, "course_id"))
+        self.courses_model = RowTableModel(COURSE_COLUMNS, self, key=lambda r: r.course_id)
         self.courses_table = EntityTable(self.courses_model, _("The participant's courses"), fit=True)
         self.courses_table.setObjectName("participant_courses")
         self.courses_note = QLabel()

@@ -39,7 +39,7 @@ def _stop_on_cancel(fn):
     def work(progress):
         try:
             return fn(progress)
-        except (reports.Cancelled,) as exc:
+        except reports.Cancelled as exc:
             raise Cancelled() from exc
 
     return work
