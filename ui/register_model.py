@@ -191,9 +191,8 @@ class RegisterModel(QAbstractTableModel):
     def flags(self, index):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        session = self.session_at(index.column())
-        if session is not None and session.cancelled:
-            return Qt.ItemFlag.ItemIsSelectable  # visible and reachable, but greyed
+        # a cancelled session's cells are greyed by their colours, not disabled: a click moves the
+        # cursor there (a mark on it is refused), so the next key never lands on another cell
         return Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
     def _warning(self) -> object:

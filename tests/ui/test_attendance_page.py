@@ -89,17 +89,18 @@ def test_mark_a_session_from_the_keyboard(setup, qtbot, db):
     assert _hours(page, AHL) == "6,0" and _percent(page, AHL) == "67\xa0%"  # 360/540
     assert _hours(page, EK) == "4,5" and _percent(page, EK) == "50\xa0%"  # 270/540
     assert _hours(page, OBERG) == "0,0"
-    # the arrows step over the cancelled (greyed) session
+    # a click on the cancelled (greyed) session moves the cursor there; a key there is refused
+    # and lands on no other cell
     _key(qtbot, page, Qt.Key.Key_Up)
-    _key(qtbot, page, Qt.Key.Key_Right)
-    assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (EK, FIRST_SESSION_COLUMN + 3)
     assert page.model.headerData(FIRST_SESSION_COLUMN + 2, Qt.Orientation.Horizontal).endswith("(inställt)")
-    # it takes no marks, and does not count in the 540 scheduled minutes
-    page.view.setCurrentIndex(page.model.index(EK, FIRST_SESSION_COLUMN + 2))
-    assert page.view.currentIndex().column() == FIRST_SESSION_COLUMN + 3  # a greyed cell is not reachable
-    page.mark(page.model.index(EK, FIRST_SESSION_COLUMN + 2), "present")
+    rect = page.view.visualRect(page.model.index(EK, FIRST_SESSION_COLUMN + 2))
+    qtbot.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (EK, FIRST_SESSION_COLUMN + 2)
+    _key(qtbot, page, "P")
+    assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (EK, FIRST_SESSION_COLUMN + 2)
     assert _text(page, EK, FIRST_SESSION_COLUMN + 2) == "–"
     assert "inställt" in page.status_label.text()
+    assert _text(page, EK + 1, FIRST_SESSION_COLUMN + 2) == "–"  # nothing landed below either
     # saved as they were made
     marks = A.register(db, built.course_id).marks
     assert marks[(s1, built.participant_ids[2])] == A.Mark("present")  # Ahl
@@ -220,6 +221,24 @@ def test_sheet_open_preview_print(setup, qtbot, monkeypatch):
     assert "2 mars 2026" in text and "4 mars 2026" in text and "16 mars 2026" in text
     assert "Datum: 6 mars 2026" not in text  # cancelled
     assert previewed and previewed[0].exists()
+
+
+def test_a_typed_course_code_and_enter_select_the_course(db, qtbot):
+    first = build_course(db, code="AAA-1", people=PEOPLE[:1], sessions=SESSIONS)
+    second = build_course(db, code="SVETS-2", people=PEOPLE[1:], sessions=SESSIONS)
+    from ui.pages.attendance import Page
+
+    page = Page(AppContext(db), today=TODAY)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qtbot, page)
+    assert page.course_id() == first.course_id
+    line = page.course_combo.lineEdit()
+    line.selectAll()
+    qtbot.keyClicks(line, "svets-2")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert page.course_id() == second.course_id
+    assert page.model.course.code == "SVETS-2"
 
 
 def test_refreshes_on_changes_from_elsewhere(setup, qtbot, db):

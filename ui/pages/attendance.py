@@ -113,6 +113,8 @@ class Page(DataPage):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.course_combo.currentIndexChanged.connect(self._course_changed)
+        # a typed course code and Enter selects that course (the completer alone needs a click)
+        self.course_combo.lineEdit().returnPressed.connect(self._course_typed)
 
         self.all_present_button = QPushButton(_("All present"))
         self.all_present_button.setToolTip(
@@ -221,6 +223,21 @@ class Page(DataPage):
             self.refresh()
             return
         self.course_combo.setCurrentIndex(index)
+
+    def _course_typed(self) -> None:
+        typed = self.course_combo.currentText().strip().casefold()
+        if not typed:
+            return
+        texts = [self.course_combo.itemText(i) for i in range(self.course_combo.count())]
+        codes = [t.split(" – ", 1)[0].casefold() for t in texts]
+        matches = [i for i, code in enumerate(codes) if code == typed] or [
+            i for i, t in enumerate(texts) if typed in t.casefold()]
+        if len(matches) >= 1:
+            self.course_combo.setCurrentIndex(matches[0])
+            self.course_combo.setEditText(texts[matches[0]])
+            self.view.setFocus()
+        else:
+            self.show_message(_("No course matches {text}.").format(text=self.course_combo.currentText().strip()))
 
     def _course_changed(self, _index: int) -> None:
         self.load_register()
