@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from app.services import certificates as svc
 from tests.app.test_certificates import make_course
@@ -28,7 +28,24 @@ def page(qtbot, db, monkeypatch):
     p.select_course(built.course_id)
     settle(qtbot, p)
     p.built = built
+    p.asked = []
+    monkeypatch.setattr(page_module.Page, "_ask", staticmethod(lambda box: p.asked.append(box.text()) or True))
     return p
+
+
+def answer(monkeypatch, text, ok=True, shown=None):
+    """The reason dialog, answered as a user would: type, then OK (or Cancel)."""
+
+    def fake_exec(dialog):
+        if shown is not None:
+            shown.append(dialog)
+        if not ok:
+            return QDialog.DialogCode.Rejected
+        dialog.text.setText(text)
+        dialog.accept()
+        return QDialog.DialogCode.Accepted if dialog.result() else QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(page_module.ReasonDialog, "exec", fake_exec)
 
 
 def cell(model, row, key):
@@ -97,11 +114,13 @@ def test_issue_selected_revoke_and_reissue(page, qtbot, monkeypatch):
 
     select_names(page, "Sen Ankomst")
     assert page.revoke_button.isEnabled() and page.reissue_button.isEnabled()
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Fel kurs", True))
+    shown = []
+    answer(monkeypatch, "Fel kurs", shown=shown)
     page.revoke_button.click()
     settle(qtbot, page)
     rows = svc.list_certificates(page.ctx.db)
     assert [(r.status, r.revoke_reason) for r in rows] == [("revoked", "Fel kurs")]
+    assert shown[0].who.text() == f"Sen Ankomst, intyg {rows[0].number}"  # the dialog names whom and which
     assert cell(page.candidates, row_of(page, "Sen Ankomst"), "status") == "Uppfyller kraven (tidigare intyg återkallat)"
     reg = page.register
     assert cell(reg, 0, "status") == "Återkallat"
@@ -111,11 +130,48 @@ def test_issue_selected_revoke_and_reissue(page, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
     settle(qtbot, page)
     select_names(page, "Sen Ankomst")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Namnet rättat", True))
+    answer(monkeypatch, "Namnet rättat")
     page.reissue_button.click()
     settle(qtbot, page)
     rows = {r.status: r for r in svc.list_certificates(page.ctx.db) if r.supersedes_number or r.revoke_reason.startswith("Ersatt")}
     assert rows["valid"].supersedes_number == rows["revoked"].number
+
+
+def test_issue_to_all_asks_how_many_and_which_course_first(page, qtbot):
+    page.asked.clear()
+    page._ask = lambda box: page.asked.append(box.text()) or False  # the user says no
+    page.issue_all_button.click()
+    assert page.asked == ["Utfärda intyg till 4 deltagare som uppfyller kraven i " + page.course_combo.currentText() + "?"]
+    assert page.task is None and svc.list_certificates(page.ctx.db) == []
+
+
+def test_an_empty_reason_is_refused_in_the_dialog_keeping_the_selection(page, qtbot, monkeypatch):
+    select_names(page, "Exakt Gränsen")
+    page.issue_selected_button.click()
+    qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
+    select_names(page, "Exakt Gränsen")
+    shown = []
+    answer(monkeypatch, "   ", shown=shown)
+    page.revoke_button.click()
+    assert shown[0].problem.text() == "Skriv ett skäl: det sparas med intyget."
+    assert [r.status for r in svc.list_certificates(page.ctx.db)] == ["valid"]
+    assert [c.full_name for c in page.selected_candidates()] == ["Exakt Gränsen"]
+
+
+def test_save_pdfs_after_issuing_saves_what_was_just_issued(page, qtbot, tmp_path, monkeypatch):
+    select_names(page, "Exakt Gränsen")
+    page.issue_selected_button.click()
+    qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
+    page.issue_all_button.click()
+    qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
+    page.candidate_view.clearSelection()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    page.save_button.click()
+    names = sorted(p.name for p in tmp_path.glob("*.pdf"))
+    assert len(names) == 4 and "SVETS-1 - Exakt Gränsen.pdf" not in names  # the three just issued + one file of all
 
 
 def test_revoke_cancelled_dialog_changes_nothing(page, qtbot, monkeypatch):
@@ -124,7 +180,7 @@ def test_revoke_cancelled_dialog_changes_nothing(page, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
     settle(qtbot, page)
     select_names(page, "Exakt Gränsen")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
+    answer(monkeypatch, "", ok=False)
     page.revoke_button.click()
     settle(qtbot, page)
     assert [r.status for r in svc.list_certificates(page.ctx.db)] == ["valid"]

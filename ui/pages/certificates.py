@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QDialog,
+    QDialogButtonBox,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -219,6 +220,41 @@ class DuplicatePanel(QWidget):
         self.revoked.emit(member.id)
 
 
+class ReasonDialog(QDialog):
+    """Why a certificate is revoked or re-issued: names the holders and numbers, and refuses an
+    empty reason in place (the dialog stays open, the page keeps its selection)."""
+
+    def __init__(self, title: str, question: str, certificates: list[tuple[str, str]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        layout = QVBoxLayout(self)
+        names = "\n".join(_("{name}, certificate {number}").format(name=name, number=number) for name, number in certificates)
+        self.who = QLabel(names)
+        self.who.setObjectName("reason_for")
+        layout.addWidget(self.who)
+        layout.addWidget(QLabel(question))
+        self.text = QLineEdit()
+        self.text.setAccessibleName(question)
+        layout.addWidget(self.text)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #a00000")
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        if not self.text.text().strip():
+            self.problem.setText(_("Write a reason: it is kept with the certificate."))
+            self.text.setFocus()
+            return
+        super().accept()
+
+    def reason(self) -> str:
+        return self.text.text().strip()
+
+
 class Page(DataPage):
     tables = frozenset({"certificates", "courses", "sessions", "enrollments", "attendance", "participants", "settings"})
 
@@ -226,6 +262,7 @@ class Page(DataPage):
         super().__init__(ctx, parent)
         self.task = None
         self._wanted_course: str | None = None
+        self.last_issued_ids: list[str] = []  # what "Save PDFs…" saves until the selection says otherwise
 
         self.tabs = QTabWidget()
         layout = QVBoxLayout(self)
@@ -242,7 +279,7 @@ class Page(DataPage):
         self.course_combo.setEditable(True)
         self.course_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.course_combo.setMinimumWidth(280)
-        self.course_combo.currentIndexChanged.connect(lambda _i: self.refresh_course())
+        self.course_combo.currentIndexChanged.connect(lambda _i: self._course_picked())
         top.addWidget(self.course_combo, 1)
         v.addLayout(top)
         self.summary = QLabel()  # a line of its own: with the course beside it the page would not fit 1366×768 at 125 %
@@ -281,7 +318,8 @@ class Page(DataPage):
         self.issue_selected_button.clicked.connect(self.issue_selected)
         self.revoke_button.clicked.connect(lambda: self.revoke(self.selected_certificate_ids()))
         self.reissue_button.clicked.connect(lambda: self.reissue(self.selected_certificate_ids()))
-        self.save_button.clicked.connect(lambda: self.save_pdfs(self.selected_certificate_ids() or self.course_certificate_ids()))
+        self.save_button.clicked.connect(
+            lambda: self.save_pdfs(self.selected_certificate_ids() or self.last_issued_ids or self.course_certificate_ids()))
         self.open_button.clicked.connect(lambda: self.open_selected(self.selected_certificate_ids()))
         self.preview_button.clicked.connect(lambda: self.preview(self.selected_certificate_ids()))
         self.print_button.clicked.connect(lambda: self.print_(self.selected_certificate_ids()))
@@ -348,6 +386,10 @@ class Page(DataPage):
         self.duplicates.show_groups(duplicates)
         n = self.duplicates.count()
         self.tabs.setTabText(2, _("Duplicates ({n})").format(n=n) if n else _("Duplicates"))
+
+    def _course_picked(self) -> None:
+        self.last_issued_ids = []
+        self.refresh_course()
 
     def refresh_course(self) -> None:
         course_id = self.course_id()
@@ -417,7 +459,22 @@ class Page(DataPage):
     # --- actions -----------------------------------------------------------------------------
 
     def issue_all(self) -> None:
-        self._issue(None)
+        """Issue to every eligible participant without a certificate, after saying how many and
+        of which course."""
+        waiting = [r for r in self.candidates.rows()
+                   if r.eligible and (r.certificate is None or r.certificate.status != "valid")]
+        if not waiting:
+            return
+        course = self.course_combo.currentText()
+        box = QMessageBox(QMessageBox.Icon.Question, _("Issue certificates"),
+                          ngettext("Issue a certificate to {n} eligible participant of {course}?",
+                                   "Issue certificates to {n} eligible participants of {course}?",
+                                   len(waiting)).format(n=len(waiting), course=course),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.button(QMessageBox.StandardButton.Yes).setText(_("Issue"))
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        if self._ask(box):
+            self._issue(None)
 
     def issue_selected(self) -> None:
         ids = [c.participant_id for c in self.selected_candidates() if c.eligible]
@@ -458,6 +515,7 @@ class Page(DataPage):
         return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
     def _issued(self, issued: list) -> None:
+        self.last_issued_ids = [c.id for c in issued]
         self.refresh()
         self.summary.setText(
             ngettext("{n} certificate issued.", "{n} certificates issued.", len(issued)).format(n=len(issued))
@@ -471,16 +529,21 @@ class Page(DataPage):
         self.refresh()
         show_error(self, exc)
 
-    def _reason(self, title: str, label: str) -> str | None:
-        text, ok = QInputDialog.getText(self, title, label)
-        if not ok:
+    def _holders(self, certificate_ids: list[str]) -> list[tuple[str, str]]:
+        by_id = {r.certificate.id: (r.full_name, r.certificate.number) for r in self.candidates.rows() if r.certificate}
+        by_id.update({r.id: (r.holder_name, r.number) for r in self.register.rows()})
+        return [by_id[cid] for cid in certificate_ids if cid in by_id]
+
+    def _reason(self, title: str, label: str, certificate_ids: list[str]) -> str | None:
+        dialog = ReasonDialog(title, label, self._holders(certificate_ids), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return text
+        return dialog.reason()
 
     def revoke(self, certificate_ids: list[str]) -> None:
         if not certificate_ids:
             return
-        reason = self._reason(_("Revoke certificate"), _("Why is the certificate revoked? (required)"))
+        reason = self._reason(_("Revoke certificate"), _("Why is the certificate revoked? (required)"), certificate_ids)
         if reason is None:
             return
         try:
@@ -493,7 +556,7 @@ class Page(DataPage):
         if not certificate_ids:
             return
         reason = self._reason(_("Re-issue certificate"),
-                              _("What is corrected? The old certificate is revoked and stays on record."))
+                              _("What is corrected? The old certificate is revoked and stays on record."), certificate_ids)
         if reason is None:
             return
         try:
