@@ -93,8 +93,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.undo = undo_stack(ctx)
-        self.setWindowTitle("Kursdesk")
         self.setObjectName("main_window")
+        self._set_title()
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setAccessibleName(_("Navigation"))
@@ -137,6 +137,13 @@ class MainWindow(QMainWindow):
         self._restore_state()
 
     # --- construction -----------------------------------------------------------------------
+
+    def _set_title(self) -> None:
+        from app.demo import DEMO_KEY
+        from app.services.settings import get_value
+
+        demo = get_value(self.ctx.db, DEMO_KEY) == "1"
+        self.setWindowTitle(_("Kursdesk – demo database (not your data)") if demo else "Kursdesk")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()

@@ -104,12 +104,14 @@ def test_search_filters_as_you_type_and_edit(qtbot, page, ctx):
 
 def test_delete_asks_and_undo_restores(qtbot, page, ctx, monkeypatch):
     company_id = create_company(ctx.db, CompanyData("Gamma AB", "556036-0793"))
+    create_participant(ctx.db, ParticipantData("Åsa", "Öberg", "19800501-1237", company_id=company_id))
     load(qtbot, page)
     page.table.select_id(company_id)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
     page.delete_company()
     assert asked and "Gamma AB" in asked[0]
+    assert "Dess 1 anställda finns kvar som deltagare, utan arbetsgivare." in asked[0]  # said before deleting
     assert len(list_companies(ctx.db)) == 1  # said no
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     page.table.setFocus()

@@ -168,3 +168,15 @@ def test_splitter_and_column_widths_are_remembered_per_page(qtbot, ctx, window):
     qtbot.wait(10)
     assert page.table.horizontalHeader().sectionSize(1) == 333
     assert page.findChild(QSplitter).sizes()[0] < page.findChild(QSplitter).sizes()[1]
+
+
+def test_a_demo_database_says_so_in_the_title(qtbot, ctx):
+    from app.demo import fill_demo
+
+    plain = MainWindow(ctx)
+    qtbot.addWidget(plain)
+    assert plain.windowTitle() == "Kursdesk"
+    fill_demo(ctx.db)
+    demo = MainWindow(ctx)
+    qtbot.addWidget(demo)
+    assert demo.windowTitle() == "Kursdesk – demodatabas (inte dina uppgifter)"

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import NotFound, UserError, ValidationError
-from app.i18n import N_, _, format_date
+from app.i18n import N_, _, format_date, ngettext
 from app.services import companies as company_service
 from app.services import needs as need_service
 from app.services.companies import CompanyData, CompanyRow
@@ -390,7 +390,13 @@ class Page(DataPage):
         row = self.model.row_for(self.current_id) if self.current_id else None
         if row is None:
             return
-        if not confirm(self, _("Delete company"), _("Delete {name}? You can undo this.").format(name=row.name)):
+        question = _("Delete {name}? You can undo this.").format(name=row.name)
+        if row.participants:  # they stay, without an employer, until the company is restored
+            question += "\n\n" + ngettext(
+                "Its {n} employee stays as a participant, shown without an employer.",
+                "Its {n} employees stay as participants, shown without an employer.", row.participants,
+            ).format(n=row.participants)
+        if not confirm(self, _("Delete company"), question):
             return
         try:
             company_service.delete_company(self.ctx.db, row.id)
@@ -408,7 +414,7 @@ class Page(DataPage):
         self._set_detail_enabled(False)
         self.model.update_rows([], removed_ids=[row.id])
         self.panel.update_count()
-        self._notify(_("Company {name} deleted").format(name=row.name))
+        self._notify(_("Company {name} deleted").format(name=row.name) + " · " + _("Undo: Ctrl+Z"))
 
     def open_need_dialog(self, need: NeedRow | None) -> NeedDialog | None:
         if self.current_id is None:
