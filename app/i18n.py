@@ -205,21 +205,6 @@ def missing_translations(lang: str = "sv") -> list[tuple[str, str, int]]:
     return missing
 
 
-def main(argv: list[str]) -> int:
-    if "--compile" in argv:
-        print("\n".join(compile_catalogs()))
-    if "--pot" in argv:
-        write_pot()
-    if "--missing" in argv:
-        for message, filename, lineno in missing_translations():
-            print(f"{filename}:{lineno}: {message!r}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
-
-
 # --- Swedish collation: one order for tables, services, documents and exports ------------------
 #
 # ICU's Swedish collation (CLDR): å ä ö after z, ł with l, é with e, ü with y, case and accents
@@ -265,3 +250,18 @@ def sort_key(text: str) -> str | bytes:
         return folded
     folded = folded.translate(_FALLBACK_ORDER)
     return "".join(ch for ch in unicodedata.normalize("NFD", folded) if not unicodedata.combining(ch))
+
+
+def main(argv: list[str]) -> int:
+    if "--compile" in argv:
+        print("\n".join(compile_catalogs()))
+    if "--pot" in argv:
+        write_pot()
+    if "--missing" in argv:
+        for message, filename, lineno in missing_translations():
+            print(f"{filename}:{lineno}: {message!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
