@@ -610,11 +610,10 @@ def _course(s, course_id: str) -> Course:
 
 
 def find_course_id(db: Database, code: str) -> str:
-    with db.read() as s:
-        cid = s.execute(select(Course.id).where(Course.code == code, Course.deleted_at.is_(None))).scalar_one_or_none()
-    if cid is None:
-        raise NotFound(_("Course {code} not found").format(code=code))
-    return cid
+    """The course with this code (app/services/lookups.py's one rule)."""
+    from app.services.lookups import course_id_by_code
+
+    return course_id_by_code(db, code)
 
 
 def preview_import(

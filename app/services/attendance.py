@@ -372,14 +372,10 @@ def participant_course_summaries(db: Database, participant_id: str) -> list[Part
 
 
 def course_id_by_code(db: Database, code: str) -> str:
-    """The id of the course with this code; NotFound naming the code otherwise."""
-    with db.read() as s:
-        found = s.execute(
-            select(Course.id).where(Course.code == code.strip(), Course.deleted_at.is_(None))
-        ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(_("Course {code} not found.").format(code=code))
-    return found
+    """The course with this code (app/services/lookups.py's one rule)."""
+    from app.services.lookups import course_id_by_code as lookup
+
+    return lookup(db, code)
 
 
 def course_sessions(db: Database, course_id: str) -> list[SessionRow]:

@@ -212,14 +212,10 @@ def _course(s, course_id: str) -> Course:
 
 
 def course_id_by_code(db: Database, code: str) -> str:
-    """The id of the course with this code; NotFound (one line naming the code) otherwise."""
-    with db.read() as s:
-        found = s.execute(
-            select(Course.id).where(func.upper(Course.code) == code.strip().upper(), Course.deleted_at.is_(None))
-        ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(_("Course {code} not found").format(code=code))
-    return found
+    """The course with this code (app/services/lookups.py's one rule)."""
+    from app.services.lookups import course_id_by_code as lookup
+
+    return lookup(db, code)
 
 
 def _status(c: Certificate) -> str:
