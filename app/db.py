@@ -33,9 +33,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import config
+from app.changes import ChangeFeed, ChangeSet, track
 from app.errors import UserError
 from app.i18n import _
-from app.changes import ChangeFeed, ChangeSet, track
 from app.migrations import HEAD
 
 log = logging.getLogger(__name__)

@@ -2,10 +2,10 @@
 the sync state (read again in a worker a moment after changes, see SYNC_STATE_DELAY_MS) and the
 last undoable action. Pages load and refresh themselves (ui/pages/base.py).
 
-Keyboard: Ctrl+1..9 open the pages in navigation order (the overview first), Ctrl+Z undoes the last deletion, the
-menu bar (Alt) reaches every window-wide action. Window geometry and the last page are kept in
-QSettings (an ini file in the config folder, so KURSDESK_HOME isolates tests); the window
-opens on the overview.
+Keyboard: Ctrl+1..9 open the pages in navigation order (the overview first), Ctrl+Z undoes the
+last deletion, the menu bar (Alt) reaches every window-wide action. Window geometry (and each
+page's splitters and columns) are kept in QSettings (an ini file in the config folder, so
+KURSDESK_HOME isolates tests); the window opens on the overview.
 """
 
 from __future__ import annotations

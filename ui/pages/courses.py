@@ -116,9 +116,9 @@ class SessionDialog(FormDialog):
         super().__init__(_("Session") if session is None else _("Edit session"), parent)
         self.ctx, self.course_id, self.session = ctx, course_id, session
         f = self.form
-        self.date = f.add("date", _("Date:"), line_edit(session.date.isoformat() if session else "", "YYYY-MM-DD"))
-        self.start = f.add("start", _("Start:"), line_edit(session.start.strftime("%H:%M") if session else "08:00", "HH:MM"))
-        self.end = f.add("end", _("End:"), line_edit(session.end.strftime("%H:%M") if session else "12:00", "HH:MM"))
+        self.date = f.add("date", _("Date:"), line_edit(session.date.isoformat() if session else "", _("YYYY-MM-DD")))
+        self.start = f.add("start", _("Start:"), line_edit(session.start.strftime("%H:%M") if session else "08:00", _("HH:MM")))
+        self.end = f.add("end", _("End:"), line_edit(session.end.strftime("%H:%M") if session else "12:00", _("HH:MM")))
         self.location = f.add("location", _("Location:"), line_edit(session.location if session else defaults.location))
         self.teacher = f.add("teacher", _("Teacher:"), line_edit(session.teacher if session else defaults.teacher))
 
@@ -141,8 +141,8 @@ class SeriesDialog(FormDialog):
         self.ctx, self.course_id = ctx, course_id
         f = self.form
         self.weekday = f.add("weekday", _("Weekday:"), combo([(_(name), i) for i, name in enumerate(WEEKDAYS)]))
-        self.start = f.add("start", _("Start:"), line_edit("08:00", "HH:MM"))
-        self.end = f.add("end", _("End:"), line_edit("12:00", "HH:MM"))
+        self.start = f.add("start", _("Start:"), line_edit("08:00", _("HH:MM")))
+        self.end = f.add("end", _("End:"), line_edit("12:00", _("HH:MM")))
         today = date.today()
         self.first = f.add("first", _("From:"), date_edit(today))
         self.last = f.add("last", _("To:"), date_edit(today + timedelta(weeks=8)))

@@ -89,8 +89,7 @@ class Page(DataPage):
         other_row.addStretch(1)
         c.addLayout(other_row)
         self.lists.addTab(conflicts_tab, _("Conflicts"))
-        self.duplicates = DuplicatePanel(ctx)
-        self.duplicates.revoked.connect(lambda _cid: self.refresh())
+        self.duplicates = DuplicatePanel(ctx)  # a revoke there reaches this page as a change
         self.lists.addTab(self.duplicates, _("Duplicate certificates"))
         self.parked = QTableWidget(0, 4)
         self.parked.setHorizontalHeaderLabels([_("Record"), _("Why"), _("From laptop"), _("When")])
