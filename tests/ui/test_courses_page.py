@@ -113,6 +113,8 @@ def test_create_course_with_a_series_of_sessions(qtbot, page, ctx):
     page.sessions_table.select_id(sessions[0].id)
     qtbot.mouseClick(page.cancel_session_button, Qt.MouseButton.LeftButton)
     assert page.sessions_model.row_for(sessions[0].id).cancelled
+    cancelled_row = page.sessions_model.index(page.sessions_model.position_of(sessions[0].id), 0)
+    assert page.sessions_model.data(cancelled_row, Qt.ItemDataRole.FontRole).strikeOut()  # looks cancelled
     assert page.cancel_session_button.text() == "Återinsätt tillfället"
     assert "3 kurstillfällen" in page.sessions_summary.text()
     qtbot.mouseClick(page.cancel_session_button, Qt.MouseButton.LeftButton)

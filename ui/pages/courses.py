@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from PySide6.QtCore import QDate, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -84,6 +84,20 @@ SESSION_COLUMNS = [
     Column("teacher", N_("Teacher"), lambda r: r.teacher),
     Column("cancelled", N_("Cancelled"), lambda r: r.cancelled, text=lambda r: _("Cancelled") if r.cancelled else ""),
 ]
+
+class SessionModel(RowTableModel):
+    """The course's sessions; a cancelled one is shown greyed and struck through."""
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole) and index.isValid():
+            if self.row(index.row()).cancelled:
+                if role == Qt.ItemDataRole.ForegroundRole:
+                    return QBrush(QColor("#777777"))
+                font = QFont()
+                font.setStrikeOut(True)
+                return font
+        return super().data(index, role)
+
 
 ENROLLMENT_COLUMNS = [
     Column("name", N_("Name"), lambda r: r.full_name, searchable=True),
@@ -348,7 +362,7 @@ class Page(DataPage):
     def _build_sessions(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        self.sessions_model = RowTableModel(SESSION_COLUMNS, self)
+        self.sessions_model = SessionModel(SESSION_COLUMNS, self)
         self.sessions_table = EntityTable(self.sessions_model, _("Sessions"), fit=True)
         self.sessions_table.setObjectName("sessions_table")
         self.sessions_table.activated_row.connect(lambda _r: self.edit_session())
