@@ -568,9 +568,12 @@ class Page(DataPage):
     def save_pdfs(self, certificate_ids: list[str]) -> list[Path]:
         if not certificate_ids:
             return []
-        folder = QFileDialog.getExistingDirectory(self, _("Save certificates in folder"))
+        from ui.folders import last_folder, remember
+
+        folder = QFileDialog.getExistingDirectory(self, _("Save certificates in folder"), last_folder())
         if not folder:
             return []
+        remember(folder)
         try:
             paths = svc.write_certificate_files(self.ctx.db, certificate_ids, Path(folder))
             if len(certificate_ids) > 1:

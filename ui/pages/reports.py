@@ -314,7 +314,10 @@ class Page(DataPage):
     # --- writing files ----------------------------------------------------------------
 
     def _ask_path(self, caption: str, default: str, pattern: str) -> Path | None:
-        name, _filter = QFileDialog.getSaveFileName(self, caption, default, pattern)
+        from ui.folders import in_last_folder, remember
+
+        name, _filter = QFileDialog.getSaveFileName(self, caption, in_last_folder(default), pattern)
+        remember(name)
         return Path(name) if name else None
 
     def write_time_reports(self) -> None:

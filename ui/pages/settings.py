@@ -158,10 +158,13 @@ class Page(DataPage):
         )
 
     def choose_logo(self) -> None:
+        from ui.folders import last_folder, remember
+
         path, _filter = QFileDialog.getOpenFileName(
-            self, _("Choose logo file"), self.logo_path.text(), _("Images (*.png *.jpg *.jpeg)")
+            self, _("Choose logo file"), self.logo_path.text() or last_folder(), _("Images (*.png *.jpg *.jpeg)")
         )
         if path:
+            remember(path)
             self.logo_path.setText(path)
 
     def _update_preview(self, path: str) -> None:
