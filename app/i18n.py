@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import math
 import sys
 import unicodedata
 from datetime import date, datetime, time
@@ -133,6 +134,15 @@ def format_hours(minutes: int | float, lang: str | None = None) -> str:
 
 def format_percent(ratio: float, lang: str | None = None) -> str:
     return babel_numbers.format_percent(ratio, locale=locale_name(lang))
+
+
+def format_attendance(percent: float, lang: str | None = None) -> str:
+    """An attendance percent (0..100) the same on every page: one decimal, rounded DOWN, so that
+    79.96 % never shows as 80 % next to a minimum of 80 %; in the locale's percent format."""
+    locale = Locale.parse(locale_name(lang))
+    pattern = locale.percent_formats[None].pattern.replace("0", "0.0", 1)  # "#,##0 %" -> "#,##0.0 %"
+    floored = math.floor(percent * 10 + 1e-9) / 10
+    return babel_numbers.format_percent(floored / 100, format=pattern, locale=locale)
 
 
 def month_name(month: int, lang: str | None = None) -> str:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.i18n import _, format_date, format_hours, format_percent, format_time
+from app.i18n import _, format_attendance, format_date, format_hours, format_percent, format_time
 from app.services.attendance import Mark, ParticipantAttendance, Register, SessionRow, Totals, summarize
 
 HOURS_COLUMN = 0
@@ -112,7 +112,7 @@ class RegisterModel(QAbstractTableModel):
 
     @staticmethod
     def _format_totals(totals: Totals) -> tuple[str, str]:
-        return format_hours(totals.attended_minutes), format_percent(totals.percent / 100)
+        return format_hours(totals.attended_minutes), format_attendance(totals.percent)
 
     @staticmethod
     def _session_label(session: SessionRow) -> str:
@@ -261,7 +261,7 @@ class RegisterModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == HOURS_COLUMN:
                 return format_hours(totals.attended_minutes)
-            return format_percent(totals.percent / 100)
+            return format_attendance(totals.percent)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if column == PERCENT_COLUMN:

@@ -23,3 +23,4 @@ def test_services_and_table_models_sort_alike(db):
     listed = [c.name for c in list_companies(db)]
     assert listed == ["Élite AB", "Zinkgruvan AB", "Åtvidaberg Metall AB", "Ängelholm AB", "Örebro Plåt AB"]
     assert sorted(listed, key=table_key) == listed
+

@@ -131,7 +131,7 @@ def test_courses_with_status_and_attendance(qtbot, page, ctx, people):
     assert page.courses_model.rowCount() == 1
     m = page.courses_model
     assert [m.data(m.index(0, c)) for c in range(3)] == ["CNC1", "CNC-programmering", "Anmäld"]
-    assert m.data(m.index(0, 3)) == "0\xa0%"
+    assert m.data(m.index(0, 3)) == "0,0\xa0%"
     assert page.attendance_available
 
 

@@ -10,7 +10,6 @@ Reasons the page records are in the language of the user interface (like "Ersatt
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -36,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.i18n import N_, _, format_date, format_decimal, format_hours, ngettext
+from app.i18n import N_, _, format_attendance, format_date, format_hours, ngettext
 from app.services import certificates as svc
 from ui.context import AppContext
 from ui.pages.base import DataPage
@@ -63,7 +62,7 @@ def candidate_status(c: svc.CertificateCandidate) -> str:
 
 def percent_text(percent: float) -> str:
     """One decimal, rounded DOWN, so 79.8 % never shows as 80 % next to "not eligible"."""
-    return format_decimal(math.floor(percent * 10 + 1e-9) / 10, 1) + "\xa0%"
+    return format_attendance(percent)
 
 
 def candidate_columns() -> list[Column]:

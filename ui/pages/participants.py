@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import NotFound, UserError, ValidationError
-from app.i18n import N_, _, format_percent
+from app.i18n import N_, _, format_attendance
 from app.services import participants as participant_service
 from app.services.companies import list_companies
 from app.services.participants import ParticipantData, ParticipantDetail, ParticipantRow
@@ -55,7 +55,7 @@ def status_name(status: str) -> str:
 
 def _percent(row) -> str:
     value = getattr(row, "percent", None)
-    return "" if value is None else format_percent(value / 100)
+    return "" if value is None else format_attendance(value)
 
 
 def _certificates(row) -> int | None:
