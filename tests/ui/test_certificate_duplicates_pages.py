@@ -91,13 +91,14 @@ def test_issuing_after_another_laptop_asks_first(qtbot, db, monkeypatch, no_warn
         return answer["yes"]
 
     monkeypatch.setattr(cert_page.Page, "_ask", staticmethod(ask))
-    page.issue_all_button.click()
-    assert len(questions) == 1 and "ABCDEF" in questions[0] and "3 deltagare" in questions[0]
-    assert questions[0].endswith("Utfärda ändå?")
+    page.issue_all_button.click()  # first: how many, which course (the user says no)
+    assert len(questions) == 1 and questions[0].startswith("Utfärda intyg till 3 deltagare som uppfyller kraven i SVETS-1")
     assert page.task is None and len(svc.list_certificates(db)) == 1  # cancelled: nothing issued
     assert page.issue_all_button.isEnabled()
     answer["yes"] = True
-    page.issue_all_button.click()
+    page.issue_all_button.click()  # yes, and then the other laptop's certificates are named
+    assert len(questions) == 3 and "ABCDEF" in questions[2] and "3 deltagare" in questions[2]
+    assert questions[2].endswith("Utfärda ändå?")
     qtbot.waitUntil(lambda: page.task is not None and page.task.done, timeout=20000)
     settle(qtbot, page)
     assert len(page.task.result) == 3 and len(svc.list_certificates(db)) == 4
