@@ -1,9 +1,10 @@
 """What is due: the overview page's data, in one read.
 
 - sessions in the next 7 days (with their enrolled count, for the sign-in sheets);
-- past sessions (not cancelled) of courses with participants, without any attendance mark;
-- finished courses (last session in the last FINISHED_WINDOW_DAYS) with eligible participants
-  who have no valid certificate;
+- past sessions (not cancelled, in the last RECENT_DAYS) of courses with participants, without
+  any attendance mark;
+- finished courses (last session in the last RECENT_DAYS) with eligible participants who have no
+  valid certificate;
 - signed originals still missing for the last ORIGINALS_MONTHS months;
 - the next SCB deadline (a month is reported "inom fyra veckor efter avslutad månad", SCB);
 - sync state, duplicate certificates and changes that could not be applied.
@@ -26,7 +27,7 @@ from app.models import Attendance, Certificate, Course, CourseSession, Enrollmen
 from app.rules import attended_minutes, is_eligible, session_minutes
 
 UPCOMING_DAYS = 7
-FINISHED_WINDOW_DAYS = 183
+RECENT_DAYS = 92  # what is still due; older gaps are the reports' business (and cost a full scan)
 ORIGINALS_MONTHS = 3
 SCB_DAYS_AFTER_MONTH = 28  # "inom fyra veckor efter avslutad månad"
 LIST_LIMIT = 50  # lines per section; the count says how many there are in all
@@ -138,11 +139,11 @@ def _unmarked_where(today: date) -> tuple[Any, ...]:
     has_people = exists().where(Enrollment.course_id == CourseSession.course_id, Enrollment.status.in_(ATTENDING),
                                 Enrollment.deleted_at.is_(None))
     has_marks = exists().where(Attendance.session_id == CourseSession.id, Attendance.deleted_at.is_(None))
-    return (CourseSession.date < today, has_people, ~has_marks)
+    return (CourseSession.date < today, CourseSession.date >= today - timedelta(days=RECENT_DAYS), has_people, ~has_marks)
 
 
 def _uncertified(s: Session, today: date) -> list[CourseDue]:
-    since = today - timedelta(days=FINISHED_WINDOW_DAYS)
+    since = today - timedelta(days=RECENT_DAYS)
     last = (
         select(CourseSession.course_id, func.max(CourseSession.date).label("last"))
         .where(CourseSession.deleted_at.is_(None), ~CourseSession.cancelled)

@@ -42,7 +42,7 @@ def test_the_window_opens_on_what_is_due_and_a_line_opens_the_register(qtbot, db
     lines = _lines(page)
     assert lines[0] == "1 kurstillfälle de närmaste 7 dagarna"
     assert "SOON" in lines[1] and "(6 deltagare)" in lines[1]
-    assert lines[2] == "1 passerat kurstillfälle utan närvaro" and "PAST" in lines[3]
+    assert lines[2] == "1 passerat kurstillfälle utan närvaro (senaste tre månaderna)" and "PAST" in lines[3]
     assert any(line.startswith("Nästa rapport till SCB:") for line in lines)
     assert "Synk: inte konfigurerad" in lines
     assert page.print_button.isEnabled()
@@ -59,5 +59,5 @@ def test_the_window_opens_on_what_is_due_and_a_line_opens_the_register(qtbot, db
     assert not page.fresh  # hidden: only marked stale
     window.show_page("overview")
     settle(qtbot, page)
-    assert _lines(page)[2] == "0 passerade kurstillfällen utan närvaro"
+    assert _lines(page)[2] == "0 passerade kurstillfällen utan närvaro (senaste tre månaderna)"
     assert soon.course_id

@@ -81,12 +81,14 @@ class Page(DataPage):
             [(self._session_text(s), ("attendance", s.course_id)) for s in data.upcoming],
         )
         self._section(
-            ngettext("{n} past session without attendance", "{n} past sessions without attendance", data.unmarked_total).format(n=data.unmarked_total),
+            ngettext("{n} past session without attendance (last three months)",
+                     "{n} past sessions without attendance (last three months)", data.unmarked_total).format(n=data.unmarked_total),
             [(self._session_text(s), ("attendance", s.course_id)) for s in data.unmarked],
         )
         self._section(
-            ngettext("{n} finished course with eligible participants not yet certified",
-                     "{n} finished courses with eligible participants not yet certified", len(data.uncertified)).format(n=len(data.uncertified)),
+            ngettext("{n} course finished in the last three months with eligible participants not yet certified",
+                     "{n} courses finished in the last three months with eligible participants not yet certified",
+                     len(data.uncertified)).format(n=len(data.uncertified)),
             [(_("{code} {title}: ended {date}, {n} eligible without a certificate").format(
                 code=c.code, title=c.title, date=format_date(c.last_date), n=c.eligible_without_certificate),
               ("certificates", c.course_id)) for c in data.uncertified],
