@@ -182,3 +182,16 @@ def test_search_edit_delete_and_undo(qtbot, page, ctx, no_questions):
     assert sorted(r.code for r in course_overview(ctx.db)) == ["EL1", "TRUCK"]
     settle(qtbot, page)
     assert page.model.row_for(a).title == "Elsäkerhet vid arbete"
+
+
+def test_a_new_provider_can_be_added_from_the_course_form(qtbot, page, ctx, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.services.providers import list_providers
+
+    qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("IUC Kalmar län", True))
+    qtbot.mouseClick(page.form.new_provider_button, Qt.MouseButton.LeftButton)
+    [added] = [p for p in list_providers(ctx.db) if p.name == "IUC Kalmar län"]
+    assert page.form.provider.currentData() == added.id  # chosen for the course being edited
+    assert page.form.provider.currentText() == "IUC Kalmar län"

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -219,7 +220,14 @@ class CourseForm(FieldForm):
         self.code = self.add("code", _("Code:"), line_edit())
         self.course_title = self.add("title", _("Title:"), line_edit())
         self.provider = combo([(_("(no provider)"), None)])
-        self.add("provider_id", _("Provider:"), self.provider)
+        self.new_provider_button = QPushButton(_("New provider…"))
+        self.new_provider_button.setToolTip(_("Add a provider that is not in the list"))
+        provider_row = QWidget()
+        row = QHBoxLayout(provider_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.provider, 1)
+        row.addWidget(self.new_provider_button)
+        self.add("provider_id", _("Provider:"), provider_row)
         self.location = self.add("location", _("Location:"), line_edit())
         self.teacher = self.add("teacher", _("Teacher:"), line_edit())
         self.min_attendance = self.add(
@@ -315,6 +323,7 @@ class Page(DataPage):
         splitter.setSizes([620, 620])
 
         self.table.current_changed.connect(self._on_current)
+        self.form.new_provider_button.clicked.connect(self.new_provider)
         QShortcut(QKeySequence.StandardKey.New, self, activated=self.new_course)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
         QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table, activated=self.delete_course,
@@ -589,6 +598,22 @@ class Page(DataPage):
         self.model.update_rows([], removed_ids=[row.id])
         self.panel.update_count()
         self._notify(text)
+
+    def new_provider(self) -> str | None:
+        """Add a provider by name and choose it for the course in the form."""
+        from app.services.providers import create_provider
+
+        name, ok = QInputDialog.getText(self, _("New provider"), _("Name of the provider:"))
+        if not ok or not name.strip():
+            return None
+        try:
+            provider_id = create_provider(self.ctx.db, name)
+        except UserError as exc:
+            show_error(self, exc)
+            return None
+        self.form.set_providers([(p.id, p.name) for p in list_providers(self.ctx.db)])
+        set_combo_data(self.form.provider, provider_id)
+        return provider_id
 
     # --- sessions -------------------------------------------------------------------------------
 
