@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from app import config
@@ -236,7 +237,7 @@ def cmd_courses(args) -> int:
 def cmd_attendance_list(args) -> int:
     from datetime import date as _date
 
-    from app.documents.signin_sheet import write_signin_sheet
+    from app.services.signin_sheets import write_signin_sheet
     from app.services.attendance import course_id_by_code, course_sessions
 
     db = _open(args)
@@ -512,7 +513,9 @@ def _ensure_streams() -> None:
         sys.stderr = stream
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, open_window: Callable[..., int] | None = None) -> int:
+    """The command line. Without a command it opens the window through `open_window` (given by
+    ui/launch.py: the core never names the GUI); `python -m app` alone has none and says so."""
     from app.applog import setup_logging
 
     _ensure_streams()
@@ -525,9 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command:
             return HANDLERS[args.command](args)
-        from ui.app import run
-
-        return run(db_path=args.db, lang=args.lang, smoke=args.smoke, demo_if_empty=args.demo_if_empty)
+        if open_window is None:
+            raise UserError(_("No command given: the window opens with `kursdesk` (or `python -m ui`); see --help."))
+        return open_window(db_path=args.db, lang=args.lang, smoke=args.smoke, demo_if_empty=args.demo_if_empty)
     except UserError as exc:
         for line in str(exc).splitlines() or [""]:
             print(f"kursdesk: {line}", file=sys.stderr)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import config
+from app.changes import ChangeFeed, ChangeSet, track
 from app.errors import UserError
 from app.i18n import _
 from app.migrations import HEAD
@@ -214,6 +215,8 @@ class Database:
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
         self._local = threading.local()  # the write session open on this thread, if any
+        self.changes = ChangeFeed()  # what each committed write changed (app/changes.py)
+        track(self)
         if migrate:
             upgrade(self)
         if self.path is not None:
@@ -258,7 +261,9 @@ class Database:
             with outer.begin_nested():
                 yield outer
             return
+        committed = False
         with self._write_lock:
+            self.changes.begin()
             try:
                 with self.Session(bind=self._write_engine) as session, session.begin():
                     session.connection()  # BEGIN IMMEDIATE now, before any read
@@ -268,10 +273,15 @@ class Database:
                         yield session
                     finally:
                         self._local.session = None
+                committed = True
             except OperationalError as exc:
                 if is_busy_error(exc):
                     raise DatabaseBusy() from None
                 raise
+            finally:
+                changed = self.changes.end(committed)
+        if changed:  # published after the lock is released: a listener may read or write
+            self.changes.publish(changed)
 
     @contextmanager
     def bulk_write(self) -> Iterator[Session]:
@@ -457,6 +467,7 @@ class Database:
             finally:
                 guard.close()
                 self._inuse = _hold_inuse(self.path)
+        self.changes.publish(ChangeSet.everything())
 
     # --- erasure (app/gdpr/erasure.py) -------------------------------------------------------
 

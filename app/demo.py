@@ -45,6 +45,7 @@ from app.models import (
 )
 
 SEED = 2026
+DEMO_KEY = "demo_database"  # set when the demo data set filled the database
 _NS = uuid.UUID("0b7b8d3c-2f7e-4a55-9d0e-3c1f6a8e4d21")
 
 
@@ -418,6 +419,7 @@ def fill_demo(db: Database, *, today: date | None = None) -> dict[str, int]:
         row = s.get(Setting, "organisation") or Setting(key="organisation")
         row.value = json.dumps(asdict(settings), ensure_ascii=False)
         s.add(row)
+        s.add(Setting(key=DEMO_KEY, value="1"))  # the window says it is a demo
     return {
         "providers": len(providers),
         "companies": len(companies),

@@ -1,8 +1,8 @@
-"""Entry point of the frozen program (PyInstaller): the same as `python -m app`."""
+"""Entry point of the frozen program (PyInstaller): the same as `python -m ui` (`kursdesk`)."""
 
 import multiprocessing
 
-from app.cli import main
+from ui.launch import main
 
 if __name__ == "__main__":
     # certificate pages are drawn in worker processes; a frozen program must let a worker

@@ -1,5 +1,5 @@
-"""What every page is handed: the database handle (to pass to services), the change bus and
-the task runner. Pages receive this; nothing reaches for a global main window."""
+"""What every page is handed: the database handle (to pass to services) and the change signal.
+Pages receive this; nothing reaches for a global main window."""
 
 from __future__ import annotations
 
@@ -7,21 +7,33 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from app.changes import ChangeSet
 from app.db import Database
 
 
 class ChangeBus(QObject):
-    """Services' callers announce what changed: kind ('company', 'participant', 'course',
-    'session', 'enrollment', 'attendance', 'certificate', 'settings', 'sync') and the ids.
-    Pages refresh only what they show."""
+    """`changed(changes, initiator)`: after every committed write of the database, on the UI
+    thread, with the ChangeSet (app/changes.py) and who started it (a page, or None). Nobody
+    announces anything: the write path reports what it changed."""
 
-    changed = Signal(str, list)
+    changed = Signal(object, object)
+    _arrived = Signal(object, object)  # from the committing thread; relayed on the UI thread
 
-    def announce(self, kind: str, ids: list[str] | None = None) -> None:
-        self.changed.emit(kind, list(ids or []))
+    def __init__(self, db: Database | None = None):
+        super().__init__()
+        self._arrived.connect(self._relay)  # queued when emitted from a worker thread
+        if db is not None:
+            stop = db.changes.listen(self._arrived.emit)
+            self.destroyed.connect(lambda *_: stop())
+
+    def _relay(self, changes: ChangeSet, initiator: object) -> None:
+        self.changed.emit(changes, initiator)
 
 
 @dataclass
 class AppContext:
     db: Database
-    bus: ChangeBus = field(default_factory=ChangeBus)
+    bus: ChangeBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bus = ChangeBus(self.db)

@@ -70,7 +70,6 @@ class ParticipantPrivacy(QGroupBox):
             return
         notice.set_informed(self.ctx.db, [self.participant_id], day)
         self.set_participant(self.participant_id)
-        self.ctx.bus.announce("participant", [self.participant_id])
 
     def write_extract(self) -> None:
         from app.gdpr.extract import write_extract
@@ -105,7 +104,6 @@ class ParticipantPrivacy(QGroupBox):
             show_error(self, exc)
             return
         self.set_participant(None)
-        self.ctx.bus.announce("participant", [pid])
         self.erased.emit(pid)
         self._notify(_("The person was erased. Every laptop erases them at its next sync."))
 

@@ -176,4 +176,3 @@ class PrivacySettings(QGroupBox):
     def _purged(self, due: list) -> None:
         self.refresh()
         self.status.setText(ngettext("{n} person erased.", "{n} people erased.", len(due)).format(n=len(due)))
-        self.ctx.bus.announce("participant", [])

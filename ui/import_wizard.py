@@ -117,10 +117,13 @@ class FilePage(QWizardPage):
         layout.addStretch(1)
 
     def browse(self) -> None:
+        from ui.folders import last_folder, remember
+
         name, _filter = QFileDialog.getOpenFileName(
-            self, _("Choose the participant list"), "", _("Participant lists (*.xlsx *.csv *.txt)")
+            self, _("Choose the participant list"), last_folder(), _("Participant lists (*.xlsx *.csv *.txt)")
         )
         if name:
+            remember(name)
             self.path.setText(name)
 
     def isComplete(self) -> bool:  # noqa: N802
@@ -229,8 +232,6 @@ class ConfirmPage(QWizardPage):
         except UserError as exc:
             self.text.setText(str(exc))
             return False
-        self.w.ctx.bus.announce("participant", list(self.w.result.participant_ids))
-        self.w.ctx.bus.announce("enrollment", list(self.w.result.participant_ids))
         return True
 
 

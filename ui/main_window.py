@@ -1,10 +1,11 @@
 """The main window: navigation on the left, one page per area, a status bar with the database,
-the sync state (filled by the sync page through `ctx.bus.announce("sync", [text])`) and the
-last undoable action.
+the sync state (read again in a worker a moment after changes, see SYNC_STATE_DELAY_MS) and the
+last undoable action. Pages load and refresh themselves (ui/pages/base.py).
 
-Keyboard: Ctrl+1..8 open the pages in navigation order, Ctrl+Z undoes the last deletion, the
-menu bar (Alt) reaches every window-wide action. Window geometry and the last page are kept in
-QSettings (an ini file in the config folder, so KURSDESK_HOME isolates tests).
+Keyboard: Ctrl+1..9 open the pages in navigation order (the overview first), Ctrl+Z undoes the
+last deletion, the menu bar (Alt) reaches every window-wide action. Window geometry (and each
+page's splitters and columns) are kept in QSettings (an ini file in the config folder, so
+KURSDESK_HOME isolates tests); the window opens on the overview.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -21,16 +22,34 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QStyle,
     QToolButton,
     QWidget,
 )
 
 from app import config
+from app.changes import ChangeSet
 from app.errors import UserError
 from app.i18n import _, current_language, set_language
 from ui.context import AppContext
 from ui.pages import PAGE_KEYS, PAGE_TITLES
+from ui.tasks import run_read
 from ui.undo import undo_stack
+
+SYNC_STATE_DELAY_MS = 1000
+_SP = QStyle.StandardPixmap
+# Qt's own icons (every platform style has them; nothing to bundle)
+PAGE_ICONS = {
+    "overview": _SP.SP_FileDialogInfoView,
+    "courses": _SP.SP_FileDialogDetailedView,
+    "participants": _SP.SP_DirHomeIcon,
+    "companies": _SP.SP_DirIcon,
+    "attendance": _SP.SP_DialogApplyButton,
+    "certificates": _SP.SP_FileIcon,
+    "reports": _SP.SP_DriveFDIcon,
+    "sync": _SP.SP_BrowserReload,
+    "settings": _SP.SP_FileDialogContentsView,
+}
 
 
 def window_settings() -> QSettings:
@@ -74,18 +93,17 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.undo = undo_stack(ctx)
-        self.setWindowTitle("Kursdesk")
         self.setObjectName("main_window")
+        self._set_title()
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setAccessibleName(_("Navigation"))
         self.stack = QStackedWidget()
         self.pages = _Pages(self)
-        self._refreshed: set[str] = set()
         self.page_actions: dict[str, QAction] = {}
         for number, key in enumerate(PAGE_KEYS, start=1):
             title = _(PAGE_TITLES[key])
-            item = QListWidgetItem(title)
+            item = QListWidgetItem(self.style().standardIcon(PAGE_ICONS[key]), title)
             item.setToolTip(_("{page} (Ctrl+{number})").format(page=title, number=number))
             self.nav.addItem(item)
             self.stack.addWidget(QWidget())  # stands in until the page is first opened
@@ -94,8 +112,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, k=key: self.show_page(k))
             self.page_actions[key] = action
             self.addAction(action)
-        self.nav.setMinimumWidth(170)
-        self.nav.setMaximumWidth(220)
+        # as wide as its longest title (in the language shown), not a fixed guess
+        self.nav.setIconSize(QSize(20, 20))
+        frame = 2 * self.nav.frameWidth() + 12
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + frame)
         self.nav.currentRowChanged.connect(self._on_row_changed)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -105,13 +125,25 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menus()
         self._build_status_bar()
-        ctx.bus.changed.connect(self._on_bus)
+        ctx.bus.changed.connect(self._on_changes)
         self.undo.changed.connect(self._update_undo)
         self._update_undo()
+        # every write adds to "changes not yet shared": the state is read once after a burst
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(SYNC_STATE_DELAY_MS)
+        self._sync_timer.timeout.connect(self._update_sync_state)
         self._update_sync_state()
         self._restore_state()
 
     # --- construction -----------------------------------------------------------------------
+
+    def _set_title(self) -> None:
+        from app.demo import DEMO_KEY
+        from app.services.settings import get_value
+
+        demo = get_value(self.ctx.db, DEMO_KEY) == "1"
+        self.setWindowTitle(_("Kursdesk – demo database (not your data)") if demo else "Kursdesk")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -154,6 +186,8 @@ class MainWindow(QMainWindow):
         module = importlib.import_module(f"ui.pages.{key}")
         page = module.Page(self.ctx)
         page.setObjectName(f"page_{key}")
+        if key == "overview":
+            page.open_requested.connect(self.open_place)
         index = PAGE_KEYS.index(key)
         placeholder = self.stack.widget(index)
         current = self.stack.currentIndex()
@@ -168,26 +202,30 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(PAGE_KEYS.index(key))
         return page
 
+    def open_place(self, key: str, course_id: str = "") -> QWidget:
+        """Show a page, on a course when given (the overview's lines lead here)."""
+        page = self.show_page(key)
+        select = getattr(page, "select_course", None)
+        if course_id and select is not None:
+            select(course_id)
+        elif course_id and hasattr(page, "table"):
+            page.table.select_id(course_id)
+        return page
+
     def current_key(self) -> str:
         return PAGE_KEYS[max(self.nav.currentRow(), 0)]
 
     def _on_row_changed(self, row: int) -> None:
         if row < 0:
             return
-        key = PAGE_KEYS[row]
-        self.pages[key]  # build it on first use
+        self.pages[PAGE_KEYS[row]]  # built on first use; it loads when shown (ui/pages/base.py)
         self.stack.setCurrentIndex(row)
-        if key not in self._refreshed:
-            # each page loads its data the first time it is shown; later the bus keeps it fresh
-            self._refreshed.add(key)
-            self.pages[key].refresh()
 
     # --- status bar -------------------------------------------------------------------------
 
-    def _on_bus(self, kind: str, ids: list) -> None:
-        if kind == "sync":
-            self._update_sync_state()
-        elif kind == "settings":
+    def _on_changes(self, changes: ChangeSet, _initiator: object) -> None:
+        self._sync_timer.start()
+        if changes.touches(["settings"]):
             from app.services.settings import get_settings
 
             lang = get_settings(self.ctx.db).language
@@ -198,7 +236,10 @@ class MainWindow(QMainWindow):
         """Partners, open conflicts and changes not yet published, from the sync service."""
         from app.sync.status import overview
 
-        info = overview(self.ctx.db)
+        db = self.ctx.db
+        run_read(self, lambda: overview(db), self._show_sync_state)
+
+    def _show_sync_state(self, info) -> None:
         if not info.folder and not info.partners:
             self.sync_label.setText(_("Sync: not set up"))
             return
@@ -239,11 +280,12 @@ class MainWindow(QMainWindow):
         set_language(lang)
         install_qt_translations(lang)
         replacement = MainWindow(self.ctx)
+        replacement.show_page(self.current_key())
         replacement.show()
         MainWindow.current = replacement
         self.replaced.emit(replacement)
         try:
-            self.ctx.bus.changed.disconnect(self._on_bus)
+            self.ctx.bus.changed.disconnect(self._on_changes)
         except (RuntimeError, TypeError):
             pass
         self._saving_disabled = True
@@ -258,15 +300,14 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
-        last = settings.value("window/page", PAGE_KEYS[0])
-        self.show_page(last if last in PAGE_KEYS else PAGE_KEYS[0])
+        else:  # fits the screen it opens on (a 1366×768 laptop less its task bar)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, screen.width()), min(800, screen.height()))
+        self.show_page(PAGE_KEYS[0])  # the overview: what is due
 
     def _save_state(self) -> None:
         settings = window_settings()
         settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/page", self.current_key())
         settings.sync()
 
     def showEvent(self, event: QShowEvent) -> None:

@@ -208,7 +208,6 @@ class MonthPanel(QGroupBox):
         )
 
     def _closed(self, version: month_close.CloseVersion) -> None:
-        self.ctx.bus.announce("month_close", [version.id])
         QMessageBox.information(self, "Kursdesk", _("{month} closed (version {n}); the files are in the folder you chose.").format(
             month=version.month, n=version.version))
         self.refresh()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.i18n import _, format_date, format_hours, format_percent, format_time
+from app.i18n import _, format_attendance, format_date, format_hours, format_percent, format_time
 from app.services.attendance import Mark, ParticipantAttendance, Register, SessionRow, Totals, summarize
 
 HOURS_COLUMN = 0
@@ -77,6 +77,8 @@ class RegisterModel(QAbstractTableModel):
         self.participants: list[ParticipantAttendance] = []
         self.marks: dict[tuple[str, str], Mark] = {}
         self._totals: list[Totals] = []
+        self._totals_text: list[tuple[str, str]] = []
+        self._session_labels: list[str] = []
         self._warning_icon = None
         self._letters: dict[str, str] = {}
         self._brushes: dict[str, QBrush] = {}
@@ -103,7 +105,23 @@ class RegisterModel(QAbstractTableModel):
                    p.can_still_reach)
             for p in self.participants
         ]
+        # babel formats once per load and per mark, not on every repaint
+        self._totals_text = [self._format_totals(t) for t in self._totals]
+        self._session_labels = [self._session_label(s) for s in self.sessions]
         self.endResetModel()
+
+    @staticmethod
+    def _format_totals(totals: Totals) -> tuple[str, str]:
+        return format_hours(totals.attended_minutes), format_attendance(totals.percent)
+
+    @staticmethod
+    def _session_label(session: SessionRow) -> str:
+        label = f"{format_date(session.date)}\n{format_time(session.start)}–{format_time(session.end)}"
+        return f"{label}\n({_('cancelled')})" if session.cancelled else label
+
+    @staticmethod
+    def _warns(totals: Totals) -> bool:
+        return not totals.can_still_reach and totals.scheduled_minutes > 0
 
     def _compute(self, participant_id: str) -> Totals:
         marks = {}
@@ -123,10 +141,13 @@ class RegisterModel(QAbstractTableModel):
             self.marks.pop((session_id, participant_id), None)
         else:
             self.marks[(session_id, participant_id)] = mark
+        warned = self._warns(self._totals[row])
         self._totals[row] = self._compute(participant_id)
+        self._totals_text[row] = self._format_totals(self._totals[row])
         self.dataChanged.emit(self.index(row, column), self.index(row, column))
         self.dataChanged.emit(self.index(row, HOURS_COLUMN), self.index(row, PERCENT_COLUMN))
-        self.headerDataChanged.emit(Qt.Orientation.Vertical, row, row)
+        if self._warns(self._totals[row]) != warned:  # a header change relayouts the whole view
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, row, row)
 
     def apply_session_marks(self, column: int, participant_ids: list[str], mark: Mark) -> None:
         rows = {p.participant_id: i for i, p in enumerate(self.participants)}
@@ -170,9 +191,8 @@ class RegisterModel(QAbstractTableModel):
     def flags(self, index):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        session = self.session_at(index.column())
-        if session is not None and session.cancelled:
-            return Qt.ItemFlag.ItemIsSelectable  # visible and reachable, but greyed
+        # a cancelled session's cells are greyed by their colours, not disabled: a click moves the
+        # cursor there (a mark on it is refused), so the next key never lands on another cell
         return Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
     def _warning(self) -> object:
@@ -192,9 +212,10 @@ class RegisterModel(QAbstractTableModel):
         participant = self.participants[row]
         if role == PARTICIPANT_ID_ROLE:
             return participant.participant_id
-        totals = self._totals[row]
         if column in (HOURS_COLUMN, PERCENT_COLUMN):
-            return self._totals_data(column, totals, role)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._totals_text[row][column != HOURS_COLUMN]
+            return self._totals_data(column, self._totals[row], role)
         session = self.sessions[column - FIRST_SESSION_COLUMN]
         mark = self.marks.get((session.id, participant.participant_id))
         if role == SESSION_ID_ROLE:
@@ -240,7 +261,7 @@ class RegisterModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == HOURS_COLUMN:
                 return format_hours(totals.attended_minutes)
-            return format_percent(totals.percent / 100)
+            return format_attendance(totals.percent)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if column == PERCENT_COLUMN:
@@ -290,12 +311,8 @@ class RegisterModel(QAbstractTableModel):
                     return _("Attendance")
                 minimum = _("min. {minimum}").format(minimum=format_percent(self.course.min_attendance_percent / 100))
                 return f"{_('Attendance')}\n{minimum}"
-            session = self.session_at(section)
-            if session is None:
-                return None
-            cancelled = _("cancelled")
-            label = f"{format_date(session.date)}\n{format_time(session.start)}–{format_time(session.end)}"
-            return f"{label}\n({cancelled})" if session.cancelled else label
+            index = section - FIRST_SESSION_COLUMN
+            return self._session_labels[index] if 0 <= index < len(self._session_labels) else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if section == PERCENT_COLUMN and self.course is not None:
                 return _("Attendance against the course minimum of {minimum}").format(

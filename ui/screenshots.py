@@ -1,7 +1,10 @@
 """Screenshots of every page on the demo database, to look at (clipped labels, untranslated
 strings):
 
-    QT_QPA_PLATFORM=offscreen python -m ui.screenshots OUTDIR [--lang sv|en]
+    QT_QPA_PLATFORM=offscreen python -m ui.screenshots OUTDIR [--lang sv|en] [--size 1366x768]
+
+At 125 % scaling: QT_SCALE_FACTOR=1.25 with the same --size (the physical screen; the window gets
+size / 1.25 in Qt's logical pixels, as on such a laptop).
 
 Writes OUTDIR/<lang>-<nn>-<page>.png, plus the course, company and participant pages with a
 record selected and each detail tab open. Uses a temporary database and KURSDESK_HOME, so it
@@ -18,13 +21,21 @@ from pathlib import Path
 
 
 def _grab(window, path: Path) -> None:
+    import time
+
     from PySide6.QtWidgets import QApplication
 
+    from ui.tasks import running_tasks
+
+    deadline = time.monotonic() + 30  # pages load in a worker: shoot what the user sees
+    while running_tasks() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
     QApplication.processEvents()
     window.grab().save(str(path))
 
 
-def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1280, 800)) -> list[Path]:
+def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1366, 768)) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = Path(tempfile.mkdtemp(prefix="kursdesk-shots-"))
     os.environ["KURSDESK_HOME"] = str(home)
@@ -43,13 +54,13 @@ def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1280, 800)) ->
     set_language(lang)
     install_qt_translations(lang)
     window = MainWindow(AppContext(db=db))
-    window.resize(*size)
+    scale = float(os.environ.get("QT_SCALE_FACTOR", "1") or 1)
+    window.resize(int(size[0] / scale), int(size[1] / scale))
     window.show()
     outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for number, key in enumerate(window.pages, start=1):
         page = window.show_page(key)
-        page.refresh()
         path = outdir / f"{lang}-{number:02d}-{key}.png"
         _grab(window, path)
         written.append(path)
@@ -79,6 +90,37 @@ def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1280, 800)) ->
         dialog.grab().save(str(path))
         written.append(path)
         dialog.reject()
+        courses.tabs.setCurrentIndex(1)
+        for name, make in (("session-dialog", courses.open_session_dialog),):
+            dialog = make()
+            dialog.adjustSize()
+            path = outdir / f"{lang}-{name}.png"
+            _grab(dialog, path)
+            written.append(path)
+            dialog.reject()
+    companies = window.show_page("companies")
+    _grab(window, outdir / "_")
+    if companies.table.proxy.rowCount():
+        companies.table.selectRow(0)
+        dialog = companies.open_need_dialog(None)
+        dialog.adjustSize()
+        path = outdir / f"{lang}-need-dialog.png"
+        _grab(dialog, path)
+        written.append(path)
+        dialog.reject()
+    register = window.show_page("attendance")
+    _grab(window, outdir / "_")
+    session = next((s for s in register.model.sessions if not s.cancelled), None)
+    if session is not None and register.model.rowCount():
+        from ui.pages.attendance import MarkDialog
+
+        dialog = MarkDialog(session, register.model.participants[0].full_name, None, register)
+        dialog.show()
+        path = outdir / f"{lang}-mark-dialog.png"
+        _grab(dialog, path)
+        written.append(path)
+        dialog.reject()
+    (outdir / "_").unlink(missing_ok=True)
     window.close()
     db.dispose()
     app.processEvents()
@@ -89,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui.screenshots")
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--lang", choices=("sv", "en"), default="sv")
+    parser.add_argument("--size", default="1366x768", help="the screen, WIDTHxHEIGHT in physical pixels")
     args = parser.parse_args(argv)
-    for path in take(args.outdir, args.lang):
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    for path in take(args.outdir, args.lang, (width, height)):
         print(path)
     return 0
 

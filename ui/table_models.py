@@ -35,22 +35,19 @@ from PySide6.QtCore import (
 )
 
 from app.i18n import _, current_language, format_date, format_decimal
+from app.i18n import sort_key as text_sort_key
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
 ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's id
 SORT_ROLE = Qt.ItemDataRole.UserRole + 3  # the raw value used to sort
 
-_SWEDISH_ORDER = str.maketrans({"å": "z\u0001", "ä": "z\u0002", "æ": "z\u0002", "ö": "z\u0003", "ø": "z\u0003"})
-
-
 def sort_key(value: Any) -> tuple:
     """A key that orders None last, numbers and dates naturally and text the Swedish way
-    (a-z, å, ä, ö), case-insensitively."""
+    (app/i18n.py's one collation: a-z, å, ä, ö), case-insensitively."""
     if value is None or value == "":
         return (1, 0)
     if isinstance(value, str):
-        folded = unicodedata.normalize("NFC", value.casefold())
-        return (0, folded.translate(_SWEDISH_ORDER))
+        return (0, text_sort_key(value))
     if isinstance(value, bool):
         return (0, int(value))
     return (0, value)

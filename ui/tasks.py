@@ -1,12 +1,18 @@
-"""Long work off the UI thread (the one background-task helper).
+"""Work off the UI thread: one helper to read, one to write, on one task runner.
 
-    run_task(parent, work, on_done, title=_("Issuing certificates"))
+    run_read(page, query, show)                      # query() in a worker, show(result) on the UI thread
+    run_write(page, db, work, on_done, title=...)    # work(progress) in the write worker
+    run_task(parent, work, on_done, title=_("Issuing certificates"))   # what both are made of
 
 `work(progress)` runs in a worker thread and receives data, never widgets. It may call
-`progress(done, total)`; that returns False once the user pressed Cancel, and the work should
-then stop (raising `Cancelled`, or returning what it has). `on_done(result)` and `on_error(exc)`
+`progress(done, total)` (app/progress.py); that returns False once the user pressed Cancel, and
+the work should then stop (raising `Cancelled`, or returning what it has). `on_done(result)` and `on_error(exc)`
 run on the UI thread. A UserError is shown as a warning with its message; anything else as a
-short error (details go to the log, without personal data).
+short error (details go to the log, without personal data); `Cancelled` shows nothing.
+
+A write's commits are published as one ChangeSet with its initiator (the page, unless told
+otherwise) through `AppContext.bus.changed`, before `on_done` runs, so the page that wrote can
+leave out its own change while every other page learns of it.
 """
 
 from __future__ import annotations
@@ -18,17 +24,16 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+from shiboken6 import isValid
 
+from app.changes import initiated_by
 from app.errors import UserError
 from app.i18n import _
+from app.progress import Cancelled, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], bool]
-
-
-class Cancelled(Exception):
-    """Raised by work that stops because the user cancelled."""
+__all__ = ["Cancelled", "Progress", "TaskHandle", "run_read", "run_task", "run_write", "running_tasks", "show_error"]
 
 
 class TaskHandle(QObject):
@@ -73,20 +78,21 @@ class _Runner(QRunnable):
 
 
 _running: set[TaskHandle] = set()
-_pool: QThreadPool | None = None
+_pools: dict[str, QThreadPool] = {}
 
 
 def running_tasks() -> int:
     return len(_running)
 
 
-def _thread_pool() -> QThreadPool:
-    """Our own pool: the global one stops taking work once an event loop has quit (smoke runs)."""
-    global _pool
-    if _pool is None:
-        _pool = QThreadPool()
-        _pool.setMaxThreadCount(4)
-    return _pool
+def _thread_pool(kind: str = "read") -> QThreadPool:
+    """Our own pools (the global one stops taking work once an event loop has quit: smoke runs):
+    four threads for reads, one for writes, so that writes run in the order they were started."""
+    pool = _pools.get(kind)
+    if pool is None:
+        pool = _pools[kind] = QThreadPool()
+        pool.setMaxThreadCount(4 if kind == "read" else 1)
+    return pool
 
 
 def show_error(parent: QWidget | None, exc: BaseException) -> None:
@@ -109,6 +115,7 @@ def run_task(
     title: str = "",
     cancellable: bool = True,
     show_progress: bool = True,
+    pool: str = "read",
 ) -> TaskHandle:
     handle = TaskHandle()
     dialog: QProgressDialog | None = None
@@ -129,26 +136,62 @@ def run_task(
 
         handle.progressed.connect(_progress)
 
-    def _finish() -> None:
+    def _finish() -> bool:
+        """Done; False when the parent widget went away meanwhile (then nobody is told)."""
         handle.done = True
         _running.discard(handle)
-        if dialog is not None:
+        if dialog is not None and isValid(dialog):
             dialog.close()
             dialog.deleteLater()
+        return parent is None or isValid(parent)
 
     def _ok(result: Any) -> None:
         handle.result = result
-        _finish()
-        if on_done is not None:
+        if _finish() and on_done is not None:
             on_done(result)
 
     def _failed(exc: BaseException) -> None:
         handle.error = exc
-        _finish()
-        (on_error or (lambda e: show_error(parent, e)))(exc)
+        if _finish():
+            (on_error or (lambda e: show_error(parent, e)))(exc)
 
     handle.succeeded.connect(_ok)
     handle.failed.connect(_failed)
     _running.add(handle)
-    _thread_pool().start(_Runner(handle, work))
+    _thread_pool(pool).start(_Runner(handle, work))
     return handle
+
+
+def run_read(
+    parent: QWidget,
+    query: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[BaseException], None] | None = None,
+) -> TaskHandle:
+    """`query()` in a worker (it gets data, never widgets), `on_done(result)` on the UI thread;
+    no progress dialog (reads are short)."""
+    return run_task(parent, lambda _progress: query(), on_done, on_error, cancellable=False, show_progress=False)
+
+
+def run_write(
+    parent: QWidget,
+    db: Any,
+    work: Callable[[Progress], Any],
+    on_done: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+    *,
+    initiator: object | None = None,
+    title: str = "",
+    cancellable: bool = True,
+    show_progress: bool = True,
+) -> TaskHandle:
+    """`work(progress)` in the write worker, its commits published as one ChangeSet initiated by
+    `initiator` (default: `parent`)."""
+    who = parent if initiator is None else initiator
+
+    def write(progress: Progress) -> Any:
+        with initiated_by(who), db.changes.batched():
+            return work(progress)
+
+    return run_task(parent, write, on_done, on_error, title=title, cancellable=cancellable,
+                    show_progress=show_progress, pool="write")

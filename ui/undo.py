@@ -3,8 +3,9 @@ the service's restore function. One stack per application context; the main wind
 last action with an Undo button in the status bar and binds Ctrl+Z.
 
     undo_stack(ctx).push(_("Company {name} deleted").format(name=...),
-                         undo=lambda: restore_company(ctx.db, id),
-                         announce=("company", [id]))
+                         undo=lambda: restore_company(ctx.db, id))
+
+What an undo restores reaches the pages as any write does (its ChangeSet on `ctx.bus.changed`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ MAX_UNDO = 50
 class UndoEntry:
     text: str  # translated description of what was done ("Company X deleted")
     undo: Callable[[], object]
-    announce: tuple[str, tuple[str, ...]] | None = None  # (kind, ids) to announce after undoing
 
 
 class UndoStack(QObject):
@@ -35,9 +35,8 @@ class UndoStack(QObject):
         self.ctx = ctx
         self._entries: list[UndoEntry] = []
 
-    def push(self, text: str, undo: Callable[[], object], announce: tuple[str, list[str]] | None = None) -> None:
-        kind_ids = None if announce is None else (announce[0], tuple(announce[1]))
-        self._entries.append(UndoEntry(text, undo, kind_ids))
+    def push(self, text: str, undo: Callable[[], object]) -> None:
+        self._entries.append(UndoEntry(text, undo))
         del self._entries[:-MAX_UNDO]
         self.changed.emit()
 
@@ -57,8 +56,6 @@ class UndoStack(QObject):
             entry.undo()
         finally:
             self.changed.emit()
-        if entry.announce is not None:
-            self.ctx.bus.announce(entry.announce[0], list(entry.announce[1]))
         self.undone.emit(entry.text)
         return True
 

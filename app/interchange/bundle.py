@@ -97,6 +97,7 @@ from app.models import (
 from app.services import project_data
 from app.gdpr import audit
 from app.gdpr.erasure import REASONS as ERASURE_REASONS, erase_applied, leave_out_erased, totals_text as _erasure_totals
+from app.progress import Progress
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
     FieldError,
@@ -117,7 +118,6 @@ from app.validation import (
 FORMAT = "kursdesk-bundle"
 VERSION = 1
 
-Progress = Callable[[int, int], None]
 
 
 class _Bad(Exception):
@@ -817,11 +817,11 @@ def _check_references(parsed: dict[str, _Parsed], existing: _Existing, problems:
 
 
 def _check_unique(parsed: dict[str, _Parsed], existing: _Existing, problems: list[Problem]) -> None:
-    for key, rules in _UNIQUE.items():
+    for key, unique in _UNIQUE.items():
         records = parsed[key].records
         if not records:
             continue
-        for names, kind in rules:
+        for names, kind in unique:
             owner: dict[tuple, str] = {}
             for rid, values in records.items():
                 if not all(n in values for n in names):

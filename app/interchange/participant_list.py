@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +45,7 @@ from app.db import Database, is_unique_violation
 from app.errors import NotFound, Problem, UserError, ValidationError
 from app.i18n import N_, _
 from app.models import Company, Course, Enrollment, Participant, new_id, utcnow
+from app.progress import Cancelled, Progress
 from app.services.enrollments import enroll_in_session
 from app.validation import (
     FieldError,
@@ -58,7 +59,6 @@ from app.validation import (
     normalize_phone,
 )
 
-Progress = Callable[[int, int], object] | None
 
 FIELDS = ("first_name", "last_name", "personal_number", "company", "org_number", "email", "phone", "gender")
 REQUIRED = ("first_name", "last_name", "personal_number")
@@ -128,8 +128,8 @@ def _cell_text(value: object) -> str:
     return " ".join(str(value).replace("\u00a0", " ").split())
 
 
-class ImportCancelled(Exception):
-    """The progress callback returned False: nothing was written."""
+# the progress callback returned False: nothing was written
+ImportCancelled = Cancelled
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -449,7 +449,7 @@ def read_list(path: str | Path) -> RawList:
         raise NotFound(_("File not found: {file}").format(file=path))
     rows = _read_cells(path)
     nonblank = [(line, cells) for line, cells in rows if any(cells)]
-    for index, (line, cells) in enumerate(nonblank[:10]):
+    for index, (_line, cells) in enumerate(nonblank[:10]):
         columns: dict[str, int] = {}
         for col, cell in enumerate(cells):
             key = _header_key(cell)
@@ -612,11 +612,10 @@ def _course(s, course_id: str) -> Course:
 
 
 def find_course_id(db: Database, code: str) -> str:
-    with db.read() as s:
-        cid = s.execute(select(Course.id).where(Course.code == code, Course.deleted_at.is_(None))).scalar_one_or_none()
-    if cid is None:
-        raise NotFound(_("Course {code} not found").format(code=code))
-    return cid
+    """The course with this code (app/services/lookups.py's one rule)."""
+    from app.services.lookups import course_id_by_code
+
+    return course_id_by_code(db, code)
 
 
 def preview_import(
@@ -625,7 +624,7 @@ def preview_import(
     course_id: str,
     *,
     today: date | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     accept_known: bool = False,
 ) -> ImportPreview:
     """Read the list and check every row against the database; writes nothing.
@@ -808,7 +807,7 @@ def _identity_net(db: Database, rows: tuple[ListRow, ...]) -> Iterator[None]:
 
 
 def apply_import(
-    db: Database, preview: ImportPreview, *, skip_invalid: bool = False, progress: Progress = None
+    db: Database, preview: ImportPreview, *, skip_invalid: bool = False, progress: Progress | None = None
 ) -> ImportResult:
     """Create the new participants and enrol every valid row, in one transaction.
 

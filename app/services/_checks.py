@@ -4,9 +4,7 @@ soft-delete filters."""
 
 from __future__ import annotations
 
-import unicodedata
 from contextlib import contextmanager
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -14,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Problem, ValidationError
 from app.i18n import _
+from app.i18n import sort_key as i18n_sort_key
 from app.validation import FieldError
 
 T = TypeVar("T")
@@ -113,17 +112,8 @@ def one_line(value: object) -> str:
 
 # Swedish alphabetical order: å, ä, ö come after z, in that order; other accented letters
 # sort with their base letter (é as e, ś as s), ü as y as in Swedish dictionaries.
-_SWEDISH_ORDER = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "ü": "y"})
-
-
-@lru_cache(maxsize=16384)  # names repeat: a list of 20,000 people has far fewer distinct ones
-def sort_key(text: str) -> str:
-    """A key that sorts names in Swedish alphabetical order, upper and lower case alike."""
-    folded = text.casefold()
-    if folded.isascii():
-        return folded
-    folded = unicodedata.normalize("NFC", folded).translate(_SWEDISH_ORDER)
-    return "".join(ch for ch in unicodedata.normalize("NFD", folded) if not unicodedata.combining(ch))
+# one Swedish collation for every service (app/i18n.py)
+sort_key = i18n_sort_key
 
 
 def frozen_row(cls: type[T], **values: Any) -> T:

@@ -12,7 +12,6 @@ already has a mark (a known absence, or an early "present") counts through its m
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -23,7 +22,7 @@ from app import rules
 from app.limits import check_record
 from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
-from app.i18n import _
+from app.i18n import _, sort_key
 from app.models import (
     ATTENDANCE_STATUSES,
     Attendance,
@@ -125,34 +124,12 @@ class Register:
 
 # --- pure helpers -----------------------------------------------------------------------------
 
-_SWEDISH_LAST = {"å": "{", "ä": "|", "ö": "}", "æ": "|", "ø": "}"}
+def name_key(value: str) -> str | bytes:
+    """The Swedish sort key of a name (app/i18n.py's one collation)."""
+    return sort_key(value)
 
 
-_KEY_CHARS: dict[str, str] = {}
-
-
-def _key_char(ch: str) -> str:
-    found = _KEY_CHARS.get(ch)
-    if found is None:
-        if ch in _SWEDISH_LAST:
-            found = _SWEDISH_LAST[ch]
-        else:
-            base = unicodedata.normalize("NFKD", ch)
-            stripped = "".join(c for c in base if not unicodedata.combining(c))
-            found = {"ł": "l", "ß": "ss", "đ": "d", "ı": "i"}.get(stripped, stripped)
-        _KEY_CHARS[ch] = found
-    return found
-
-
-def name_key(value: str) -> str:
-    """A sort key in Swedish alphabetical order: accents ignored (é = e, Ł = l), but å, ä, ö last."""
-    folded = value.casefold()
-    if folded.isascii():
-        return folded
-    return "".join(map(_key_char, folded))
-
-
-def participant_sort_key(last_name: str, first_name: str) -> tuple[str, str]:
+def participant_sort_key(last_name: str, first_name: str) -> tuple[str | bytes, str | bytes]:
     return (name_key(last_name), name_key(first_name))
 
 
@@ -395,14 +372,10 @@ def participant_course_summaries(db: Database, participant_id: str) -> list[Part
 
 
 def course_id_by_code(db: Database, code: str) -> str:
-    """The id of the course with this code; NotFound naming the code otherwise."""
-    with db.read() as s:
-        found = s.execute(
-            select(Course.id).where(Course.code == code.strip(), Course.deleted_at.is_(None))
-        ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(_("Course {code} not found.").format(code=code))
-    return found
+    """The course with this code (app/services/lookups.py's one rule)."""
+    from app.services.lookups import course_id_by_code as lookup
+
+    return lookup(db, code)
 
 
 def course_sessions(db: Database, course_id: str) -> list[SessionRow]:

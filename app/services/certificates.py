@@ -33,7 +33,7 @@ import secrets
 import tempfile
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -74,8 +74,8 @@ from app.services.settings import get_settings
 from app.signing import statement
 from app.signing.key import signing_key
 from app.validation import birth_date_from_personal_number, mask_personal_number
+from app.progress import Progress
 
-Progress = Callable[[int, int], object]
 
 KIND_COURSE = "course"  # kursintyg: the course's minimum attendance reached
 KIND_PARTICIPATION = "participation"  # deltagarintyg: every participant with attended minutes
@@ -217,14 +217,10 @@ def _course(s, course_id: str) -> Course:
 
 
 def course_id_by_code(db: Database, code: str) -> str:
-    """The id of the course with this code; NotFound (one line naming the code) otherwise."""
-    with db.read() as s:
-        found = s.execute(
-            select(Course.id).where(func.upper(Course.code) == code.strip().upper(), Course.deleted_at.is_(None))
-        ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(_("Course {code} not found").format(code=code))
-    return found
+    """The course with this code (app/services/lookups.py's one rule)."""
+    from app.services.lookups import course_id_by_code as lookup
+
+    return lookup(db, code)
 
 
 def _status(c: Certificate) -> str:

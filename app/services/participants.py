@@ -177,17 +177,14 @@ def list_participants(db: Database, search: str = "", company_id: str | None = N
     rows = [_row(r) for r in found]
     if other_words:
         rows = [row for row in rows if _matches(row, other_words)]
-    # one string key per row ("last\0first\0YYYY-MM-DD", the (cached) Swedish keys) built by
-    # map(): no Python key function per row, and the sort compares plain strings (20,000 rows)
+    # one key per row (the cached Swedish keys of last and first name, the birth date) built by
+    # map(): no Python key function per row (20,000 rows)
     births = [r.birth_date for r in rows]
     keys = list(
-        map(
-            "\0".join,
-            zip(
-                map(sort_key, [r.last_name for r in rows]),
-                map(sort_key, [r.first_name for r in rows]),
-                map(date.isoformat, births) if None not in births else (b.isoformat() if b else "~" for b in births),
-            ),
+        zip(
+            map(sort_key, [r.last_name for r in rows]),
+            map(sort_key, [r.first_name for r in rows]),
+            map(date.isoformat, births) if None not in births else (b.isoformat() if b else "~" for b in births),
         )
     )
     return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]

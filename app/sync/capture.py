@@ -241,7 +241,7 @@ def record_local(conn: Connection, state: SyncState, table: str, changes: list[t
     existing = set(clocks)
     rows = []
     fresh = _dumps({"*": [stamp, ""]})
-    for rid, values, is_insert in changes:
+    for rid, values, _is_insert in changes:
         enc = encode_row(table, values)
         if not enc:
             continue

@@ -31,6 +31,7 @@ from app.models import Setting, SyncAlias, SyncAudit, SyncChange, SyncFork, Sync
 from app.sync import folder as share
 from app.sync import restore
 from app.sync import snapshot
+from app.progress import Cancelled, Progress
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
 from app.sync.clock import stamp_ms
 from app.sync.crypto import ProgrammeKey, read_key_file, remember_key, remembered_key, write_key_file
@@ -44,11 +45,6 @@ MASS_DELETE_MIN = 10  # ... when it deletes at least this many records
 SKEW_WARN_MS = 5 * 60 * 1000
 SKEW_HOLD_MS = 24 * 3600 * 1000
 
-Progress = Callable[[int, int], "bool | None"]
-
-
-class Cancelled(Exception):
-    pass
 
 
 @dataclass

@@ -34,7 +34,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, delete, func, insert, select, update
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -400,7 +400,7 @@ class Merger:
             rid = ch.get("id")
             fields = ch.get("f") or {}
             new_fields = None
-            for col, ref in fks:
+            for col, _ref in fks:
                 v = fields.get(col)
                 if v is not None and v in refs[col]:
                     if new_fields is None:
@@ -421,7 +421,6 @@ class Merger:
 
     def _check(self, table: str, items: list[_Item]) -> list[_Item]:
         """The changes that may be applied; the others are parked (with their reason)."""
-        kinds = KINDS[table]
         fks = FOREIGN_KEYS[table]
         # references: the records they name must exist here (parents are applied first)
         wanted: dict[str, set[str]] = {}

@@ -127,7 +127,7 @@ def test_unknown_company(db):
 
 def test_list_counts_participants_and_courses(db):
     a = create_company(db, CompanyData("Alfa Verkstad AB", ORG_A))
-    b = create_company(db, CompanyData("Beta Trä AB", ORG_B, municipality="Vimmerby"))
+    create_company(db, CompanyData("Beta Trä AB", ORG_B, municipality="Vimmerby"))
     p1 = create_participant(db, ParticipantData("Anna", "Ek", pnr("800101", "002"), company_id=a))
     p2 = create_participant(db, ParticipantData("Bo", "Al", pnr("800102", "013"), company_id=a))
     p3 = create_participant(db, ParticipantData("Cia", "Ås", pnr("800103", "024"), company_id=a))

@@ -323,7 +323,7 @@ def _person(db, n: int) -> str:
 def test_overview_counts_on_a_hand_built_programme(db):
     prov = create_provider(db, "Nova")
     weld = create_course(db, CourseData("SV-1", "Svetsning", provider_id=prov, location="Västervik", capacity=3))
-    empty = create_course(db, CourseData("EX-1", "Excel"))
+    create_course(db, CourseData("EX-1", "Excel"))
     gone = create_course(db, CourseData("ZZ-1", "Borttagen"))
     delete_course(db, gone)
 

@@ -8,8 +8,8 @@ from datetime import date, time
 import pytest
 from pypdf import PdfReader
 
-from app.documents.signin_sheet import write_signin_sheet
 from app.errors import UserError, ValidationError
+from app.services.signin_sheets import write_signin_sheet
 from app.services.settings import OrganisationSettings, save_settings
 from tests.app.attendance_builders import NAMES, build_course, enrol
 
@@ -78,13 +78,46 @@ def test_page_numbers_count_within_each_session(db, course, tmp_path):
     assert all("9 mars 2026" in p for p in pages[per_session:])
 
 
-def test_walk_in_rows_follow_the_participants(db, course, tmp_path):
+def test_walk_in_rows_follow_the_participants_and_no_page_is_only_blank(db, course, tmp_path):
     pages = _pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", session_ids=[course.session_ids[0]]))
-    text = "\n".join(pages)
     n = len(MANY)
-    for k in range(1, 6):
-        assert re.search(rf"^{n + k}\s*$", text, re.M), n + k
-    assert not re.search(rf"^{n + 6}\s*$", text, re.M)
+    numbers = [[int(x) for x in re.findall(r"^(\d+)\s*$", p, re.M)] for p in pages]
+    walk_ins = [x for x in numbers[-1] if x > n]
+    assert walk_ins == list(range(n + 1, n + 1 + len(walk_ins))) and len(walk_ins) <= 5
+    for page_numbers in numbers:  # every page holds participants, never only empty rows
+        assert any(x <= n for x in page_numbers), page_numbers
+
+
+def test_walk_in_rows_fit_the_last_page():
+    from app.documents.signin_sheet import ROW_H, _walk_in_rows
+
+    per_page = 20
+    body = per_page * ROW_H + ROW_H / 2  # 20 rows and half a row for the header
+    header = ROW_H / 2
+    assert _walk_in_rows(per_page, header, body) == 0  # the page is full: no page of empty rows
+    assert _walk_in_rows(per_page - 2, header, body) == 2
+    assert _walk_in_rows(per_page + 3, header, body) == 5
+    assert _walk_in_rows(0, header, body) == 5  # nobody enrolled yet: the sheet is for walk-ins
+
+
+def test_signature_column_is_wide_and_the_teacher_signs_each_session(db, course, tmp_path):
+    from app.documents.signin_sheet import COLUMN_WIDTHS_MM
+
+    assert 180 - sum(COLUMN_WIDTHS_MM) >= 40  # A4 less margins, in mm (it was 31 mm)
+    pages = _pages(write_signin_sheet(db, course.course_id, tmp_path / "s.pdf", lang="sv"))
+    per_session = len(pages) // 2
+    signed = ["Lärarens underskrift" in p for p in pages]
+    assert signed == ([False] * (per_session - 1) + [True]) * 2
+
+
+def test_esf_case_number_when_set(db, course, tmp_path):
+    from app.services.settings import set_setting
+
+    first = _pages(write_signin_sheet(db, course.course_id, tmp_path / "a.pdf", session_ids=[course.session_ids[0]]))
+    assert not any("ESF-ärendenummer" in p for p in first)
+    set_setting(db, "esf.case_number", "2023/00456")
+    pages = _pages(write_signin_sheet(db, course.course_id, tmp_path / "b.pdf", session_ids=[course.session_ids[0]]))
+    assert all("ESF-ärendenummer: 2023/00456" in p for p in pages)
 
 
 def test_sorted_by_last_name(db, course, tmp_path):

@@ -15,7 +15,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from stdnum import luhn
 

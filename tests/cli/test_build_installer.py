@@ -216,9 +216,9 @@ def test_spec_gives_pyinstaller_the_data_hidden_imports_excludes_and_trims(monke
     assert made["exe"].kwargs["exclude_binaries"] is True  # one folder, not one file
 
 
-def test_launcher_runs_the_cli_main():
+def test_launcher_runs_the_program_main():
     text = bi.LAUNCHER.read_text(encoding="utf-8")
-    assert "from app.cli import main" in text and "raise SystemExit(main())" in text
+    assert "from ui.launch import main" in text and "raise SystemExit(main())" in text
     # certificate pages are drawn in worker processes, which a frozen program must let run
     assert text.index("multiprocessing.freeze_support()") < text.index("raise SystemExit(main())")
 

@@ -55,7 +55,7 @@ def test_unknown_course_is_exit_2_with_one_line(tmp_path, capsys):
     path, _, _ = setup_db(tmp_path)
     assert main(["certificates", "NOPE", "--out", str(tmp_path / "o"), "--db", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == ["kursdesk: Kursen NOPE finns inte"]
+    assert err.strip().splitlines() == ["kursdesk: Kursen NOPE hittades inte."]
     assert not (tmp_path / "o").exists()
 
 

@@ -15,7 +15,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 def _run(home: Path, *args: str, check_rc: int | None = 0) -> subprocess.CompletedProcess:
     env = dict(os.environ, KURSDESK_HOME=str(home), QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "ui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if check_rc is not None:
         assert result.returncode == check_rc, result.stderr
     return result

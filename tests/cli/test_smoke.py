@@ -19,11 +19,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def _kursdesk(args: list[str], home: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KURSDESK_HOME=str(home))
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "ui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
     )
 
 
 # --- the whole application, as a user (or the bundle check) starts it ------------------------
+
+def test_the_core_alone_opens_no_window(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KURSDESK_HOME=str(tmp_path / "home"))
+    result = subprocess.run([sys.executable, "-m", "app", "--lang", "en", "--db", str(tmp_path / "x.db")], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "kursdesk: No command given: the window opens with `kursdesk` (or `python -m ui`); see --help."]
+
 
 def test_smoke_on_a_fresh_database(tmp_path):
     db = tmp_path / "fresh.db"

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from app.errors import UserError
-from app.models import Participant, SyncChange
+from app.models import Participant
 from app.sync import folder as share
 from app.sync import setup_folder, sync
 from app.sync.capture import state_of

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models import Attendance, Company, Participant, SyncConflict, SyncParked, attendance_id, utcnow
+from app.models import Attendance, Participant, SyncConflict, SyncParked, attendance_id, utcnow
 from app.sync import sync
 from tests.sync.conftest import Lab, add_company, add_course_with_session, add_participant, dump, edit
 

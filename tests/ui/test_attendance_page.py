@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QInputDialog
 from app import i18n
 from app.services import attendance as A
 from tests.app.attendance_builders import build_course
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.register_model import FIRST_SESSION_COLUMN, HOURS_COLUMN, PERCENT_COLUMN, WARNING_ROLE
 
@@ -34,9 +35,9 @@ def setup(db, qtbot, monkeypatch):
     page = Page(AppContext(db), today=TODAY)
     qtbot.addWidget(page)
     page.resize(1000, 500)
-    page.refresh()
     page.show()
     qtbot.waitExposed(page)
+    settle(qtbot, page)
     minutes = []
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (minutes.pop(0), True))
     return page, built, minutes
@@ -75,9 +76,9 @@ def test_mark_a_session_from_the_keyboard(setup, qtbot, db):
     for letter in ("P", "S", "F"):
         _key(qtbot, page, letter)
     assert [_text(page, r, FIRST_SESSION_COLUMN) for r in range(3)] == ["P", "S 150", "F"]
-    assert _hours(page, AHL) == "4,0" and _percent(page, AHL) == "44\xa0%"  # 240/540
-    assert _hours(page, EK) == "2,5" and _percent(page, EK) == "28\xa0%"  # 150/540
-    assert _hours(page, OBERG) == "0,0" and _percent(page, OBERG) == "0\xa0%"
+    assert _hours(page, AHL) == "4,0" and _percent(page, AHL) == "44,4\xa0%"  # 240/540
+    assert _hours(page, EK) == "2,5" and _percent(page, EK) == "27,7\xa0%"  # 150/540: 27.8 rounded DOWN, as everywhere
+    assert _hours(page, OBERG) == "0,0" and _percent(page, OBERG) == "0,0\xa0%"
     # to session 2 (2 h) with the arrows: right, up, up
     _key(qtbot, page, Qt.Key.Key_Right)
     _key(qtbot, page, Qt.Key.Key_Up)
@@ -85,20 +86,21 @@ def test_mark_a_session_from_the_keyboard(setup, qtbot, db):
     assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (AHL, FIRST_SESSION_COLUMN + 1)
     for letter in ("p", "P", "G"):
         _key(qtbot, page, letter)
-    assert _hours(page, AHL) == "6,0" and _percent(page, AHL) == "67\xa0%"  # 360/540
-    assert _hours(page, EK) == "4,5" and _percent(page, EK) == "50\xa0%"  # 270/540
+    assert _hours(page, AHL) == "6,0" and _percent(page, AHL) == "66,6\xa0%"  # 360/540
+    assert _hours(page, EK) == "4,5" and _percent(page, EK) == "50,0\xa0%"  # 270/540
     assert _hours(page, OBERG) == "0,0"
-    # the arrows step over the cancelled (greyed) session
+    # a click on the cancelled (greyed) session moves the cursor there; a key there is refused
+    # and lands on no other cell
     _key(qtbot, page, Qt.Key.Key_Up)
-    _key(qtbot, page, Qt.Key.Key_Right)
-    assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (EK, FIRST_SESSION_COLUMN + 3)
     assert page.model.headerData(FIRST_SESSION_COLUMN + 2, Qt.Orientation.Horizontal).endswith("(inställt)")
-    # it takes no marks, and does not count in the 540 scheduled minutes
-    page.view.setCurrentIndex(page.model.index(EK, FIRST_SESSION_COLUMN + 2))
-    assert page.view.currentIndex().column() == FIRST_SESSION_COLUMN + 3  # a greyed cell is not reachable
-    page.mark(page.model.index(EK, FIRST_SESSION_COLUMN + 2), "present")
+    rect = page.view.visualRect(page.model.index(EK, FIRST_SESSION_COLUMN + 2))
+    qtbot.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (EK, FIRST_SESSION_COLUMN + 2)
+    _key(qtbot, page, "P")
+    assert (page.view.currentIndex().row(), page.view.currentIndex().column()) == (EK, FIRST_SESSION_COLUMN + 2)
     assert _text(page, EK, FIRST_SESSION_COLUMN + 2) == "–"
     assert "inställt" in page.status_label.text()
+    assert _text(page, EK + 1, FIRST_SESSION_COLUMN + 2) == "–"  # nothing landed below either
     # saved as they were made
     marks = A.register(db, built.course_id).marks
     assert marks[(s1, built.participant_ids[2])] == A.Mark("present")  # Ahl
@@ -130,7 +132,7 @@ def test_warning_when_the_minimum_can_no_longer_be_reached(setup, qtbot):
     page.view.setCurrentIndex(page.model.index(EK, FIRST_SESSION_COLUMN + 1))
     minutes.append(60)
     _key(qtbot, page, "S")
-    assert _hours(page, EK) == "3,5" and _percent(page, EK) == "39\xa0%"
+    assert _hours(page, EK) == "3,5" and _percent(page, EK) == "38,8\xa0%"
     assert _warns(page, EK) is True
     assert page.model.index(AHL, PERCENT_COLUMN).data(Qt.ItemDataRole.DecorationRole) is None
 
@@ -184,17 +186,17 @@ def test_all_present_for_the_current_session(setup, qtbot, db):
 
 def test_english_letters(db, qtbot, monkeypatch):
     i18n.set_language("en")
-    built = build_course(db, people=PEOPLE, sessions=SESSIONS, min_percent=80)
+    build_course(db, people=PEOPLE, sessions=SESSIONS, min_percent=80)
     from ui.pages.attendance import Page
 
     page = Page(AppContext(db), today=TODAY)
     qtbot.addWidget(page)
-    page.refresh()
+    load(qtbot, page)
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (30, True))
     for letter in ("L", "E", "A"):
         qtbot.keyClick(page.view, letter)
     assert [_text(page, r, FIRST_SESSION_COLUMN) for r in range(3)] == ["L 30", "E", "A"]
-    assert _percent(page, AHL) == "6%"  # 30/540, en_GB format
+    assert _percent(page, AHL) == "5.5%"  # 30/540, en_GB format
     qtbot.keyClick(page.view, "S")  # not a key in English: nothing happens
     assert _text(page, OBERG, FIRST_SESSION_COLUMN) == "A"
 
@@ -221,10 +223,27 @@ def test_sheet_open_preview_print(setup, qtbot, monkeypatch):
     assert previewed and previewed[0].exists()
 
 
+def test_a_typed_course_code_and_enter_select_the_course(db, qtbot):
+    first = build_course(db, code="AAA-1", people=PEOPLE[:1], sessions=SESSIONS)
+    second = build_course(db, code="SVETS-2", people=PEOPLE[1:], sessions=SESSIONS)
+    from ui.pages.attendance import Page
+
+    page = Page(AppContext(db), today=TODAY)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qtbot, page)
+    assert page.course_id() == first.course_id
+    line = page.course_combo.lineEdit()
+    line.selectAll()
+    qtbot.keyClicks(line, "svets-2")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert page.course_id() == second.course_id
+    assert page.model.course.code == "SVETS-2"
+
+
 def test_refreshes_on_changes_from_elsewhere(setup, qtbot, db):
     page, built, _minutes = setup
     A.set_mark(db, built.session_ids[0], built.participant_ids[2], "present")
-    page.ctx.bus.announce("attendance", [built.participant_ids[2]])
     qtbot.waitUntil(lambda: _hours(page, AHL) == "4,0", timeout=1000)
 
 

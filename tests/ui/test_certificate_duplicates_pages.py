@@ -18,6 +18,7 @@ from tests.sync.conftest import fresh_db
 from ui.context import AppContext
 from ui.pages import certificates as cert_page
 from ui.pages import sync as sync_page
+from tests.ui.pages import load, settle
 
 SHOTS = Path("/tmp/kursdesk-shots")
 
@@ -47,7 +48,9 @@ def test_certificates_page_lists_a_duplicate_and_revokes_it(qtbot, db, monkeypat
     foreign(db, built, built.participant_ids[0])
     page = cert_page.Page(AppContext(db))
     qtbot.addWidget(page)
+    page.show()
     page.select_course(built.course_id)
+    settle(qtbot, page)
     assert page.tabs.tabText(2) == "Dubbletter (1)"
     assert page.duplicate_note.isVisibleTo(page) and "1 deltagare i kursen" in page.duplicate_note.text()
     status = next(cert_page.candidate_status(r) for r in page.candidates.rows() if r.participant_id == mine.participant_id)
@@ -65,6 +68,7 @@ def test_certificates_page_lists_a_duplicate_and_revokes_it(qtbot, db, monkeypat
     assert not panel.revoke_button.isEnabled()
     panel.table.selectRow(1)
     panel.revoke_button.click()
+    settle(qtbot, page)
     assert asked and mine.number in asked[0] and "Dubblett av 2026-ABCDEF-0001" in asked[0]
     assert svc.verify(db, mine.number).reason == "Dubblett av 2026-ABCDEF-0001"
     assert page.tabs.tabText(2) == "Dubbletter" and panel.table.rowCount() == 0
@@ -76,7 +80,9 @@ def test_issuing_after_another_laptop_asks_first(qtbot, db, monkeypatch, no_warn
     foreign(db, built, built.participant_ids[0])
     page = cert_page.Page(AppContext(db))
     qtbot.addWidget(page)
+    page.show()
     page.select_course(built.course_id)
+    settle(qtbot, page)
     questions = []
     answer = {"yes": False}
 
@@ -85,14 +91,16 @@ def test_issuing_after_another_laptop_asks_first(qtbot, db, monkeypatch, no_warn
         return answer["yes"]
 
     monkeypatch.setattr(cert_page.Page, "_ask", staticmethod(ask))
-    page.issue_all_button.click()
-    assert len(questions) == 1 and "ABCDEF" in questions[0] and "3 deltagare" in questions[0]
-    assert questions[0].endswith("Utfärda ändå?")
+    page.issue_all_button.click()  # first: how many, which course (the user says no)
+    assert len(questions) == 1 and questions[0].startswith("Utfärda intyg till 3 deltagare som uppfyller kraven i SVETS-1")
     assert page.task is None and len(svc.list_certificates(db)) == 1  # cancelled: nothing issued
     assert page.issue_all_button.isEnabled()
     answer["yes"] = True
-    page.issue_all_button.click()
+    page.issue_all_button.click()  # yes, and then the other laptop's certificates are named
+    assert len(questions) == 3 and "ABCDEF" in questions[2] and "3 deltagare" in questions[2]
+    assert questions[2].endswith("Utfärda ändå?")
     qtbot.waitUntil(lambda: page.task is not None and page.task.done, timeout=20000)
+    settle(qtbot, page)
     assert len(page.task.result) == 3 and len(svc.list_certificates(db)) == 4
 
 
@@ -112,6 +120,8 @@ def test_sync_page_shows_duplicates_and_parked_changes(qtbot, tmp_path, monkeypa
     ctx = AppContext(b)
     page = sync_page.Page(ctx)
     qtbot.addWidget(page)
+    page.show()
+    load(qtbot, page)
     assert page.lists.tabText(1) == "Dubbla intyg (4)"
     assert page.duplicates.table.rowCount() == 8
     assert page.lists.tabText(2) == "Ändringar som inte kunde tillämpas (1)"
@@ -125,11 +135,12 @@ def test_sync_page_shows_duplicates_and_parked_changes(qtbot, tmp_path, monkeypa
     shot(page, "sync_parked.png")
     # revoking from the Sync page: announced, and the list and the tab follow
     announced = []
-    ctx.bus.changed.connect(lambda kind, ids: announced.append(kind))
+    ctx.bus.changed.connect(lambda changes, _initiator: announced.append(changes))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     page.duplicates.table.selectRow(1)
     page.duplicates.revoke_button.click()
-    assert "certificate" in announced
+    settle(qtbot, page)
+    assert any(c.touches(["certificates"]) for c in announced)
     assert page.lists.tabText(1) == "Dubbla intyg (3)"
     assert len(svc.duplicate_certificates(b)) == 3
 
@@ -139,7 +150,9 @@ def test_a_warning_after_issuing_is_shown(qtbot, db, monkeypatch):
     built = make_course(db)
     page = cert_page.Page(AppContext(db))
     qtbot.addWidget(page)
+    page.show()
     page.select_course(built.course_id)
+    settle(qtbot, page)
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
     warning = svc.IssueWarning("SVETS-1", ("p1", "p2"), (svc.OtherLaptop("ABCDEF", 1, None),))
@@ -155,13 +168,15 @@ def test_sync_report_box_points_to_the_duplicates(qtbot, db):
     foreign(db, built, built.participant_ids[0])
     page = sync_page.Page(AppContext(db))
     qtbot.addWidget(page)
+    page.show()
+    load(qtbot, page)
 
     class Report:
         def lines(self):
             return ["Partner 0f1e2d3c: 1 paket inlästa, till och med paket 1."]
 
     page.last_report = Report()
-    page.refresh()
+    load(qtbot, page)
     assert page.report_box.toPlainText().splitlines() == [
         "Partner 0f1e2d3c: 1 paket inlästa, till och med paket 1.",
         "1 deltagare har två giltiga intyg för samma kurs: se Dubbla intyg.",

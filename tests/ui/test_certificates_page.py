@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from app.services import certificates as svc
 from tests.app.test_certificates import make_course
 from ui.context import AppContext
 from ui.pages import certificates as page_module
+from tests.ui.pages import settle
 
 
 @pytest.fixture
@@ -22,10 +23,29 @@ def page(qtbot, db, monkeypatch):
     built = make_course(db)
     p = page_module.Page(AppContext(db))
     qtbot.addWidget(p)
+    p.show()
     p.resize(1200, 700)
     p.select_course(built.course_id)
+    settle(qtbot, p)
     p.built = built
+    p.asked = []
+    monkeypatch.setattr(page_module.Page, "_ask", staticmethod(lambda box: p.asked.append(box.text()) or True))
     return p
+
+
+def answer(monkeypatch, text, ok=True, shown=None):
+    """The reason dialog, answered as a user would: type, then OK (or Cancel)."""
+
+    def fake_exec(dialog):
+        if shown is not None:
+            shown.append(dialog)
+        if not ok:
+            return QDialog.DialogCode.Rejected
+        dialog.text.setText(text)
+        dialog.accept()
+        return QDialog.DialogCode.Accepted if dialog.result() else QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(page_module.ReasonDialog, "exec", fake_exec)
 
 
 def cell(model, row, key):
@@ -66,6 +86,7 @@ def test_list_shows_hours_percent_and_eligibility(page):
 def test_issue_all_runs_in_the_background_and_updates_the_list(page, qtbot):
     page.issue_all_button.click()
     qtbot.waitUntil(lambda: page.task is not None and page.task.done, timeout=20000)
+    settle(qtbot, page)
     assert len(page.task.result) == 4
     r = row_of(page, "Exakt Gränsen")
     assert cell(page.candidates, r, "status").startswith("Utfärdat 20")
@@ -77,6 +98,7 @@ def test_cancel_keeps_what_was_issued(page, qtbot):
     page.issue_all_button.click()
     page.task.cancel()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     issued = len(svc.list_certificates(page.ctx.db))
     assert issued < 4
     assert sum(1 for r in page.candidates.rows() if r.certificate is not None) == issued
@@ -87,14 +109,18 @@ def test_issue_selected_revoke_and_reissue(page, qtbot, monkeypatch):
     assert page.issue_selected_button.isEnabled()
     page.issue_selected_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     assert [c.full_name for c in page.task.result] == ["Sen Ankomst"]
 
     select_names(page, "Sen Ankomst")
     assert page.revoke_button.isEnabled() and page.reissue_button.isEnabled()
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Fel kurs", True))
+    shown = []
+    answer(monkeypatch, "Fel kurs", shown=shown)
     page.revoke_button.click()
+    settle(qtbot, page)
     rows = svc.list_certificates(page.ctx.db)
     assert [(r.status, r.revoke_reason) for r in rows] == [("revoked", "Fel kurs")]
+    assert shown[0].who.text() == f"Sen Ankomst, intyg {rows[0].number}"  # the dialog names whom and which
     assert cell(page.candidates, row_of(page, "Sen Ankomst"), "status") == "Uppfyller kraven (tidigare intyg återkallat)"
     reg = page.register
     assert cell(reg, 0, "status") == "Återkallat"
@@ -102,26 +128,68 @@ def test_issue_selected_revoke_and_reissue(page, qtbot, monkeypatch):
     select_names(page, "Sen Ankomst")
     page.issue_selected_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     select_names(page, "Sen Ankomst")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Namnet rättat", True))
+    answer(monkeypatch, "Namnet rättat")
     page.reissue_button.click()
+    settle(qtbot, page)
     rows = {r.status: r for r in svc.list_certificates(page.ctx.db) if r.supersedes_number or r.revoke_reason.startswith("Ersatt")}
     assert rows["valid"].supersedes_number == rows["revoked"].number
+
+
+def test_issue_to_all_asks_how_many_and_which_course_first(page, qtbot):
+    page.asked.clear()
+    page._ask = lambda box: page.asked.append(box.text()) or False  # the user says no
+    page.issue_all_button.click()
+    assert page.asked == ["Utfärda intyg till 4 deltagare som uppfyller kraven i " + page.course_combo.currentText() + "?"]
+    assert page.task is None and svc.list_certificates(page.ctx.db) == []
+
+
+def test_an_empty_reason_is_refused_in_the_dialog_keeping_the_selection(page, qtbot, monkeypatch):
+    select_names(page, "Exakt Gränsen")
+    page.issue_selected_button.click()
+    qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
+    select_names(page, "Exakt Gränsen")
+    shown = []
+    answer(monkeypatch, "   ", shown=shown)
+    page.revoke_button.click()
+    assert shown[0].problem.text() == "Skriv ett skäl: det sparas med intyget."
+    assert [r.status for r in svc.list_certificates(page.ctx.db)] == ["valid"]
+    assert [c.full_name for c in page.selected_candidates()] == ["Exakt Gränsen"]
+
+
+def test_save_pdfs_after_issuing_saves_what_was_just_issued(page, qtbot, tmp_path, monkeypatch):
+    select_names(page, "Exakt Gränsen")
+    page.issue_selected_button.click()
+    qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
+    page.issue_all_button.click()
+    qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
+    page.candidate_view.clearSelection()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    page.save_button.click()
+    names = sorted(p.name for p in tmp_path.glob("*.pdf"))
+    assert len(names) == 4 and "SVETS-1 - Exakt Gränsen.pdf" not in names  # the three just issued + one file of all
 
 
 def test_revoke_cancelled_dialog_changes_nothing(page, qtbot, monkeypatch):
     select_names(page, "Exakt Gränsen")
     page.issue_selected_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     select_names(page, "Exakt Gränsen")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
+    answer(monkeypatch, "", ok=False)
     page.revoke_button.click()
+    settle(qtbot, page)
     assert [r.status for r in svc.list_certificates(page.ctx.db)] == ["valid"]
 
 
 def test_save_pdfs_writes_files_and_a_combined_file(page, qtbot, tmp_path, monkeypatch):
     page.issue_all_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
     page.candidate_view.clearSelection()
     paths = page.save_pdfs(page.course_certificate_ids())
@@ -132,6 +200,7 @@ def test_save_pdfs_writes_files_and_a_combined_file(page, qtbot, tmp_path, monke
 def test_register_search_and_preview(page, qtbot, monkeypatch):
     page.issue_all_button.click()
     qtbot.waitUntil(lambda: page.task.done, timeout=20000)
+    settle(qtbot, page)
     page.tabs.setCurrentIndex(1)
     qtbot.keyClicks(page.search, "kula")
     assert page.register_proxy.rowCount() == 1

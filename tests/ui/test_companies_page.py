@@ -13,6 +13,7 @@ from app.services.participants import ParticipantData, create_participant
 from ui.context import AppContext
 from ui.pages.companies import Page
 from ui.undo import undo_stack
+from tests.ui.pages import load, settle
 
 VALID_ORG = "556036-0793"  # Volvo Personvagnar AB (valid check digit)
 INVALID_ORG = "556036-0794"
@@ -30,7 +31,7 @@ def page(qtbot, ctx):
     p.resize(1100, 700)
     p.show()
     qtbot.waitExposed(p)
-    p.refresh()
+    load(qtbot, p)
     return p
 
 
@@ -66,7 +67,8 @@ def test_create_with_invalid_org_number_shows_message_then_fix_and_save(qtbot, p
     type_into(qtbot, page.form.contact_email, "info@verkstad.se")
     with qtbot.waitSignal(ctx.bus.changed) as announced:
         qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    assert announced.args[0] == "company"
+    assert announced.args[0].touches(["companies"])
+    settle(qtbot, page)
     assert not page.form.has_problems()
     [row] = list_companies(ctx.db)
     assert (row.name, row.org_number, row.municipality) == ("Kalmar Verkstad AB", VALID_ORG, "Kalmar")
@@ -82,7 +84,7 @@ def test_municipalities_offered(page):
 def test_search_filters_as_you_type_and_edit(qtbot, page, ctx):
     create_company(ctx.db, CompanyData("Alfa Plast AB", "556036-0793", "Kalmar"))
     create_company(ctx.db, CompanyData("Beta Metall AB", "556677-8899", "Västervik"))
-    page.refresh()
+    load(qtbot, page)
     assert page.model.rowCount() == 2
     keys(page.search, "väst")
     assert [r.name for r in page.table.visible_rows()] == ["Beta Metall AB"]
@@ -93,6 +95,7 @@ def test_search_filters_as_you_type_and_edit(qtbot, page, ctx):
     assert page.form.name.text() == "Beta Metall AB"
     type_into(qtbot, page.form.name, "Beta Metall i Västervik AB")
     assert page.save()
+    settle(qtbot, page)
     assert [r.name for r in list_companies(ctx.db)] == ["Alfa Plast AB", "Beta Metall i Västervik AB"]
     assert [r.name for r in page.table.visible_rows()] == ["Beta Metall i Västervik AB"]
     page.search.clear()
@@ -101,12 +104,14 @@ def test_search_filters_as_you_type_and_edit(qtbot, page, ctx):
 
 def test_delete_asks_and_undo_restores(qtbot, page, ctx, monkeypatch):
     company_id = create_company(ctx.db, CompanyData("Gamma AB", "556036-0793"))
-    page.refresh()
+    create_participant(ctx.db, ParticipantData("Åsa", "Öberg", "19800501-1237", company_id=company_id))
+    load(qtbot, page)
     page.table.select_id(company_id)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
     page.delete_company()
     assert asked and "Gamma AB" in asked[0]
+    assert "Dess 1 anställda finns kvar som deltagare, utan arbetsgivare." in asked[0]  # said before deleting
     assert len(list_companies(ctx.db)) == 1  # said no
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     page.table.setFocus()
@@ -116,6 +121,7 @@ def test_delete_asks_and_undo_restores(qtbot, page, ctx, monkeypatch):
     stack = undo_stack(ctx)
     assert stack.undo_text() == "Företaget Gamma AB har tagits bort"
     stack.undo()
+    settle(qtbot, page)
     assert [r.name for r in list_companies(ctx.db)] == ["Gamma AB"]
     assert [r.name for r in page.model.rows()] == ["Gamma AB"]
 
@@ -124,7 +130,7 @@ def test_needs_analysis_with_linked_course_and_employees(qtbot, page, ctx):
     company_id = create_company(ctx.db, CompanyData("Delta AB", "556036-0793"))
     course_id = create_course(ctx.db, CourseData(code="SVETS1", title="Svetsning grund"))
     create_participant(ctx.db, ParticipantData("Åsa", "Öberg", "19800501-1237", company_id=company_id))
-    page.refresh()
+    load(qtbot, page)
     page.table.select_id(company_id)
     assert [r.full_name for r in page.employees_model.rows()] == ["Åsa Öberg"]
     assert page.employees_model.rows()[0].masked_personal_number.endswith("****")

@@ -18,6 +18,7 @@ from app.services.providers import create_provider
 from ui.context import AppContext
 from ui.pages.courses import Page
 from ui.undo import undo_stack
+from tests.ui.pages import load, settle
 
 PNRS = ["19800501-1237", "19750101-2343", "19900102-3457", "19660707-4561"]
 
@@ -46,7 +47,7 @@ def page(qtbot, ctx):
     p.resize(1200, 800)
     p.show()
     qtbot.waitExposed(p)
-    p.refresh()
+    load(qtbot, p)
     return p
 
 
@@ -61,6 +62,7 @@ def test_create_course_with_a_series_of_sessions(qtbot, page, ctx):
     page.form.min_attendance.setValue(80)
     type_into(page.form.capacity, "-3")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, page)
     assert page.form.error_text("title")  # required
     assert page.form.error_text("capacity")
     assert course_overview(ctx.db) == []
@@ -70,6 +72,7 @@ def test_create_course_with_a_series_of_sessions(qtbot, page, ctx):
     type_into(page.form.location, "Verkstaden, Västervik")
     page.form.provider.setCurrentIndex(1)
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, page)
     [row] = course_overview(ctx.db)
     assert (row.code, row.provider_name, row.capacity, row.status) == ("SVETS-26", "Campus Västervik", 2, "planned")
     assert page.table.current_row().id == row.id
@@ -110,6 +113,8 @@ def test_create_course_with_a_series_of_sessions(qtbot, page, ctx):
     page.sessions_table.select_id(sessions[0].id)
     qtbot.mouseClick(page.cancel_session_button, Qt.MouseButton.LeftButton)
     assert page.sessions_model.row_for(sessions[0].id).cancelled
+    cancelled_row = page.sessions_model.index(page.sessions_model.position_of(sessions[0].id), 0)
+    assert page.sessions_model.data(cancelled_row, Qt.ItemDataRole.FontRole).strikeOut()  # looks cancelled
     assert page.cancel_session_button.text() == "Återinsätt tillfället"
     assert "3 kurstillfällen" in page.sessions_summary.text()
     qtbot.mouseClick(page.cancel_session_button, Qt.MouseButton.LeftButton)
@@ -118,12 +123,12 @@ def test_create_course_with_a_series_of_sessions(qtbot, page, ctx):
 
 def test_enroll_by_search_and_company_with_waitlist_then_withdraw(qtbot, page, ctx, no_questions):
     company = create_company(ctx.db, CompanyData("Volvo Kalmar", "556036-0793"))
-    people = [
+    [
         create_participant(ctx.db, ParticipantData(first, "Ek", pnr, company_id=company if i else None))
         for i, (first, pnr) in enumerate(zip(["Anna", "Bo", "Cia", "Dan"], PNRS))
     ]
     course_id = create_course(ctx.db, CourseData(code="CNC1", title="CNC", capacity=2))
-    page.refresh()
+    load(qtbot, page)
     page.table.select_id(course_id)
     page.tabs.setCurrentIndex(2)
     # search and enroll one
@@ -142,6 +147,7 @@ def test_enroll_by_search_and_company_with_waitlist_then_withdraw(qtbot, page, c
     statuses = {r.full_name: r.status for r in list_enrollments(ctx.db, course_id)}
     assert statuses == {"Anna Ek": "enrolled", "Bo Ek": "enrolled", "Cia Ek": "waitlisted", "Dan Ek": "waitlisted"}
     assert page.enrollment_summary.text() == "2 anmälda av 2 platser, 2 på reservlistan"
+    settle(qtbot, page)
     assert page.model.row_for(course_id).waitlisted == 2
     # withdraw Bo: the first on the waitlist moves up; undo puts Bo back
     bo = next(r for r in page.enrollment_model.rows() if r.full_name == "Bo Ek")
@@ -157,19 +163,35 @@ def test_enroll_by_search_and_company_with_waitlist_then_withdraw(qtbot, page, c
 def test_search_edit_delete_and_undo(qtbot, page, ctx, no_questions):
     a = create_course(ctx.db, CourseData(code="EL1", title="Elsäkerhet"))
     create_course(ctx.db, CourseData(code="TRUCK", title="Truckkort"))
-    page.refresh()
+    load(qtbot, page)
     keys(page.search, "säk")
     assert [r.code for r in page.table.visible_rows()] == ["EL1"]
     page.table.select_id(a)
     type_into(page.form.course_title, "Elsäkerhet vid arbete")
     page.form.min_attendance.setValue(90)
     assert page.save()
+    settle(qtbot, page)
     assert page.model.row_for(a).title == "Elsäkerhet vid arbete"
     page.table.setFocus()
     qtbot.keyClick(page.table, Qt.Key.Key_Delete)
     assert [r.code for r in course_overview(ctx.db)] == ["TRUCK"]
+    settle(qtbot, page)
     assert page.model.row_for(a) is None
     assert undo_stack(ctx).undo_text() == "Kursen EL1 har tagits bort"
     undo_stack(ctx).undo()
     assert sorted(r.code for r in course_overview(ctx.db)) == ["EL1", "TRUCK"]
+    settle(qtbot, page)
     assert page.model.row_for(a).title == "Elsäkerhet vid arbete"
+
+
+def test_a_new_provider_can_be_added_from_the_course_form(qtbot, page, ctx, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.services.providers import list_providers
+
+    qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("IUC Kalmar län", True))
+    qtbot.mouseClick(page.form.new_provider_button, Qt.MouseButton.LeftButton)
+    [added] = [p for p in list_providers(ctx.db) if p.name == "IUC Kalmar län"]
+    assert page.form.provider.currentData() == added.id  # chosen for the course being edited
+    assert page.form.provider.currentText() == "IUC Kalmar län"

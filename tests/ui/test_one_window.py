@@ -189,7 +189,7 @@ def test_two_real_starts_one_window_and_the_command_line_beside_it(tmp_path, kur
 
     db_path = tmp_path / "kursdesk.db"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    cmd = [sys.executable, "-m", "app", "--db", str(db_path), "--lang", "en"]
+    cmd = [sys.executable, "-m", "ui", "--db", str(db_path), "--lang", "en"]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         log = kursdesk_home / "log" / "kursdesk.log"

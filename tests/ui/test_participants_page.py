@@ -14,6 +14,7 @@ from app.services.participants import ParticipantData, create_participant, get_p
 from ui.context import AppContext
 from ui.pages.participants import Page
 from ui.undo import undo_stack
+from tests.ui.pages import load, settle
 
 PNR_ASA = "19800501-1237"
 PNR_BO = "19750101-2343"
@@ -55,7 +56,7 @@ def page(qtbot, ctx, people):
     p.resize(1100, 700)
     p.show()
     qtbot.waitExposed(p)
-    p.refresh()
+    load(qtbot, p)
     return p
 
 
@@ -124,13 +125,13 @@ def test_courses_with_status_and_attendance(qtbot, page, ctx, people):
     course = create_course(ctx.db, CourseData(code="CNC1", title="CNC-programmering"))
     add_session(ctx.db, course, SessionData("2026-03-02", "08:00", "12:00"))
     enroll(ctx.db, course, [people["bo"]])
-    ctx.bus.announce("enrollment", [course])
+    settle(qtbot, page)
     page.table.select_id(people["bo"])
     page.tabs.setCurrentIndex(1)
     assert page.courses_model.rowCount() == 1
     m = page.courses_model
     assert [m.data(m.index(0, c)) for c in range(3)] == ["CNC1", "CNC-programmering", "Anmäld"]
-    assert m.data(m.index(0, 3)) == "0\xa0%"
+    assert m.data(m.index(0, 3)) == "0,0\xa0%"
     assert page.attendance_available
 
 

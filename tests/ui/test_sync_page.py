@@ -7,6 +7,7 @@ from pathlib import Path
 from app.models import Participant
 from app.sync import setup_folder, sync
 from tests.sync.conftest import add_participant, edit, fresh_db
+from tests.ui.pages import load, settle
 
 
 def test_sync_page_shows_partners_and_conflicts_and_resolves_one(qtbot, tmp_path, monkeypatch):
@@ -22,20 +23,21 @@ def test_sync_page_shows_partners_and_conflicts_and_resolves_one(qtbot, tmp_path
     edit(b, Participant, pid, phone="2")
     sync(a, share), sync(b, share), sync(a, share)
     ctx = AppContext(b)
-    announced = []
-    ctx.bus.changed.connect(lambda kind, ids: announced.append((kind, ids)))
     page = page_mod.Page(ctx)
     qtbot.addWidget(page)
+    page.show()
+    load(qtbot, page)
     assert page.partners.rowCount() == 1 and page.conflicts.rowCount() == 1
-    assert announced and announced[-1][0] == "sync"
     page.conflicts.setCurrentCell(0, 0)
     page.other_button.click()
+    settle(qtbot, page)
     assert page.conflicts.rowCount() == 0
-    # Sync now runs through the task runner; run it inline here
-    monkeypatch.setattr("ui.tasks.run_task", lambda parent, work, on_done, **kw: on_done(work(lambda d, t: True)))
+    # Sync now runs in the write worker; the report is shown when it is done
     page.folder = str(share)
-    page.sync_now()
-    assert "1" in page.report_box.toPlainText()
+    handle = page.sync_now()
+    qtbot.waitUntil(lambda: handle.done, timeout=20000)
+    settle(qtbot, page)
+    assert page.last_report is not None and "1" in page.report_box.toPlainText()
     page.resize(900, 700)
     page.grab().save(str(Path("/tmp/sync_page.png")))
 
@@ -55,11 +57,14 @@ def test_undo_last_sync_button_puts_the_imported_changes_back(qtbot, tmp_path, m
     sync(a, share), sync(b, share)
     page = page_mod.Page(AppContext(b))
     qtbot.addWidget(page)
+    page.show()
+    load(qtbot, page)
     assert page.undo_button.isEnabled()
     asked, told = [], []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: told.append(a[2]))
     page.undo_button.click()
+    settle(qtbot, page)
     assert asked and told and "1" in page.report_box.toPlainText()
     with b.read() as s:
         assert s.get(Participant, pid).phone != "fel"

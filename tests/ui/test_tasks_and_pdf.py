@@ -111,3 +111,19 @@ def test_print_renders_every_page(qtbot, tmp_path):
     printer.setOutputFileName(str(out))
     assert pdfmod.print_pdf(source, printer=printer, ask=False)
     assert len(PdfReader(out).pages) == 2
+
+
+def test_one_cancelled_a_cancelled_sync_or_import_shows_nothing(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.interchange.participant_list import ImportCancelled
+    from app.progress import Cancelled as CoreCancelled
+    from app.sync import Cancelled as SyncCancelled
+    from ui.tasks import show_error
+
+    assert SyncCancelled is CoreCancelled is Cancelled and ImportCancelled is Cancelled
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a))
+    show_error(None, SyncCancelled())  # was "Something went wrong (Cancelled)"
+    assert shown == []

@@ -13,7 +13,7 @@ import html
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,9 +38,11 @@ from app.errors import UserError
 from app.i18n import _, format_date
 from app.services import attendance as service
 from app.services.attendance import Mark, SessionRow
+from app.changes import initiated_by
 from app.services import month_close
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
+from ui.pages.base import DataPage
 from ui.register_model import (
     FIRST_SESSION_COLUMN,
     RegisterModel,
@@ -49,9 +51,6 @@ from ui.register_model import (
     status_name,
 )
 from ui.widgets import heading
-
-REFRESH_KINDS = {"course", "session", "enrollment", "participant", "attendance", "company", "sync"}
-
 
 class MarkDialog(QDialog):
     """Status, minutes and note of one mark."""
@@ -96,13 +95,13 @@ class RegisterView(QTableView):
             super().keyPressEvent(event)
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"courses", "sessions", "enrollments", "participants", "attendance", "companies"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, today=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.model = RegisterModel(self, today=today)
-        self._announcing = False
-        self._pending_refresh = False
+        self._wanted_course: str | None = None
         self.last_sheet: Path | None = None
 
         self.heading = heading(self.title())
@@ -116,6 +115,8 @@ class Page(QWidget):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.course_combo.currentIndexChanged.connect(self._course_changed)
+        # a typed course code and Enter selects that course (the completer alone needs a click)
+        self.course_combo.lineEdit().returnPressed.connect(self._course_typed)
 
         self.all_present_button = QPushButton(_("All present"))
         self.all_present_button.setToolTip(
@@ -173,7 +174,6 @@ class Page(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.status_label)
 
-        ctx.bus.changed.connect(self._bus_changed)
         self._update_buttons()
 
     @staticmethod
@@ -182,10 +182,24 @@ class Page(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        self._pending_refresh = False
-        current = self.course_id()
-        courses = service.course_choices(self.ctx.db)
+    def query(self):
+        db, current, today = self.ctx.db, self._wanted_course or self.course_id(), self.model.today
+
+        def load():
+            courses = service.course_choices(db)
+            ids = [c.id for c in courses]
+            course_id = current if current in ids else (ids[0] if ids else None)
+            try:
+                return courses, (service.register(db, course_id, today) if course_id else None), ""
+            except UserError as exc:
+                return courses, None, str(exc)
+
+        return load
+
+    def show_data(self, data) -> None:
+        courses, register, problem = data
+        current = self._wanted_course or self.course_id()
+        self._wanted_course = None
         self.course_combo.blockSignals(True)
         self.course_combo.clear()
         for course in courses:
@@ -193,29 +207,55 @@ class Page(QWidget):
         index = self.course_combo.findData(current) if current else -1
         self.course_combo.setCurrentIndex(index if index >= 0 else (0 if courses else -1))
         self.course_combo.blockSignals(False)
-        self.load_register()
+        if register is not None and register.course.id != self.course_id():
+            register = None  # the course was changed while this loaded
+            self.load_register()
+            return
+        if problem:
+            self.show_message(problem)
+        self._show_register(register)
 
     def course_id(self) -> str | None:
         return self.course_combo.currentData() if self.course_combo.currentIndex() >= 0 else None
 
     def select_course(self, course_id: str) -> None:
         index = self.course_combo.findData(course_id)
-        if index < 0:
+        if index < 0:  # not loaded yet: the next load selects it
+            self._wanted_course = course_id
             self.refresh()
-            index = self.course_combo.findData(course_id)
+            return
         self.course_combo.setCurrentIndex(index)
+
+    def _course_typed(self) -> None:
+        typed = self.course_combo.currentText().strip().casefold()
+        if not typed:
+            return
+        texts = [self.course_combo.itemText(i) for i in range(self.course_combo.count())]
+        codes = [t.split(" – ", 1)[0].casefold() for t in texts]
+        matches = [i for i, code in enumerate(codes) if code == typed] or [
+            i for i, t in enumerate(texts) if typed in t.casefold()]
+        if len(matches) >= 1:
+            self.course_combo.setCurrentIndex(matches[0])
+            self.course_combo.setEditText(texts[matches[0]])
+            self.view.setFocus()
+        else:
+            self.show_message(_("No course matches {text}.").format(text=self.course_combo.currentText().strip()))
 
     def _course_changed(self, _index: int) -> None:
         self.load_register()
 
     def load_register(self) -> None:
-        previous = self.view.currentIndex()
         course_id = self.course_id()
         try:
             register = service.register(self.ctx.db, course_id, self.model.today) if course_id else None
         except UserError as exc:
             register = None
             self.show_message(str(exc))
+        self._show_register(register)
+
+    def _show_register(self, register) -> None:
+        previous = self.view.currentIndex()
+        course_id = self.course_id()
         same_course = register is not None and self.model.course is not None and self.model.course.id == course_id
         self.model.set_register(register)
         self.view.resizeColumnToContents(0)
@@ -236,19 +276,6 @@ class Page(QWidget):
             if not session.cancelled and session.id not in marked:
                 return FIRST_SESSION_COLUMN + i
         return FIRST_SESSION_COLUMN
-
-    def _bus_changed(self, kind: str, _ids: list) -> None:
-        if self._announcing or kind not in REFRESH_KINDS or self._pending_refresh:
-            return
-        self._pending_refresh = True
-        QTimer.singleShot(0, self.refresh)
-
-    def _announce(self, ids: list[str]) -> None:
-        self._announcing = True
-        try:
-            self.ctx.bus.announce("attendance", ids)
-        finally:
-            self._announcing = False
 
     # --- keyboard and marks ---------------------------------------------------------------
 
@@ -318,12 +345,12 @@ class Page(QWidget):
         if not confirm_closed_change(self, impact):
             return False
         try:
-            mark = service.set_mark(self.ctx.db, session.id, participant.participant_id, status, minutes, note)
+            with initiated_by(self):  # the register shows the mark already: no reload for it
+                mark = service.set_mark(self.ctx.db, session.id, participant.participant_id, status, minutes, note)
         except UserError as exc:
             self.show_message(str(exc))
             return False
         self.model.apply_mark(index.row(), index.column(), mark)
-        self._announce([participant.participant_id])
         self.show_message(
             _("Saved: {name}, {date}: {status}.").format(
                 name=participant.full_name, date=format_date(session.date), status=status_name(status)
@@ -356,9 +383,9 @@ class Page(QWidget):
         participant = self.model.participant_at(index.row())
         if not confirm_closed_change(self, month_close.impact_of_mark(self.ctx.db, session.id, participant.participant_id, None, None)):
             return
-        service.clear_mark(self.ctx.db, session.id, participant.participant_id)
+        with initiated_by(self):
+            service.clear_mark(self.ctx.db, session.id, participant.participant_id)
         self.model.apply_mark(index.row(), index.column(), None)
-        self._announce([participant.participant_id])
         self.show_message(_("Mark removed."))
 
     def edit_mark(self, index: QModelIndex | None = None) -> None:
@@ -381,13 +408,12 @@ class Page(QWidget):
         if not confirm_closed_change(self, month_close.impact_on(self.ctx.db, [month_close.month_of(session.date)])):
             return
         try:
-            marked = service.mark_all_present(self.ctx.db, session.id)
+            with initiated_by(self):
+                marked = service.mark_all_present(self.ctx.db, session.id)
         except UserError as exc:
             self.show_message(str(exc))
             return
         self.model.apply_session_marks(index.column(), marked, Mark("present"))
-        if marked:
-            self._announce(marked)
         self.show_message(_("{count} marked present.").format(count=len(marked)))
 
     # --- sign-in sheets -----------------------------------------------------------------------
@@ -396,7 +422,7 @@ class Page(QWidget):
         """Write the sign-in sheet (current session or all sessions) to a temporary file."""
         from PySide6.QtWidgets import QApplication
 
-        from app.documents.signin_sheet import write_signin_sheet
+        from app.services.signin_sheets import write_signin_sheet
 
         course = self.model.course
         if course is None:

@@ -10,7 +10,6 @@ Reasons the page records are in the language of the user interface (like "Ersatt
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -20,8 +19,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QDialog,
+    QDialogButtonBox,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -35,14 +35,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.i18n import N_, _, format_date, format_decimal, format_hours, ngettext
+from app.i18n import N_, _, format_attendance, format_date, format_hours, ngettext
 from app.services import certificates as svc
 from app.services.certificate_settings import get_certificate_settings
 from ui.certificate_widgets import note_label, show_missing_english
 from ui.context import AppContext
+from ui.pages.base import DataPage
 from ui.pdf import PdfPreviewDialog, open_pdf, print_pdf
 from ui.table_models import ID_ROLE, ROW_ROLE, Column, RowFilterProxy, RowTableModel
-from ui.tasks import run_task, show_error
+from ui.tasks import run_write, show_error
 from ui.widgets import heading
 
 STATUS_TEXT = {"valid": N_("Valid"), "revoked": N_("Revoked")}
@@ -63,7 +64,7 @@ def candidate_status(c: svc.CertificateCandidate) -> str:
 
 def percent_text(percent: float) -> str:
     """One decimal, rounded DOWN, so 79.8 % never shows as 80 % next to "not eligible"."""
-    return format_decimal(math.floor(percent * 10 + 1e-9) / 10, 1) + "\xa0%"
+    return format_attendance(percent)
 
 
 def candidate_columns() -> list[Column]:
@@ -164,10 +165,13 @@ class DuplicatePanel(QWidget):
         row.addWidget(self.revoke_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.refresh()
 
     def refresh(self) -> None:
-        self.groups = svc.duplicate_certificates(self.ctx.db)
+        self.show_groups(svc.duplicate_certificates(self.ctx.db))
+
+    def show_groups(self, groups: list[svc.DuplicateGroup]) -> None:
+        """Show groups loaded by the page that holds the panel."""
+        self.groups = groups
         self._rows = [(g, m) for g in self.groups for m in g.members]
         self.table.setRowCount(len(self._rows))
         for i, (g, m) in enumerate(self._rows):
@@ -226,11 +230,49 @@ class DuplicatePanel(QWidget):
         self.revoked.emit(member.id)
 
 
-class Page(QWidget):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+class ReasonDialog(QDialog):
+    """Why a certificate is revoked or re-issued: names the holders and numbers, and refuses an
+    empty reason in place (the dialog stays open, the page keeps its selection)."""
+
+    def __init__(self, title: str, question: str, certificates: list[tuple[str, str]], parent: QWidget | None = None):
         super().__init__(parent)
-        self.ctx = ctx
+        self.setWindowTitle(title)
+        layout = QVBoxLayout(self)
+        names = "\n".join(_("{name}, certificate {number}").format(name=name, number=number) for name, number in certificates)
+        self.who = QLabel(names)
+        self.who.setObjectName("reason_for")
+        layout.addWidget(self.who)
+        layout.addWidget(QLabel(question))
+        self.text = QLineEdit()
+        self.text.setAccessibleName(question)
+        layout.addWidget(self.text)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #a00000")
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        if not self.text.text().strip():
+            self.problem.setText(_("Write a reason: it is kept with the certificate."))
+            self.text.setFocus()
+            return
+        super().accept()
+
+    def reason(self) -> str:
+        return self.text.text().strip()
+
+
+class Page(DataPage):
+    tables = frozenset({"certificates", "courses", "sessions", "enrollments", "attendance", "participants", "settings"})
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(ctx, parent)
         self.task = None
+        self._wanted_course: str | None = None
+        self.last_issued_ids: list[str] = []  # what "Save PDFs…" saves until the selection says otherwise
 
         self.tabs = QTabWidget()
         layout = QVBoxLayout(self)
@@ -246,12 +288,13 @@ class Page(QWidget):
         self.course_combo = QComboBox()
         self.course_combo.setEditable(True)
         self.course_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.course_combo.setMinimumWidth(380)
-        self.course_combo.currentIndexChanged.connect(lambda _i: self.refresh_course())
+        self.course_combo.setMinimumWidth(280)
+        self.course_combo.currentIndexChanged.connect(lambda _i: self._course_picked())
         top.addWidget(self.course_combo, 1)
-        self.summary = QLabel()
-        top.addWidget(self.summary)
         v.addLayout(top)
+        self.summary = QLabel()  # a line of its own: with the course beside it the page would not fit 1366×768 at 125 %
+        self.summary.setWordWrap(True)
+        v.addWidget(self.summary)
 
         self.candidates = _ColouredModel(candidate_columns(), key=lambda r: r.participant_id)
         self.candidate_view, self.candidate_proxy = _table(self.candidates)
@@ -276,17 +319,22 @@ class Page(QWidget):
         self.open_button = QPushButton(_("Open"))
         self.preview_button = QPushButton(_("Preview"))
         self.print_button = QPushButton(_("Print…"))
-        for b in (self.issue_all_button, self.issue_selected_button, self.participation_button, self.revoke_button, self.reissue_button,
-                  self.save_button, self.open_button, self.preview_button, self.print_button):
+        for b in (self.issue_all_button, self.issue_selected_button, self.participation_button, self.revoke_button, self.reissue_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        files = QHBoxLayout()  # the files on a second row, so the page fits a laptop at 125 %
+        for b in (self.save_button, self.open_button, self.preview_button, self.print_button):
+            files.addWidget(b)
+        files.addStretch(1)
         v.addLayout(buttons)
+        v.addLayout(files)
         self.issue_all_button.clicked.connect(self.issue_all)
         self.issue_selected_button.clicked.connect(self.issue_selected)
         self.participation_button.clicked.connect(lambda: self._issue(None, svc.KIND_PARTICIPATION))
         self.revoke_button.clicked.connect(lambda: self.revoke(self.selected_certificate_ids()))
         self.reissue_button.clicked.connect(lambda: self.reissue(self.selected_certificate_ids()))
-        self.save_button.clicked.connect(lambda: self.save_pdfs(self.selected_certificate_ids() or self.course_certificate_ids()))
+        self.save_button.clicked.connect(
+            lambda: self.save_pdfs(self.selected_certificate_ids() or self.last_issued_ids or self.course_certificate_ids()))
         self.open_button.clicked.connect(lambda: self.open_selected(self.selected_certificate_ids()))
         self.preview_button.clicked.connect(lambda: self.preview(self.selected_certificate_ids()))
         self.print_button.clicked.connect(lambda: self.print_(self.selected_certificate_ids()))
@@ -320,11 +368,7 @@ class Page(QWidget):
 
         # --- duplicates (two laptops issued a course offline) ---
         self.duplicates = DuplicatePanel(ctx)
-        self.duplicates.revoked.connect(lambda cid: self.ctx.bus.announce("certificate", [cid]))
         self.tabs.addTab(self.duplicates, "")
-
-        ctx.bus.changed.connect(self._on_changed)
-        self.refresh()
 
     @staticmethod
     def title() -> str:
@@ -332,26 +376,41 @@ class Page(QWidget):
 
     # --- data --------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        current = self.course_id()
+    def query(self):
+        db, current = self.ctx.db, self._wanted_course or self.course_id()
+        self._wanted_course = None
+
+        def load():
+            choices = svc.course_choices(db)
+            course_id = current if current in {c.id for c in choices} else (choices[0].id if choices else "")
+            overview = svc.certificate_overview(db, course_id) if course_id else []
+            return choices, course_id, overview, svc.list_certificates(db), svc.duplicate_certificates(db)
+
+        return load
+
+    def show_data(self, data) -> None:
+        choices, course_id, overview, certificates, duplicates = data
         self.course_combo.blockSignals(True)
         self.course_combo.clear()
-        for choice in svc.course_choices(self.ctx.db):
+        for choice in choices:
             self.course_combo.addItem(choice.label, choice.id)
-        if current:
-            index = self.course_combo.findData(current)
-            if index >= 0:
-                self.course_combo.setCurrentIndex(index)
+        self.course_combo.setCurrentIndex(self.course_combo.findData(course_id) if course_id else -1)
         self.course_combo.blockSignals(False)
-        self.refresh_course()
-        self.refresh_register()
-        self.duplicates.refresh()
+        self._show_course(overview)
+        self.register.set_rows(certificates)
+        self.duplicates.show_groups(duplicates)
         n = self.duplicates.count()
         self.tabs.setTabText(2, _("Duplicates ({n})").format(n=n) if n else _("Duplicates"))
 
+    def _course_picked(self) -> None:
+        self.last_issued_ids = []
+        self.refresh_course()
+
     def refresh_course(self) -> None:
         course_id = self.course_id()
-        rows = svc.certificate_overview(self.ctx.db, course_id) if course_id else []
+        self._show_course(svc.certificate_overview(self.ctx.db, course_id) if course_id else [])
+
+    def _show_course(self, rows: list[svc.CertificateCandidate]) -> None:
         self.candidates.set_rows(rows)
         issued = sum(1 for r in rows if r.certificate is not None and r.certificate.status == "valid")
         waiting = sum(1 for r in rows if r.eligible and (r.certificate is None or r.certificate.status != "valid"))
@@ -380,15 +439,16 @@ class Page(QWidget):
     def _search(self, text: str) -> None:
         self.register_proxy.set_filter_text(text)
 
-    def _on_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("certificate", "attendance", "enrollment", "participant", "session", "course", "settings", "sync"):
-            self.refresh()
-
     def course_id(self) -> str:
         return self.course_combo.currentData() or ""
 
     def select_course(self, course_id: str) -> None:
-        self.course_combo.setCurrentIndex(self.course_combo.findData(course_id))
+        index = self.course_combo.findData(course_id)
+        if index < 0:  # not loaded yet: the next load selects it
+            self._wanted_course = course_id
+            self.refresh()
+            return
+        self.course_combo.setCurrentIndex(index)
 
     # --- selection ---------------------------------------------------------------------------
 
@@ -419,7 +479,22 @@ class Page(QWidget):
     # --- actions -----------------------------------------------------------------------------
 
     def issue_all(self) -> None:
-        self._issue(None)
+        """Issue to every eligible participant without a certificate, after saying how many and
+        of which course."""
+        waiting = [r for r in self.candidates.rows()
+                   if r.eligible and (r.certificate is None or r.certificate.status != "valid")]
+        if not waiting:
+            return
+        course = self.course_combo.currentText()
+        box = QMessageBox(QMessageBox.Icon.Question, _("Issue certificates"),
+                          ngettext("Issue a certificate to {n} eligible participant of {course}?",
+                                   "Issue certificates to {n} eligible participants of {course}?",
+                                   len(waiting)).format(n=len(waiting), course=course),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.button(QMessageBox.StandardButton.Yes).setText(_("Issue"))
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        if self._ask(box):
+            self._issue(None)
 
     def issue_selected(self) -> None:
         ids = [c.participant_id for c in self.selected_candidates() if c.eligible]
@@ -451,7 +526,7 @@ class Page(QWidget):
         def work(progress):
             return svc.issue_certificates(db, course_id, participant_ids, progress=progress, confirm=confirm, kind=kind)
 
-        self.task = run_task(self, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
+        self.task = run_write(self, db, work, self._issued, self._issue_failed, title=_("Issuing certificates"))
 
     @staticmethod
     def _ask(box: QMessageBox) -> bool:
@@ -460,7 +535,7 @@ class Page(QWidget):
         return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
     def _issued(self, issued: list) -> None:
-        self.ctx.bus.announce("certificate", [c.id for c in issued])
+        self.last_issued_ids = [c.id for c in issued]
         self.refresh()
         self.summary.setText(
             ngettext("{n} certificate issued.", "{n} certificates issued.", len(issued)).format(n=len(issued))
@@ -474,16 +549,21 @@ class Page(QWidget):
         self.refresh()
         show_error(self, exc)
 
-    def _reason(self, title: str, label: str) -> str | None:
-        text, ok = QInputDialog.getText(self, title, label)
-        if not ok:
+    def _holders(self, certificate_ids: list[str]) -> list[tuple[str, str]]:
+        by_id = {r.certificate.id: (r.full_name, r.certificate.number) for r in self.candidates.rows() if r.certificate}
+        by_id.update({r.id: (r.holder_name, r.number) for r in self.register.rows()})
+        return [by_id[cid] for cid in certificate_ids if cid in by_id]
+
+    def _reason(self, title: str, label: str, certificate_ids: list[str]) -> str | None:
+        dialog = ReasonDialog(title, label, self._holders(certificate_ids), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return text
+        return dialog.reason()
 
     def revoke(self, certificate_ids: list[str]) -> None:
         if not certificate_ids:
             return
-        reason = self._reason(_("Revoke certificate"), _("Why is the certificate revoked? (required)"))
+        reason = self._reason(_("Revoke certificate"), _("Why is the certificate revoked? (required)"), certificate_ids)
         if reason is None:
             return
         try:
@@ -491,29 +571,29 @@ class Page(QWidget):
                 svc.revoke_certificate(self.ctx.db, cid, reason)
         except UserError as exc:
             QMessageBox.warning(self, "Kursdesk", str(exc))
-        self.ctx.bus.announce("certificate", certificate_ids)
 
     def reissue(self, certificate_ids: list[str]) -> None:
         if not certificate_ids:
             return
         reason = self._reason(_("Re-issue certificate"),
-                              _("What is corrected? The old certificate is revoked and stays on record."))
+                              _("What is corrected? The old certificate is revoked and stays on record."), certificate_ids)
         if reason is None:
             return
-        new_ids = []
         try:
             for cid in certificate_ids:
-                new_ids.append(svc.reissue_certificate(self.ctx.db, cid, reason).id)
+                svc.reissue_certificate(self.ctx.db, cid, reason)
         except UserError as exc:
             QMessageBox.warning(self, "Kursdesk", str(exc))
-        self.ctx.bus.announce("certificate", certificate_ids + new_ids)
 
     def save_pdfs(self, certificate_ids: list[str]) -> list[Path]:
         if not certificate_ids:
             return []
-        folder = QFileDialog.getExistingDirectory(self, _("Save certificates in folder"))
+        from ui.folders import last_folder, remember
+
+        folder = QFileDialog.getExistingDirectory(self, _("Save certificates in folder"), last_folder())
         if not folder:
             return []
+        remember(folder)
         try:
             paths = svc.write_certificate_files(self.ctx.db, certificate_ids, Path(folder))
             if len(certificate_ids) > 1:

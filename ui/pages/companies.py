@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import NotFound, UserError, ValidationError
-from app.i18n import N_, _, format_date
+from app.i18n import N_, _, format_date, ngettext
 from app.services import companies as company_service
 from app.services import needs as need_service
 from app.services.companies import CompanyData, CompanyRow
@@ -32,6 +32,7 @@ from app.services.needs import NeedData, NeedRow
 from app.services.project_data import ORGANISATION_TYPE_LABELS
 from app.validation import MUNICIPALITIES, OTHER_MUNICIPALITY
 from ui.context import AppContext
+from ui.pages.base import DataPage
 from ui.forms import FieldForm, confirm, line_edit, show_error, text_edit
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
@@ -142,7 +143,6 @@ class NeedDialog(FormDialog):
         else:
             need_id = self.need.id
             need_service.update_need(self.ctx.db, need_id, data)
-        self.ctx.bus.announce("need", [need_id])
         return need_id
 
 
@@ -193,13 +193,13 @@ class CompanyForm(FieldForm):
         )
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"companies", "participants", "enrollments", "needs", "need_courses", "courses"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.current_id: str | None = None
-        self._loaded = False
-        self._stale = False
+        self._select_after_load: str | None = None
         self.need_dialog: NeedDialog | None = None
 
         outer = QVBoxLayout(self)
@@ -293,7 +293,6 @@ class Page(QWidget):
         QWidget.setTabOrder(self.table, self.new_button)
         QWidget.setTabOrder(self.new_button, self.delete_button)
         QWidget.setTabOrder(self.delete_button, self.tabs)
-        ctx.bus.changed.connect(self._on_bus)
         self._set_detail_enabled(False)
         self.table.set_column_widths([190, 130, 100, 90, 70])
 
@@ -303,30 +302,17 @@ class Page(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        self._loaded = True
-        self._stale = False
-        self.model.merge_rows(company_service.list_companies(self.ctx.db))
+    def query(self):
+        db = self.ctx.db
+        return lambda: company_service.list_companies(db)
+
+    def show_data(self, rows) -> None:
+        self.model.merge_rows(rows)
         self.panel.update_count()
+        if self._select_after_load is not None:
+            self.table.select_id(self._select_after_load)
+            self._select_after_load = None
         if self.current_id is not None:
-            self._reload_related()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_bus(self, kind: str, ids: list) -> None:
-        if kind not in ("company", "participant", "enrollment", "need", "course"):
-            return
-        if not self._loaded:
-            return
-        if not self.isVisible():
-            self._stale = True
-            return
-        self.model.merge_rows(company_service.list_companies(self.ctx.db))
-        self.panel.update_count()
-        if self.current_id is not None and kind in ("need", "participant", "course", "enrollment"):
             self._reload_related()
 
     def _set_detail_enabled(self, enabled: bool) -> None:
@@ -395,11 +381,8 @@ class Page(QWidget):
         except UserError as exc:
             show_error(self, exc)
             return False
-        company_id = self.current_id
-        self.ctx.bus.announce("company", [company_id])
-        if not self.isVisible():
-            self.refresh()
-        self.table.select_id(company_id)
+        self._select_after_load = self.current_id
+        self.refresh()
         self._reload_detail()
         self._notify(_("Company {name} saved.").format(name=data.name.strip()))
         return True
@@ -408,7 +391,13 @@ class Page(QWidget):
         row = self.model.row_for(self.current_id) if self.current_id else None
         if row is None:
             return
-        if not confirm(self, _("Delete company"), _("Delete {name}? You can undo this.").format(name=row.name)):
+        question = _("Delete {name}? You can undo this.").format(name=row.name)
+        if row.participants:  # they stay, without an employer, until the company is restored
+            question += "\n\n" + ngettext(
+                "Its {n} employee stays as a participant, shown without an employer.",
+                "Its {n} employees stay as participants, shown without an employer.", row.participants,
+            ).format(n=row.participants)
+        if not confirm(self, _("Delete company"), question):
             return
         try:
             company_service.delete_company(self.ctx.db, row.id)
@@ -419,7 +408,6 @@ class Page(QWidget):
         undo_stack(self.ctx).push(
             _("Company {name} deleted").format(name=row.name),
             lambda: company_service.restore_company(db, row.id),
-            announce=("company", [row.id]),
         )
         self.current_id = None
         self.form.set_data(None)
@@ -427,8 +415,7 @@ class Page(QWidget):
         self._set_detail_enabled(False)
         self.model.update_rows([], removed_ids=[row.id])
         self.panel.update_count()
-        self.ctx.bus.announce("company", [row.id])
-        self._notify(_("Company {name} deleted").format(name=row.name))
+        self._notify(_("Company {name} deleted").format(name=row.name) + " · " + _("Undo: Ctrl+Z"))
 
     def open_need_dialog(self, need: NeedRow | None) -> NeedDialog | None:
         if self.current_id is None:
@@ -455,9 +442,7 @@ class Page(QWidget):
         undo_stack(self.ctx).push(
             _("Needs analysis of {date} deleted").format(date=when),
             lambda: need_service.restore_need(db, need.id),
-            announce=("need", [need.id]),
         )
-        self.ctx.bus.announce("need", [need.id])
         self._reload_related()
 
     def _notify(self, message: str) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from PySide6.QtCore import QDate, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -35,6 +36,7 @@ from app.services.participants import list_participants
 from app.services.providers import list_providers
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
+from ui.pages.base import DataPage
 from ui.forms import (
     FieldForm,
     combo,
@@ -86,6 +88,20 @@ SESSION_COLUMNS = [
     Column("cancelled", N_("Cancelled"), lambda r: r.cancelled, text=lambda r: _("Cancelled") if r.cancelled else ""),
 ]
 
+class SessionModel(RowTableModel):
+    """The course's sessions; a cancelled one is shown greyed and struck through."""
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole) and index.isValid():
+            if self.row(index.row()).cancelled:
+                if role == Qt.ItemDataRole.ForegroundRole:
+                    return QBrush(QColor("#777777"))
+                font = QFont()
+                font.setStrikeOut(True)
+                return font
+        return super().data(index, role)
+
+
 ENROLLMENT_COLUMNS = [
     Column("name", N_("Name"), lambda r: r.full_name, searchable=True),
     Column("personal_number", N_("Personal identity number"), lambda r: r.masked_personal_number),
@@ -117,9 +133,9 @@ class SessionDialog(FormDialog):
         super().__init__(_("Session") if session is None else _("Edit session"), parent)
         self.ctx, self.course_id, self.session = ctx, course_id, session
         f = self.form
-        self.date = f.add("date", _("Date:"), line_edit(session.date.isoformat() if session else "", "YYYY-MM-DD"))
-        self.start = f.add("start", _("Start:"), line_edit(session.start.strftime("%H:%M") if session else "08:00", "HH:MM"))
-        self.end = f.add("end", _("End:"), line_edit(session.end.strftime("%H:%M") if session else "12:00", "HH:MM"))
+        self.date = f.add("date", _("Date:"), line_edit(session.date.isoformat() if session else "", _("YYYY-MM-DD")))
+        self.start = f.add("start", _("Start:"), line_edit(session.start.strftime("%H:%M") if session else "08:00", _("HH:MM")))
+        self.end = f.add("end", _("End:"), line_edit(session.end.strftime("%H:%M") if session else "12:00", _("HH:MM")))
         self.location = f.add("location", _("Location:"), line_edit(session.location if session else defaults.location))
         self.teacher = f.add("teacher", _("Teacher:"), line_edit(session.teacher if session else defaults.teacher))
 
@@ -133,7 +149,6 @@ class SessionDialog(FormDialog):
             if not confirm_closed_change(self, impact):
                 return False
             course_service.update_session(self.ctx.db, session_id, data)
-        self.ctx.bus.announce("session", [session_id])
         return session_id
 
 
@@ -146,8 +161,8 @@ class SeriesDialog(FormDialog):
         self.ctx, self.course_id = ctx, course_id
         f = self.form
         self.weekday = f.add("weekday", _("Weekday:"), combo([(_(name), i) for i, name in enumerate(WEEKDAYS)]))
-        self.start = f.add("start", _("Start:"), line_edit("08:00", "HH:MM"))
-        self.end = f.add("end", _("End:"), line_edit("12:00", "HH:MM"))
+        self.start = f.add("start", _("Start:"), line_edit("08:00", _("HH:MM")))
+        self.end = f.add("end", _("End:"), line_edit("12:00", _("HH:MM")))
         today = date.today()
         self.first = f.add("first", _("From:"), date_edit(today))
         self.last = f.add("last", _("To:"), date_edit(today + timedelta(weeks=8)))
@@ -201,7 +216,6 @@ class SeriesDialog(FormDialog):
             self.ctx.db, self.course_id, plan, self.start.text(), self.end.text(),
             self.location.text(), self.teacher.text(),
         )
-        self.ctx.bus.announce("session", ids)
         return ids
 
 
@@ -211,7 +225,14 @@ class CourseForm(FieldForm):
         self.code = self.add("code", _("Code:"), line_edit())
         self.course_title = self.add("title", _("Title:"), line_edit())
         self.provider = combo([(_("(no provider)"), None)])
-        self.add("provider_id", _("Provider:"), self.provider)
+        self.new_provider_button = QPushButton(_("New provider…"))
+        self.new_provider_button.setToolTip(_("Add a provider that is not in the list"))
+        provider_row = QWidget()
+        row = QHBoxLayout(provider_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.provider, 1)
+        row.addWidget(self.new_provider_button)
+        self.add("provider_id", _("Provider:"), provider_row)
         self.location = self.add("location", _("Location:"), line_edit())
         self.teacher = self.add("teacher", _("Teacher:"), line_edit())
         self.min_attendance = self.add(
@@ -273,14 +294,14 @@ class CourseForm(FieldForm):
         )
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"courses", "sessions", "enrollments", "certificates", "providers", "companies", "participants"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.current_id: str | None = None
         self.current_data: CourseData | None = None
-        self._loaded = False
-        self._stale = False
+        self._select_after_load: str | None = None
         self.dialog: FormDialog | None = None
 
         outer = QVBoxLayout(self)
@@ -317,6 +338,7 @@ class Page(QWidget):
         splitter.setSizes([620, 620])
 
         self.table.current_changed.connect(self._on_current)
+        self.form.new_provider_button.clicked.connect(self.new_provider)
         QShortcut(QKeySequence.StandardKey.New, self, activated=self.new_course)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
         QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table, activated=self.delete_course,
@@ -326,7 +348,6 @@ class Page(QWidget):
         QWidget.setTabOrder(self.table, self.new_button)
         QWidget.setTabOrder(self.new_button, self.delete_button)
         QWidget.setTabOrder(self.delete_button, self.tabs)
-        ctx.bus.changed.connect(self._on_bus)
         self._set_detail_enabled(False)
         self.table.set_column_widths([90, 200, 80, 90, 90, 130, 90])
 
@@ -365,7 +386,7 @@ class Page(QWidget):
     def _build_sessions(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        self.sessions_model = RowTableModel(SESSION_COLUMNS, self)
+        self.sessions_model = SessionModel(SESSION_COLUMNS, self)
         self.sessions_table = EntityTable(self.sessions_model, _("Sessions"), fit=True)
         self.sessions_table.setObjectName("sessions_table")
         self.sessions_table.activated_row.connect(lambda _r: self.edit_session())
@@ -444,46 +465,29 @@ class Page(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        self._loaded = True
-        self._stale = False
-        self.model.merge_rows(course_service.course_overview(self.ctx.db))
-        self.form.set_providers([(p.id, p.name) for p in list_providers(self.ctx.db)])
-        self._load_companies()
+    def query(self):
+        db = self.ctx.db
+        return lambda: (course_service.course_overview(db), list_providers(db), company_choices(db))
+
+    def show_data(self, data) -> None:
+        courses, providers, companies = data
+        self.model.merge_rows(courses)
+        self.form.set_providers([(p.id, p.name) for p in providers])
+        self._load_companies(companies)
         self.panel.update_count()
+        if self._select_after_load is not None:
+            self.table.select_id(self._select_after_load)
+            self._select_after_load = None
         if self.current_id is not None:
             self._reload_related()
 
-    def _load_companies(self) -> None:
+    def _load_companies(self, companies) -> None:
         current = self.company_choice.currentData()
         self.company_choice.clear()
         self.company_choice.addItem(_("All employees of a company…"), None)
-        for company_id, name in company_choices(self.ctx.db):
+        for company_id, name in companies:
             self.company_choice.addItem(name, company_id)
         set_combo_data(self.company_choice, current)
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_bus(self, kind: str, ids: list) -> None:
-        if not self._loaded:
-            return
-        if kind in ("course", "session", "enrollment", "certificate", "sync", "import"):
-            if not self.isVisible():
-                self._stale = True
-                return
-            self.model.merge_rows(course_service.course_overview(self.ctx.db))
-            self.panel.update_count()
-            if self.current_id is not None:
-                self._reload_related()
-        elif kind in ("company", "participant"):
-            self._stale = True if not self.isVisible() else self._stale
-            if self.isVisible():
-                self._load_companies()
-                if self.current_id is not None:
-                    self._reload_related()
 
     def _set_detail_enabled(self, enabled: bool) -> None:
         self.tabs.setTabEnabled(1, enabled)
@@ -582,13 +586,8 @@ class Page(QWidget):
         except UserError as exc:
             show_error(self, exc)
             return False
-        course_id = self.current_id
-        if not self._loaded:
-            self.refresh()
-        self.ctx.bus.announce("course", [course_id])
-        self.model.merge_rows(course_service.course_overview(self.ctx.db))
-        self.panel.update_count()
-        self.table.select_id(course_id)
+        self._select_after_load = self.current_id
+        self.refresh()
         self._reload_detail()
         self._notify(_("Course {code} saved.").format(code=data.code.strip()))
         return True
@@ -606,15 +605,30 @@ class Page(QWidget):
             return
         db = self.ctx.db
         text = _("Course {code} deleted").format(code=row.code)
-        undo_stack(self.ctx).push(text, lambda: course_service.restore_course(db, row.id), announce=("course", [row.id]))
+        undo_stack(self.ctx).push(text, lambda: course_service.restore_course(db, row.id))
         self.current_id = None
         self.form.set_data(None)
         self.detail_title.clear()
         self._set_detail_enabled(False)
         self.model.update_rows([], removed_ids=[row.id])
         self.panel.update_count()
-        self.ctx.bus.announce("course", [row.id])
         self._notify(text)
+
+    def new_provider(self) -> str | None:
+        """Add a provider by name and choose it for the course in the form."""
+        from app.services.providers import create_provider
+
+        name, ok = QInputDialog.getText(self, _("New provider"), _("Name of the provider:"))
+        if not ok or not name.strip():
+            return None
+        try:
+            provider_id = create_provider(self.ctx.db, name)
+        except UserError as exc:
+            show_error(self, exc)
+            return None
+        self.form.set_providers([(p.id, p.name) for p in list_providers(self.ctx.db)])
+        set_combo_data(self.form.provider, provider_id)
+        return provider_id
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -643,8 +657,7 @@ class Page(QWidget):
             self.open_session_dialog(session)
 
     def _after_session_change(self) -> None:
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()  # at once; the course list follows with the change signal
 
     def toggle_cancelled(self) -> None:
         session = self.sessions_table.current_row()
@@ -653,9 +666,7 @@ class Page(QWidget):
         if not confirm_closed_change(self, month_close.impact_of_session(self.ctx.db, session.id, cancelled=not session.cancelled)):
             return
         course_service.cancel_session(self.ctx.db, session.id, not session.cancelled)
-        self.ctx.bus.announce("session", [session.id])
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()
         self.sessions_table.select_id(session.id)
 
     def delete_session(self) -> None:
@@ -670,11 +681,8 @@ class Page(QWidget):
         undo_stack(self.ctx).push(
             _("Session of {date} deleted").format(date=when),
             lambda: course_service.restore_session(db, session.id),
-            announce=("session", [session.id]),
         )
-        self.ctx.bus.announce("session", [session.id])
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()
 
     # --- enrollment -----------------------------------------------------------------------------
 
@@ -705,9 +713,7 @@ class Page(QWidget):
         self.enrollment_summary_message = _("{enrolled} enrolled, {waitlisted} waitlisted, {already} already on the course").format(
             enrolled=len(result.enrolled), waitlisted=len(result.waitlisted), already=len(result.already)
         )
-        self.ctx.bus.announce("enrollment", [self.current_id])
-        if not self.isVisible():
-            self._reload_related()
+        self._reload_related()
         self._notify(self.enrollment_summary_message)
 
     def withdraw_selected(self) -> None:
@@ -726,12 +732,8 @@ class Page(QWidget):
             for enrollment_id, status in previous:
                 enrollment_service.set_enrollment_status(db, enrollment_id, status)
 
-        undo_stack(self.ctx).push(
-            _("{names} withdrawn").format(names=names), undo, announce=("enrollment", [self.current_id])
-        )
-        self.ctx.bus.announce("enrollment", [self.current_id])
-        if not self.isVisible():
-            self._reload_related()
+        undo_stack(self.ctx).push(_("{names} withdrawn").format(names=names), undo)
+        self._reload_related()
 
     def open_import_wizard(self) -> None:
         if self.current_id is None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import NotFound, UserError, ValidationError
-from app.i18n import N_, _, format_percent
+from app.i18n import N_, _, format_attendance
 from app.services import participants as participant_service
 from app.services.companies import list_companies
 from app.services.participants import ParticipantData, ParticipantDetail, ParticipantRow
@@ -29,6 +29,7 @@ from ui.context import AppContext
 from app.services.project_data import proposed_dates
 from ui.forms.participant_project import ProjectFields
 from ui.gdpr_participant import ParticipantPrivacy
+from ui.pages.base import DataPage
 from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
@@ -58,7 +59,7 @@ def status_name(status: str) -> str:
 
 def _percent(row) -> str:
     value = getattr(row, "percent", None)
-    return "" if value is None else format_percent(value / 100)
+    return "" if value is None else format_attendance(value)
 
 
 def _certificates(row) -> int | None:
@@ -167,13 +168,13 @@ class ParticipantForm(FieldForm):
         )
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"participants", "companies", "enrollments", "attendance", "certificates", "courses", "sessions"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.current_id: str | None = None
-        self._loaded = False
-        self._stale = False
+        self._select_after_load: str | None = None
         self._companies_stale = True
         self.attendance_available = True
 
@@ -234,7 +235,7 @@ class Page(QWidget):
 
         courses = QWidget()
         courses_layout = QVBoxLayout(courses)
-        self.courses_model = RowTableModel(COURSE_COLUMNS, self, key=lambda r: getattr(r, "course_id"))
+        self.courses_model = RowTableModel(COURSE_COLUMNS, self, key=lambda r: r.course_id)
         self.courses_table = EntityTable(self.courses_model, _("The participant's courses"), fit=True)
         self.courses_table.setObjectName("participant_courses")
         self.courses_note = QLabel()
@@ -256,7 +257,6 @@ class Page(QWidget):
         QWidget.setTabOrder(self.table, self.new_button)
         QWidget.setTabOrder(self.new_button, self.delete_button)
         QWidget.setTabOrder(self.delete_button, self.tabs)
-        ctx.bus.changed.connect(self._on_bus)
         self._set_detail_enabled(False)
         self.table.set_column_widths([180, 190, 100, 130])
 
@@ -266,10 +266,15 @@ class Page(QWidget):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        self._loaded = True
-        self._stale = False
-        self.model.merge_rows(participant_service.list_participants(self.ctx.db))
+    def query(self):
+        db = self.ctx.db
+        return lambda: participant_service.list_participants(db)
+
+    def show_data(self, rows) -> None:
+        self.model.merge_rows(rows)
+        if self._select_after_load is not None:
+            self.table.select_id(self._select_after_load)
+            self._select_after_load = None
         # the employer list of the form (1,500 companies with counts) is loaded when a form is
         # first shown, not with the list
         self._companies_stale = True
@@ -283,25 +288,16 @@ class Page(QWidget):
         self.form.set_companies([(c.id, c.name) for c in list_companies(self.ctx.db)])
         self._companies_stale = False
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_bus(self, kind: str, ids: list) -> None:
-        if not self._loaded:
+    def apply_changes(self, changes) -> None:
+        ids = changes.ids("participants")
+        if changes.touches(["companies"]) or ids is None or len(ids) > 50:
+            self.refresh()  # employer names may have changed everywhere
             return
-        if kind == "participant" and ids and len(ids) <= 50:
-            self._refresh_participants(ids)
-        elif kind in ("participant", "company", "sync", "import"):
-            # employer names may have changed everywhere
-            if self.isVisible():
-                self.refresh()
-            else:
-                self._stale = True
-        elif kind in ("enrollment", "attendance", "certificate", "course", "session"):
-            if self.current_id is not None and self.isVisible():
-                self._reload_courses()
+        if ids:
+            self._refresh_participants(sorted(ids))
+        if self.current_id is not None and changes.touches(self.tables - {"participants", "companies"}):
+            self._reload_courses()
+        self.loaded.emit()
 
     def _refresh_participants(self, ids: list[str]) -> None:
         """Fetch only the changed participants (a few queries instead of the whole list)."""
@@ -391,10 +387,11 @@ class Page(QWidget):
             show_error(self, exc)
             return False
         participant_id = self.current_id
-        if not self._loaded:
+        if self.model.row_for(participant_id) is None:  # the page had not loaded yet
+            self._select_after_load = participant_id
             self.refresh()
-        self.ctx.bus.announce("participant", [participant_id])
-        self.table.select_id(participant_id)
+        else:
+            self.table.select_id(participant_id)
         self._reload_detail()
         self._notify(_("{name} saved.").format(name=f"{data.first_name.strip()} {data.last_name.strip()}"))
         return True
@@ -415,14 +412,13 @@ class Page(QWidget):
         db = self.ctx.db
         text = _("Participant {name} deleted").format(name=row.full_name)
         undo_stack(self.ctx).push(
-            text, lambda: participant_service.restore_participant(db, row.id), announce=("participant", [row.id])
+            text, lambda: participant_service.restore_participant(db, row.id)
         )
         self.current_id = None
         self.form.set_data(None)
         self.detail_title.clear()
         self.courses_model.set_rows([])
         self._set_detail_enabled(False)
-        self.ctx.bus.announce("participant", [row.id])
         self._notify(text)
 
     def _notify(self, message: str) -> None:

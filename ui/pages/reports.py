@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import initiated_by
 from app.i18n import N_, _, format_decimal
 from app.services import originals, reports
 from ui.context import AppContext
 from ui.month_panel import MonthPanel
-from ui.tasks import Cancelled, run_task
+from ui.pages.base import DataPage
+from ui.tasks import Cancelled, run_read, run_task
 from ui.widgets import heading
 
 
@@ -38,7 +40,7 @@ def _stop_on_cancel(fn):
     def work(progress):
         try:
             return fn(progress)
-        except (reports.Cancelled,) as exc:
+        except reports.Cancelled as exc:
             raise Cancelled() from exc
 
     return work
@@ -143,10 +145,12 @@ def _previous_month(today: date) -> QDate:
     return QDate(today.year - 1, 12, 1) if today.month == 1 else QDate(today.year, today.month - 1, 1)
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"originals_received", "attendance", "sessions", "courses", "participants", "companies",
+                        "enrollments", "settings", "project_settings", "month_closes"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.last_written: Path | None = None
         self.stats: reports.Statistics | None = None
         layout = QVBoxLayout(self)
@@ -247,9 +251,6 @@ class Page(QWidget):
         layout.addWidget(imp_box)
 
         self._all_originals: list[originals.OriginalStatus] = []
-        self._loading = None
-        ctx.bus.changed.connect(self._changed)
-        self.refresh()
 
     @staticmethod
     def title() -> str:
@@ -261,30 +262,24 @@ class Page(QWidget):
         d = self.month.date()
         return f"{d.year():04d}-{d.month():02d}"
 
-    def _changed(self, kind: str, _ids: list) -> None:
-        if kind in ("attendance", "session", "course", "participant", "company", "enrollment", "original", "sync", "settings",
-                    "month_close"):
-            self.refresh()
-
-    def refresh(self) -> None:
-        self._load_courses()
-        month = self.month_key()
-        self.month_panel.refresh()
-        self.missing_label.setText(_("Loading…"))
-        self._loading = run_task(
-            self,
-            lambda _progress: originals.originals_checklist(self.ctx.db, month),
-            lambda rows, month=month: self._originals_loaded(month, rows),
-            show_progress=False,
-        )
-
-    def _load_courses(self) -> None:
+    def query(self):
         from app.services.courses import course_overview
 
+        db, month = self.ctx.db, self.month_key()
+        self.missing_label.setText(_("Loading…"))
+        return lambda: (course_overview(db), month, originals.originals_checklist(db, month))
+
+    def show_data(self, data) -> None:
+        courses, month, rows = data
+        self._load_courses(courses)
+        self._originals_loaded(month, rows)
+        self.month_panel.refresh()
+
+    def _load_courses(self, courses) -> None:
         current = self.course.currentData()
         self.course.blockSignals(True)
         self.course.clear()
-        for row in course_overview(self.ctx.db):
+        for row in courses:
             self.course.addItem(f"{row.code} {row.title}", row.id)
         if current is not None:
             index = self.course.findData(current)
@@ -310,10 +305,11 @@ class Page(QWidget):
 
     def set_received(self, participant_id: str, received: bool) -> None:
         month = self.month_key()
-        if received:
-            originals.mark_original_received(self.ctx.db, participant_id, month, date.today())
-        else:
-            originals.unmark_original_received(self.ctx.db, participant_id, month)
+        with initiated_by(self):  # shown below without a reload
+            if received:
+                originals.mark_original_received(self.ctx.db, participant_id, month, date.today())
+            else:
+                originals.unmark_original_received(self.ctx.db, participant_id, month)
         received_on = date.today() if received else None
         self._all_originals = [
             r if r.participant_id != participant_id else originals.OriginalStatus(
@@ -327,7 +323,10 @@ class Page(QWidget):
     # --- writing files ----------------------------------------------------------------
 
     def _ask_path(self, caption: str, default: str, pattern: str) -> Path | None:
-        name, _filter = QFileDialog.getSaveFileName(self, caption, default, pattern)
+        from ui.folders import in_last_folder, remember
+
+        name, _filter = QFileDialog.getSaveFileName(self, caption, in_last_folder(default), pattern)
+        remember(name)
         return Path(name) if name else None
 
     def write_time_reports(self) -> None:
@@ -383,7 +382,7 @@ class Page(QWidget):
     def show_statistics(self) -> None:
         first, last = self._period()
         db = self.ctx.db
-        run_task(self, lambda _p: reports.statistics(db, first, last), self._stats_loaded, show_progress=False)
+        run_read(self, lambda: reports.statistics(db, first, last), self._stats_loaded)
 
     def _stats_loaded(self, stats: reports.Statistics) -> None:
         self.stats = stats

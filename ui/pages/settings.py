@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import initiated_by
 from app.errors import ValidationError
 from app.i18n import _
 from app.services import month_close
@@ -36,6 +37,7 @@ from ui.certificate_widgets import CertificateSettingsBox
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
 from ui.gdpr_settings import PrivacySettings
+from ui.pages.base import DataPage
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.forms.project_settings import ProjectSettingsFields
 from ui.widgets import heading
@@ -43,11 +45,12 @@ from ui.widgets import heading
 LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name
 
 
-class Page(QWidget):
+class Page(DataPage):
+    tables = frozenset({"settings", "project_settings"})
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self._loaded: OrganisationSettings | None = None
+        super().__init__(ctx, parent)
+        self._stored: OrganisationSettings | None = None
         outer = QVBoxLayout(self)
         self.heading = heading(self.title())
         font = self.heading.font()
@@ -130,20 +133,23 @@ class Page(QWidget):
         outer.addWidget(scroll, 1)
         QWidget.setTabOrder(self.project.footer, self.revert_button)
         QWidget.setTabOrder(self.revert_button, self.save_button)
-        ctx.bus.changed.connect(self._on_bus)
 
     @staticmethod
     def title() -> str:
         return _("Settings")
 
-    def _on_bus(self, kind: str, _ids: list) -> None:
-        if kind == "settings" and self._loaded is not None and self.values() == self._loaded:
+    def apply_changes(self, changes) -> None:
+        if self._stored is None or self.values() == self._stored:  # never over what is being typed
             self.refresh()
 
-    def refresh(self) -> None:
+    def query(self):
+        db = self.ctx.db
+        return lambda: (get_settings(db), get_project_settings(db))
+
+    def show_data(self, data) -> None:
+        settings, project = data
+        self._stored = settings
         self.privacy.refresh()
-        settings = get_settings(self.ctx.db)
-        self._loaded = settings
         self.form.clear_problems()
         self.status.clear()
         self.organisation_name.setText(settings.organisation_name)
@@ -155,11 +161,11 @@ class Page(QWidget):
         self.default_min_attendance.setValue(int(settings.default_min_attendance))
         set_combo_data(self.hours_rounding, settings.hours_rounding)
         set_combo_data(self.language, settings.language)
-        self.project.set_data(get_project_settings(self.ctx.db))
+        self.project.set_data(project)
         self.certificates.refresh()
 
     def values(self) -> OrganisationSettings:
-        base = self._loaded or OrganisationSettings()
+        base = self._stored or OrganisationSettings()
         return replace(
             base,
             organisation_name=self.organisation_name.text().strip(),
@@ -174,10 +180,13 @@ class Page(QWidget):
         )
 
     def choose_logo(self) -> None:
+        from ui.folders import last_folder, remember
+
         path, _filter = QFileDialog.getOpenFileName(
-            self, _("Choose logo file"), self.logo_path.text(), _("Images (*.png *.jpg *.jpeg)")
+            self, _("Choose logo file"), self.logo_path.text() or last_folder(), _("Images (*.png *.jpg *.jpeg)")
         )
         if path:
+            remember(path)
             self.logo_path.setText(path)
 
     def _update_preview(self, path: str) -> None:
@@ -206,13 +215,14 @@ class Page(QWidget):
             project = parse_project(self.project.values())
             if project_problems(project):
                 raise ValidationError(project_problems(project))
-            save_settings(self.ctx.db, values)
-            save_project_settings(self.ctx.db, project)
+            with initiated_by(self):
+                save_settings(self.ctx.db, values)
+                save_project_settings(self.ctx.db, project)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
-        self.certificates.save(certificates)
-        self._loaded = values
+        with initiated_by(self):
+            self.certificates.save(certificates)
+        self._stored = values
         self.status.setText(_("Settings saved."))
-        self.ctx.bus.announce("settings", [])
         return True

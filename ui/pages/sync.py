@@ -25,11 +25,14 @@ from PySide6.QtWidgets import (
 
 from app.errors import UserError
 from app.i18n import _, format_date, format_datetime, ngettext
+from app.services.certificates import duplicate_certificates
 from app.sync import setup_folder, sync
 from app.sync.restore import last_restore_point, restore_before_last_sync
 from app.sync.snapshot import inactive_partners
 from app.sync.status import list_conflicts, overview, parked_changes, use_other_value
 from ui.context import AppContext
+from ui.pages.base import DataPage
+from ui.tasks import TaskHandle, run_write
 from ui.pages.certificates import DuplicatePanel
 from ui.widgets import heading
 
@@ -43,13 +46,13 @@ def _local(value) -> str:
     return format_datetime(value.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None))
 
 
-class Page(QWidget):
+class Page(DataPage):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.folder: str = ""
         self.key_file: Path | None = None
         self.last_report = None
+        self._note = ""  # what the last action said, shown instead of the last report
         layout = QVBoxLayout(self)
         self.heading = heading(self.title())
         layout.addWidget(self.heading)
@@ -92,8 +95,7 @@ class Page(QWidget):
         other_row.addStretch(1)
         c.addLayout(other_row)
         self.lists.addTab(conflicts_tab, _("Conflicts"))
-        self.duplicates = DuplicatePanel(ctx)
-        self.duplicates.revoked.connect(lambda cid: self.ctx.bus.announce("certificate", [cid]))
+        self.duplicates = DuplicatePanel(ctx)  # a revoke there reaches this page as a change
         self.lists.addTab(self.duplicates, _("Duplicate certificates"))
         self.parked = QTableWidget(0, 4)
         self.parked.setHorizontalHeaderLabels([_("Record"), _("Why"), _("From laptop"), _("When")])
@@ -118,41 +120,40 @@ class Page(QWidget):
         self.setup_button.clicked.connect(self.set_up)
         self.other_button.clicked.connect(self.use_other)
         self.undo_button.clicked.connect(self.undo_last_sync)
-        ctx.bus.changed.connect(self._on_changed)
-        self.refresh()
-        self._announce()
 
-    def _on_changed(self, kind: str, _ids: list) -> None:
-        if kind == "certificate":  # revoked or issued elsewhere: the duplicate list may change
-            self.refresh()
+    def affected_by(self, changes) -> bool:
+        # the sync bookkeeping (sync_*), certificates for the duplicates, settings for the folder
+        return changes.all_tables or any(t.startswith("sync_") or t in ("certificates", "settings") for t in changes.tables)
 
     @staticmethod
     def title() -> str:
         return _("Sync")
 
-    def refresh(self) -> None:
-        info = overview(self.ctx.db)
+    def query(self):
+        db = self.ctx.db
+        return lambda: (overview(db), list_conflicts(db), duplicate_certificates(db), parked_changes(db),
+                        last_restore_point(db), inactive_partners(db))
+
+    def show_data(self, data) -> None:
+        info, conflicts, duplicates, parked, point, away = data
         self.folder = self.folder or info.folder
         self.folder_label.setText(_("Shared folder: {folder}").format(folder=self.folder or _("not chosen")))
         self.partners.setRowCount(len(info.partners))
         for row, p in enumerate(info.partners):
             for col, text in enumerate((p.device[:8], str(p.seq), p.status or _("up to date"))):
                 self.partners.setItem(row, col, QTableWidgetItem(text))
-        away = inactive_partners(self.ctx.db)
         self.inactive_label.setVisible(bool(away))
         self.inactive_label.setText(ngettext(
             "Not synced for a long time, no longer holding back the shared folder's history (it starts again from a snapshot when it syncs): {laptops}",
             "Not synced for a long time, no longer holding back the shared folder's history (they start again from a snapshot when they sync): {laptops}",
             len(away)).format(laptops=", ".join(
                 _("{device} (last synced {date})").format(device=p.device[:8], date=format_date(p.last_seen)) for p in away)))
-        conflicts = list_conflicts(self.ctx.db)
         self._conflict_ids = [c.id for c in conflicts]
         self.conflicts.setRowCount(len(conflicts))
         for row, c in enumerate(conflicts):
             for col, text in enumerate((f"{c.table} {c.record_id[:8]}", c.field, str(c.kept_value), str(c.other_value))):
                 self.conflicts.setItem(row, col, QTableWidgetItem(text))
-        self.duplicates.refresh()
-        parked = parked_changes(self.ctx.db)
+        self.duplicates.show_groups(duplicates)
         self.parked.setRowCount(len(parked))
         for row, pc in enumerate(parked):
             why = f"{pc.reason_text}: {pc.detail}" if pc.detail else pc.reason_text
@@ -165,7 +166,9 @@ class Page(QWidget):
         for i, (name, n) in enumerate(zip(names, counts)):
             self.lists.setTabText(i, f"{name} ({n})" if n else name)
         report = self.last_report
-        if report is not None:
+        if self._note:
+            self.report_box.setPlainText(self._note)
+        elif report is not None:
             lines = list(report.lines())
             if self.duplicates.count():
                 lines.append(ngettext(
@@ -175,14 +178,7 @@ class Page(QWidget):
             self.report_box.setPlainText("\n".join(lines))
         elif info.last_report:
             self.report_box.setPlainText(_("{n} batches published in the last sync.").format(n=len(info.last_report.get("published", []))))
-        self._info = info
-        point = last_restore_point(self.ctx.db)
         self.undo_button.setEnabled(point is not None and not point.restored)
-
-    def _announce(self) -> None:
-        """The sync state for the status bar: partners, open conflicts, unpublished changes."""
-        info = self._info
-        self.ctx.bus.announce("sync", [str(len(info.partners)), str(info.open_conflicts), str(info.pending_changes)])
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -213,22 +209,19 @@ class Page(QWidget):
         QMessageBox.information(self, self.title(), _("The shared folder is set up. Hand the key file to your colleagues (not through the shared folder)."))
         self.refresh()
 
-    def sync_now(self, confirm: bool = False) -> None:
+    def sync_now(self, confirm: bool = False) -> TaskHandle | None:
         if not self.folder:
             QMessageBox.warning(self, self.title(), _("Choose the shared folder first."))
-            return
-        from ui.tasks import run_task
-
+            return None
         folder, key, db = Path(self.folder), self.key_file, self.ctx.db
-        run_task(self, lambda progress: sync(db, folder, key_file=key, progress=progress, confirm_mass_delete=confirm),
-                 self._done, title=_("Syncing"))
+        return run_write(self, db, lambda progress: sync(db, folder, key_file=key, progress=progress, confirm_mass_delete=confirm),
+                  self._done, title=_("Syncing"))
 
     def _done(self, report) -> None:
         self.key_file = None
         self.last_report = report
+        self._note = ""
         self.refresh()
-        self._announce()
-        self.ctx.bus.announce("participant", [])
         if report.waiting_confirmation:
             answer = QMessageBox.question(self, self.title(), "\n".join(report.waiting_confirmation + [_("Apply these deletions?")]))
             if answer == QMessageBox.StandardButton.Yes:
@@ -266,9 +259,7 @@ class Page(QWidget):
         else:
             message = _("The last sync is undone: {records} records put back, {skipped} fields kept because they were edited after the sync.").format(records=result.records, skipped=result.skipped)
         self.last_report = None
+        self._note = message
         self.report_box.setPlainText(message)
         self.refresh()
-        self.report_box.setPlainText(message)
-        self._announce()
-        self.ctx.bus.announce("participant", [])
         QMessageBox.information(self, self.title(), message)

@@ -1,0 +1,226 @@
+"""What each committed write changed: a ChangeSet of table -> ids, derived from the write path.
+
+`Database.write()` collects, on its thread, the rows every statement of the transaction touched
+(`track(db)` hooks the sessions' `after_flush`, the hook sync capture uses, and the engine's
+`after_execute` for bulk and Core statements), and when the outermost transaction commits it hands
+one ChangeSet to the database's listeners (`db.changes.listen(fn)`, called on the committing
+thread with the set and its initiator). Sync imports, bundle imports and undo are plain writes, so
+they report theirs the same way; a restore of the whole file reports `ChangeSet.everything()`.
+
+    with initiated_by(page):          # the listeners learn who started these writes
+        with batched(db):             # several transactions, one ChangeSet at the end
+            ...
+
+Ids are known for ORM objects and for statements whose rows carry an "id"; otherwise (an UPDATE
+with a WHERE clause, more than MAX_IDS rows) the table is marked as changed as a whole (None).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.sql.dml import Insert, UpdateBase
+
+log = logging.getLogger(__name__)
+
+MAX_IDS = 5_000  # beyond this a table is reported as changed as a whole
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Tables a transaction (or a batch of them) changed, each with the ids of the rows, or None
+    when which rows is not known. `all_tables` means everything may have changed (a restore)."""
+
+    tables: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    all_tables: bool = False
+
+    @classmethod
+    def everything(cls) -> ChangeSet:
+        return cls(all_tables=True)
+
+    def __bool__(self) -> bool:
+        return self.all_tables or bool(self.tables)
+
+    def touches(self, tables: Iterable[str]) -> bool:
+        return self.all_tables or any(t in self.tables for t in tables)
+
+    def ids(self, table: str) -> frozenset[str] | None:
+        """The changed ids of `table` (empty when untouched), None when not known."""
+        if self.all_tables:
+            return None
+        return self.tables.get(table, frozenset())
+
+    def merged(self, other: ChangeSet) -> ChangeSet:
+        if self.all_tables or other.all_tables:
+            return ChangeSet.everything()
+        out = _Collector()
+        out.add_set(self)
+        out.add_set(other)
+        return out.change_set()
+
+
+class _Collector:
+    """Mutable table -> ids (None = the whole table) while a transaction runs."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, set[str] | None] = {}
+
+    def add(self, table: str, ids: Iterable[Any] | None) -> None:
+        if table in self.tables and self.tables[table] is None:
+            return
+        if ids is None:
+            self.tables[table] = None
+            return
+        known = self.tables.setdefault(table, set())
+        assert known is not None
+        known.update(str(i) for i in ids)
+        if len(known) > MAX_IDS:
+            self.tables[table] = None
+
+    def add_set(self, changes: ChangeSet) -> None:
+        for table, ids in changes.tables.items():
+            self.add(table, ids)
+
+    def change_set(self) -> ChangeSet:
+        return ChangeSet({t: (None if ids is None else frozenset(ids)) for t, ids in self.tables.items()})
+
+
+Listener = Callable[[ChangeSet, object], None]
+
+
+class ChangeFeed:
+    """One database's listeners, and the per-thread state of its open write and batches."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._local = threading.local()
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(changes, initiator)` after every commit; returns a function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # --- used by Database.write() and the hooks ---
+
+    def begin(self) -> None:
+        self._local.open = _Collector()
+
+    def current(self) -> _Collector | None:
+        return getattr(self._local, "open", None)
+
+    def end(self, committed: bool) -> ChangeSet:
+        """What the transaction that ends changed (empty when it rolled back)."""
+        collector, self._local.open = self.current(), None
+        if committed and collector is not None:
+            return collector.change_set()
+        return ChangeSet()
+
+    def publish(self, changes: ChangeSet) -> None:
+        batch = getattr(self._local, "batch", None)
+        if batch is not None:
+            self._local.batch = batch.merged(changes)
+            return
+        initiator = getattr(_initiator, "value", None)
+        for listener in list(self._listeners):
+            try:
+                listener(changes, initiator)
+            except Exception:  # noqa: BLE001 - a listener's failure must not undo a committed write
+                log.exception("a change listener failed")
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """The commits in this block are published once, merged, when it ends (also on an error:
+        what committed stays committed)."""
+        if getattr(self._local, "batch", None) is not None:  # nested: the outer batch publishes
+            yield
+            return
+        self._local.batch = ChangeSet()
+        try:
+            yield
+        finally:
+            changes, self._local.batch = self._local.batch, None
+            if changes:
+                self.publish(changes)
+
+
+_initiator = threading.local()
+
+
+@contextmanager
+def initiated_by(initiator: object) -> Iterator[None]:
+    """Commits on this thread inside the block are published with `initiator` (a page, say),
+    so that it can leave out changes it made itself."""
+    previous = getattr(_initiator, "value", None)
+    _initiator.value = initiator
+    try:
+        yield
+    finally:
+        _initiator.value = previous
+
+
+# --- hooks ------------------------------------------------------------------------------------
+
+def _row_id(obj: Any) -> Any:
+    return getattr(obj, "id", None) or getattr(obj, "key", None)
+
+
+def _after_flush(session: Any, _ctx: Any, feed: ChangeFeed) -> None:
+    collector = feed.current()
+    if collector is None:
+        return
+    for objects in (session.new, session.dirty, session.deleted):
+        for obj in objects:
+            table = getattr(obj, "__tablename__", None)
+            if table is not None:
+                collector.add(table, [_row_id(obj)])
+
+
+def _statement_ids(params: Any) -> list[Any] | None:
+    rows = params if isinstance(params, (list, tuple)) else [params]
+    ids = []
+    for row in rows:
+        if not isinstance(row, Mapping) or row.get("id") is None:
+            return None
+        ids.append(row["id"])
+    return ids or None
+
+
+def _after_execute(conn: Any, statement: Any, multiparams: Any, params: Any, _options: Any, _result: Any,
+                   feed: ChangeFeed) -> None:
+    if not isinstance(statement, UpdateBase):
+        return
+    collector = feed.current()
+    table = getattr(getattr(statement, "table", None), "name", None)
+    if collector is None or table is None:
+        return
+    if conn.info.get(_FLUSHING):
+        return  # the flush's own statements: after_flush names their rows
+    # only an INSERT's rows say which ids it wrote; an UPDATE or DELETE counts for the whole table
+    ids = _statement_ids(multiparams or params) if isinstance(statement, Insert) else None
+    collector.add(table, ids)
+
+
+_FLUSHING = "kursdesk_flushing"
+
+
+def track(db: Any) -> None:
+    """Hook change collection onto this database's sessions and engine (Database does it)."""
+    feed: ChangeFeed = db.changes
+    event.listen(db.Session, "after_flush", lambda s, c: _after_flush(s, c, feed))
+
+    def before_flush(session: Any, _ctx: Any, _instances: Any) -> None:
+        session.connection().info[_FLUSHING] = True
+
+    def after_flush_postexec(session: Any, _ctx: Any) -> None:
+        session.connection().info.pop(_FLUSHING, None)
+
+    event.listen(db.Session, "before_flush", before_flush)
+    event.listen(db.Session, "after_flush_postexec", after_flush_postexec)
+    event.listen(db.engine, "after_execute",
+                 lambda conn, st, mp, p, o, r: _after_execute(conn, st, mp, p, o, r, feed))
