@@ -18,7 +18,6 @@ from app.interchange.bundle import export_bundle, import_bundle, need_course_id
 from app.models import (
     Attendance,
     Certificate,
-    Company,
     Course,
     CourseSession,
     NeedCourse,

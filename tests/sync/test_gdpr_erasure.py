@@ -4,7 +4,6 @@ that had not seen the erasure do not bring them back, and past months' totals st
 
 from __future__ import annotations
 
-import zlib
 from datetime import date, time
 from pathlib import Path
 
@@ -13,12 +12,9 @@ from sqlalchemy import select
 from app import config
 from app.gdpr import erasure
 from app.models import (
-    Attendance, Company, Course, CourseSession, Enrollment, Erasure, ErasedRecord, Participant, Setting,
-    SyncRestoreRow, attendance_id, enrollment_id,
+    Attendance, Company, Course, CourseSession, Enrollment, Erasure, ErasedRecord, Participant, SyncRestoreRow, attendance_id, enrollment_id,
 )
 from app.sync import sync
-from app.sync.crypto import read_key_file
-from app.sync.folder import read_header
 from app.sync.restore import restore_before_last_sync
 from tests.sync.conftest import add_company, add_participant, dump, edit
 

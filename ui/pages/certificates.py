@@ -426,6 +426,7 @@ class Page(DataPage):
             "{n} participants of this course have two valid certificates: revoke one of each on the Duplicates tab.",
             doubled).format(n=doubled))
         self.duplicate_note.setVisible(doubled > 0)
+        course_id = self.course_id()
         show_missing_english(self.english_note, svc.missing_english_texts(self.ctx.db, course_id) if course_id else ())
         offered = get_certificate_settings(self.ctx.db).participation
         self.participation_button.setVisible(offered)
