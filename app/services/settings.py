@@ -284,16 +284,105 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("attendance.min_percent", N_("Default minimum attendance"), "organisation", "default_min_attendance", _percent),
     SettingSpec("language", N_("Language"), "organisation", "language", _choice(LANGUAGES)),
 )
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise FieldError("", _("Enter a whole number between {low} and {high}.").format(low=low, high=high))
+        return value
+
+    return parse
+
+
+def _yes_no(text: str) -> bool:
+    value = str(text).strip().casefold()
+    if value in ("1", "yes", "ja", "true", "on"):
+        return True
+    if value in ("0", "no", "nej", "false", "off"):
+        return False
+    raise FieldError("", _("Use 1 (yes) or 0 (no)."))
+
+
+def _long_text(text: str) -> str:
+    """A text of several lines (a notice): as given, `\\n` on the command line for a new line."""
+    value = str(text or "").replace("\\n", "\n").strip()
+    if len(value) > 8000:
+        raise FieldError("", _("Use at most {count} characters.").format(count=8000))
+    return value
+
+
+def _one_line(value: Any) -> str:
+    return _show(value).replace("\n", "\\n")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    inactive_days: int = 90  # a laptop silent this long no longer holds the shared folder's history back
+
+
+def get_sync_settings(db: Database) -> SyncSettings:
+    text = get_value(db, "sync.inactive_days")
+    return SyncSettings(int(text)) if text.isdigit() and int(text) > 0 else SyncSettings()
+
+
+def save_sync_settings(db: Database, settings: SyncSettings) -> None:
+    set_value(db, "sync.inactive_days", str(int(settings.inactive_days)))
+
+
+SETTINGS += (
+    SettingSpec("gdpr.controller", N_("Controller (personuppgiftsansvarig)"), "gdpr", "controller", _text_value(200)),
+    SettingSpec("gdpr.retention_until", N_("Kept until (retention date from the grant decision)"), "gdpr", "retention_until",
+                _optional_date),
+    SettingSpec("gdpr.nonparticipant_months", N_("Months kept for people who never took part"), "gdpr",
+                "nonparticipant_months", _int_between(1, 120)),
+    SettingSpec("gdpr.notice_sv", N_("Information notice in Swedish (empty: the built-in text)"), "gdpr", "notice_sv",
+                _long_text, _one_line),
+    SettingSpec("gdpr.notice_en", N_("Information notice in English (empty: the built-in text)"), "gdpr", "notice_en",
+                _long_text, _one_line),
+    SettingSpec("certificates.verifier_url", N_("Verifier page's address (in every QR code)"), "certificates",
+                "verifier_url", _text_value(200)),
+    SettingSpec("certificates.participation", N_("Offer certificates of participation (1 or 0)"), "certificates",
+                "participation", _yes_no, lambda v: "1" if v else "0"),
+    SettingSpec("certificates.issuer_address", N_("Issuer's address"), "certificates", "issuer_address", _text_value(200)),
+    SettingSpec("certificates.issuer_phone", N_("Issuer's telephone"), "certificates", "issuer_phone", _text_value(40)),
+    SettingSpec("certificates.issuer_email", N_("Issuer's e-mail"), "certificates", "issuer_email", _text_value(200)),
+    SettingSpec("certificates.issuer_web", N_("Issuer's web address"), "certificates", "issuer_web", _text_value(200)),
+    SettingSpec("certificates.organisation_name_en", N_("Organisation's name in English"), "certificates",
+                "organisation_name_en", _text_value(200)),
+    SettingSpec("certificates.programme_name_en", N_("Programme's name in English"), "certificates", "programme_name_en",
+                _text_value(200)),
+    SettingSpec("certificates.signatory_title_en", N_("Signatory's title in English"), "certificates", "signatory_title_en",
+                _text_value(200)),
+    SettingSpec("sync.inactive_days", N_("Days without sync before a laptop no longer holds the history back"), "sync",
+                "inactive_days", _int_between(1, 3650)),
+)
 BY_NAME = {spec.name: spec for spec in SETTINGS}
+
+
+def _scopes() -> dict[str, tuple[Callable[[Database], Any], Callable[[Database, Any], Any]]]:
+    """Where each scope's settings are read and saved (the data protection and certificate settings
+    live beside their features, which import this module)."""
+    from app.gdpr.settings import get_gdpr_settings, save_gdpr_settings
+    from app.services.certificate_settings import get_certificate_settings, save_certificate_settings
+
+    return {
+        "organisation": (get_settings, save_settings),
+        "project": (get_project_settings, save_project_settings),
+        "gdpr": (get_gdpr_settings, save_gdpr_settings),
+        "certificates": (get_certificate_settings, save_certificate_settings),
+        "sync": (get_sync_settings, save_sync_settings),
+    }
 
 
 def setting_values(db: Database) -> list[tuple[SettingSpec, str]]:
     """Every named setting with its value as text, in the registry's order."""
-    organisation, project = get_settings(db), get_project_settings(db)
-    return [
-        (spec, spec.show(getattr(organisation if spec.scope == "organisation" else project, spec.attr)))
-        for spec in SETTINGS
-    ]
+    current = {scope: get(db) for scope, (get, _save) in _scopes().items()}
+    return [(spec, spec.show(getattr(current[spec.scope], spec.attr))) for spec in SETTINGS]
 
 
 def set_setting(db: Database, name: str, text: str) -> str:
@@ -307,10 +396,8 @@ def set_setting(db: Database, name: str, text: str) -> str:
     except FieldError as exc:
         raise UserError(_("{name}: {reason}").format(name=name, reason=exc.message)) from None
     try:
-        if spec.scope == "organisation":
-            save_settings(db, replace(get_settings(db), **{spec.attr: value}))
-        else:
-            save_project_settings(db, replace(get_project_settings(db), **{spec.attr: value}))
+        get, save = _scopes()[spec.scope]
+        save(db, replace(get(db), **{spec.attr: value}))
     except ValidationError as exc:
         raise UserError(_("{name}: {reason}").format(name=name, reason=exc.problems[0].message)) from None
     return spec.show(value)

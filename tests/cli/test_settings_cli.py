@@ -70,3 +70,32 @@ def test_an_end_before_the_start_is_refused(tmp_path, capsys):
     assert run(path, "settings", "set", "esf.project_start", "2021-01-01") == 0
     assert run(path, "settings", "set", "esf.project_end", "2020-12-31") == 2
     assert "Projektet slutar innan det börjar." in capsys.readouterr().err
+
+
+def test_the_data_protection_certificate_and_sync_settings_are_named_too(tmp_path, capsys):
+    from app.db import Database
+    from app.gdpr.settings import get_gdpr_settings
+    from app.services.certificate_settings import get_certificate_settings
+    from app.services.settings import get_sync_settings
+
+    path = str(tmp_path / "k.db")
+    assert run(path, "settings", "set", "gdpr.retention_until", "2031-12-31") == 0
+    assert run(path, "settings", "set", "gdpr.notice_sv", "Rad 1\\nRad 2") == 0
+    assert run(path, "settings", "set", "certificates.participation", "nej") == 0
+    assert run(path, "settings", "set", "certificates.issuer_email", "info@campus.se") == 0
+    assert run(path, "settings", "set", "sync.inactive_days", "30") == 0
+    capsys.readouterr()
+    assert run(path, "settings", "set", "gdpr.nonparticipant_months", "0") == 2
+    assert "gdpr.nonparticipant_months" in capsys.readouterr().err
+    assert run(path, "settings", "set", "certificates.issuer_email", "x") == 2
+    db = Database(path)
+    gdpr, certificates = get_gdpr_settings(db), get_certificate_settings(db)
+    assert str(gdpr.retention_until) == "2031-12-31" and gdpr.notice_sv == "Rad 1\nRad 2"
+    assert gdpr.nonparticipant_months == 6
+    assert certificates.participation is False and certificates.issuer_email == "info@campus.se"
+    assert get_sync_settings(db).inactive_days == 30
+    db.dispose()
+    capsys.readouterr()
+    assert run(path, "settings") == 0
+    out = capsys.readouterr().out
+    assert "gdpr.notice_sv = Rad 1\\nRad 2" in out and "sync.inactive_days = 30" in out
