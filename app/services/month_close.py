@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 
 from app import rules
 from app.db import Database
@@ -44,7 +44,8 @@ from app.models import (
     SyncAlias,
     utcnow,
 )
-from app.services.reports import ZERO, Month, round_hours, to_month
+from app.services import reports
+from app.services.reports import ZERO, Month, MonthFigures, month_figures, round_hours, to_month
 from app.validation import mask_personal_number
 
 OPEN, CLOSED, CHANGED = "open", "closed", "changed"
@@ -201,60 +202,88 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     return totals
 
 
-UNKNOWN_PERSON = ("", "", "", "", "")
+UNKNOWN_PERSON = ("", "")
 
 
-def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
-    """participant id -> (name, personal number, gender, employer key, employer's type of
-    organisation); deleted people included (a close names them), all of them when `ids` is None."""
-    kind = getattr(Company, "organisation_type", None)  # issue 12's field
-    stmt = select(
-        Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number,
-        Participant.gender, Company.org_number, Company.id, kind if kind is not None else literal(""),
-    ).outerjoin(Company, Company.id == Participant.company_id)
-    out = {}
+def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+    """participant id -> (name, personal number); deleted people included (a close names them),
+    all of them when `ids` is None."""
+    stmt = select(Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number)
     if ids is None:
         rows = s.execute(stmt)
     else:
         ids = sorted(set(ids))
         rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
-    for pid, first, last, pnr, gender, org, cid, org_type in rows:
-        out[pid] = (f"{first} {last}".strip(), pnr, gender or _gender_of(pnr), org or cid or "", org_type or "")
-    return out
+    return {pid: (f"{first} {last}".strip(), pnr) for pid, first, last, pnr in rows}
 
 
-def _gender_of(pnr: str) -> str:
-    from app.services.reports import _gender
-
-    return _gender("", pnr)
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
-def summary_figures(month: Month, hours: dict[str, Decimal], people: dict[str, tuple], rounding: str) -> dict:
-    """The figures of the month's summary that a close records and the status compares: a plain
-    mapping of JSON values. (When issue 12's app.services.reports.month_figures lands, this is
-    the one place to point at it.)"""
-    by_org: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    by_type: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    women = men = 0
-    for pid, h in hours.items():
-        _name, _pnr, gender, org, org_type = people.get(pid, UNKNOWN_PERSON)
-        by_org[org] += h
-        by_type[org_type] += h
-        women += gender == "female"
-        men += gender == "male"
-    figures = {
-        "month": month.key,
-        "rounding": rounding,
-        "participants": len(hours),
-        "hours": str(sum(hours.values(), ZERO)),
-        "women": women,
-        "men": men,
-        "organisations": len(by_org),
-        "hours_by_organisation": {k: str(v) for k, v in sorted(by_org.items())},
+def summary_figures(f: MonthFigures) -> dict:
+    """The figures of the month's summary (issue 12's app.services.reports.month_figures, the
+    same the workbook shows) as the plain JSON mapping a close records and the status compares.
+    Per participant: what the summary and SCB's block show of them, keyed by id (no names or
+    personal numbers: the close is synced)."""
+    return {
+        "month": f.month.key,
+        "rounding": f.rounding,
+        "unit_cost": _text(f.unit_cost),
+        "participants": f.participant_count,
+        "hours": str(f.hours),
+        "women": f.women,
+        "men": f.men,
+        "organisations": f.organisation_count,
+        "hours_per_participant": _text(f.hours_per_participant),
+        "hours_per_organisation": _text(f.hours_per_organisation),
+        "co_financing": _text(f.co_financing),
+        "hours_by_organisation": {o.org_number or o.company_id: str(o.hours) for o in f.organisations},
+        "hours_by_organisation_type": {t.organisation_type: str(t.hours) for t in f.types},
+        "co_financing_by_organisation_type": {t.organisation_type: _text(t.co_financing) for t in f.types},
+        "participant_data": {
+            p.participant_id: {
+                "organisation": p.org_number or p.company_id or "", "organisation_type": p.organisation_type,
+                "gender": p.gender, "age": p.age, "scb_hours": p.scb_hours,
+                "start": _text(p.start), "end": _text(p.end), "exit_reason": p.exit_reason,
+                "formal_qualification": p.formal_qualification, "exit_status": p.exit_status,
+                "employment_terms": p.employment_terms, "employment_extent": p.employment_extent,
+            }
+            for p in f.participants
+        },
     }
-    if hasattr(Company, "organisation_type"):
-        figures["hours_by_organisation_type"] = {k: str(v) for k, v in sorted(by_type.items())}
-    return figures
+
+
+def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str) -> dict[str, dict]:
+    """summary_figures of each month in `totals` (month_totals' hours), computed by issue 12's
+    reports.figures_of from one reading of the people for all the months (month_figures reads
+    the marks again for each month)."""
+    ids = sorted({pid for hours in totals.values() for pid in hours})
+    if not totals:
+        return {}
+    people = reports._people(s, ids, *reports.EXIT_COLUMNS)
+    n = len(reports._PEOPLE_COLUMNS)
+    # the first attended session up to the last month: the same as up to each month's end for
+    # anyone with hours in that month (the summary shows a start only in the month it falls in)
+    first = reports._first_attended(s, ids, max(to_month(k).last for k in totals))
+    rows_of: dict[str, list] = {}
+    for key, hours in totals.items():
+        rows = rows_of[key] = []
+        for pid, h in hours.items():
+            person = people.get(pid)
+            if person is None:
+                continue
+            (_id, first_name, last_name, pnr, gender, company_id, company, org, municipality, org_type, protected,
+             declared_start, declared_end) = person[:n]
+            rows.append(reports.ParticipantMonth(
+                participant_id=pid, first_name=first_name, last_name=last_name, personal_number=pnr,
+                gender=reports._gender(gender, pnr), company_id=company_id, company_name=company or "",
+                org_number=org or "", municipality=municipality or "", organisation_type=org_type or "",
+                protected=bool(protected), lines=(), hours=h, minutes=0,
+                start_date=declared_start or first.get(pid), end_date=declared_end,
+            ))
+    exits = {pid: person[n:] for pid, person in people.items()}
+    return {key: summary_figures(reports.figures_of(to_month(key), rows, exits, project, rounding)) for key, rows in rows_of.items()}
 
 
 def current_rounding(db: Database) -> str:
@@ -337,15 +366,14 @@ def close_month(
         if not p.is_file():
             raise UserError(_("The file {file} was not found.").format(file=p))
     hashes = {p.name: _sha256(p) for p in paths}
-    rounding = current_rounding(db)
     device = device_id(db)
+    figures = month_figures(db, m)
+    hours = {p.participant_id: p.hours for p in figures.participants}
     with db.write() as s:
-        hours = month_totals(s, [m], rounding)[m.key]
-        figures = summary_figures(m, hours, people_info(s, hours), rounding)
         row = MonthClose(
             month=m.key, closed_at=utcnow(), closed_by=user if user is not None else _user(), device_id=device,
-            rounding=rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
-            figures=_dumps(figures), files=_dumps(hashes),
+            rounding=figures.rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
+            figures=_dumps(summary_figures(figures)), files=_dumps(hashes),
         )
         s.add(row)
         s.flush()
@@ -452,14 +480,20 @@ def _rekeyed(hours: dict[str, Decimal], alias: dict[str, str]) -> dict[str, Deci
     return out
 
 
-def _differences(before: dict[str, Decimal], after: dict[str, Decimal], people: dict[str, tuple]) -> tuple[Difference, ...]:
+def _differences(before: dict[str, Decimal], after: dict[str, Decimal], ids: Iterable[str],
+                 people: dict[str, tuple]) -> tuple[Difference, ...]:
     out = []
-    for pid in set(before) | set(after):
-        b, a = before.get(pid, ZERO), after.get(pid, ZERO)
-        if b != a:
-            name, pnr = people.get(pid, UNKNOWN_PERSON)[:2]
-            out.append(Difference(pid, name, masked(pnr), b, a))
+    for pid in ids:
+        name, pnr = people.get(pid, UNKNOWN_PERSON)
+        out.append(Difference(pid, name, masked(pnr), before.get(pid, ZERO), after.get(pid, ZERO)))
     return tuple(sorted(out, key=lambda d: (d.name.casefold(), d.participant_id)))
+
+
+def _rekeyed_figures(figures: dict, alias: dict[str, str]) -> dict:
+    data = figures.get("participant_data")
+    if not alias or not data:
+        return figures
+    return {**figures, "participant_data": {alias.get(pid, pid): v for pid, v in data.items()}}
 
 
 def _figure_changes(before: dict, after: dict) -> tuple[FigureChange, ...]:
@@ -480,19 +514,28 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
     """Every month of the project, oldest first: open, closed (when, by whom) or changed after
     close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
     the originals received and missing."""
+    from app.services.settings import get_project_settings
+
     today = today or date.today()
     months = project_months(db)
     rounding = current_rounding(db)
+    project = get_project_settings(db)
     with db.read() as s:
         closes = _all_versions(s)
         totals = month_totals(s, months, rounding)
+        # today's figures only of the closed months: the open ones have nothing to compare with
+        figures = figures_now(s, {k: totals.get(k, {}) for k in closes}, project, rounding)
         alias = _aliases(s)
-        people = people_info(s)
         originals: dict[str, set[str]] = defaultdict(set)
         for pid, key in s.execute(
             select(OriginalReceived.participant_id, OriginalReceived.month).where(OriginalReceived.deleted_at.is_(None))
         ):
             originals[key].add(alias.get(pid, pid))
+        found: dict[str, tuple] = {}
+        for k, vs in closes.items():
+            before, now = _rekeyed(vs[-1].hours, alias), totals.get(k, {})
+            found[k] = (before, [pid for pid in set(before) | set(now) if before.get(pid, ZERO) != now.get(pid, ZERO)])
+        people = people_info(s, {pid for _before, ids in found.values() for pid in ids})
     result = []
     resend_from: str | None = None
     for m in months:
@@ -506,9 +549,9 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
         if latest is None:
             result.append(MonthStatus(state=OPEN, overdue=scb_due(m) < today, **common))
             continue
-        before = _rekeyed(latest.hours, alias)
-        diffs = _differences(before, now, people)
-        changes = _figure_changes(latest.figures, summary_figures(m, now, people, rounding))
+        before, ids = found[m.key]
+        diffs = _differences(before, now, ids, people)
+        changes = _figure_changes(_rekeyed_figures(latest.figures, alias), figures[m.key])
         changed = bool(diffs or changes)
         if changed and resend_from is None:
             resend_from = m.key

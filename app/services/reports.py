@@ -454,6 +454,12 @@ def scb_hours(hours: Decimal) -> int:
     return max(1, int(hours.quantize(Decimal(1), ROUND_HALF_UP))) if hours > 0 else 0
 
 
+EXIT_COLUMNS = (
+    Participant.exit_reason, Participant.formal_qualification, Participant.exit_status,
+    Participant.employment_terms, Participant.employment_extent,
+)
+
+
 def month_figures(db: Database, month: str | Month) -> MonthFigures:
     """Every figure of ESF's monthly summary: the participants with hours in the month, their
     organisations, the hours per type of organisation, the totals, and co-financing = hours × the
@@ -463,13 +469,16 @@ def month_figures(db: Database, month: str | Month) -> MonthFigures:
     m = to_month(month)
     project = get_project_settings(db)
     rounding = get_settings(db).hours_rounding
-    extra = (
-        Participant.exit_reason, Participant.formal_qualification, Participant.exit_status,
-        Participant.employment_terms, Participant.employment_extent,
-    )
     exits: dict[str, tuple] = {}
     with db.read() as s:
-        rows = _build(s, m, None, rounding, with_dates=True, extra=extra, extras=exits)
+        rows = _build(s, m, None, rounding, with_dates=True, extra=EXIT_COLUMNS, extras=exits)
+    return figures_of(m, rows, exits, project, rounding)
+
+
+def figures_of(m: Month, rows: Iterable[ParticipantMonth], exits: dict[str, tuple], project, rounding: str) -> MonthFigures:
+    """The month's figures from its participants' rows (`exits`: participant id -> the five
+    EXIT_COLUMNS): the one definition of the figures, for month_figures and for the month close's
+    status, which reads the hours of many months at once (app.services.month_close)."""
     on_15th = date(m.year, m.month, 15)
     people = []
     organisations: dict[str, list] = {}
