@@ -645,6 +645,19 @@ def impact_of_mark(db: Database, session_id: str, participant_id: str, status: s
     return impact_on(db, [month_of(day)]) if before != after else Impact()
 
 
+def impact_of_all_present(db: Database, session_id: str) -> Impact:
+    """"All present" about to be pressed on a session: a closed month is altered only when
+    someone would be newly marked present (a cancelled session gives no hours; marking it is refused)."""
+    from app.services.attendance import unmarked_participants
+
+    with db.read() as s:
+        ses = _session_row(s, session_id)
+        if ses.cancelled or not unmarked_participants(s, ses):
+            return Impact()
+        day = ses.date
+    return impact_on(db, [month_of(day)])
+
+
 def impact_of_session(db: Database, session_id: str, *, day: date | str | None = None, start: time | str | None = None,
                       end: time | str | None = None, cancelled: bool | None = None) -> Impact:
     """A session's date, times or cancellation about to change (None: unchanged; text as the form
@@ -686,18 +699,55 @@ def impact_of_rounding(db: Database, rounding: str) -> Impact:
     return impact_on(db, [m for m in closed if now[m.key] != new[m.key]])
 
 
-def impact_of_participant(db: Database, participant_id: str) -> Impact:
+# what the summary or SCB's block shows of a participant / an organisation
+PARTICIPANT_FIELDS = ("first_name", "last_name", "personal_number", "gender", "company_id", "project_start",
+                      "project_end", "exit_reason", "formal_qualification", "exit_status", "employment_terms",
+                      "employment_extent")
+COMPANY_FIELDS = ("name", "org_number", "organisation_type")
+
+
+def _alters(s, model, validated, record_id: str, data, fields) -> bool:
+    """Would saving `data` (a form's pending values) change one of `fields` of the record? Values
+    the service would refuse change nothing here: saving them reports the problem."""
+    from app.errors import ValidationError
+
+    row = s.get(model, record_id)
+    if row is None:
+        return False
+    try:
+        values = validated(s, data, record_id)
+    except (ValidationError, UserError):
+        return False
+    before = {key: getattr(row, key) for key in fields}
+    after = {**before, **{key: values[key] for key in fields if key in values}}
+    if "gender" in fields:  # the summary shows the gender the personal number gives when none is stored
+        for side in (before, after):
+            side["gender"] = reports._gender(side["gender"] or "", side["personal_number"])
+    return before != after
+
+
+def impact_of_participant(db: Database, participant_id: str, data=None) -> Impact:
     """A participant's employer or project data about to change: the closed months that reported
-    them (hours in the latest version)."""
+    them (hours in the latest version). With `data` (the form's ParticipantData) only when it
+    changes something the summary shows of them (name, personal number, gender, employer,
+    project data), not an e-mail address."""
+    from app.services.participants import _validated
+
     with db.read() as s:
+        if data is not None and not _alters(s, Participant, _validated, participant_id, data, PARTICIPANT_FIELDS):
+            return Impact()
         closes = _all_versions(s)
     return impact_on(db, [k for k, vs in closes.items() if participant_id in vs[-1].hours])
 
 
-def impact_of_company(db: Database, company_id: str) -> Impact:
-    """A company's organisation number or type about to change: the closed months with hours of
-    its staff."""
+def impact_of_company(db: Database, company_id: str, data=None) -> Impact:
+    """A company's name, organisation number or type about to change: the closed months with hours
+    of its staff. With `data` (the form's CompanyData) only when one of those changes."""
+    from app.services.companies import _validated
+
     with db.read() as s:
+        if data is not None and not _alters(s, Company, _validated, company_id, data, COMPANY_FIELDS):
+            return Impact()
         staff = set(s.execute(select(Participant.id).where(Participant.company_id == company_id)).scalars())
         closes = _all_versions(s)
     return impact_on(db, [k for k, vs in closes.items() if staff & set(vs[-1].hours)])

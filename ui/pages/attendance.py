@@ -378,7 +378,7 @@ class Page(QWidget):
         session = self._target(index) if index.isValid() else None
         if session is None:
             return
-        if not confirm_closed_change(self, month_close.impact_on(self.ctx.db, [month_close.month_of(session.date)])):
+        if not confirm_closed_change(self, month_close.impact_of_all_present(self.ctx.db, session.id)):
             return
         try:
             marked = service.mark_all_present(self.ctx.db, session.id)
