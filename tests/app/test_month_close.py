@@ -344,3 +344,40 @@ def test_project_data_a_company_type_and_the_unit_cost_change_a_closed_month(db)
     save_project_settings(db, replace(get_project_settings(db), unit_cost=Decimal("300")))
     changes = {c.key: (c.before, c.after) for c in _status(db)["2026-03"].figure_changes}
     assert (Decimal(changes["co_financing"][0]), Decimal(changes["co_financing"][1])) == (Decimal("6587.222"), Decimal("6780"))
+
+
+def test_the_forms_pending_values_warn_only_when_they_alter_what_was_reported(db):
+    from app.services.companies import get_company
+    from app.services.participants import get_participant
+
+    ids = build(db)
+    mc.close_month(db, "2026-03", today=LATER)
+    anna = get_participant(db, ids["anna"]).data
+    assert not mc.impact_of_participant(db, ids["anna"], replace(anna, email="anna@example.se", phone="070-123 45 67"))
+    assert not mc.impact_of_participant(db, ids["anna"], replace(anna, gender="female"))  # the personal number says so
+    assert mc.impact_of_participant(db, ids["anna"], replace(anna, company_id=ids["kommun"])).closed == ("2026-03",)
+    assert mc.impact_of_participant(db, ids["anna"], replace(anna, project_end="2026-03-31")).closed == ("2026-03",)
+    assert mc.impact_of_participant(db, ids["anna"], replace(anna, last_name="Berg")).closed == ("2026-03",)
+    assert not mc.impact_of_participant(db, ids["anna"], replace(anna, project_end="31 mars"))  # refused when saved
+    assert not mc.impact_of_participant(db, ids["david"], replace(get_participant(db, ids["david"]).data, company_id=ids["kommun"]))
+    kommun = get_company(db, ids["kommun"]).data
+    assert not mc.impact_of_company(db, ids["kommun"], replace(kommun, contact_name="Karin"))
+    assert mc.impact_of_company(db, ids["kommun"], replace(kommun, organisation_type="state")).closed == ("2026-03",)
+
+
+def test_all_present_alters_a_closed_month_only_when_someone_is_unmarked(db):
+    from app.models import Enrollment, Participant, enrollment_id
+
+    ids = build(db)
+    mc.close_month(db, "2026-03", today=LATER)
+    sve3 = _session(db, ids["sve"], date(2026, 3, 16))
+    # SVE-01's active participants on 03-16: Anna (late) and Fatima (present) are marked; David is waitlisted
+    assert not mc.impact_of_all_present(db, sve3)
+    with db.write() as s:
+        gus = Participant(first_name="Gustav", last_name="Gran", personal_number="198001012383")
+        s.add(gus)
+        s.flush()
+        s.add(Enrollment(id=enrollment_id(ids["sve"], gus.id), course_id=ids["sve"], participant_id=gus.id))
+    assert mc.impact_of_all_present(db, sve3).closed == ("2026-03",)
+    cancelled = _session(db, ids["sve"], date(2026, 3, 9))
+    assert not mc.impact_of_all_present(db, cancelled)  # no hours on a cancelled session
