@@ -148,10 +148,11 @@ HOURS_STATUSES = getattr(rules, "HOURS_STATUSES", ("present", "late"))  # the ma
 SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
 
 
-def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[str, Decimal]]:
+def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str, date] | None = None) -> dict[str, dict[str, Decimal]]:
     """Each month's hours per participant with hours, under `rounding`: the same rules and the
     same per-line rounding as app.services.reports.month_hours (the time reports), for many months
-    in one reading of their marks (the status covers every month of the project)."""
+    in one reading of their marks (the status covers every month of the project). `first_days`
+    gets each participant's first date with attended minutes up to the last month."""
     wanted = sorted(set(months), key=lambda m: m.key)
     if not wanted:
         return {}
@@ -190,6 +191,11 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     # distinct number of minutes
     rounded: dict[int, int] = {}
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    if first_days is not None:  # the marks before the first month are looked for in SQL (usually none)
+        first_days.update(reports._first_attended(s, None, wanted[0].first - timedelta(days=1)))
+        for (_month, pid, (day, _course)) in lines:
+            if day < first_days.get(pid, date.max):
+                first_days[pid] = day
     for (month, pid, _line), minutes in lines.items():
         c = rounded.get(minutes)
         if c is None:
@@ -254,18 +260,15 @@ def summary_figures(f: MonthFigures) -> dict:
     }
 
 
-def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str) -> dict[str, dict]:
-    """summary_figures of each month in `totals` (month_totals' hours), computed by issue 12's
-    reports.figures_of from one reading of the people for all the months (month_figures reads
-    the marks again for each month)."""
-    ids = sorted({pid for hours in totals.values() for pid in hours})
+def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str,
+                first_days: dict[str, date]) -> dict[str, dict]:
+    """summary_figures of each month in `totals` (month_totals' hours and first_days), computed by issue 12's reports.figures_of from one reading of the
+    people for all the months (month_figures reads the marks again for each month)."""
     if not totals:
         return {}
+    ids = sorted({pid for hours in totals.values() for pid in hours})
     people = reports._people(s, ids, *reports.EXIT_COLUMNS)
     n = len(reports._PEOPLE_COLUMNS)
-    # the first attended session up to the last month: the same as up to each month's end for
-    # anyone with hours in that month (the summary shows a start only in the month it falls in)
-    first = reports._first_attended(s, ids, max(to_month(k).last for k in totals))
     rows_of: dict[str, list] = {}
     for key, hours in totals.items():
         rows = rows_of[key] = []
@@ -280,7 +283,7 @@ def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str
                 gender=reports._gender(gender, pnr), company_id=company_id, company_name=company or "",
                 org_number=org or "", municipality=municipality or "", organisation_type=org_type or "",
                 protected=bool(protected), lines=(), hours=h, minutes=0,
-                start_date=declared_start or first.get(pid), end_date=declared_end,
+                start_date=declared_start or first_days.get(pid), end_date=declared_end,
             ))
     exits = {pid: person[n:] for pid, person in people.items()}
     return {key: summary_figures(reports.figures_of(to_month(key), rows, exits, project, rounding)) for key, rows in rows_of.items()}
@@ -522,9 +525,10 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
     project = get_project_settings(db)
     with db.read() as s:
         closes = _all_versions(s)
-        totals = month_totals(s, months, rounding)
+        first_days: dict[str, date] = {}
+        totals = month_totals(s, months, rounding, first_days)
         # today's figures only of the closed months: the open ones have nothing to compare with
-        figures = figures_now(s, {k: totals.get(k, {}) for k in closes}, project, rounding)
+        figures = figures_now(s, {k: totals.get(k, {}) for k in closes}, project, rounding, first_days)
         alias = _aliases(s)
         originals: dict[str, set[str]] = defaultdict(set)
         for pid, key in s.execute(

@@ -199,8 +199,9 @@ def _attended_marks(s, first: date, last: date, participant_ids: list[str] | Non
                 yield pid, day, course_id, attended
 
 
-def _first_attended(s, participant_ids: list[str], until: date) -> dict[str, date]:
-    """Each participant's first session with attended minutes, on or before `until`.
+def _first_attended(s, participant_ids: list[str] | None, until: date) -> dict[str, date]:
+    """Each participant's first session with attended minutes, on or before `until` (of everyone
+    when participant_ids is None).
 
     Aggregated in SQL for speed; the condition is app.rules.attended_minutes > 0 spelled out
     (a session always has minutes): present without minutes (the whole session), or present or
@@ -223,8 +224,9 @@ def _first_attended(s, participant_ids: list[str], until: date) -> dict[str, dat
         .group_by(Attendance.participant_id)
     )
     first: dict[str, date] = {}
-    for batch in _chunks(participant_ids):
-        for pid, day in s.execute(stmt.where(Attendance.participant_id.in_(batch))):
+    queries = [stmt] if participant_ids is None else (stmt.where(Attendance.participant_id.in_(b)) for b in _chunks(participant_ids))
+    for query in queries:
+        for pid, day in s.execute(query):
             if day is not None:
                 first[pid] = day
     return first
@@ -433,14 +435,23 @@ class MonthFigures:
         return (self.hours / self.organisation_count).quantize(HUNDREDTH, ROUND_HALF_UP) if self.organisations else None
 
 
-def _age(pnr: str, on: date) -> int | None:
+# per person, not per month: the month close's status works out the figures of many months at once
+@lru_cache(maxsize=65536)
+def _born(pnr: str) -> date | None:
     try:
-        born = birth_date_from_personal_number(pnr)
+        return birth_date_from_personal_number(pnr)
     except (FieldError, ValueError):
+        return None
+
+
+def _age(pnr: str, on: date) -> int | None:
+    born = _born(pnr)
+    if born is None:
         return None
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+@lru_cache(maxsize=65536)
 def _esf_number(pnr: str, hyphen: bool) -> str:
     try:
         return esf_personal_number(pnr, hyphen)
@@ -448,6 +459,7 @@ def _esf_number(pnr: str, hyphen: bool) -> str:
         return pnr
 
 
+@lru_cache(maxsize=4096)  # few distinct values in a month
 def scb_hours(hours: Decimal) -> int:
     """Whole hours for SCB's column M (typed values 1-250): half up, and at least 1 for anyone
     with time in the month (SCB's template refuses 0)."""

@@ -287,6 +287,12 @@ def test_month_totals_agree_with_month_hours_on_random_registers(db, seed, scan_
                 minutes = None if status == "present" and rnd.random() < 0.6 else rnd.randint(0, 300)
                 s.add(Attendance(id=attendance_id(ses.id, p.id), session_id=ses.id, participant_id=p.id, status=status,
                                  minutes=minutes, deleted_at=utcnow() if rnd.random() < 0.05 else None))
+        # February, before the months read: these people did not start in March (the summary's start)
+        february = CourseSession(course_id=courses[1].id, date=date(2026, 2, 10), start_time=time(9), end_time=time(11))
+        s.add(february)
+        s.flush()
+        for p in people[3:6]:
+            s.add(Attendance(id=attendance_id(february.id, p.id), session_id=february.id, participant_id=p.id, status="present"))
         courses[0].deleted_at = utcnow()
         people[0].deleted_at = utcnow()
         people[1].project_start, people[2].project_end, people[2].exit_reason = date(2026, 3, 20), date(2026, 4, 10), 2
@@ -296,8 +302,9 @@ def test_month_totals_agree_with_month_hours_on_random_registers(db, seed, scan_
     for rounding in ("exact", "floor"):
         save_settings(db, replace(get_settings(db), hours_rounding=rounding))
         with db.read() as s:
-            totals = mc.month_totals(s, [mc.to_month("2026-03"), mc.to_month("2026-04")], rounding)
-            figures = mc.figures_now(s, totals, get_project_settings(db), rounding)
+            first_days: dict = {}
+            totals = mc.month_totals(s, [mc.to_month("2026-03"), mc.to_month("2026-04")], rounding, first_days)
+            figures = mc.figures_now(s, totals, get_project_settings(db), rounding, first_days)
         for month in ("2026-03", "2026-04"):
             expected = {r.participant_id: r.hours for r in month_hours(db, month, rounding=rounding, today=LATER)}
             assert totals[month] == expected and len(expected) > 5
