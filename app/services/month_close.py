@@ -191,8 +191,8 @@ def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str
     # distinct number of minutes
     rounded: dict[int, int] = {}
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if first_days is not None:  # the marks before the first month are looked for in SQL (usually none)
-        first_days.update(reports._first_attended(s, None, wanted[0].first - timedelta(days=1)))
+    if first_days is not None:
+        first_days.update(_first_before(conn, wanted[0].first))
         for (_month, pid, (day, _course)) in lines:
             if day < first_days.get(pid, date.max):
                 first_days[pid] = day
@@ -206,6 +206,29 @@ def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str
         per = cents.get((m.year, m.month), {})
         totals[m.key] = {pid: Decimal(c).scaleb(-2) for pid, c in per.items() if c > 0}
     return totals
+
+
+def _first_before(conn, day: date) -> dict[str, date]:
+    """Each participant's first date with attended minutes before `day` (the sessions before the
+    months month_totals reads: usually none, so they are looked up by session, not by scanning
+    every mark)."""
+    a, se = Attendance.__table__, CourseSession.__table__
+    stmt = (
+        select(a.c.participant_id, a.c.status, a.c.minutes, se.c.date, se.c.start_time, se.c.end_time)
+        .join(se, se.c.id == a.c.session_id)
+        .where(
+            a.c.session_id.in_(select(se.c.id).where(
+                se.c.date < day, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
+                se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
+            )),
+            a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
+        )
+    )
+    first: dict[str, date] = {}
+    for pid, status, minutes, when, start, end in conn.execute(stmt):
+        if rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0 and when < first.get(pid, date.max):
+            first[pid] = when
+    return first
 
 
 UNKNOWN_PERSON = ("", "")

@@ -199,9 +199,8 @@ def _attended_marks(s, first: date, last: date, participant_ids: list[str] | Non
                 yield pid, day, course_id, attended
 
 
-def _first_attended(s, participant_ids: list[str] | None, until: date) -> dict[str, date]:
-    """Each participant's first session with attended minutes, on or before `until` (of everyone
-    when participant_ids is None).
+def _first_attended(s, participant_ids: list[str], until: date) -> dict[str, date]:
+    """Each participant's first session with attended minutes, on or before `until`.
 
     Aggregated in SQL for speed; the condition is app.rules.attended_minutes > 0 spelled out
     (a session always has minutes): present without minutes (the whole session), or present or
@@ -224,9 +223,8 @@ def _first_attended(s, participant_ids: list[str] | None, until: date) -> dict[s
         .group_by(Attendance.participant_id)
     )
     first: dict[str, date] = {}
-    queries = [stmt] if participant_ids is None else (stmt.where(Attendance.participant_id.in_(b)) for b in _chunks(participant_ids))
-    for query in queries:
-        for pid, day in s.execute(query):
+    for batch in _chunks(participant_ids):
+        for pid, day in s.execute(stmt.where(Attendance.participant_id.in_(batch))):
             if day is not None:
                 first[pid] = day
     return first
