@@ -16,10 +16,12 @@ Closing a changed month again records a new version; earlier versions stay reada
 
 from __future__ import annotations
 
+import gc
 import getpass
 import hashlib
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -285,29 +287,28 @@ def summary_figures(f: MonthFigures) -> dict:
 
 def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str,
                 first_days: dict[str, date]) -> dict[str, dict]:
-    """summary_figures of each month in `totals` (month_totals' hours and first_days), computed by issue 12's reports.figures_of from one reading of the
-    people for all the months (month_figures reads the marks again for each month)."""
+    """summary_figures of each month in `totals` (month_totals' hours and first_days), computed
+    by issue 12's reports.figures_of from one reading of the people for all the months
+    (month_figures would read the marks again for each month)."""
     if not totals:
         return {}
     ids = sorted({pid for hours in totals.values() for pid in hours})
     people = reports._people(s, ids, *reports.EXIT_COLUMNS)
     n = len(reports._PEOPLE_COLUMNS)
+    person_of: dict[str, dict] = {}  # what a participant's row holds besides the month's hours
+    for pid, row in people.items():
+        (_id, first_name, last_name, pnr, gender, company_id, company, org, municipality, org_type, protected,
+         declared_start, declared_end) = row[:n]
+        person_of[pid] = dict(
+            participant_id=pid, first_name=first_name, last_name=last_name, personal_number=pnr,
+            gender=reports._gender(gender, pnr), company_id=company_id, company_name=company or "",
+            org_number=org or "", municipality=municipality or "", organisation_type=org_type or "",
+            protected=bool(protected), lines=(), minutes=0,
+            start_date=declared_start or first_days.get(pid), end_date=declared_end,
+        )
     rows_of: dict[str, list] = {}
     for key, hours in totals.items():
-        rows = rows_of[key] = []
-        for pid, h in hours.items():
-            person = people.get(pid)
-            if person is None:
-                continue
-            (_id, first_name, last_name, pnr, gender, company_id, company, org, municipality, org_type, protected,
-             declared_start, declared_end) = person[:n]
-            rows.append(reports.ParticipantMonth(
-                participant_id=pid, first_name=first_name, last_name=last_name, personal_number=pnr,
-                gender=reports._gender(gender, pnr), company_id=company_id, company_name=company or "",
-                org_number=org or "", municipality=municipality or "", organisation_type=org_type or "",
-                protected=bool(protected), lines=(), hours=h, minutes=0,
-                start_date=declared_start or first_days.get(pid), end_date=declared_end,
-            ))
+        rows_of[key] = [reports.ParticipantMonth(hours=h, **person_of[pid]) for pid, h in hours.items() if pid in person_of]
     exits = {pid: person[n:] for pid, person in people.items()}
     return {key: summary_figures(reports.figures_of(to_month(key), rows, exits, project, rounding)) for key, rows in rows_of.items()}
 
@@ -536,6 +537,20 @@ def masked(pnr: str) -> str:
         return ""
 
 
+@contextmanager
+def _without_gc():
+    """The status builds some hundred thousand short-lived objects without reference cycles (the
+    figures of every closed month); the cycle collector would walk them again and again (about a
+    third of the time on the large programme)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus]:
     """Every month of the project, oldest first: open, closed (when, by whom) or changed after
     close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
@@ -546,7 +561,7 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
     months = project_months(db)
     rounding = current_rounding(db)
     project = get_project_settings(db)
-    with db.read() as s:
+    with db.read() as s, _without_gc():
         closes = _all_versions(s)
         first_days: dict[str, date] = {}
         totals = month_totals(s, months, rounding, first_days)
