@@ -146,7 +146,7 @@ def month_of(day: date) -> Month:
 # --- today's figures ----------------------------------------------------------------------
 
 
-HOURS_STATUSES = getattr(rules, "HOURS_STATUSES", ("present", "late"))  # the marks that can give hours
+HOURS_STATUSES = rules.HOURS_STATUSES  # the marks that can give hours
 SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
 
 
@@ -236,15 +236,11 @@ def _first_before(conn, day: date) -> dict[str, date]:
 UNKNOWN_PERSON = ("", "")
 
 
-def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
-    """participant id -> (name, personal number); deleted people included (a close names them),
-    all of them when `ids` is None."""
+def people_info(s, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """participant id -> (name, personal number); deleted people included (a close names them)."""
     stmt = select(Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number)
-    if ids is None:
-        rows = s.execute(stmt)
-    else:
-        ids = sorted(set(ids))
-        rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
+    ids = sorted(set(ids))
+    rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
     return {pid: (f"{first} {last}".strip(), pnr) for pid, first, last, pnr in rows}
 
 
@@ -426,21 +422,16 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
     key = m.key if n == 1 else f"{m.key}-v{n}"
     summary = folder / translate_in(lang, N_("summary-{month}.xlsx")).format(month=key)
     reports_pdf = folder / translate_in(lang, N_("time-reports-{month}.pdf")).format(month=key)
-    _write_summary(db, m, summary, lang, today)
+    _write_summary(db, m, summary)
     write_time_reports(db, m, reports_pdf, lang=lang)
     return close_month(db, m, files=[summary, reports_pdf], user=user, today=today)
 
 
-def _write_summary(db: Database, m: Month, path: Path, lang: str, today: date) -> None:
-    """The month's summary workbook: ESF's own (issue 12's app.documents.esf_summary) when there."""
-    try:
-        from app.documents.esf_summary import write_esf_summary
-    except ImportError:
-        from app.services.reports import write_summary
+def _write_summary(db: Database, m: Month, path: Path) -> None:
+    """The month's summary workbook: ESF's own, from the same month_figures the close records."""
+    from app.documents.esf_summary import write_esf_summary
 
-        write_summary(db, m, path, lang=lang, today=today)
-    else:
-        write_esf_summary(db, m, path)
+    write_esf_summary(db, m, path)
 
 
 # --- status -------------------------------------------------------------------------------
@@ -448,19 +439,18 @@ def _write_summary(db: Database, m: Month, path: Path, lang: str, today: date) -
 
 def project_months(db: Database) -> list[Month]:
     """The months of the project: from the project's start to its end (issue 12's settings, when
-    present), else from the first to the last session; and every month ever closed."""
-    from app.services import settings as settings_service
+    set), else from the first to the last session; and every month ever closed."""
+    from app.services.settings import get_project_settings
 
-    project = getattr(settings_service, "get_project_settings", None)  # issue 12
-    settings = project(db) if project is not None else settings_service.get_settings(db)
-    start, end = getattr(settings, "project_start", None), getattr(settings, "project_end", None)
+    settings = get_project_settings(db)
+    start, end = settings.project_start, settings.project_end
     with db.read() as s:
         first, last = s.execute(
             select(func.min(CourseSession.date), func.max(CourseSession.date)).where(CourseSession.deleted_at.is_(None))
         ).one()
         closed = set(s.execute(select(MonthClose.month).where(MonthClose.deleted_at.is_(None))).scalars())
-    first = _as_date(start) or first
-    last = _as_date(end) or last
+    first = start or first
+    last = end or last
     months: set[str] = set(closed)
     if first is not None and last is not None:
         m = month_of(first)
@@ -468,17 +458,6 @@ def project_months(db: Database) -> list[Month]:
             months.add(m.key)
             m = next_month(m)
     return [to_month(k) for k in sorted(months)]
-
-
-def _as_date(value) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _aliases(s) -> dict[str, str]:
