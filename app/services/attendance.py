@@ -496,6 +496,23 @@ def clear_mark(db: Database, session_id: str, participant_id: str) -> bool:
         return True
 
 
+def unmarked_participants(s, session: CourseSession) -> list[str]:
+    """The active participants of the session's course without a live mark on it: whom "all
+    present" marks."""
+    marked = select(Attendance.participant_id).where(Attendance.session_id == session.id, Attendance.deleted_at.is_(None))
+    return list(s.execute(
+        select(Enrollment.participant_id)
+        .join(Participant, Participant.id == Enrollment.participant_id)
+        .where(
+            Enrollment.course_id == session.course_id,
+            Enrollment.deleted_at.is_(None),
+            Enrollment.status.in_(ACTIVE_STATUSES),
+            Participant.deleted_at.is_(None),
+            Enrollment.participant_id.not_in(marked),
+        )
+    ).scalars())
+
+
 def mark_all_present(db: Database, session_id: str, *, now: datetime | None = None) -> list[str]:
     """Mark present every active participant of the session's course who has no mark yet (not
     before the session has started). Returns the ids of the participants marked."""
@@ -509,34 +526,21 @@ def mark_all_present(db: Database, session_id: str, *, now: datetime | None = No
             raise ValidationError(
                 Problem("status", rules.future_mark_message(session.date, session.start_time), "attendance")
             )
-        participant_ids = s.execute(
-            select(Enrollment.participant_id)
-            .join(Participant, Participant.id == Enrollment.participant_id)
-            .where(
-                Enrollment.course_id == session.course_id,
-                Enrollment.deleted_at.is_(None),
-                Enrollment.status.in_(ACTIVE_STATUSES),
-                Participant.deleted_at.is_(None),
-            )
-        ).scalars().all()
         existing = {
             row.participant_id: row
             for row in s.execute(select(Attendance).where(Attendance.session_id == session_id)).scalars()
         }
-        marked: list[str] = []
+        marked = unmarked_participants(s, session)
         new_rows = []
-        for pid in participant_ids:
+        for pid in marked:
             row = existing.get(pid)
             if row is None:
                 new_rows.append(
                     {"id": attendance_id(session_id, pid), "session_id": session_id, "participant_id": pid,
                      "status": "present", "minutes": None, "note": ""}
                 )
-            elif row.deleted_at is not None:
-                row.status, row.minutes, row.note, row.deleted_at = "present", None, "", None
             else:
-                continue
-            marked.append(pid)
+                row.status, row.minutes, row.note, row.deleted_at = "present", None, "", None
         if new_rows:
             s.execute(insert(Attendance), new_rows)
     return marked

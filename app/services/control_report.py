@@ -9,9 +9,6 @@ with hours (organisation number, type of organisation); more than 250 hours for 
 two overlapping sessions of different courses (double reporting); sessions on Sundays or public
 holidays; marks on sessions in the future; in a closed month, participants with hours and no
 signed original; and every month up to this one that is past SCB's deadline and not closed.
-
-The settings, the type of organisation and the project dates come with issue 12; a check whose
-field does not exist yet is skipped.
 """
 
 from __future__ import annotations
@@ -31,12 +28,6 @@ from app.services import month_close as mc
 from app.services.reports import Month, to_month
 
 MAX_HOURS = Decimal(250)  # the ESF summary accepts 0-250 hours per participant and month
-
-# issue 12's names: the settings' fields, the company's type, the participant's project dates
-SETTING_CHECKS = (
-    ("case_number", "missing-case-number"),
-    ("unit_cost", "missing-unit-cost"),
-)
 
 
 @dataclass(frozen=True)
@@ -75,28 +66,23 @@ def _people(s, ids) -> dict[str, str]:
 
 
 def _settings(db: Database) -> list[Finding]:
-    from app.services import settings as settings_service
+    from app.services.settings import get_project_settings
 
-    project = getattr(settings_service, "get_project_settings", None)  # issue 12's ESF settings
-    if project is None:
-        return []
-    settings = project(db)
-    texts = {
-        "missing-case-number": _("The project's case number (ärende-id) is missing in Settings."),
-        "missing-unit-cost": _("The project's unit cost per hour is missing in Settings."),
-    }
-    return [
-        Finding(code, texts[code], "settings", name)
-        for name, code in SETTING_CHECKS
-        if hasattr(settings, name) and getattr(settings, name) in (None, "", 0)
-    ]
+    settings = get_project_settings(db)
+    out = []
+    if not settings.case_number:
+        out.append(Finding("missing-case-number", _("The project's case number (ärende-id) is missing in Settings."),
+                           "settings", "esf.case_number"))
+    if not settings.unit_cost:
+        out.append(Finding("missing-unit-cost", _("The project's unit cost per hour is missing in Settings."),
+                           "settings", "esf.unit_cost"))
+    return out
 
 
 def _companies(s, hours: dict[str, Decimal]) -> list[Finding]:
     if not hours:
         return []
-    has_type = hasattr(Company, "organisation_type")
-    cols = [Company.id, Company.name, Company.org_number] + ([Company.organisation_type] if has_type else [])
+    cols = (Company.id, Company.name, Company.org_number, Company.organisation_type)
     ids = sorted(hours)
     rows = {}
     for i in range(0, len(ids), 500):
@@ -104,10 +90,10 @@ def _companies(s, hours: dict[str, Decimal]) -> list[Finding]:
         for row in s.execute(stmt):
             rows[row[0]] = row
     out = []
-    for cid, name, org, *kind in sorted(rows.values(), key=lambda r: (r[1].casefold(), r[0])):
+    for cid, name, org, kind in sorted(rows.values(), key=lambda r: (r[1].casefold(), r[0])):
         if not org:
             out.append(Finding("company-without-org-number", _("{company}: the organisation number is missing.").format(company=name), "companies", cid))
-        if has_type and not kind[0]:
+        if not kind:
             out.append(Finding("company-without-type", _("{company}: the type of organisation is missing.").format(company=name), "companies", cid))
     return out
 
@@ -122,8 +108,6 @@ def _over_limit(hours: dict[str, Decimal], people: dict[str, str], m: Month) -> 
 
 
 def _end_without_start(s, m: Month, hours: dict[str, Decimal]) -> list[Finding]:
-    if not (hasattr(Participant, "project_end") and hasattr(Participant, "project_start")):
-        return []
     stmt = select(Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number).where(
         Participant.deleted_at.is_(None), Participant.project_end.is_not(None), Participant.project_start.is_(None),
         Participant.project_end <= m.last,

@@ -16,17 +16,19 @@ Closing a changed month again records a new version; earlier versions stay reada
 
 from __future__ import annotations
 
+import gc
 import getpass
 import hashlib
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 
 from app import rules
 from app.db import Database
@@ -44,7 +46,8 @@ from app.models import (
     SyncAlias,
     utcnow,
 )
-from app.services.reports import ZERO, Month, round_hours, to_month
+from app.services import reports
+from app.services.reports import ZERO, Month, MonthFigures, month_figures, round_hours, to_month
 from app.validation import mask_personal_number
 
 OPEN, CLOSED, CHANGED = "open", "closed", "changed"
@@ -143,14 +146,15 @@ def month_of(day: date) -> Month:
 # --- today's figures ----------------------------------------------------------------------
 
 
-HOURS_STATUSES = getattr(rules, "HOURS_STATUSES", ("present", "late"))  # the marks that can give hours
+HOURS_STATUSES = rules.HOURS_STATUSES  # the marks that can give hours
 SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
 
 
-def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[str, Decimal]]:
+def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str, date] | None = None) -> dict[str, dict[str, Decimal]]:
     """Each month's hours per participant with hours, under `rounding`: the same rules and the
     same per-line rounding as app.services.reports.month_hours (the time reports), for many months
-    in one reading of their marks (the status covers every month of the project)."""
+    in one reading of their marks (the status covers every month of the project). `first_days`
+    gets each participant's first date with attended minutes up to the last month."""
     wanted = sorted(set(months), key=lambda m: m.key)
     if not wanted:
         return {}
@@ -189,6 +193,11 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     # distinct number of minutes
     rounded: dict[int, int] = {}
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    if first_days is not None:
+        first_days.update(_first_before(conn, wanted[0].first))
+        for (_month, pid, (day, _course)) in lines:
+            if day < first_days.get(pid, date.max):
+                first_days[pid] = day
     for (month, pid, _line), minutes in lines.items():
         c = rounded.get(minutes)
         if c is None:
@@ -201,60 +210,103 @@ def month_totals(s, months: Iterable[Month], rounding: str) -> dict[str, dict[st
     return totals
 
 
-UNKNOWN_PERSON = ("", "", "", "", "")
+def _first_before(conn, day: date) -> dict[str, date]:
+    """Each participant's first date with attended minutes before `day` (the sessions before the
+    months month_totals reads: usually none, so they are looked up by session, not by scanning
+    every mark)."""
+    a, se = Attendance.__table__, CourseSession.__table__
+    stmt = (
+        select(a.c.participant_id, a.c.status, a.c.minutes, se.c.date, se.c.start_time, se.c.end_time)
+        .join(se, se.c.id == a.c.session_id)
+        .where(
+            a.c.session_id.in_(select(se.c.id).where(
+                se.c.date < day, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
+                se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
+            )),
+            a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
+        )
+    )
+    first: dict[str, date] = {}
+    for pid, status, minutes, when, start, end in conn.execute(stmt):
+        if rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0 and when < first.get(pid, date.max):
+            first[pid] = when
+    return first
 
 
-def people_info(s, ids: Iterable[str] | None = None) -> dict[str, tuple]:
-    """participant id -> (name, personal number, gender, employer key, employer's type of
-    organisation); deleted people included (a close names them), all of them when `ids` is None."""
-    kind = getattr(Company, "organisation_type", None)  # issue 12's field
-    stmt = select(
-        Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number,
-        Participant.gender, Company.org_number, Company.id, kind if kind is not None else literal(""),
-    ).outerjoin(Company, Company.id == Participant.company_id)
-    out = {}
-    if ids is None:
-        rows = s.execute(stmt)
-    else:
-        ids = sorted(set(ids))
-        rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
-    for pid, first, last, pnr, gender, org, cid, org_type in rows:
-        out[pid] = (f"{first} {last}".strip(), pnr, gender or _gender_of(pnr), org or cid or "", org_type or "")
-    return out
+UNKNOWN_PERSON = ("", "")
 
 
-def _gender_of(pnr: str) -> str:
-    from app.services.reports import _gender
+def people_info(s, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """participant id -> (name, personal number); deleted people included (a close names them)."""
+    stmt = select(Participant.id, Participant.first_name, Participant.last_name, Participant.personal_number)
+    ids = sorted(set(ids))
+    rows = (row for i in range(0, len(ids), 500) for row in s.execute(stmt.where(Participant.id.in_(ids[i:i + 500]))))
+    return {pid: (f"{first} {last}".strip(), pnr) for pid, first, last, pnr in rows}
 
-    return _gender("", pnr)
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
-def summary_figures(month: Month, hours: dict[str, Decimal], people: dict[str, tuple], rounding: str) -> dict:
-    """The figures of the month's summary that a close records and the status compares: a plain
-    mapping of JSON values. (When issue 12's app.services.reports.month_figures lands, this is
-    the one place to point at it.)"""
-    by_org: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    by_type: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    women = men = 0
-    for pid, h in hours.items():
-        _name, _pnr, gender, org, org_type = people.get(pid, UNKNOWN_PERSON)
-        by_org[org] += h
-        by_type[org_type] += h
-        women += gender == "female"
-        men += gender == "male"
-    figures = {
-        "month": month.key,
-        "rounding": rounding,
-        "participants": len(hours),
-        "hours": str(sum(hours.values(), ZERO)),
-        "women": women,
-        "men": men,
-        "organisations": len(by_org),
-        "hours_by_organisation": {k: str(v) for k, v in sorted(by_org.items())},
+def summary_figures(f: MonthFigures) -> dict:
+    """The figures of the month's summary (issue 12's app.services.reports.month_figures, the
+    same the workbook shows) as the plain JSON mapping a close records and the status compares.
+    Per participant: what the summary and SCB's block show of them, keyed by id (no names or
+    personal numbers: the close is synced)."""
+    return {
+        "month": f.month.key,
+        "rounding": f.rounding,
+        "unit_cost": _text(f.unit_cost),
+        "participants": f.participant_count,
+        "hours": str(f.hours),
+        "women": f.women,
+        "men": f.men,
+        "organisations": f.organisation_count,
+        "hours_per_participant": _text(f.hours_per_participant),
+        "hours_per_organisation": _text(f.hours_per_organisation),
+        "co_financing": _text(f.co_financing),
+        "hours_by_organisation": {o.org_number or o.company_id: str(o.hours) for o in f.organisations},
+        "hours_by_organisation_type": {t.organisation_type: str(t.hours) for t in f.types},
+        "co_financing_by_organisation_type": {t.organisation_type: _text(t.co_financing) for t in f.types},
+        "participant_data": {
+            p.participant_id: {
+                "organisation": p.org_number or p.company_id or "", "organisation_type": p.organisation_type,
+                "gender": p.gender, "age": p.age, "scb_hours": p.scb_hours,
+                "start": _text(p.start), "end": _text(p.end), "exit_reason": p.exit_reason,
+                "formal_qualification": p.formal_qualification, "exit_status": p.exit_status,
+                "employment_terms": p.employment_terms, "employment_extent": p.employment_extent,
+            }
+            for p in f.participants
+        },
     }
-    if hasattr(Company, "organisation_type"):
-        figures["hours_by_organisation_type"] = {k: str(v) for k, v in sorted(by_type.items())}
-    return figures
+
+
+def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str,
+                first_days: dict[str, date]) -> dict[str, dict]:
+    """summary_figures of each month in `totals` (month_totals' hours and first_days), computed
+    by issue 12's reports.figures_of from one reading of the people for all the months
+    (month_figures would read the marks again for each month)."""
+    if not totals:
+        return {}
+    ids = sorted({pid for hours in totals.values() for pid in hours})
+    people = reports._people(s, ids, *reports.EXIT_COLUMNS)
+    n = len(reports._PEOPLE_COLUMNS)
+    person_of: dict[str, dict] = {}  # what a participant's row holds besides the month's hours
+    for pid, row in people.items():
+        (_id, first_name, last_name, pnr, gender, company_id, company, org, municipality, org_type, protected,
+         declared_start, declared_end) = row[:n]
+        person_of[pid] = dict(
+            participant_id=pid, first_name=first_name, last_name=last_name, personal_number=pnr,
+            gender=reports._gender(gender, pnr), company_id=company_id, company_name=company or "",
+            org_number=org or "", municipality=municipality or "", organisation_type=org_type or "",
+            protected=bool(protected), lines=(), minutes=0,
+            start_date=declared_start or first_days.get(pid), end_date=declared_end,
+        )
+    rows_of: dict[str, list] = {}
+    for key, hours in totals.items():
+        rows_of[key] = [reports.ParticipantMonth(hours=h, **person_of[pid]) for pid, h in hours.items() if pid in person_of]
+    exits = {pid: person[n:] for pid, person in people.items()}
+    return {key: summary_figures(reports.figures_of(to_month(key), rows, exits, project, rounding)) for key, rows in rows_of.items()}
 
 
 def current_rounding(db: Database) -> str:
@@ -337,15 +389,14 @@ def close_month(
         if not p.is_file():
             raise UserError(_("The file {file} was not found.").format(file=p))
     hashes = {p.name: _sha256(p) for p in paths}
-    rounding = current_rounding(db)
     device = device_id(db)
+    figures = month_figures(db, m)
+    hours = {p.participant_id: p.hours for p in figures.participants}
     with db.write() as s:
-        hours = month_totals(s, [m], rounding)[m.key]
-        figures = summary_figures(m, hours, people_info(s, hours), rounding)
         row = MonthClose(
             month=m.key, closed_at=utcnow(), closed_by=user if user is not None else _user(), device_id=device,
-            rounding=rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
-            figures=_dumps(figures), files=_dumps(hashes),
+            rounding=figures.rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
+            figures=_dumps(summary_figures(figures)), files=_dumps(hashes),
         )
         s.add(row)
         s.flush()
@@ -371,21 +422,16 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
     key = m.key if n == 1 else f"{m.key}-v{n}"
     summary = folder / translate_in(lang, N_("summary-{month}.xlsx")).format(month=key)
     reports_pdf = folder / translate_in(lang, N_("time-reports-{month}.pdf")).format(month=key)
-    _write_summary(db, m, summary, lang, today)
+    _write_summary(db, m, summary)
     write_time_reports(db, m, reports_pdf, lang=lang)
     return close_month(db, m, files=[summary, reports_pdf], user=user, today=today)
 
 
-def _write_summary(db: Database, m: Month, path: Path, lang: str, today: date) -> None:
-    """The month's summary workbook: ESF's own (issue 12's app.documents.esf_summary) when there."""
-    try:
-        from app.documents.esf_summary import write_esf_summary
-    except ImportError:
-        from app.services.reports import write_summary
+def _write_summary(db: Database, m: Month, path: Path) -> None:
+    """The month's summary workbook: ESF's own, from the same month_figures the close records."""
+    from app.documents.esf_summary import write_esf_summary
 
-        write_summary(db, m, path, lang=lang, today=today)
-    else:
-        write_esf_summary(db, m, path)
+    write_esf_summary(db, m, path)
 
 
 # --- status -------------------------------------------------------------------------------
@@ -393,19 +439,18 @@ def _write_summary(db: Database, m: Month, path: Path, lang: str, today: date) -
 
 def project_months(db: Database) -> list[Month]:
     """The months of the project: from the project's start to its end (issue 12's settings, when
-    present), else from the first to the last session; and every month ever closed."""
-    from app.services import settings as settings_service
+    set), else from the first to the last session; and every month ever closed."""
+    from app.services.settings import get_project_settings
 
-    project = getattr(settings_service, "get_project_settings", None)  # issue 12
-    settings = project(db) if project is not None else settings_service.get_settings(db)
-    start, end = getattr(settings, "project_start", None), getattr(settings, "project_end", None)
+    settings = get_project_settings(db)
+    start, end = settings.project_start, settings.project_end
     with db.read() as s:
         first, last = s.execute(
             select(func.min(CourseSession.date), func.max(CourseSession.date)).where(CourseSession.deleted_at.is_(None))
         ).one()
         closed = set(s.execute(select(MonthClose.month).where(MonthClose.deleted_at.is_(None))).scalars())
-    first = _as_date(start) or first
-    last = _as_date(end) or last
+    first = start or first
+    last = end or last
     months: set[str] = set(closed)
     if first is not None and last is not None:
         m = month_of(first)
@@ -413,17 +458,6 @@ def project_months(db: Database) -> list[Month]:
             months.add(m.key)
             m = next_month(m)
     return [to_month(k) for k in sorted(months)]
-
-
-def _as_date(value) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _aliases(s) -> dict[str, str]:
@@ -452,14 +486,20 @@ def _rekeyed(hours: dict[str, Decimal], alias: dict[str, str]) -> dict[str, Deci
     return out
 
 
-def _differences(before: dict[str, Decimal], after: dict[str, Decimal], people: dict[str, tuple]) -> tuple[Difference, ...]:
+def _differences(before: dict[str, Decimal], after: dict[str, Decimal], ids: Iterable[str],
+                 people: dict[str, tuple]) -> tuple[Difference, ...]:
     out = []
-    for pid in set(before) | set(after):
-        b, a = before.get(pid, ZERO), after.get(pid, ZERO)
-        if b != a:
-            name, pnr = people.get(pid, UNKNOWN_PERSON)[:2]
-            out.append(Difference(pid, name, masked(pnr), b, a))
+    for pid in ids:
+        name, pnr = people.get(pid, UNKNOWN_PERSON)
+        out.append(Difference(pid, name, masked(pnr), before.get(pid, ZERO), after.get(pid, ZERO)))
     return tuple(sorted(out, key=lambda d: (d.name.casefold(), d.participant_id)))
+
+
+def _rekeyed_figures(figures: dict, alias: dict[str, str]) -> dict:
+    data = figures.get("participant_data")
+    if not alias or not data:
+        return figures
+    return {**figures, "participant_data": {alias.get(pid, pid): v for pid, v in data.items()}}
 
 
 def _figure_changes(before: dict, after: dict) -> tuple[FigureChange, ...]:
@@ -476,23 +516,47 @@ def masked(pnr: str) -> str:
         return ""
 
 
+@contextmanager
+def _without_gc():
+    """The status builds some hundred thousand short-lived objects without reference cycles (the
+    figures of every closed month); the cycle collector would walk them again and again (about a
+    third of the time on the large programme)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus]:
     """Every month of the project, oldest first: open, closed (when, by whom) or changed after
     close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
     the originals received and missing."""
+    from app.services.settings import get_project_settings
+
     today = today or date.today()
     months = project_months(db)
     rounding = current_rounding(db)
-    with db.read() as s:
+    project = get_project_settings(db)
+    with db.read() as s, _without_gc():
         closes = _all_versions(s)
-        totals = month_totals(s, months, rounding)
+        first_days: dict[str, date] = {}
+        totals = month_totals(s, months, rounding, first_days)
+        # today's figures only of the closed months: the open ones have nothing to compare with
+        figures = figures_now(s, {k: totals.get(k, {}) for k in closes}, project, rounding, first_days)
         alias = _aliases(s)
-        people = people_info(s)
         originals: dict[str, set[str]] = defaultdict(set)
         for pid, key in s.execute(
             select(OriginalReceived.participant_id, OriginalReceived.month).where(OriginalReceived.deleted_at.is_(None))
         ):
             originals[key].add(alias.get(pid, pid))
+        found: dict[str, tuple] = {}
+        for k, vs in closes.items():
+            before, now = _rekeyed(vs[-1].hours, alias), totals.get(k, {})
+            found[k] = (before, [pid for pid in set(before) | set(now) if before.get(pid, ZERO) != now.get(pid, ZERO)])
+        people = people_info(s, {pid for _before, ids in found.values() for pid in ids})
     result = []
     resend_from: str | None = None
     for m in months:
@@ -506,9 +570,9 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
         if latest is None:
             result.append(MonthStatus(state=OPEN, overdue=scb_due(m) < today, **common))
             continue
-        before = _rekeyed(latest.hours, alias)
-        diffs = _differences(before, now, people)
-        changes = _figure_changes(latest.figures, summary_figures(m, now, people, rounding))
+        before, ids = found[m.key]
+        diffs = _differences(before, now, ids, people)
+        changes = _figure_changes(_rekeyed_figures(latest.figures, alias), figures[m.key])
         changed = bool(diffs or changes)
         if changed and resend_from is None:
             resend_from = m.key
@@ -602,6 +666,19 @@ def impact_of_mark(db: Database, session_id: str, participant_id: str, status: s
     return impact_on(db, [month_of(day)]) if before != after else Impact()
 
 
+def impact_of_all_present(db: Database, session_id: str) -> Impact:
+    """"All present" about to be pressed on a session: a closed month is altered only when
+    someone would be newly marked present (a cancelled session gives no hours; marking it is refused)."""
+    from app.services.attendance import unmarked_participants
+
+    with db.read() as s:
+        ses = _session_row(s, session_id)
+        if ses.cancelled or not unmarked_participants(s, ses):
+            return Impact()
+        day = ses.date
+    return impact_on(db, [month_of(day)])
+
+
 def impact_of_session(db: Database, session_id: str, *, day: date | str | None = None, start: time | str | None = None,
                       end: time | str | None = None, cancelled: bool | None = None) -> Impact:
     """A session's date, times or cancellation about to change (None: unchanged; text as the form
@@ -643,18 +720,55 @@ def impact_of_rounding(db: Database, rounding: str) -> Impact:
     return impact_on(db, [m for m in closed if now[m.key] != new[m.key]])
 
 
-def impact_of_participant(db: Database, participant_id: str) -> Impact:
+# what the summary or SCB's block shows of a participant / an organisation
+PARTICIPANT_FIELDS = ("first_name", "last_name", "personal_number", "gender", "company_id", "project_start",
+                      "project_end", "exit_reason", "formal_qualification", "exit_status", "employment_terms",
+                      "employment_extent")
+COMPANY_FIELDS = ("name", "org_number", "organisation_type")
+
+
+def _alters(s, model, validated, record_id: str, data, fields) -> bool:
+    """Would saving `data` (a form's pending values) change one of `fields` of the record? Values
+    the service would refuse change nothing here: saving them reports the problem."""
+    from app.errors import ValidationError
+
+    row = s.get(model, record_id)
+    if row is None:
+        return False
+    try:
+        values = validated(s, data, record_id)
+    except (ValidationError, UserError):
+        return False
+    before = {key: getattr(row, key) for key in fields}
+    after = {**before, **{key: values[key] for key in fields if key in values}}
+    if "gender" in fields:  # the summary shows the gender the personal number gives when none is stored
+        for side in (before, after):
+            side["gender"] = reports._gender(side["gender"] or "", side["personal_number"])
+    return before != after
+
+
+def impact_of_participant(db: Database, participant_id: str, data=None) -> Impact:
     """A participant's employer or project data about to change: the closed months that reported
-    them (hours in the latest version)."""
+    them (hours in the latest version). With `data` (the form's ParticipantData) only when it
+    changes something the summary shows of them (name, personal number, gender, employer,
+    project data), not an e-mail address."""
+    from app.services.participants import _validated
+
     with db.read() as s:
+        if data is not None and not _alters(s, Participant, _validated, participant_id, data, PARTICIPANT_FIELDS):
+            return Impact()
         closes = _all_versions(s)
     return impact_on(db, [k for k, vs in closes.items() if participant_id in vs[-1].hours])
 
 
-def impact_of_company(db: Database, company_id: str) -> Impact:
-    """A company's organisation number or type about to change: the closed months with hours of
-    its staff."""
+def impact_of_company(db: Database, company_id: str, data=None) -> Impact:
+    """A company's name, organisation number or type about to change: the closed months with hours
+    of its staff. With `data` (the form's CompanyData) only when one of those changes."""
+    from app.services.companies import _validated
+
     with db.read() as s:
+        if data is not None and not _alters(s, Company, _validated, company_id, data, COMPANY_FIELDS):
+            return Impact()
         staff = set(s.execute(select(Participant.id).where(Participant.company_id == company_id)).scalars())
         closes = _all_versions(s)
     return impact_on(db, [k for k, vs in closes.items() if staff & set(vs[-1].hours)])

@@ -433,14 +433,23 @@ class MonthFigures:
         return (self.hours / self.organisation_count).quantize(HUNDREDTH, ROUND_HALF_UP) if self.organisations else None
 
 
-def _age(pnr: str, on: date) -> int | None:
+# per person, not per month: the month close's status works out the figures of many months at once
+@lru_cache(maxsize=65536)
+def _born(pnr: str) -> date | None:
     try:
-        born = birth_date_from_personal_number(pnr)
+        return birth_date_from_personal_number(pnr)
     except (FieldError, ValueError):
+        return None
+
+
+def _age(pnr: str, on: date) -> int | None:
+    born = _born(pnr)
+    if born is None:
         return None
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+@lru_cache(maxsize=65536)
 def _esf_number(pnr: str, hyphen: bool) -> str:
     try:
         return esf_personal_number(pnr, hyphen)
@@ -448,10 +457,17 @@ def _esf_number(pnr: str, hyphen: bool) -> str:
         return pnr
 
 
+@lru_cache(maxsize=4096)  # few distinct values in a month
 def scb_hours(hours: Decimal) -> int:
     """Whole hours for SCB's column M (typed values 1-250): half up, and at least 1 for anyone
     with time in the month (SCB's template refuses 0)."""
     return max(1, int(hours.quantize(Decimal(1), ROUND_HALF_UP))) if hours > 0 else 0
+
+
+EXIT_COLUMNS = (
+    Participant.exit_reason, Participant.formal_qualification, Participant.exit_status,
+    Participant.employment_terms, Participant.employment_extent,
+)
 
 
 def month_figures(db: Database, month: str | Month) -> MonthFigures:
@@ -463,13 +479,16 @@ def month_figures(db: Database, month: str | Month) -> MonthFigures:
     m = to_month(month)
     project = get_project_settings(db)
     rounding = get_settings(db).hours_rounding
-    extra = (
-        Participant.exit_reason, Participant.formal_qualification, Participant.exit_status,
-        Participant.employment_terms, Participant.employment_extent,
-    )
     exits: dict[str, tuple] = {}
     with db.read() as s:
-        rows = _build(s, m, None, rounding, with_dates=True, extra=extra, extras=exits)
+        rows = _build(s, m, None, rounding, with_dates=True, extra=EXIT_COLUMNS, extras=exits)
+    return figures_of(m, rows, exits, project, rounding)
+
+
+def figures_of(m: Month, rows: Iterable[ParticipantMonth], exits: dict[str, tuple], project, rounding: str) -> MonthFigures:
+    """The month's figures from its participants' rows (`exits`: participant id -> the five
+    EXIT_COLUMNS): the one definition of the figures, for month_figures and for the month close's
+    status, which reads the hours of many months at once (app.services.month_close)."""
     on_15th = date(m.year, m.month, 15)
     people = []
     organisations: dict[str, list] = {}

@@ -19,18 +19,28 @@ def test_a_clean_month_has_no_findings(db):
 
 
 def _plant_may(db, ids) -> dict[str, str]:
-    """May 2026: a company without organisation number, 11 sessions of 23 h for one person
-    (253 h), Anna in two overlapping sessions of two courses, sessions on Första maj (Friday),
-    Kristi himmelsfärd (Thursday 14) and Sunday 3, and a mark on a session after 'today'."""
+    """May 2026: no case number and no unit cost in the project's settings, a company without
+    organisation number, one without a type of organisation, 11 sessions of 23 h for one person
+    (253 h), a person with a declared end date and no start date, Anna in two overlapping
+    sessions of two courses, sessions on Första maj (Friday), Kristi himmelsfärd (Thursday 14)
+    and Sunday 3, and a mark on a session after 'today'."""
+    from dataclasses import replace
+
+    from app.services.settings import get_project_settings, save_project_settings
+
+    save_project_settings(db, replace(get_project_settings(db), case_number="", unit_cost=None))
     out = {}
     with db.write() as s:
-        nameless = Company(name="Utan Nummer AB", org_number="")
-        s.add(nameless)
+        nameless = Company(name="Utan Nummer AB", org_number="", organisation_type="private")
+        untyped = Company(name="Utan Typ AB", org_number="556036-0793")
+        s.add_all([nameless, untyped])
         s.flush()
         olle = Participant(first_name="Olle", last_name="Öst", personal_number=luhn_pnr("19700505", "123"), company_id=nameless.id)
+        greta = Participant(first_name="Greta", last_name="Gran", personal_number=luhn_pnr("19750606", "246"),
+                            company_id=untyped.id, project_end=date(2026, 5, 8))
         marathon = Course(code="LÅNG-1", title="Lång kurs")
         overlap = Course(code="OVL-1", title="Krockar")
-        s.add_all([olle, marathon, overlap])
+        s.add_all([olle, greta, marathon, overlap])
         s.flush()
         days = [date(2026, 5, d) for d in (4, 5, 6, 7, 8, 11, 12, 13, 18, 19, 20)]
         for day in days:
@@ -39,6 +49,7 @@ def _plant_may(db, ids) -> dict[str, str]:
             s.flush()
             s.add(Attendance(id=attendance_id(ses.id, olle.id), session_id=ses.id, participant_id=olle.id, status="present"))
         s.add(Enrollment(id=enrollment_id(marathon.id, olle.id), course_id=marathon.id, participant_id=olle.id))
+        s.add(Enrollment(id=enrollment_id(overlap.id, greta.id), course_id=overlap.id, participant_id=greta.id))
         sve_may = CourseSession(course_id=ids["sve"], date=date(2026, 5, 25), start_time=time(8), end_time=time(12))
         ovl_may = CourseSession(course_id=overlap.id, date=date(2026, 5, 25), start_time=time(11), end_time=time(13))
         first_may = CourseSession(course_id=overlap.id, date=date(2026, 5, 1), start_time=time(9), end_time=time(10))
@@ -48,7 +59,8 @@ def _plant_may(db, ids) -> dict[str, str]:
         s.flush()
         for ses in (sve_may, ovl_may):
             s.add(Attendance(id=attendance_id(ses.id, ids["anna"]), session_id=ses.id, participant_id=ids["anna"], status="present"))
-        out.update(olle=olle.id, nameless=nameless.id, first_may=first_may.id, ascension=ascension.id, sunday=sunday.id,
+        s.add(Attendance(id=attendance_id(first_may.id, greta.id), session_id=first_may.id, participant_id=greta.id, status="present"))
+        out.update(olle=olle.id, greta=greta.id, untyped=untyped.id, nameless=nameless.id, first_may=first_may.id, ascension=ascension.id, sunday=sunday.id,
                    sve_may=sve_may.id, ovl_may=ovl_may.id)
     return out
 
@@ -61,7 +73,11 @@ def test_each_planted_problem_is_found(db):
     findings = control_report(db, "2026-05", today=date(2026, 5, 22))
     got = {(f.code, f.record_id) for f in findings}
     assert got == {
+        ("missing-case-number", "esf.case_number"),
+        ("missing-unit-cost", "esf.unit_cost"),
         ("company-without-org-number", planted["nameless"]),
+        ("company-without-type", planted["untyped"]),
+        ("end-without-start", planted["greta"]),
         ("over-250-hours", planted["olle"]),
         ("double-reporting", ids["anna"]),
         ("holiday-session", planted["first_may"]),
@@ -72,6 +88,11 @@ def test_each_planted_problem_is_found(db):
         ("past-deadline", "2026-03"),
     }
     text = {f.code: f.text for f in findings}
+    assert text["missing-case-number"] == "The project's case number (ärende-id) is missing in Settings."
+    assert text["missing-unit-cost"] == "The project's unit cost per hour is missing in Settings."
+    assert text["company-without-org-number"] == "Utan Nummer AB: the organisation number is missing."
+    assert text["company-without-type"] == "Utan Typ AB: the type of organisation is missing."
+    assert text["end-without-start"] == "19750606-**** Greta Gran: a project end date without a start date."
     assert text["over-250-hours"] == "19700505-**** Olle Öst: 253.00 hours in May 2026, more than 250."
     assert "SVE-01" in text["double-reporting"] and "OVL-1" in text["double-reporting"] and "-****" in text["double-reporting"]
     holidays = sorted(f.text for f in findings if f.code == "holiday-session")
@@ -87,29 +108,27 @@ def test_a_closed_month_needs_every_signed_original(db):
     ids = build(db)
     mc.close_month(db, "2026-03", today=date(2026, 4, 20))
     findings = control_report(db, "2026-03", today=date(2026, 4, 20))
-    assert {(f.code, f.record_id) for f in findings} == {("no-signed-original", ids["anna"]), ("no-signed-original", ids["bertil"])}
-    for who in ("anna", "bertil"):
+    # the fixture's three participants with hours in March
+    assert {(f.code, f.record_id) for f in findings} == {
+        ("no-signed-original", ids["anna"]), ("no-signed-original", ids["bertil"]), ("no-signed-original", ids["fatima"])}
+    for who in ("anna", "bertil", "fatima"):
         mark_original_received(db, ids[who], "2026-03", date(2026, 4, 21))
     # closed, signed and past the deadline: nothing left
     assert control_report(db, "2026-03", today=date(2026, 6, 1)) == []
 
 
-def test_missing_esf_settings_are_found_where_the_project_has_them(db, monkeypatch):
-    """Issue 12 brings the ESF project's settings (get_project_settings); without them the check
-    is skipped (the clean month above), with them an empty case number or unit cost is found."""
-    from types import SimpleNamespace
+def test_a_missing_case_number_or_unit_cost_is_found(db):
+    from dataclasses import replace
+    from decimal import Decimal
 
-    from app.services import settings as settings_service
+    from app.services.settings import get_project_settings, save_project_settings
 
     build(db)
-    monkeypatch.setattr(settings_service, "get_project_settings",
-                        lambda _db: SimpleNamespace(case_number="", unit_cost=None, project_start=None, project_end=None),
-                        raising=False)
     i18n.set_language("en")
-    assert [(f.code, f.text) for f in control_report(db, "2026-03", today=TODAY)] == [
-        ("missing-case-number", "The project's case number (ärende-id) is missing in Settings."),
-        ("missing-unit-cost", "The project's unit cost per hour is missing in Settings."),
-    ]
-    monkeypatch.setattr(settings_service, "get_project_settings",
-                        lambda _db: SimpleNamespace(case_number="2020/00123", unit_cost=291, project_start=None, project_end=None))
+    settings = get_project_settings(db)
+    save_project_settings(db, replace(settings, case_number=""))
+    assert [f.code for f in control_report(db, "2026-03", today=TODAY)] == ["missing-case-number"]
+    save_project_settings(db, replace(settings, unit_cost=None))
+    assert [f.code for f in control_report(db, "2026-03", today=TODAY)] == ["missing-unit-cost"]
+    save_project_settings(db, replace(settings, unit_cost=Decimal("291.47")))
     assert control_report(db, "2026-03", today=TODAY) == []

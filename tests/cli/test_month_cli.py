@@ -37,13 +37,17 @@ def test_close_writes_the_files_records_their_checksums_and_status_follows_a_cha
     out.mkdir()
     assert main(["month", "close", "2026-03", "--out", str(out), "--db", str(path), "--lang", "en"]) == 0
     printed = capsys.readouterr().out
-    assert "March 2026 closed (version 1): 2 participants, 15.08 hours." in printed
+    # the fixture's March: Anna 11.1 + Bertil 4.0 + Fatima 7.5
+    assert "March 2026 closed (version 1): 3 participants, 22.60 hours." in printed
     files = sorted(out.iterdir())
     assert [f.name for f in files] == ["summary-2026-03.xlsx", "time-reports-2026-03.pdf"]
     for f in files:
         assert f"{f.name}  SHA-256 {hashlib.sha256(f.read_bytes()).hexdigest()}" in printed
-    assert load_workbook(files[0])["Summary"]["C3"].value == ANNA_PNR
-    assert len(PdfReader(str(files[1])).pages) == 2
+    # ESF's workbook (issue 12): Anna on the second row of the participant list, after Bertil
+    assert load_workbook(files[0])["Deltagarförteckning"]["B8"].value == ANNA_PNR[:8] + "-" + ANNA_PNR[8:]
+    pages = [page.extract_text() for page in PdfReader(str(files[1])).pages]
+    assert len(pages) == 3  # a time report for each of the three participants
+    assert [any(name in text for text in pages) for name in ("Anna Andersson", "Bertil", "Fatima Protected")] == [True] * 3
     # closing again: a second version, its own files beside the first ones
     sent = [f.read_bytes() for f in files]
     assert main(["month", "close", "2026-03", "--out", str(out), "--db", str(path), "--lang", "en"]) == 0
@@ -65,11 +69,12 @@ def test_close_writes_the_files_records_their_checksums_and_status_follows_a_cha
     db.dispose()
     march = _status(capsys, path)["2026-03"]
     assert march["state"] == "changed" and march["resend"] is True
-    assert march["differences"] == [{"personal_number": "19850312-****", "hours_before": "11.08", "hours_after": "8.08"}]
+    # 03-02: 4.0 h present, now 1.0 h late
+    assert march["differences"] == [{"personal_number": "19850312-****", "hours_before": "11.10", "hours_after": "8.10"}]
     assert main(["month", "status", "--db", str(path), "--lang", "en"]) == 0
     text = capsys.readouterr().out
     assert "2026-03  changed after close" in text and "must be sent to SCB again" in text
-    assert "19850312-**** Anna Andersson: 11.08 h before, 8.08 h now" in text
+    assert "19850312-**** Anna Andersson: 11.10 h before, 8.10 h now" in text
     assert "198503120027" not in text
 
 
@@ -79,9 +84,9 @@ def test_report_check_exits_3_with_findings_and_0_without(tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", "check", "2026-03", "--db", str(path), "--lang", "en"]) == 3
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and all("no signed original" in line for line in lines)
+    assert len(lines) == 3 and all("no signed original" in line for line in lines)  # Anna, Bertil, Fatima
     db = Database(path)
-    for who in ("anna", "bertil"):
+    for who in ("anna", "bertil", "fatima"):
         mark_original_received(db, ids[who], "2026-03")
     db.dispose()
     assert main(["report", "check", "2026-03", "--db", str(path), "--lang", "en"]) == 0

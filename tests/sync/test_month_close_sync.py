@@ -40,7 +40,7 @@ def test_a_close_reaches_every_laptop_and_a_change_by_sync_shows(lab):
         assert (st.state, st.closed_by, st.versions) == (mc.CLOSED, "anna.k", 1)
         assert mc.versions(db, "2026-03")[0].hours == mc.versions(a, "2026-03")[0].hours
 
-    # Bertil's laptop corrects Anna's mark of 2 March (present -> absent) and syncs
+    # Bertil's laptop corrects Anna's mark of 2 March (present, 4.0 h -> absent) and syncs
     with b.read() as s:
         sve1 = s.execute(select(CourseSession.id).where(CourseSession.date == date(2026, 3, 2))).scalar_one()
     set_mark(b, sve1, ids["anna"], "absent")
@@ -48,7 +48,7 @@ def test_a_close_reaches_every_laptop_and_a_change_by_sync_shows(lab):
     for db in (a, b, c):
         march, april = _state(db), _state(db, "2026-04")
         assert march.state == mc.CHANGED and april.state == mc.CLOSED
-        assert [(d.participant_id, d.before, d.after) for d in march.differences] == [(ids["anna"], Decimal("11.08"), Decimal("7.08"))]
+        assert [(d.participant_id, d.before, d.after) for d in march.differences] == [(ids["anna"], Decimal("11.1"), Decimal("7.1"))]
         assert mc.months_to_resend(mc.month_status(db, today=LATER)) == ["2026-03", "2026-04"]
 
 
@@ -72,7 +72,7 @@ def test_two_laptops_closing_the_same_month_offline_keep_both_versions(lab):
     assert seen[0] == seen[1] == seen[2]
     assert sorted(seen[0], key=lambda v: v[0]) == seen[0] and [v[0] for v in seen[0]] == [1, 2, 3]
     assert sorted((who, h) for _n, who, h in seen[0]) == [
-        ("anna.k", Decimal("11.08")), ("anna.k", Decimal("11.08")), ("bertil.b", Decimal("7.08"))]
+        ("anna.k", Decimal("11.1")), ("anna.k", Decimal("11.1")), ("bertil.b", Decimal("7.1"))]
     # the status compares with the latest version (the same one on every laptop)
     states = {_state(db).state for db in (a, b, c)}
     assert len(states) == 1

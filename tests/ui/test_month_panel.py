@@ -47,11 +47,11 @@ def test_close_from_the_reports_page_and_run_the_control_report(qtbot, db, tmp_p
     assert shown and "2026-03" in shown[0]
     row = [panel.deadlines.index(r, 0).data() for r in range(panel.deadlines.rowCount())].index("2026-03")
     assert panel.deadlines.index(row, 1).data() == "Stängd"
-    assert panel.deadlines.index(row, 4).data() == "2"  # both originals missing
+    assert panel.deadlines.index(row, 4).data() == "3"  # Anna's, Bertil's and Fatima's originals missing
     assert panel.state_label.text().startswith("2026-03 stängdes ")
     panel.check_button.click()
-    qtbot.waitUntil(lambda: panel.findings.count() == 2, timeout=5000)
-    assert all("underskrivet original" in panel.findings.item(i).text() for i in range(2))
+    qtbot.waitUntil(lambda: panel.findings.count() == 3, timeout=5000)
+    assert all("underskrivet original" in panel.findings.item(i).text() for i in range(3))
 
 
 def test_a_month_that_has_not_ended_is_refused_before_a_folder_is_asked_for(qtbot, db, monkeypatch):
@@ -135,10 +135,12 @@ def test_an_original_whose_signed_hours_differ_shows_both(qtbot, db):
     A.set_mark(db, sve1, ids["anna"], "absent")
     page = _reports(qtbot, db)
     model = page.originals_model
-    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
-    row = [model.index(r, 1).data() for r in range(model.rowCount())].index("Anna Andersson")
-    assert model.index(row, 4).data() == "7,08 (undertecknat 11,08)"
-    assert model.index(row, 4).data(Qt.ItemDataRole.ToolTipRole) == (
-        "De undertecknade timmarna skiljer sig: 11,08 h på det undertecknade originalet, 7,08 h nu.")
-    other = 1 - row
-    assert model.index(other, 4).data() == "4,00" and model.index(other, 4).data(Qt.ItemDataRole.ToolTipRole) is None
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=5000)  # Anna, Bertil, Fatima
+    rows = {model.index(r, 1).data(): r for r in range(model.rowCount())}
+    anna = model.index(rows["Anna Andersson"], 4)
+    assert anna.data() == "7,10 (undertecknat 11,10)"  # 03-02's 4.0 h gone
+    assert anna.data(Qt.ItemDataRole.ToolTipRole) == (
+        "De undertecknade timmarna skiljer sig: 11,10 h på det undertecknade originalet, 7,10 h nu.")
+    others = [model.index(r, 4) for name, r in rows.items() if name != "Anna Andersson"]
+    assert sorted(i.data() for i in others) == ["4,00", "7,50"]
+    assert all(i.data(Qt.ItemDataRole.ToolTipRole) is None for i in others)

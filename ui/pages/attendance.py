@@ -405,7 +405,7 @@ class Page(DataPage):
         session = self._target(index) if index.isValid() else None
         if session is None:
             return
-        if not confirm_closed_change(self, month_close.impact_on(self.ctx.db, [month_close.month_of(session.date)])):
+        if not confirm_closed_change(self, month_close.impact_of_all_present(self.ctx.db, session.id)):
             return
         try:
             with initiated_by(self):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_date, ngettext
 from app.services import companies as company_service
+from app.services import month_close
 from app.services import needs as need_service
 from app.services.companies import CompanyData, CompanyRow
 from app.services.courses import course_overview
@@ -34,6 +35,7 @@ from app.validation import MUNICIPALITIES, OTHER_MUNICIPALITY
 from ui.context import AppContext
 from ui.pages.base import DataPage
 from ui.forms import FieldForm, confirm, line_edit, show_error, text_edit
+from ui.month_panel import confirm_closed_change
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
 from ui.widgets import (
@@ -374,6 +376,8 @@ class Page(DataPage):
                 new_id = company_service.create_company(self.ctx.db, data)
                 self.current_id = new_id
             else:
+                if not confirm_closed_change(self, month_close.impact_of_company(self.ctx.db, self.current_id, data)):
+                    return False
                 company_service.update_company(self.ctx.db, self.current_id, data)
         except ValidationError as exc:
             self.form.show_problems(exc)

@@ -24,6 +24,7 @@ from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_attendance
 from app.services import participants as participant_service
 from app.services.companies import list_companies
+from app.services import month_close
 from app.services.participants import ParticipantData, ParticipantDetail, ParticipantRow
 from ui.context import AppContext
 from app.services.project_data import proposed_dates
@@ -31,6 +32,7 @@ from ui.forms.participant_project import ProjectFields
 from ui.gdpr_participant import ParticipantPrivacy
 from ui.pages.base import DataPage
 from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
+from ui.month_panel import confirm_closed_change
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
 from ui.widgets import EntityTable, ListPanel, heading
@@ -379,6 +381,8 @@ class Page(DataPage):
             if self.current_id is None:
                 self.current_id = participant_service.create_participant(self.ctx.db, data)
             else:
+                if not confirm_closed_change(self, month_close.impact_of_participant(self.ctx.db, self.current_id, data)):
+                    return False
                 participant_service.update_participant(self.ctx.db, self.current_id, data)
         except ValidationError as exc:
             self.form.show_problems(exc)
