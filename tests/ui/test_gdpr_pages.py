@@ -120,3 +120,14 @@ def test_erase_those_due(qtbot, ctx, person, monkeypatch):
         assert s.get(Participant, person) is None
     qtbot.waitUntil(lambda: box.due_label.text() == "0 personer ska gallras.", timeout=10000)
     assert not box.purge_button.isEnabled() and [r.action for r in audit.entries(ctx.db)] == ["erasure"]
+
+
+def test_the_audit_log_on_the_settings_page_follows_a_write_made_elsewhere(qtbot, ctx, person):
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    load(qtbot, page)
+    box = page.privacy
+    assert box.audit_model.rowCount() == 0
+    audit.record(ctx.db, "time-reports", 12, "2026-10")  # an export on another page records it
+    qtbot.waitUntil(lambda: box.audit_model.rowCount() == 1, timeout=5000)
