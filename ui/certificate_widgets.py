@@ -72,16 +72,23 @@ class CertificateSettingsBox(QGroupBox):
         key_row.addWidget(self.export_button)
         layout.addLayout(key_row)
 
-    def refresh(self) -> None:
-        values = get_certificate_settings(self.ctx.db)
+    @staticmethod
+    def load(db) -> tuple[CertificateSettings, str | None]:
+        """What the box shows (the settings, the key's fingerprint): read in the page's worker."""
+        return get_certificate_settings(db), signing.public_key_fingerprint(db)
+
+    def show_data(self, data: tuple[CertificateSettings, str | None]) -> None:
+        values, found = data
         self.form.clear_problems()
         for name, edit in self.edits.items():
             edit.setText(getattr(values, name))
         self.participation.setChecked(values.participation)
-        self.show_fingerprint()
+        self._show_fingerprint(found)
 
     def show_fingerprint(self) -> None:
-        found = signing.public_key_fingerprint(self.ctx.db)
+        self._show_fingerprint(signing.public_key_fingerprint(self.ctx.db))
+
+    def _show_fingerprint(self, found: str | None) -> None:
         self.fingerprint.setText(
             _("Public key of the certificates' signatures: {fingerprint}").format(fingerprint=found) if found
             else _("No signing key yet: it is made with the first certificate (or an export of the public key)."))

@@ -99,8 +99,16 @@ class PrivacySettings(QGroupBox):
         self.audit_table.set_column_widths([125, 190, 70, 80, 75, 150])
         layout.addWidget(self.audit_table)
 
+    @staticmethod
+    def load(db) -> tuple[GdprSettings, list]:
+        """What the section shows (the settings, the audit log): read in the page's worker."""
+        return get_gdpr_settings(db), audit.entries(db, limit=500)
+
     def refresh(self) -> None:
-        s = get_gdpr_settings(self.ctx.db)
+        self.show_data(self.load(self.ctx.db))
+
+    def show_data(self, data: tuple[GdprSettings, list]) -> None:
+        s, entries = data
         self._loaded = s
         self.form.clear_problems()
         self.status.clear()
@@ -110,7 +118,7 @@ class PrivacySettings(QGroupBox):
         self.notice_sv.setPlainText(s.notice_sv or DEFAULT_NOTICE["sv"])
         self.notice_en.setPlainText(s.notice_en or DEFAULT_NOTICE["en"])
         self._refresh_due()
-        self.audit_model.set_rows(audit.entries(self.ctx.db, limit=500))
+        self.audit_model.set_rows(entries)
 
     def _refresh_due(self) -> None:
         """Who is due, counted off the UI thread (it reads every mark of the programme)."""

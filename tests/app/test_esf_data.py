@@ -271,7 +271,7 @@ def test_bundle_carries_the_project_settings_and_keeps_one_record_per_setting(db
 def test_sign_in_sheet_shows_a_protected_person_by_name_only(db, tmp_path):
     import subprocess
 
-    from app.documents.signin_sheet import write_signin_sheet
+    from app.services.signin_sheets import write_signin_sheet
 
     ids = build(db)
     out = write_signin_sheet(db, ids["sve"], tmp_path / "sheet.pdf", [ids["sve1"]], lang="sv")

@@ -14,6 +14,7 @@ from app.services.companies import get_company
 from app.services.participants import get_participant
 from tests.app.attendance_builders import build_course
 from tests.fixtures.report_month import build
+from tests.ui.pages import load
 from ui.context import AppContext
 from ui.register_model import FIRST_SESSION_COLUMN
 
@@ -35,7 +36,7 @@ def _show(qtbot, page):
     page.resize(1366, 768)
     page.show()
     qtbot.waitExposed(page)
-    page.refresh()
+    load(qtbot, page)  # pages load in a worker
     return page
 
 
@@ -108,14 +109,14 @@ def test_all_present_asks_only_when_someone_would_be_marked(qtbot, db, asked):
     mc.close_month(db, "2026-03", today=date(2026, 4, 2))
     page = Page(AppContext(db), today=date(2026, 4, 10))
     qtbot.addWidget(page)
-    page.refresh()
+    load(qtbot, page)
     page.view.setCurrentIndex(page.model.index(0, FIRST_SESSION_COLUMN))
     page.mark_all_present()  # Bo has no mark: he would get 4 h in closed March
     assert questions == [QUESTION]
     assert set(A.register(db, built.course_id).marks) == {(march, asa)}  # answered No: Bo stays unmarked
     A.set_mark(db, march, bo, "absent")
     questions.clear()
-    page.refresh()
+    load(qtbot, page)
     page.view.setCurrentIndex(page.model.index(0, FIRST_SESSION_COLUMN))
     page.mark_all_present()  # everyone has a mark: nothing to mark, nothing to ask
     assert questions == []

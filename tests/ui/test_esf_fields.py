@@ -12,6 +12,7 @@ from app.services.companies import get_company
 from app.services.participants import get_participant
 from app.services.settings import get_project_settings
 from tests.fixtures.report_month import TODAY, build
+from tests.ui.pages import load
 from ui.context import AppContext
 
 
@@ -25,7 +26,7 @@ def _show(qtbot, widget):
     widget.resize(1366, 768)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.refresh()
+    load(qtbot, widget)  # pages load in a worker
     return widget
 
 

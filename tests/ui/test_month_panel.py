@@ -14,6 +14,7 @@ from app.services import attendance as A
 from app.services import month_close as mc
 from tests.app.attendance_builders import build_course
 from tests.fixtures.report_month import build
+from tests.ui.pages import load
 from ui.context import AppContext
 from ui.pages.reports import Page as ReportsPage
 from ui.register_model import FIRST_SESSION_COLUMN
@@ -76,7 +77,7 @@ def test_a_mark_in_a_closed_month_asks_first_and_the_panel_shows_the_difference(
 
     page = Page(AppContext(db), today=date(2026, 4, 10))
     qtbot.addWidget(page)
-    page.refresh()
+    load(qtbot, page)  # pages load in a worker
     asked = []
     answer = [QMessageBox.StandardButton.No]
     monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *a, **k: (asked.append(text), answer[0])[1])

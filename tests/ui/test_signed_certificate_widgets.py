@@ -12,6 +12,7 @@ from app.services import certificates as svc
 from app.services.certificate_settings import CertificateSettings, get_certificate_settings, save_certificate_settings
 from app.signing.key import read_public_keys
 from tests.app.test_certificates import make_course
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages import certificates as certificates_page
 from ui.pages import settings as settings_page
@@ -22,7 +23,7 @@ def settings(qtbot, db):
     p = settings_page.Page(AppContext(db))
     qtbot.addWidget(p)
     p.resize(1366, 768)
-    p.refresh()
+    load(qtbot, p)  # pages load in a worker
     return p
 
 
@@ -62,15 +63,16 @@ def certificates(qtbot, db, monkeypatch):
     qtbot.addWidget(p)
     p.resize(1366, 768)
     p.select_course(built.course_id)
+    settle(qtbot, p)
     p.built = built
     return p
 
 
-def test_missing_english_texts_are_named_before_issuing(certificates, db):
+def test_missing_english_texts_are_named_before_issuing(certificates, db, qtbot):
     assert certificates.english_note.isHidden()
     with db.write() as s:
         s.get(Course, certificates.built.course_id).certificate_language = "en"
-    certificates.refresh()
+    load(qtbot, certificates)
     assert not certificates.english_note.isHidden()
     assert "kursens titel" in certificates.english_note.text() and "lärandemålen" in certificates.english_note.text()
 
@@ -79,6 +81,7 @@ def test_certificates_of_participation_from_the_page(certificates, db, qtbot):
     assert not certificates.participation_button.isHidden() and certificates.participation_button.isEnabled()
     certificates.participation_button.click()
     qtbot.waitUntil(lambda: certificates.task is not None and certificates.task.done, timeout=20000)
+    settle(qtbot, certificates)  # the page reloads after issuing
     rows = svc.certificate_overview(db, certificates.built.course_id)
     assert sum(1 for r in rows if r.participation is not None) == 6  # everyone who attended
     assert all(r.certificate is None for r in rows)  # no course certificate issued by it
@@ -90,5 +93,5 @@ def test_certificates_of_participation_from_the_page(certificates, db, qtbot):
     kind = [c.key for c in r.columns].index("kind")
     assert {r.data(r.index(i, kind)) for i in range(r.rowCount())} == {"Deltagarintyg"}
     save_certificate_settings(db, CertificateSettings(participation=False))
-    certificates.refresh()
+    load(qtbot, certificates)
     assert certificates.participation_button.isHidden()

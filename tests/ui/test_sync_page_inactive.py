@@ -8,6 +8,7 @@ from app.models import utcnow
 from app.sync import setup_folder, snapshot, sync
 from app.sync.capture import state_of
 from tests.sync.conftest import add_participant, fresh_db
+from tests.ui.pages import load
 
 
 def test_sync_page_lists_a_laptop_away_longer_than_the_inactive_days(qtbot, tmp_path, monkeypatch):
@@ -24,12 +25,13 @@ def test_sync_page_lists_a_laptop_away_longer_than_the_inactive_days(qtbot, tmp_
     ctx = AppContext(a)
     page = page_mod.Page(ctx)
     qtbot.addWidget(page)
-    assert page.inactive_label.isHidden()
+    load(qtbot, page)  # pages load in a worker
+    assert page.inactive_label.isHidden()  # everyone synced today
     monkeypatch.setattr(snapshot, "now", lambda: utcnow() + timedelta(days=91))
     sync(b, share)
     sync(a, share)  # has seen b's acknowledgement of "today"; c's is 91 days old
     i18n.set_language("sv")
-    page.refresh()
+    load(qtbot, page)
     assert not page.inactive_label.isHidden()
     text = page.inactive_label.text()
     assert state_of(c).device[:8] in text and state_of(b).device[:8] not in text

@@ -265,6 +265,18 @@ class ReasonDialog(QDialog):
         return self.text.text().strip()
 
 
+# a course's candidates, the English texts its certificates lack, whether participation is offered
+CourseData = tuple[list[svc.CertificateCandidate], tuple[str, ...], bool]
+
+
+def _course_data(db, course_id: str) -> CourseData:
+    """What the page shows of one course, read together (in the page's worker when loading)."""
+    if not course_id:
+        return [], (), get_certificate_settings(db).participation
+    return (svc.certificate_overview(db, course_id), svc.missing_english_texts(db, course_id),
+            get_certificate_settings(db).participation)
+
+
 class Page(DataPage):
     tables = frozenset({"certificates", "courses", "sessions", "enrollments", "attendance", "participants", "settings"})
 
@@ -383,20 +395,20 @@ class Page(DataPage):
         def load():
             choices = svc.course_choices(db)
             course_id = current if current in {c.id for c in choices} else (choices[0].id if choices else "")
-            overview = svc.certificate_overview(db, course_id) if course_id else []
-            return choices, course_id, overview, svc.list_certificates(db), svc.duplicate_certificates(db)
+            return (choices, course_id, _course_data(db, course_id), svc.list_certificates(db),
+                    svc.duplicate_certificates(db))
 
         return load
 
     def show_data(self, data) -> None:
-        choices, course_id, overview, certificates, duplicates = data
+        choices, course_id, course, certificates, duplicates = data
         self.course_combo.blockSignals(True)
         self.course_combo.clear()
         for choice in choices:
             self.course_combo.addItem(choice.label, choice.id)
         self.course_combo.setCurrentIndex(self.course_combo.findData(course_id) if course_id else -1)
         self.course_combo.blockSignals(False)
-        self._show_course(overview)
+        self._show_course(course)
         self.register.set_rows(certificates)
         self.duplicates.show_groups(duplicates)
         n = self.duplicates.count()
@@ -407,10 +419,10 @@ class Page(DataPage):
         self.refresh_course()
 
     def refresh_course(self) -> None:
-        course_id = self.course_id()
-        self._show_course(svc.certificate_overview(self.ctx.db, course_id) if course_id else [])
+        self._show_course(_course_data(self.ctx.db, self.course_id()))
 
-    def _show_course(self, rows: list[svc.CertificateCandidate]) -> None:
+    def _show_course(self, course: CourseData) -> None:
+        rows, missing_english, offered = course
         self.candidates.set_rows(rows)
         issued = sum(1 for r in rows if r.certificate is not None and r.certificate.status == "valid")
         waiting = sum(1 for r in rows if r.eligible and (r.certificate is None or r.certificate.status != "valid"))
@@ -426,9 +438,7 @@ class Page(DataPage):
             "{n} participants of this course have two valid certificates: revoke one of each on the Duplicates tab.",
             doubled).format(n=doubled))
         self.duplicate_note.setVisible(doubled > 0)
-        course_id = self.course_id()
-        show_missing_english(self.english_note, svc.missing_english_texts(self.ctx.db, course_id) if course_id else ())
-        offered = get_certificate_settings(self.ctx.db).participation
+        show_missing_english(self.english_note, missing_english)
         self.participation_button.setVisible(offered)
         self.participation_button.setEnabled(
             any(r.attended_minutes > 0 and (r.participation is None or r.participation.status != "valid") for r in rows))

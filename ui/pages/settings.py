@@ -46,7 +46,7 @@ LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in it
 
 
 class Page(DataPage):
-    tables = frozenset({"settings", "project_settings"})
+    tables = frozenset({"settings", "project_settings", "gdpr_audit"})  # the audit log is shown here
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -144,12 +144,13 @@ class Page(DataPage):
 
     def query(self):
         db = self.ctx.db
-        return lambda: (get_settings(db), get_project_settings(db))
+        return lambda: (get_settings(db), get_project_settings(db), PrivacySettings.load(db),
+                        CertificateSettingsBox.load(db))
 
     def show_data(self, data) -> None:
-        settings, project = data
+        settings, project, privacy, certificates = data
         self._stored = settings
-        self.privacy.refresh()
+        self.privacy.show_data(privacy)
         self.form.clear_problems()
         self.status.clear()
         self.organisation_name.setText(settings.organisation_name)
@@ -162,7 +163,7 @@ class Page(DataPage):
         set_combo_data(self.hours_rounding, settings.hours_rounding)
         set_combo_data(self.language, settings.language)
         self.project.set_data(project)
-        self.certificates.refresh()
+        self.certificates.show_data(certificates)
 
     def values(self) -> OrganisationSettings:
         base = self._stored or OrganisationSettings()
