@@ -68,13 +68,16 @@ class _Runner(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self.work(self.handle.report)
-        except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
-            if not isinstance(exc, (UserError, Cancelled)):
-                log.error("background task failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-            self.handle.failed.emit(exc)
-        else:
-            self.handle.succeeded.emit(result)
+            try:
+                result = self.work(self.handle.report)
+            except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
+                if not isinstance(exc, (UserError, Cancelled)):
+                    log.error("background task failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+                self.handle.failed.emit(exc)
+            else:
+                self.handle.succeeded.emit(result)
+        except RuntimeError:  # the handle went with its window (closed while this ran): nobody to tell
+            pass
 
 
 _running: set[TaskHandle] = set()

@@ -652,6 +652,8 @@ def _session_row(s, session_id: str) -> CourseSession:
 
 def impact_of_mark(db: Database, session_id: str, participant_id: str, status: str | None, minutes: int | None) -> Impact:
     """A mark about to be saved (status None: removed): does it alter a closed month's hours?"""
+    if not closed_months(db):  # the usual case, asked on every mark: one small query
+        return Impact()
     with db.read() as s:
         ses = _session_row(s, session_id)
         old = s.execute(
