@@ -517,8 +517,11 @@ def _earliest_forks(forks: list[SyncFork]) -> dict[str, SyncFork]:
 def _find_heal(listing: share.Listing, dev: str, nxt: int, cursor_hash: str, key: ProgrammeKey,
                forks: list[SyncFork]) -> share.Batch | None:
     """A batch that carries again the changes of `dev`'s batch `nxt` (see _reserve_heal): a later one
-    in `dev`'s folder, or one of the identities `dev`'s laptop continued as."""
-    places = [dev] + [f.new_device for f in forks if f.old_device == dev]
+    in `dev`'s folder, or one of the identities `dev`'s laptop continued as, however many forks on
+    (a copy of a copy heals the first one's batches under its own, newest identity)."""
+    places = [dev]
+    for place in places:  # grows while it is walked: the forks of the forks, each identity once
+        places.extend(f.new_device for f in forks if f.old_device == place and f.new_device not in places)
     for place in places:
         files = listing.batches.get(place, {})
         for seq in sorted(q for q in files if q > (nxt if place == dev else 0)):

@@ -212,7 +212,9 @@ def decode_batch(data: bytes, key: ProgrammeKey, *, device: str, seq: int) -> Ba
     if header.get("seq") != seq:
         raise BatchError(_("its header names another number than its file name; rejected"))
     if header.get("key_id") != key.key_id:
-        raise BatchError(_("encrypted with another programme key; import that key or ask the partner"), keep_waiting=True)
+        # not kept waiting: sync() only runs with the folder's own key, so no key can be imported to
+        # read it, and a damaged header looks just like this; the owner is asked to publish it again
+        raise BatchError(_("encrypted with another programme key; import that key or ask the partner"))
     try:
         plain = zlib.decompress(key.decrypt(blob, head))
     except (InvalidTag, ValueError, zlib.error):
