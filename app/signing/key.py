@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def unb64url(text: str) -> bytes:
     text = text.strip()
     if not text or any(ch not in _B64URL for ch in text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(raw) != text:  # the last character's unused bits set: another text for the same bytes
+        raise ValueError("not canonical base64url")
+    return raw
 
 
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -121,8 +125,8 @@ def _own_key(create: bool) -> Ed25519PrivateKey | None:
     key = Ed25519PrivateKey.generate()
     seed = key.private_bytes_raw()
     text = json.dumps({"format": OWN_KEY_FORMAT, "version": 1, "key": b64url(seed)})
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".signing-key-", suffix=".tmp")  # owner-only, one per process
+    tmp = Path(name)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
@@ -166,8 +170,9 @@ def _remember_used(public: bytes) -> None:
     if public in used:
         return
     text = json.dumps({"format": USED_KEYS_FORMAT, "keys": [b64url(k) for k in [*used, public]]})
-    tmp = _used_path().with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner-only, like the keys
+    # owner-only like the keys, and a temporary file of its own per process (two processes that
+    # issue at once both get here with the same key)
+    fd, tmp = tempfile.mkstemp(dir=_used_path().parent, prefix=".signing-public-keys-", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, _used_path())

@@ -57,6 +57,9 @@ def test_one_changed_character_or_another_key_is_forged(db):
     assert signing.verify_signed(signed, mine).status == "valid"
     for i in range(len(signed)):  # every position: a body byte, a length byte or the signature
         assert signing.verify_signed(_flip(signed, i), mine).status == "forged", i
+    for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_":  # the last character's spare bits too
+        if ch != signed[-1]:
+            assert signing.verify_signed(signed[:-1] + ch, mine).status == "forged", ch
     st, _message, _signature = statement.parse(signed)
     other = keys.PublicKeys((keys.raw_public(Ed25519PrivateKey.generate().public_key()),))
     assert signing.verify_signed(signed, other).status == "forged"
