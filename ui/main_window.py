@@ -205,9 +205,9 @@ class MainWindow(QMainWindow):
     def open_place(self, key: str, course_id: str = "") -> QWidget:
         """Show a page, on a course when given (the overview's lines lead here)."""
         page = self.show_page(key)
-        select = getattr(page, "select_course", None)
-        if course_id and select is not None:
-            select(course_id)
+        select_course = getattr(page, "select_course", None)
+        if course_id and select_course is not None:
+            select_course(course_id)
         elif course_id and hasattr(page, "table"):
             page.table.select_id(course_id)
         return page

@@ -139,8 +139,9 @@ def _set(s, key: str, value: str) -> None:
 
 
 def _json(s, key: str, default):
+    text = _get(s, key)
     try:
-        return json.loads(_get(s, key)) if _get(s, key) else default
+        return json.loads(text) if text else default
     except ValueError:
         return default
 
