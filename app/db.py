@@ -36,6 +36,7 @@ from app import config
 from app.changes import ChangeFeed, ChangeSet, track
 from app.errors import UserError
 from app.i18n import _
+from app.concurrency import WRITE_LOCK_KEY
 from app.migrations import HEAD
 
 log = logging.getLogger(__name__)
@@ -253,8 +254,9 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A transaction that commits when the block ends and rolls back on any error.
 
-        It holds the database's write lock from its start (BEGIN IMMEDIATE), so every check it
-        makes before writing stays true until it commits. Waiting longer than BUSY_TIMEOUT_MS
+        It holds the database's write lock from its start (BEGIN IMMEDIATE; on PostgreSQL a
+        transaction-level advisory lock, and READ COMMITTED then reads every earlier commit), so
+        every check it makes before writing stays true until it commits. Waiting longer than BUSY_TIMEOUT_MS
         for another process raises DatabaseBusy."""
         outer = getattr(self._local, "session", None)
         if outer is not None:  # nested on this thread: a savepoint of the outer transaction
@@ -266,7 +268,9 @@ class Database:
             self.changes.begin()
             try:
                 with self.Session(bind=self._write_engine) as session, session.begin():
-                    session.connection()  # BEGIN IMMEDIATE now, before any read
+                    conn = session.connection()  # BEGIN IMMEDIATE now, before any read
+                    if not self.is_sqlite:  # PostgreSQL: the same one writer at a time (app/concurrency.py)
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
                     session.info["kursdesk_db"] = self  # for work after the commit (app/gdpr/erasure.py)
                     self._local.session = session
                     try:
