@@ -25,9 +25,12 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.concurrency import current_writer
 
 # Named constraints so that Alembic batch migrations can find them again.
 NAMING = {
@@ -87,6 +90,12 @@ class Record(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # moved on by every UPDATE, whatever writes it (a form, an import, a sync): an edit opened at
+    # another version is stale (app/concurrency.py); who wrote the record last. Not synced.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"),
+                                         onupdate=literal_column("version") + 1)
+    changed_by: Mapped[str] = mapped_column(String(100), default=current_writer, onupdate=current_writer,
+                                            server_default="")
 
 
 # ESF's seven types of organisation, in the order of its form (the Swedish labels: app/services/project_data.py)

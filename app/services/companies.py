@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
@@ -48,6 +49,7 @@ class CompanyDetail:
     data: CompanyData
     participants: list[ParticipantRow]
     needs: list[NeedRow]
+    version: int = 0  # what a form opened (update_company's `version`)
 
 
 def _like(text: str) -> str:
@@ -138,11 +140,13 @@ def get_company(db: Database, company_id: str) -> CompanyDetail:
             contact_phone=c.contact_phone,
             organisation_type=c.organisation_type,
         )
+        version = c.version
     return CompanyDetail(
         id=company_id,
         data=data,
         participants=list_participants(db, company_id=company_id),
         needs=list_needs(db, company_id),
+        version=version,
     )
 
 
@@ -213,12 +217,15 @@ def create_company(db: Database, data: CompanyData) -> str:
         return company.id
 
 
-def update_company(db: Database, company_id: str, data: CompanyData) -> None:
+def update_company(db: Database, company_id: str, data: CompanyData, version: int | None = None) -> None:
+    """Save the form's values; `version` (CompanyDetail.version): StaleEdit when a colleague
+    saved other values since."""
     with _net(db, data, company_id), db.write() as s:
         values = _validated(s, data, company_id)
         company = s.get(Company, company_id)
         if company is None or company.deleted_at is not None:
             raise NotFound(_("The company was not found."))
+        check_version(company, version, values, "company")
         for key, value in values.items():
             if getattr(company, key) != value:
                 setattr(company, key, value)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
 from app.i18n import _, current_language, format_date
@@ -75,6 +76,7 @@ class CourseDetail:
     data: CourseData
     provider_name: str
     sessions: list[SessionRow]
+    version: int = 0  # what a form opened (update_course's `version`)
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ def _course_detail(s: Session, course: Course) -> CourseDetail:
         data=data,
         provider_name=provider.name if provider is not None and provider.deleted_at is None else "",
         sessions=[_session_row(x) for x in sessions],
+        version=course.version,
     )
 
 
@@ -361,14 +364,16 @@ def create_course(db: Database, data: CourseData) -> str:
         return course.id
 
 
-def update_course(db: Database, course_id: str, data: CourseData) -> tuple[str, ...]:
+def update_course(db: Database, course_id: str, data: CourseData, version: int | None = None) -> tuple[str, ...]:
     """Save the course; a larger capacity moves waitlisted participants up (their enrollment
-    ids are returned)."""
+    ids are returned). `version` (CourseDetail.version): StaleEdit when a colleague saved other
+    values since."""
     with _net(db, data, course_id), db.write() as s:
         values = _validated_course(s, data, course_id)
         course = s.get(Course, course_id)
         if course is None or course.deleted_at is not None:
             raise NotFound(_("The course was not found."))
+        check_version(course, version, values, "course")
         for key, value in values.items():
             if getattr(course, key) != value:
                 setattr(course, key, value)

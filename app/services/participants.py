@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
@@ -81,6 +82,7 @@ class ParticipantDetail:
     masked_personal_number: str
     birth_date: date
     enrollments: list[EnrollmentRow]
+    version: int = 0  # what a form opened (update_participant's `version`)
 
 
 _COLUMNS = (
@@ -220,6 +222,7 @@ def get_participant(db: Database, participant_id: str) -> ParticipantDetail:
             protected=bool(p.protected),
             **{name: getattr(p, name) for name in PROJECT_FIELDS},
         )
+        version = p.version
     return ParticipantDetail(
         id=participant_id,
         data=data,
@@ -227,6 +230,7 @@ def get_participant(db: Database, participant_id: str) -> ParticipantDetail:
         masked_personal_number=mask_personal_number(data.personal_number),
         birth_date=birth_date_from_personal_number(data.personal_number),
         enrollments=participant_enrollments(db, participant_id),
+        version=version,
     )
 
 
@@ -337,12 +341,15 @@ def create_participant(db: Database, data: ParticipantData) -> str:
         return p.id
 
 
-def update_participant(db: Database, participant_id: str, data: ParticipantData) -> None:
+def update_participant(db: Database, participant_id: str, data: ParticipantData, version: int | None = None) -> None:
+    """Save the form's values; `version` (ParticipantDetail.version): StaleEdit when a colleague
+    saved other values since."""
     with _net(db, data, participant_id), db.write() as s:
         values = _validated(s, data, participant_id)
         p = s.get(Participant, participant_id)
         if p is None or p.deleted_at is not None:
             raise NotFound(_("The participant was not found."))
+        check_version(p, version, values, "participant")
         for key, value in values.items():
             if getattr(p, key) != value:
                 setattr(p, key, value)

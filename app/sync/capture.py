@@ -35,9 +35,10 @@ from app.sync.clock import HLC
 log = logging.getLogger(__name__)
 
 APPLYING = "kursdesk_sync_applying"
-LOCAL_ONLY_FIELDS = frozenset({"updated_at"})
+# bookkeeping of this database: the stamp, the record's version and its last writer (app/concurrency.py)
+LOCAL_ONLY_FIELDS = frozenset({"updated_at", "version", "changed_by"})
 # A certificate is a fact: deleting one stays on this laptop (revocation is the synced way).
-LOCAL_ONLY_BY_TABLE = {"certificates": frozenset({"updated_at", "deleted_at"})}
+LOCAL_ONLY_BY_TABLE = {"certificates": LOCAL_ONLY_FIELDS | {"deleted_at"}}
 CHUNK = 2000
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 

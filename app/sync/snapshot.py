@@ -57,7 +57,7 @@ from app.models import (
     utcnow,
 )
 from app.sync import folder as share
-from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, _insert_many, decode, encode, state_of
+from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, LOCAL_ONLY_FIELDS, _insert_many, decode, encode, state_of
 from app.sync.crypto import InvalidTag, ProgrammeKey
 
 log = logging.getLogger(__name__)
@@ -669,7 +669,7 @@ def _local_only(s) -> dict[str, list[dict]]:
     keep = {}
     for model in SYNCED_MODELS:
         name = model.__tablename__
-        cols = [c for c in model.__table__.columns if c.key not in FIELDS[name] and c.key != "updated_at"]
+        cols = [c for c in model.__table__.columns if c.key not in FIELDS[name] and c.key not in LOCAL_ONLY_FIELDS]
         if cols:
             t = model.__table__
             keep[name] = [dict(r._mapping) for r in s.connection().execute(
