@@ -44,8 +44,8 @@ def current_writer(context) -> str:
     """Who writes (the column default of Record.changed_by, given the statement's execution
     context): the database role (current_user) on PostgreSQL, read once per engine; the laptop's
     user name on SQLite."""
-    connection = context.root_connection
-    if connection.dialect.name == "sqlite":
+    connection = getattr(context, "root_connection", None)
+    if connection is None or connection.dialect.name == "sqlite":
         return laptop_user()[:100]
     engine = connection.engine
     role = _roles.get(engine)

@@ -363,9 +363,10 @@ def _do_orm_execute(orm_state, state: SyncState):
             return None
         from app.models import new_id
 
-        once = {}  # column defaults, evaluated once per statement (the id once per row)
+        once = {}  # column defaults, evaluated once per statement (the id once per row; the
+        # writer by the statement itself, which knows its connection: app/concurrency.py)
         for column in table.columns:
-            if column.key != "id":
+            if column.key not in ("id", "changed_by"):
                 has, value = _python_default(column)
                 if has:
                     once[column.key] = value

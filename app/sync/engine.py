@@ -31,6 +31,7 @@ from app.models import Setting, SyncAlias, SyncAudit, SyncChange, SyncFork, Sync
 from app.sync import folder as share
 from app.sync import restore
 from app.sync import snapshot
+from app.sync.agent import sync_agent
 from app.progress import Cancelled, Progress
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
 from app.sync.clock import stamp_ms
@@ -818,6 +819,13 @@ def _write_ack(db: Database, folder: Path, key: ProgrammeKey, report: SyncReport
 
 def sync(db: Database, folder: Path, key_file: Path | None = None, progress: Progress | None = None,
          confirm_mass_delete: bool = False) -> SyncReport:
+    """One sync round; on a server only one agent at a time (app/sync/agent.py)."""
+    with sync_agent(db):
+        return _sync(db, folder, key_file, progress, confirm_mass_delete)
+
+
+def _sync(db: Database, folder: Path, key_file: Path | None, progress: Progress | None,
+          confirm_mass_delete: bool) -> SyncReport:
     folder = Path(folder)
     key = _key(key_file)
     info = share.check_folder(folder)

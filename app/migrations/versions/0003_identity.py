@@ -46,17 +46,25 @@ def _fields_of_this_schema(conn):
     from app.sync import capture
 
     saved = {t: capture.FIELDS[t] for t in capture.FIELDS}
+    # and the columns' own defaults (0009's version, changed_by) only for columns already there
+    defaults = {}
     insp = sa.inspect(conn)
     try:
         for t in saved:
             present = {c["name"] for c in insp.get_columns(t)} if insp.has_table(t) else set()
             capture.FIELDS[t] = tuple(f for f in saved[t] if f in present)
             capture.FIELDS_SET[t] = frozenset(capture.FIELDS[t])
+            for column in capture.MODELS_BY_TABLE[t].__table__.columns:
+                if column.name not in present and (column.default is not None or column.onupdate is not None):
+                    defaults[column] = (column.default, column.onupdate)
+                    column.default = column.onupdate = None
         yield
     finally:
         for t, f in saved.items():
             capture.FIELDS[t] = f
             capture.FIELDS_SET[t] = frozenset(f)
+        for column, (default, onupdate) in defaults.items():
+            column.default, column.onupdate = default, onupdate
 
 
 def upgrade() -> None:
@@ -64,7 +72,8 @@ def upgrade() -> None:
 
     from app.sync.identity import merge_duplicates
 
-    conn = op.get_bind()
+    # statements compiled without today's later columns must not be cached for later use
+    conn = op.get_bind().execution_options(compiled_cache=None)
     session = Session(bind=conn)
     with _fields_of_this_schema(conn):
         merge_duplicates(session)
