@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.concurrency import StaleEdit
 from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_date, ngettext
 from app.services import companies as company_service
@@ -36,6 +37,7 @@ from ui.context import AppContext
 from ui.pages.base import DataPage
 from ui.forms import FieldForm, confirm, line_edit, show_error, text_edit
 from ui.month_panel import confirm_closed_change
+from ui.stale_edit import settle_stale_edit
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
 from ui.widgets import (
@@ -197,6 +199,7 @@ class CompanyForm(FieldForm):
 
 class Page(DataPage):
     tables = frozenset({"companies", "participants", "enrollments", "needs", "need_courses", "courses"})
+    opened_version: int | None = None  # of the company in the form (app/concurrency.py)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -341,6 +344,7 @@ class Page(DataPage):
             self._set_detail_enabled(False)
             return
         self.form.set_data(detail.data)
+        self.opened_version = detail.version
         self.detail_title.setText(detail.data.name)
         self.needs_model.merge_rows(detail.needs)
         self.employees_model.merge_rows(detail.participants)
@@ -378,7 +382,9 @@ class Page(DataPage):
             else:
                 if not confirm_closed_change(self, month_close.impact_of_company(self.ctx.db, self.current_id, data)):
                     return False
-                company_service.update_company(self.ctx.db, self.current_id, data)
+                company_service.update_company(self.ctx.db, self.current_id, data, self.opened_version)
+        except StaleEdit as exc:
+            return settle_stale_edit(self, exc)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False

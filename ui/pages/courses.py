@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.concurrency import StaleEdit
 from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_date, format_hours
 from app.services import courses as course_service
@@ -36,6 +37,7 @@ from app.services.participants import list_participants
 from app.services.providers import list_providers
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
+from ui.stale_edit import settle_stale_edit
 from ui.pages.base import DataPage
 from ui.forms import (
     FieldForm,
@@ -296,6 +298,7 @@ class CourseForm(FieldForm):
 
 class Page(DataPage):
     tables = frozenset({"courses", "sessions", "enrollments", "certificates", "providers", "companies", "participants"})
+    opened_version: int | None = None  # of the course in the form (app/concurrency.py)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -512,6 +515,7 @@ class Page(DataPage):
             return
         self.current_data = detail.data
         self.form.set_data(detail.data)
+        self.opened_version = detail.version
         self.detail_title.setText(f"{detail.data.code} – {detail.data.title}")
         self._set_detail_enabled(True)
         self._show_sessions(detail.sessions)
@@ -579,7 +583,9 @@ class Page(DataPage):
             if self.current_id is None:
                 self.current_id = course_service.create_course(self.ctx.db, data)
             else:
-                course_service.update_course(self.ctx.db, self.current_id, data)
+                course_service.update_course(self.ctx.db, self.current_id, data, self.opened_version)
+        except StaleEdit as exc:
+            return settle_stale_edit(self, exc)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.concurrency import StaleEdit
 from app.errors import NotFound, UserError, ValidationError
 from app.i18n import N_, _, format_attendance
 from app.services import participants as participant_service
@@ -33,6 +34,7 @@ from ui.gdpr_participant import ParticipantPrivacy
 from ui.pages.base import DataPage
 from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.month_panel import confirm_closed_change
+from ui.stale_edit import settle_stale_edit
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
 from ui.widgets import EntityTable, ListPanel, heading
@@ -172,6 +174,7 @@ class ParticipantForm(FieldForm):
 
 class Page(DataPage):
     tables = frozenset({"participants", "companies", "enrollments", "attendance", "certificates", "courses", "sessions"})
+    opened_version: int | None = None  # of the participant in the form (app/concurrency.py)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -337,6 +340,7 @@ class Page(DataPage):
         if self._companies_stale:
             self._load_companies()
         self.form.set_data(detail.data, detail.masked_personal_number)
+        self.opened_version = detail.version
         self.form.project.set_proposed(proposed_dates(self.ctx.db, self.current_id))
         self.privacy.set_participant(self.current_id)
         self.detail_title.setText(f"{detail.data.first_name} {detail.data.last_name}")
@@ -383,7 +387,9 @@ class Page(DataPage):
             else:
                 if not confirm_closed_change(self, month_close.impact_of_participant(self.ctx.db, self.current_id, data)):
                     return False
-                participant_service.update_participant(self.ctx.db, self.current_id, data)
+                participant_service.update_participant(self.ctx.db, self.current_id, data, self.opened_version)
+        except StaleEdit as exc:
+            return settle_stale_edit(self, exc)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
