@@ -84,15 +84,18 @@ class StaleEditDialog(QDialog):
         for col in (1, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         self.table.resizeRowsToContents()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + rows + 2 * self.table.frameWidth() + 2)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         layout.addWidget(self.table)
         buttons = QDialogButtonBox()
         self.keep_mine = self._button(buttons, _("Keep my values"), Choice.KEEP_MINE, "keep_mine")
         self.take_theirs = self._button(buttons, _("Take their values"), Choice.TAKE_THEIRS, "take_theirs")
-        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel = buttons.addButton(_("Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
         cancel.setObjectName("cancel")
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(640, 220 + 30 * len(error.clashes))
+        self.resize(680, self.sizeHint().height())
 
     def _button(self, box: QDialogButtonBox, text: str, choice: Choice, name: str) -> QPushButton:
         button = box.addButton(text, QDialogButtonBox.ButtonRole.AcceptRole)
