@@ -240,6 +240,9 @@ class MainWindow(QMainWindow):
         run_read(self, lambda: overview(db), self._show_sync_state)
 
     def _show_sync_state(self, info) -> None:
+        if not self.ctx.db.is_sqlite:  # the server's sync agent syncs (ui/pages/sync.py)
+            self.sync_label.setText(_("Sync: by the server's sync agent"))
+            return
         if not info.folder and not info.partners:
             self.sync_label.setText(_("Sync: not set up"))
             return

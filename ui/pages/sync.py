@@ -68,6 +68,17 @@ class Page(DataPage):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+        # on a server, coordinators online share every change at once; its one sync agent
+        # (`kursdesk sync`, a scheduled job) exchanges changes with the laptops (app/sync/agent.py)
+        self.on_server = not ctx.db.is_sqlite
+        self.server_note = QLabel(_("This window works on the central database: colleagues online see your changes at once. "
+                                    "The server's sync agent (kursdesk sync, run as a scheduled job) exchanges them with the laptops through the shared folder; this window does not sync."))
+        self.server_note.setObjectName("server_note")
+        self.server_note.setWordWrap(True)
+        self.server_note.setVisible(self.on_server)
+        layout.addWidget(self.server_note)
+        for b in (self.sync_button, self.choose_button, self.key_button, self.setup_button, self.undo_button):
+            b.setEnabled(not self.on_server)
         layout.addWidget(QLabel(_("Partners")))
         self.partners = QTableWidget(0, 3)
         self.partners.setHorizontalHeaderLabels([_("Partner"), _("Last batch"), _("State")])
@@ -178,7 +189,7 @@ class Page(DataPage):
             self.report_box.setPlainText("\n".join(lines))
         elif info.last_report:
             self.report_box.setPlainText(_("{n} batches published in the last sync.").format(n=len(info.last_report.get("published", []))))
-        self.undo_button.setEnabled(point is not None and not point.restored)
+        self.undo_button.setEnabled(point is not None and not point.restored and not self.on_server)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -210,6 +221,9 @@ class Page(DataPage):
         self.refresh()
 
     def sync_now(self, confirm: bool = False) -> TaskHandle | None:
+        if self.on_server:
+            QMessageBox.information(self, self.title(), self.server_note.text())
+            return None
         if not self.folder:
             QMessageBox.warning(self, self.title(), _("Choose the shared folder first."))
             return None
