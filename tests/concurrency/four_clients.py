@@ -128,7 +128,7 @@ def run_client(url: str, setup: Setup, client: int, seconds: float, seed: int = 
         n += 1
         for _attempt in range(20):
             opened = get_course(db, course)
-            time.sleep(rng.random() * 0.02)  # the coordinator types
+            time.sleep(rng.uniform(0.05, 0.3))  # the coordinator types
             data = opened.data
             new = type(data)(**{**data.__dict__, "description": f"{data.description} {token}".strip()})
             try:
