@@ -557,6 +557,10 @@ def _environment_line(exc: BaseException) -> str | None:
         from app.interchange.files import environment_message
 
         return environment_message(exc, exc.filename or _("the file"))
+    from app.db import is_unique_violation
+
+    if is_unique_violation(exc):  # a constraint refused what another client saved at the same moment
+        return _("Another Kursdesk window or job saved a record with the same identity at the same moment; nothing was saved. Check the list and try again.")
     orig = getattr(exc, "orig", None)
     text = str(orig).lower() if orig is not None else ""
     if "database or disk is full" in text or getattr(orig, "sqlite_errorcode", None) == 13:

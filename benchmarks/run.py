@@ -59,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", metavar="NAME", help="run one module, e.g. storage or bench_storage")
     parser.add_argument("--data", type=Path, help="the large database (default benchmarks/data/large.db)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--db", metavar="URL", help="a PostgreSQL server for bench_postgresql "
+                        "(postgresql://ROLE@HOST:PORT/postgres, a role that may CREATE DATABASE)")
     args = parser.parse_args(argv)
+    if args.db:
+        os.environ["KURSDESK_BENCH_PG_URL"] = args.db
 
     sys.path.insert(0, str(ROOT))
     names = modules(args.only)

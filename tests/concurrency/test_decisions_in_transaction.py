@@ -135,3 +135,22 @@ def test_four_clients_issuing_certificates_at_once_never_share_a_number(database
     finally:
         db.dispose()
     assert sorted(stored) == sorted(numbers)
+
+
+def test_a_unique_constraint_refusing_a_write_is_one_clear_line_on_the_command_line(monkeypatch, capsys):
+    """Should a constraint still refuse a write no rule caught (a record that arrived some other
+    way at the same moment), the command line says so in one line and exits 2."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    from app import cli
+
+    def refused(_args):
+        raise IntegrityError("INSERT ...", {}, sqlite3.IntegrityError("UNIQUE constraint failed: certificates.number"))
+
+    monkeypatch.setitem(cli.HANDLERS, "courses", refused)
+    assert cli.main(["--lang", "en", "courses"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "kursdesk: Another Kursdesk window or job saved a record with the same identity at the same moment; "
+        "nothing was saved. Check the list and try again."]

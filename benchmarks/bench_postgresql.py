@@ -1,0 +1,211 @@
+"""The coordinator's reads on the large programme in a PostgreSQL database while four other
+clients write (processes running tests/concurrency/four_clients.py: marks, enrolments, certificates,
+identities, edits of the same records): the course list (course_overview), the register of a
+300-participant course (attendance.register) and the 20,000 participants, listed whole and
+filtered by a search (list_participants), each repeated; median and max wall time.
+
+Needs a server: `python -m benchmarks.run --only postgresql --db postgresql://ROLE@HOST:PORT/postgres`
+(a role that may CREATE DATABASE; or KURSDESK_BENCH_PG_URL). The large SQLite programme is copied
+into a database `kursdesk_bench_<scale>` once (COPY, table by table) and kept as a template; each
+run works on a fresh copy of it (CREATE DATABASE ... TEMPLATE), dropped at the end."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPEAT = 15
+GOAL = "< 100 ms"
+CLIENTS = 4
+SEARCHES = ["anders", "väst", "1985", "lind", "a"]
+
+
+def server_url() -> str:
+    url = os.environ.get("KURSDESK_BENCH_PG_URL", "")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _admin(url: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _url_of(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _counts_sqlite(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ("participants", "attendance", "courses")}
+    finally:
+        conn.close()
+
+
+def _template(url: str, large_db: Path) -> tuple[str, float | None]:
+    """The loaded template database's name, and the seconds loading took (None: reused)."""
+    from sqlalchemy import text
+
+    from app.db import Database
+    from app.migrations import HEAD
+
+    name = f"kursdesk_bench_{large_db.stem.replace('-', '_').replace('.', '_')}"
+    want = _counts_sqlite(large_db)
+    admin = _admin(url)
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if exists:
+            db = Database(_url_of(url, name), migrate=False)
+            try:
+                with db.engine.connect() as conn:
+                    rev = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+                    have = {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in want}
+            finally:
+                db.dispose()
+            if rev == HEAD and have == want:
+                return name, None
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        started = time.perf_counter()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        db = Database(_url_of(url, name))  # migrated to head
+        try:
+            _copy_rows(large_db, db)
+        finally:
+            db.dispose()
+        return name, time.perf_counter() - started
+    finally:
+        admin.dispose()
+
+
+def _copy_rows(large_db: Path, db) -> None:
+    """Every row of the SQLite programme, table by table (parents first), with COPY; columns the
+    file does not have (a later migration's) take their defaults."""
+    from sqlalchemy import create_engine, select
+
+    from app.models import Base
+
+    source = create_engine(f"sqlite:///file:{large_db}?mode=ro&uri=true")
+    raw = db.engine.raw_connection()
+    try:
+        pg = raw.driver_connection
+        with source.connect() as src:
+            for table in Base.metadata.sorted_tables:
+                have = {r[1] for r in src.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+                cols = [c for c in table.columns if c.name in have]
+                if not cols:
+                    continue
+                names = ", ".join(f'"{c.name}"' for c in cols)
+                with pg.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                    for row in src.execution_options(stream_results=True, yield_per=20_000).execute(select(*cols)):
+                        copy.write_row(tuple(row))
+        pg.commit()
+        pg.autocommit = True
+        pg.execute("ANALYZE")
+        pg.autocommit = False
+    finally:
+        raw.close()
+        source.dispose()
+
+
+def _big_course(db) -> str:
+    """A course of 300 participants with 20 sessions and a mark for each (the synthetic courses have 12)."""
+    from sqlalchemy import insert, select
+
+    from app.models import Attendance, Participant, attendance_id
+    from app.services.courses import CourseData, SessionData, add_session, create_course
+    from app.services.enrollments import enroll
+
+    course = create_course(db, CourseData(code="BENCH-300", title="Trehundra deltagare", capacity=300))
+    start = date.today() - timedelta(days=150)
+    sessions = [add_session(db, course, SessionData(start + timedelta(days=7 * i), "09:00", "12:00")) for i in range(20)]
+    with db.read() as s:
+        people = s.execute(select(Participant.id).where(Participant.deleted_at.is_(None)).limit(300)).scalars().all()
+    enroll(db, course, people)
+    with db.write() as s:
+        s.execute(insert(Attendance), [{"id": attendance_id(x, p), "session_id": x, "participant_id": p, "status": "present"}
+                                       for x in sessions for p in people])
+    return course
+
+
+def _timed(fn, repeat: int = REPEAT) -> list[float]:
+    fn()  # warm SQLAlchemy's statement cache and the server's
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
+    url = server_url()
+    if not url:
+        return [("skipped: no server given (--db postgresql://... or KURSDESK_BENCH_PG_URL)", "", "", "")]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from app.db import Database
+    from app.services.attendance import register
+    from app.services.courses import course_overview
+    from app.services.participants import list_participants
+    from tests.concurrency.four_clients import build, run_client
+    from tests.concurrency.racing import _ctx
+
+    template, loaded = _template(url, large_db)
+    run = f"{template}_run_{os.getpid()}"
+    admin = _admin(url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{run}" TEMPLATE "{template}"')
+    rows: list[tuple[str, float, str, str]] = []
+    if loaded is not None:
+        rows.append(("load the large programme into PostgreSQL (COPY)", loaded, "s", ""))
+    db = Database(_url_of(url, run))
+    clients = []
+    try:
+        course = _big_course(db)
+        setup = build(db)
+        seconds = 600.0  # stopped when the measurements are done
+        clients = [_ctx.Process(target=run_client, args=(_url_of(url, run), setup, c, seconds)) for c in range(CLIENTS)]
+        for p in clients:
+            p.start()
+        time.sleep(5)  # the clients are writing
+        figures = {
+            "course list (course_overview, 3,000 courses)": _timed(lambda: course_overview(db)),
+            "register of a 300-participant course (20 sessions)": _timed(lambda: register(db, course)),
+            "all 20,000 participants (list_participants)": _timed(lambda: list_participants(db)),
+        }
+        searches = []
+        for word in SEARCHES:
+            searches += _timed(lambda: list_participants(db, search=word), 3)
+        figures["filter 20,000 participants (list_participants search, 5 words)"] = searches
+        alive = sum(p.is_alive() for p in clients)
+        for label, times in figures.items():
+            rows.append((f"{label}, median", statistics.median(times) * 1000, "ms", GOAL))
+            rows.append((f"{label}, max", max(times) * 1000, "ms", GOAL))
+        rows.append(("clients writing during the measurements", alive, "", f"{CLIENTS}"))
+    finally:
+        for p in clients:
+            p.terminate()
+            p.join(30)
+        db.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)')
+        admin.dispose()
+    return rows
+
+
+if __name__ == "__main__":
+    from benchmarks.synthetic import ensure_large_db
+
+    path, _took = ensure_large_db(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/kursdesk-pg-small.db"), 0.05)
+    for row in measure(path, Path("/tmp")):
+        print(row)
