@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 # pg_advisory locks are per database; the keys are Kursdesk's own (64-bit, arbitrary but fixed)
 WRITE_LOCK_KEY = 0x4B_44_57_52  # "KDWR"
 SYNC_AGENT_KEY = 0x4B_44_53_59  # "KDSY"
+LOCK_TIMEOUT = "55P03"  # PostgreSQL's lock_not_available: the write lock was not free in time
 
 
 # --- who writes --------------------------------------------------------------------------------

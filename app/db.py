@@ -36,7 +36,7 @@ from app import config
 from app.changes import ChangeFeed, ChangeSet, track
 from app.errors import UserError
 from app.i18n import _
-from app.concurrency import WRITE_LOCK_KEY
+from app.concurrency import LOCK_TIMEOUT, WRITE_LOCK_KEY
 from app.migrations import HEAD
 
 log = logging.getLogger(__name__)
@@ -269,8 +269,10 @@ class Database:
             try:
                 with self.Session(bind=self._write_engine) as session, session.begin():
                     conn = session.connection()  # BEGIN IMMEDIATE now, before any read
-                    if not self.is_sqlite:  # PostgreSQL: the same one writer at a time (app/concurrency.py)
-                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                    if not self.is_sqlite:  # PostgreSQL: the same one writer at a time (app/concurrency.py),
+                        # waiting as long as SQLite's busy timeout (then DatabaseBusy, as there)
+                        conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{BUSY_TIMEOUT_MS}ms', true), "
+                                             f"pg_advisory_xact_lock({WRITE_LOCK_KEY})")
                     session.info["kursdesk_db"] = self  # for work after the commit (app/gdpr/erasure.py)
                     self._local.session = session
                     try:
@@ -279,7 +281,7 @@ class Database:
                         self._local.session = None
                 committed = True
             except OperationalError as exc:
-                if is_busy_error(exc):
+                if is_busy_error(exc) or getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_TIMEOUT:
                     raise DatabaseBusy() from None
                 raise
             finally:

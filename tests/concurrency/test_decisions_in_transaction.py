@@ -154,3 +154,23 @@ def test_a_unique_constraint_refusing_a_write_is_one_clear_line_on_the_command_l
     assert capsys.readouterr().err.splitlines() == [
         "kursdesk: Another Kursdesk window or job saved a record with the same identity at the same moment; "
         "nothing was saved. Check the list and try again."]
+
+
+@pytest.mark.postgresql_only
+def test_a_write_waiting_longer_than_the_busy_timeout_for_the_write_lock_is_database_busy(db, monkeypatch):
+    from app import db as dbmod
+    from app.concurrency import WRITE_LOCK_KEY
+    from app.db import DatabaseBusy
+
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 300)
+    other = Database(db.url)
+    try:
+        with other.engine.begin() as holder:  # another client in the middle of a long write
+            holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+            with pytest.raises(DatabaseBusy):
+                create_company(db, CompanyData(name="Väntar AB", org_number=org_number(7)))
+        create_company(db, CompanyData(name="Väntar AB", org_number=org_number(7)))  # free again
+    finally:
+        other.dispose()
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(Company)).scalar() == 1
