@@ -74,7 +74,9 @@ class Outcome:
     numbers: list[str] = field(default_factory=list)  # certificate numbers issued
 
 
-def run_client(url: str, setup: Setup, client: int, seconds: float, seed: int = 0) -> Outcome:
+def run_client(url: str, setup: Setup, client: int, seconds: float, seed: int = 0, pause: float = 0.0) -> Outcome:
+    """`pause`: seconds between two actions on average (0: as fast as it goes, the test's load;
+    the benchmark's clients pause like people who read what they did)."""
     from app import i18n
     from app.concurrency import StaleEdit
     from app.db import Database
@@ -150,6 +152,8 @@ def run_client(url: str, setup: Setup, client: int, seconds: float, seed: int = 
             try:
                 actions[name]()
                 out.writes[name] += 1
+                if pause:
+                    time.sleep(rng.uniform(0, 2 * pause))
             except UserError as exc:
                 out.refusals[f"{name}: {type(exc).__name__}"] += 1
             except Exception:  # noqa: BLE001 - what the test must not see

@@ -124,3 +124,20 @@ def test_a_course_form_shows_the_providers_names_not_their_ids(qtbot, ctx, colle
     assert seen[:2] == [("Titel", "Svetsning grund", "Svetsning"), ("Anordnare", "Campus Västervik", "Nova")]
     saved = get_course(ctx.db, course).data
     assert (saved.title, saved.provider_id) == ("Svetsning grund", campus)
+
+
+def test_a_participant_form_shows_a_changed_personnummer_masked(qtbot, ctx, colleague):
+    from app.services.participants import ParticipantData, create_participant, get_participant, update_participant
+    from ui.pages.participants import Page as ParticipantsPage
+
+    person = create_participant(ctx.db, ParticipantData("Åsa", "Öberg", "198112189876"))
+    page = _open(qtbot, ParticipantsPage, ctx)
+    page.table.select_id(person)
+    page.form.last_name.setText("Öberg-Lind")
+    update_participant(colleague, person, ParticipantData("Åsa", "Öberg", "198507141003"))
+    seen = []
+    answer("take_theirs", seen)
+    assert not page.save()
+    assert seen[:2] == [("Efternamn", "Öberg-Lind", "Öberg"), ("Personnummer", "19811218-****", "19850714-****")]
+    assert page.form.last_name.text() == "Öberg"
+    assert get_participant(ctx.db, person).data.personal_number == "198507141003"
