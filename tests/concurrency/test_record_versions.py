@@ -102,3 +102,27 @@ def test_every_write_records_its_writer(db):
     with db.read() as s:
         assert s.execute(select(Company.changed_by)).scalar() == current_writer_of(db)
     assert laptop_user() == getpass.getuser()
+
+
+def test_a_change_arriving_by_sync_moves_the_version_on_so_an_open_form_asks(tmp_path):
+    from app.sync import setup_folder, sync
+    from tests.sync.conftest import fresh_db
+
+    share = tmp_path / "share"
+    setup_folder(share, tmp_path / "programme.key")
+    here, there = fresh_db(tmp_path / "here.db"), fresh_db(tmp_path / "there.db")
+    try:
+        cid = create_company(here, CompanyData(name="Verkstad AB", org_number="556036-0793"))
+        sync(here, share), sync(there, share)
+        opened = get_company(there, cid)  # a form open on the other laptop
+        update_company(here, cid, CompanyData(name="Verkstad Nord AB", org_number="556036-0793"))
+        sync(here, share), sync(there, share)
+        assert get_company(there, cid).version > opened.version
+        with pytest.raises(StaleEdit) as caught:
+            update_company(there, cid, CompanyData(name="Verkstad Syd AB", org_number="556036-0793"),
+                           version=opened.version)
+        assert [(c.field, c.mine, c.theirs) for c in caught.value.clashes] == [
+            ("name", "Verkstad Syd AB", "Verkstad Nord AB")]
+    finally:
+        here.dispose()
+        there.dispose()
