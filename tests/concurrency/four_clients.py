@@ -69,6 +69,7 @@ class Outcome:
     writes: Counter = field(default_factory=Counter)
     stale: int = 0
     refusals: Counter = field(default_factory=Counter)  # UserError class names
+    said: dict[str, str] = field(default_factory=dict)  # one message of each kind of refusal
     unexpected: list[str] = field(default_factory=list)
     tokens: dict[str, list[str]] = field(default_factory=dict)  # course id -> tokens saved
     numbers: list[str] = field(default_factory=list)  # certificate numbers issued
@@ -156,6 +157,7 @@ def run_client(url: str, setup: Setup, client: int, seconds: float, seed: int = 
                     time.sleep(rng.uniform(0, 2 * pause))
             except UserError as exc:
                 out.refusals[f"{name}: {type(exc).__name__}"] += 1
+                out.said.setdefault(f"{name}: {type(exc).__name__}", str(exc).splitlines()[0][:160])
             except Exception:  # noqa: BLE001 - what the test must not see
                 out.unexpected.append(traceback.format_exc()[-3000:])
     finally:

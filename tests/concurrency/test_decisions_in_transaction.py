@@ -22,7 +22,7 @@ from app.services.participants import ParticipantData, create_participant
 from tests.concurrency.racing import race
 
 CLIENTS = 4
-ROUNDS = 5
+ROUNDS = 3
 
 
 def org_number(i: int) -> str:

@@ -43,6 +43,8 @@ def test_four_clients_writing_at_once(database_url):
               f"{w['identity']:>6} {w['edit']:>6} {o.stale:>6} {sum(o.refusals.values()):>8}")
     refusals = sum((o.refusals for o in outcomes), Counter())
     print("refusals:", dict(refusals))
+    for kind, message in {k: v for o in outcomes for k, v in o.said.items()}.items():
+        print(f"  {kind}: {message}")
 
     assert [u for o in outcomes for u in o.unexpected] == []
     assert all(sum(o.writes.values()) > 0 for o in outcomes)
