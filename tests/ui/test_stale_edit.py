@@ -28,7 +28,7 @@ def ctx(db):
 
 @pytest.fixture
 def colleague(db):
-    other = Database(db.path)
+    other = Database(db.url)  # another process on the same database (a file or a server)
     yield other
     other.dispose()
 
