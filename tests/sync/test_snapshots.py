@@ -331,15 +331,17 @@ def test_after_an_erasure_no_file_on_the_share_holds_the_person(lab):
 
 
 def raw_rows(db) -> dict:
-    """Every synced table and the clocks as SQLite stores them (updated_at is each laptop's own)."""
+    """Every synced table and the clocks as SQLite stores them (updated_at, version and changed_by
+    are each laptop's own)."""
     import sqlite3
 
     from app.models import SYNCED_MODELS
+    from app.sync.capture import LOCAL_ONLY_FIELDS
 
     con = sqlite3.connect(db.path)
     out = {}
     for model in SYNCED_MODELS:
-        cols = [c.key for c in model.__table__.columns if c.key != "updated_at"]
+        cols = [c.key for c in model.__table__.columns if c.key not in LOCAL_ONLY_FIELDS]
         out[model.__tablename__] = con.execute(f"SELECT {', '.join(cols)} FROM {model.__tablename__} ORDER BY id").fetchall()
     out["sync_clocks"] = con.execute("SELECT * FROM sync_clocks ORDER BY table_name, record_id").fetchall()
     con.close()
