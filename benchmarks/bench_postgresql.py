@@ -151,6 +151,27 @@ def _timed(fn, repeat: int = REPEAT) -> tuple[list[float], list[float]]:
     return wall, cpu
 
 
+def _write_lock_cost(db, course: str, repeat: int = 300) -> list[tuple[str, float, str, str]]:
+    """One small write transaction (an UPDATE) with and without Database.write()'s advisory lock,
+    no other writer: what the lock itself costs (one more statement in the transaction)."""
+    from app.concurrency import WRITE_LOCK_KEY
+
+    rows = []
+    for label, lock in (("without", False), ("with", True)):
+        wall, cpu = [], []
+        for i in range(repeat):
+            started, used = time.perf_counter(), time.process_time()
+            with db.engine.begin() as conn:
+                if lock:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                conn.exec_driver_sql("UPDATE courses SET location = %s WHERE id = %s", (str(i), course))
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
+        rows.append((f"a one-UPDATE write transaction {label} the write lock, median", statistics.median(wall) * 1000, "ms", ""))
+        rows.append((f"a one-UPDATE write transaction {label} the write lock, CPU median", statistics.median(cpu) * 1000, "ms", ""))
+    return rows
+
+
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     url = server_url()
     if not url:
@@ -175,6 +196,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     clients = []
     try:
         course = _big_course(db)
+        rows += _write_lock_cost(db, course)
         setup = build(db)
         seconds = 600.0  # stopped when the measurements are done
         clients = [_ctx.Process(target=run_client, args=(_url_of(url, run), setup, c, seconds, 0, PAUSE))
