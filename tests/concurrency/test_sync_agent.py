@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Database
 from app.services.courses import CourseData, create_course
 from app.sync.agent import sync_agent
 
