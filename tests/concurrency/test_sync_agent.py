@@ -48,7 +48,7 @@ def test_a_second_sync_agent_says_one_is_running_and_does_nothing(db, database_u
     assert not list(folder.glob("devices/*/*.batch*"))
     rc, err = done(kursdesk("--db", database_url, "sync", "--folder", str(folder), "--key", str(key)))
     assert (rc, err) == (0, "")
-    assert list(folder.glob("devices/*/*"))
+    assert list(folder.glob("devices/*/*.batch"))  # the server published its changes
 
 
 def test_four_agents_started_at_once_never_trip_over_each_other(database_url, share):
