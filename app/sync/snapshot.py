@@ -15,15 +15,19 @@ sets its cursors to `covers`, applies its own changes that the snapshot does not
 its partners apply them from its batches) and goes on with the batches after `covers`.
 
 Once every known, active laptop has acknowledged past a snapshot (its acknowledgement's `applied`
-reaches `covers` for every other device), each laptop removes its own batches up to `covers`, and
+reaches `covers` for every other device), each laptop removes its own batches up to `covers` and
 its own snapshots that it dominates. A laptop whose acknowledgement changed last more than
 `sync.inactive_days` ago (by this laptop's clock, so a partner's wrong clock does not count) no longer
-holds the history back; when it comes back its next batches are gone and it starts again from a
-snapshot, keeping and publishing its own changes.
+holds the history back, and its snapshots that such a snapshot dominates are removed by the others
+(it is not there to remove them, and they may hold an erased person); when it comes back its next
+batches are gone and it starts again from a snapshot, keeping and publishing its own changes.
 
 File: KURSDESK-SYNC-SNAPSHOT line, header JSON line (UUIDs, numbers, hashes), a seal line (AES-GCM
 tag over the two lines above, so the header can be trusted without decrypting the body), then
-nonce + AES-GCM(zlib(JSON lines)) with the three lines as associated data.
+nonce + AES-GCM(zlib(body)) with the three lines as associated data. The body (header "format" 2)
+is an SQLite database image of the synced tables (_state_image), which the joiner attaches and
+copies with INSERT ... SELECT; a format-1 body (JSON lines of rows, read by SQLite's json_each) is
+still loaded when an older snapshot is the one that serves.
 """
 
 from __future__ import annotations
@@ -877,7 +881,9 @@ def _acknowledged(snap: SnapshotFile, active: dict[str, list]) -> bool:
 
 def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report) -> int:
     """Remove this laptop's batches (and its own snapshots) that the newest snapshot every active
-    laptop has acknowledged covers. Returns how many files were removed."""
+    laptop has acknowledged covers, and the snapshots of laptops that no longer sync that it covers
+    (the one exception to "each laptop removes only its own files"). Returns how many files were
+    removed."""
     with db.write() as s:
         first = _json(s, "sync_devices_first_seen", {})
         for dev in set(listing.batches) | set(listing.acks):
@@ -887,19 +893,22 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
     snaps, _problems = list_snapshots(listing, key)
     with db.read() as s:
         mine = _mine(s)
-        active, _inactive = _partners(s, listing)
+        active, inactive = _partners(s, listing)
         cursors = {p.device_id: p.seq for p in s.scalars(select(SyncPeer))}
         compacted = _json(s, COMPACTED, {})
         verified = set(_json(s, VERIFIED, []))
     own_files = {d: set(listing.batches.get(d, {})) for d in mine}
+    away = {p.device for p in inactive}
     target = None
     for snap in snaps:
         if not _acknowledged(snap, active):
             continue
         if any(d not in mine and cursors.get(d, 0) < q for d, (q, _c) in snap.covers.items()):
             continue  # this laptop has not got that far itself
+        # this laptop's own snapshots, and those of laptops that stopped syncing (they never come
+        # back to remove theirs, which would hold an erased person for ever)
         removable = any(q <= snap.covers.get(d, (0, ""))[0] for d, qs in own_files.items() for q in qs) or any(
-            o.device in mine and o is not snap and snap.dominates(o) and not o.dominates(snap) for o in snaps)
+            o.device in mine | away and o is not snap and snap.dominates(o) and not o.dominates(snap) for o in snaps)
         if not removable:
             return 0
         if not _verify_once(snap, key, verified, db):
@@ -923,9 +932,9 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
         for q, path in sorted(listing.batches.get(dev, {}).items()):
             if q <= done[dev] and _remove(path):
                 removed += 1
-    for snap in snaps:  # its own snapshots the target covers more than (an equal one may be newer: an erasure)
-        if snap.device in mine and snap is not target and target.dominates(snap) and not snap.dominates(target) \
-                and _remove(snap.path):
+    for snap in snaps:  # the snapshots the target covers more than (an equal one may be newer: an erasure)
+        if (snap.device in mine or snap.device in away) and snap is not target and target.dominates(snap) \
+                and not snap.dominates(target) and _remove(snap.path):
             removed += 1
     return removed
 

@@ -142,6 +142,37 @@ def test_a_laptop_away_longer_than_the_history_starts_again_keeping_its_own_chan
     assert snapshot.inactive_partners(a) == []  # it synced again
 
 
+def test_the_snapshots_of_a_laptop_that_stopped_syncing_are_removed_once_a_newer_one_covers_them(lab, monkeypatch):
+    a, b, c = lab.laptops
+    pid = add_participant(c)
+    sync_all(lab)
+    request(c)
+    sync(c, lab.share)  # c's snapshot holds the person; then c stops syncing
+    assert snapshots(lab) == {state_of(c).device: [1]}
+    edit(a, Participant, pid, phone="070-1")
+    request(a)
+    for _ in range(3):
+        sync(a, lab.share)
+        sync(b, lab.share)
+    assert state_of(c).device in snapshots(lab)  # c is away, but not long enough to be passed over
+    monkeypatch.setattr(snapshot, "now", lambda: utcnow() + timedelta(days=91))
+    edit(a, Participant, pid, phone="070-2")
+    request(a)
+    for _ in range(3):
+        sync(a, lab.share)
+        sync(b, lab.share)
+    assert [p.device for p in snapshot.inactive_partners(a)] == [state_of(c).device]
+    assert snapshots(lab) == {state_of(a).device: [snapshots_numbers(lab, a)[-1]]}  # the newest usable one stays
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    sync(d, lab.share)
+    assert phone(d, pid) == "070-2" and dump(d) == dump(a)
+
+
+def snapshots_numbers(lab, db) -> list[int]:
+    return snapshots(lab).get(state_of(db).device, [])
+
+
 def test_a_request_for_a_removed_batch_is_answered_by_a_snapshot_not_by_a_heal(lab, monkeypatch):
     a, b, c = lab.laptops
     pid = add_participant(a)
