@@ -480,3 +480,114 @@ def test_after_a_refused_load_the_database_checks_its_foreign_keys_again(lab):
     with pytest.raises(IntegrityError):
         with a.write() as s:
             s.add(Enrollment(course_id="no-such-course", participant_id="no-such-person"))
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "end"])
+def test_a_snapshot_with_a_damaged_byte_is_refused_before_anything_is_written(lab, where):
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    (path,) = share.list_folder(lab.share).snapshots[state_of(a).device].values()
+    data = bytearray(path.read_bytes())
+    at = {"header": len(snapshot.MAGIC) + 5, "middle": len(data) // 2, "end": len(data) - 1}[where]
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert any("damaged" in w or "altered" in w for w in report.warnings), report.warnings
+    assert not audit_events(d, "snapshot-loaded") and report.all_in and dump(d) == dump(a)  # from the batches
+
+
+def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
+    """The process dies (no clean-up) after every row of the snapshot was copied, before the commit."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    a = lab.laptops[0]
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    d = fresh_db(lab.root / "laptop3.db")
+    d.dispose()
+    script = textwrap.dedent(f"""
+        import os
+        from app.db import Database
+        from app.sync import snapshot, sync
+        fill = snapshot._fill_from_image
+        def fill_and_die(*args):
+            fill(*args)
+            os._exit(9)
+        snapshot._fill_from_image = fill_and_die
+        sync(Database({str(d.path)!r}), {str(lab.share)!r})
+    """)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 9, done.stderr
+    from app.db import Database
+
+    d = Database(d.path)
+    lab.laptops.append(d)
+    assert all(rows == [] for rows in dump(d).values()) and not audit_events(d, "snapshot-loaded")
+    report = sync(d, lab.share)
+    assert report.all_in and dump(d) == dump(a) and len(audit_events(d, "snapshot-loaded")) == 1
+
+
+def _format1_snapshot(db, key, n: int) -> bytes:
+    """A snapshot as Kursdesk wrote it before format 2: JSON lines, a line naming a table and its
+    fields, then a line of its rows in the change lines' JSON form with each record's clocks last."""
+    import hashlib
+
+    from sqlalchemy import and_
+
+    from app.models import SYNCED_MODELS, Setting, SyncClock
+    from app.sync.capture import FIELDS, KINDS, encode
+
+    clk = SyncClock.__table__
+    lines = []
+    with db.read() as s:
+        device = state_of(db).device
+        for model in SYNCED_MODELS:
+            t, name = model.__table__, model.__tablename__
+            q = (select(*[t.c[f] for f in FIELDS[name]], clk.c.data)
+                 .select_from(t.outerjoin(clk, and_(clk.c.table_name == name, clk.c.record_id == t.c.id))).order_by(t.c.id))
+            rows = [[encode(KINDS[name][f], v) for f, v in zip(FIELDS[name], r)] + [r[-1]] for r in s.execute(q)]
+            if rows:
+                lines += [{"t": name, "f": list(FIELDS[name]), "n": len(rows)}, rows]
+        covers = snapshot._covers(s, device)
+        hlc = s.get(Setting, "sync_hlc").value
+    body = b"".join(json.dumps(x, ensure_ascii=False).encode("utf-8") + b"\n" for x in lines)
+    header = {"format": 1, "schema": share.SCHEMA_VERSION, "device": device, "n": n, "key_id": key.key_id,
+              "covers": covers, "hlc_max": hlc, "body": hashlib.sha256(body).hexdigest(), "lines": len(lines)}
+    return snapshot.encode_snapshot(header, [zlib.compress(body)], key)
+
+
+def test_a_snapshot_of_the_older_format_on_the_share_still_serves_a_new_laptop(lab):
+    from app.models import Attendance
+    from tests.sync.conftest import add_course_with_session
+
+    a = lab.laptops[0]
+    course, ses = add_course_with_session(a)
+    pid = add_participant(a, company_id=add_company(a))
+    with a.write() as s:
+        s.add(Attendance(session_id=ses, participant_id=pid, status="late", minutes=20))
+    request(a)
+    sync(a, lab.share)
+    assert batches(lab, a) == []  # nobody else known: a new laptop needs the snapshot
+    key = read_key_file(lab.key)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    assert snapshot.read_snapshot_header(path, key)["format"] == 2
+    (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(_format1_snapshot(a, key, n + 1))
+    path.unlink()
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert report.all_in and dump(d) == dump(a)
+    (loaded,) = audit_events(d, "snapshot-loaded")
+    assert loaded.seq == n + 1 and "lines" in loaded.detail
