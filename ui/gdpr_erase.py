@@ -39,7 +39,9 @@ class EraseDialog(QDialog):
         for r in records:
             parts = [r.name, r.masked_personal_number, r.employer, _("deleted") if r.deleted else ""]
             self.records.addItem(", ".join(p for p in parts if p))
-        self.records.setMaximumHeight(24 * min(max(len(records), 2), 6) + 8)
+        # rows a little taller than the style's default, so that the dots of Å Ä Ö are not cut off
+        self.records.setStyleSheet("QListWidget::item { padding: 3px 2px; }")
+        self.records.setMaximumHeight(30 * min(max(len(records), 2), 6) + 8)
         layout.addWidget(self.records)
         layout.addWidget(QLabel(_("Reason (required; kept in the audit log, write no names):")))
         self.reason_edit = QPlainTextEdit()
