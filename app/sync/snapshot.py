@@ -591,9 +591,10 @@ def _replace(db, state, snap: SnapshotFile, fill) -> None:
 
 
 def _image_columns(execute, schema: str, table: str) -> list[str]:
-    """The image's columns of a table, each one a synced field of that table here."""
+    """The image's columns of a table, each one a synced field of that table here ([]: the writer
+    had no such table, as a format-1 snapshot may leave a table out)."""
     cols = [r[1] for r in execute(f'PRAGMA {schema}.table_info("{table}")')]
-    if not cols or not set(cols) <= set(FIELDS[table]) or "id" not in cols:
+    if cols and (not set(cols) <= set(FIELDS[table]) or "id" not in cols):
         raise SnapshotError(_("damaged snapshot (unreadable content)"))
     return cols
 
@@ -615,6 +616,8 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
         for model in SYNCED_MODELS:
             t, name = model.__table__, model.__tablename__
             cols = _image_columns(execute, schema, name)
+            if not cols:
+                continue
             names = ", ".join(quote(c) for c in cols)
             if "updated_at" in t.c and "updated_at" not in cols:
                 proc = t.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
@@ -622,8 +625,8 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
                                      f"SELECT {names}, ? FROM {schema}.{quote(name)}", (proc(stamp) if proc else stamp,))
             else:
                 conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} ({names}) SELECT {names} FROM {schema}.{quote(name)}")
-        conn.exec_driver_sql(f"INSERT INTO main.sync_clocks (table_name, record_id, data) "
-                             f"SELECT table_name, record_id, data FROM {schema}.sync_clocks")
+        conn.exec_driver_sql(f"INSERT INTO main.sync_clocks (table_name, record_id, data) "  # in key order: appended
+                             f"SELECT table_name, record_id, data FROM {schema}.sync_clocks ORDER BY table_name, record_id")
         for (data,) in execute(f"SELECT data FROM {schema}.{OTHER} ORDER BY rowid"):
             _load_other(conn, s, json.loads(data))
         rows = execute(f"SELECT count(*) FROM {schema}.sync_clocks")[0][0]
@@ -645,6 +648,8 @@ def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
         for model in SYNCED_MODELS:
             t, name = model.__table__, model.__tablename__
             cols = _image_columns(img.execute, "main", name)
+            if not cols:
+                continue
             procs = [t.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
             extra = {"updated_at": stamp} if "updated_at" in t.c and "updated_at" not in cols else {}
             rows = [{c: (p(v) if p else v) for c, p, v in zip(cols, procs, r)} | extra
