@@ -63,7 +63,7 @@ from app.models import (
     utcnow,
 )
 from app.sync import folder as share
-from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, _insert_many, decode, encode, state_of
+from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, _insert_many, decode, state_of
 from app.sync.crypto import InvalidTag, ProgrammeKey
 
 log = logging.getLogger(__name__)
@@ -322,9 +322,11 @@ def _storer(table, fields, dialect):
     steps = {}
     for i, f in enumerate(fields):
         proc = table.c[f].type.dialect_impl(dialect).bind_processor(dialect)
-        if proc is not None:
+        if proc is not None and KINDS[table.name].get(f) in ("date", "time"):
             memo: dict = {None: None}
             steps[i] = lambda v, memo=memo, proc=proc: memo[v] if v in memo else memo.setdefault(v, proc(v))
+        elif proc is not None:
+            steps[i] = proc
 
     def store(rows) -> list[tuple]:
         cols = list(zip(*rows))[: len(fields)]
@@ -333,6 +335,11 @@ def _storer(table, fields, dialect):
         return list(zip(*cols))
 
     return store
+
+
+def _q(name: str) -> str:
+    """A table or column name quoted for the image (SQLite's own quoting)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _state_image(s) -> bytes:
@@ -352,8 +359,8 @@ def _state_image(s) -> bytes:
         for model in SYNCED_MODELS:
             t, name = model.__table__, model.__tablename__
             fields = FIELDS[name]
-            img.execute(f"CREATE TABLE {name} ({', '.join(fields)})")
-            insert = f"INSERT INTO {name} VALUES ({', '.join('?' * len(fields))})"
+            img.execute(f"CREATE TABLE {_q(name)} ({', '.join(map(_q, fields))})")
+            insert = f"INSERT INTO {_q(name)} VALUES ({', '.join('?' * len(fields))})"
             store = _storer(t, fields, dialect)
             at = fields.index("id")
             q = (select(*[t.c[f] for f in fields], clk.c.data)
@@ -611,7 +618,6 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
     def execute(sql, params=()):
         return conn.exec_driver_sql(sql, params).fetchall()
 
-    rows = 0
     try:
         for model in SYNCED_MODELS:
             t, name = model.__table__, model.__tablename__
@@ -629,10 +635,10 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
                              f"SELECT table_name, record_id, data FROM {schema}.sync_clocks ORDER BY table_name, record_id")
         for (data,) in execute(f"SELECT data FROM {schema}.{OTHER} ORDER BY rowid"):
             _load_other(conn, s, json.loads(data))
-        rows = execute(f"SELECT count(*) FROM {schema}.sync_clocks")[0][0]
+        clocks = execute(f"SELECT count(*) FROM {schema}.sync_clocks")[0][0]
     except (DBAPIError, ValueError, TypeError, KeyError):
         raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
-    return f"{len(image)} bytes, {rows} records"
+    return f"{len(image)} bytes, {clocks} records with clocks"
 
 
 def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
@@ -653,7 +659,7 @@ def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
             procs = [t.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
             extra = {"updated_at": stamp} if "updated_at" in t.c and "updated_at" not in cols else {}
             rows = [{c: (p(v) if p else v) for c, p, v in zip(cols, procs, r)} | extra
-                    for r in img.execute(f'SELECT {", ".join(cols)} FROM "{name}"')]
+                    for r in img.execute(f"SELECT {', '.join(map(_q, cols))} FROM {_q(name)}")]
             if any(fk.column.table is t for fk in t.foreign_keys):
                 rows = _parents_first(t, rows)
             for i in range(0, len(rows), CHUNK):
