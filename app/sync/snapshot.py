@@ -533,8 +533,8 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
 
     baseline(db)  # records from before change capture become changes first, so they are kept
     if int(snap.header.get("format", 1)) >= 2:
-        image = read_snapshot_image(snap.path, key, snap.header)
-        fill = lambda conn, s, stamp: _fill_from_image(db, conn, s, image, stamp)  # noqa: E731
+        held = [read_snapshot_image(snap.path, key, snap.header)]  # handed over: freed once SQLite holds a copy
+        fill = lambda conn, s, stamp: _fill_from_image(db, conn, s, held.pop(), stamp)  # noqa: E731
     else:  # an older snapshot still on a share
         body = read_snapshot_body(snap.path, key, snap.header)
         first = next(body, None)  # authenticated and readable: only now is anything changed
@@ -613,6 +613,8 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
     schema = db.attach_image(conn, image)
     if schema is None:
         return _fill_generic(conn, s, image, stamp)
+    size = len(image)
+    del image
     quote = conn.dialect.identifier_preparer.quote
 
     def execute(sql, params=()):
@@ -638,7 +640,7 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
         clocks = execute(f"SELECT count(*) FROM {schema}.sync_clocks")[0][0]
     except (DBAPIError, ValueError, TypeError, KeyError):
         raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
-    return f"{len(image)} bytes, {clocks} records with clocks"
+    return f"{size} bytes, {clocks} records with clocks"
 
 
 def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
