@@ -138,4 +138,4 @@ def erase_on_request(db: Database, participant_id: str | list[str], reason_text:
             raise RetentionApplies(_("This person took part, and no retention date is set in Settings: the funder may still audit their records. Erase anyway only with --force (it is recorded)."))
         raise RetentionApplies(_("This person took part, and the funder's retention applies until {date}. Erase before then only with --force (it is recorded).").format(
             date=format_date(settings.retention_until)))
-    return erasure.erase(db, participant_id, "request", forced=bound, detail=reason_text, today=today)
+    return erasure.erase(db, participant_id, "request", forced=bound, detail=reason_text, today=today, one_person=True)

@@ -92,4 +92,4 @@ def test_erase_finds_every_record_of_a_person_registered_twice(tmp_path, capsys)
     assert [p.personal_number for p in left if p.first_name == first and p.last_name == last] == [f"{int(born) + 1}TF29"]
     assert main(["gdpr", "log", "--json", "--db", path]) == 0
     [entry] = json.loads(capsys.readouterr().out)
-    assert entry["people"] == 3 and entry["detail"] == "request forced begäran"
+    assert entry["people"] == 1 and entry["detail"] == "request forced begäran"  # one person, three records
