@@ -591,3 +591,32 @@ def test_a_snapshot_of_the_older_format_on_the_share_still_serves_a_new_laptop(l
     assert report.all_in and dump(d) == dump(a)
     (loaded,) = audit_events(d, "snapshot-loaded")
     assert loaded.seq == n + 1 and "lines" in loaded.detail
+
+
+def test_a_table_the_snapshot_does_not_hold_is_empty_and_an_unknown_column_is_refused(lab):
+    """A writer without a newer synced table leaves it out (it loads empty); a column this laptop
+    does not know is never dropped silently: the snapshot is refused and the batches serve."""
+    import hashlib
+
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    original = snapshot.read_snapshot_image(path, key, header)
+    for i, (sql, loads) in enumerate([("DROP TABLE erasures", True),
+                                      ("ALTER TABLE participants ADD COLUMN shoe_size", False)]):
+        image = edited_image(original, sql)
+        header.update(n=n + 1 + i, body=hashlib.sha256(image).hexdigest())
+        for old in path.parent.iterdir():
+            old.unlink()
+        (path.parent / snapshot.snapshot_name(n + 1 + i)).write_bytes(snapshot.encode_snapshot(header, [zlib.compress(image)], key))
+        d = fresh_db(lab.root / f"join{i}.db")
+        lab.laptops.append(d)
+        report = sync(d, lab.share)
+        assert report.all_in and dump(d) == dump(a)
+        assert bool(audit_events(d, "snapshot-loaded")) == loads, report.warnings
+        assert loads or any("damaged snapshot" in w for w in report.warnings)
