@@ -46,6 +46,7 @@ KEEP_BACKUPS = 10
 # bundle import, one transaction of tens of seconds) before it gives up with DatabaseBusy.
 BUSY_TIMEOUT_MS = 90_000
 BEGIN_OPTION = "kursdesk_begin"
+IMAGE_SCHEMA = "kursdesk_image"  # attach_image()
 # The checkpoint at close waits this long for another process's write, not BUSY_TIMEOUT_MS: the
 # process that writes checkpoints when it closes (and SQLite's automatic checkpoints run anyway).
 CLOSE_CHECKPOINT_TIMEOUT_MS = 2_000
@@ -324,6 +325,7 @@ class Database:
                     # its usual settings back before anyone else uses it
                     raw.execute("PRAGMA foreign_keys=OFF")
                     raw.execute("PRAGMA cache_size=-262144")  # 256 MiB, as bulk_write()
+                    raw.execute("PRAGMA threads=2")  # CREATE INDEX sorts on a second core too
                     try:
                         with self.Session(bind=conn) as session, session.begin():
                             session.connection()  # BEGIN IMMEDIATE now
@@ -339,12 +341,26 @@ class Database:
                     finally:
                         if conn.in_transaction():
                             conn.rollback()
+                        if any(row[1] == IMAGE_SCHEMA for row in raw.execute("PRAGMA database_list")):
+                            raw.execute(f"DETACH {IMAGE_SCHEMA}")  # not possible inside the transaction
                         raw.execute("PRAGMA cache_size=-2000")
+                        raw.execute("PRAGMA threads=0")
                         raw.execute("PRAGMA foreign_keys=ON")
             except OperationalError as exc:
                 if is_busy_error(exc):
                     raise DatabaseBusy() from None
                 raise
+
+    def attach_image(self, conn, image: bytes) -> str | None:
+        """SQLite, inside bulk_load(): an SQLite database image (a sync snapshot's body) attached
+        to the connection in memory, so that INSERT ... SELECT copies its rows inside SQLite; it is
+        detached when bulk_load() ends. Returns its schema name, or None on another database."""
+        if not self.is_sqlite:
+            return None
+        raw = conn.connection.driver_connection
+        raw.execute(f"ATTACH ':memory:' AS {IMAGE_SCHEMA}")
+        raw.deserialize(image, name=IMAGE_SCHEMA)
+        return IMAGE_SCHEMA
 
     def insert_json_rows(self, conn, table, columns: dict[str, int], kinds: dict[str, str], rows_json: str,
                          extra: dict | None = None, required: str = "") -> bool:

@@ -1,6 +1,6 @@
 """Run every benchmark on the large synthetic programme and print one table.
 
-    python -m benchmarks.run [--scale 1.0] [--only NAME] [--data PATH]
+    python -m benchmarks.run [--scale 1.0] [--only NAME[:PART,...]] [--data PATH]
 
 Makes (or reuses, when its row counts and schema still fit) benchmarks/data/large.db, imports
 every benchmarks/bench_*.py and calls its `measure(large_db, workdir)`, which returns rows of
@@ -56,7 +56,9 @@ def print_table(rows: list[tuple[str, str, str, str, str]], out=sys.stdout) -> N
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="size of the synthetic programme (1.0 = full)")
-    parser.add_argument("--only", metavar="NAME", help="run one module, e.g. storage or bench_storage")
+    parser.add_argument("--only", metavar="NAME[:PART,...]",
+                        help="run one module, e.g. storage or bench_storage; sync:join runs only those parts of a "
+                             "module that has parts (its measure() takes parts=)")
     parser.add_argument("--data", type=Path, help="the large database (default benchmarks/data/large.db)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--db", metavar="URL", help="a PostgreSQL server for bench_postgresql "
@@ -66,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KURSDESK_BENCH_PG_URL"] = args.db
 
     sys.path.insert(0, str(ROOT))
-    names = modules(args.only)
+    only, _sep, part_list = (args.only or "").partition(":")
+    parts = [p for p in part_list.split(",") if p] or None
+    names = modules(only or None)
     if not names:
         print(f"no benchmark module matches {args.only!r}", file=sys.stderr)
         return 2
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             module = importlib.import_module(f"benchmarks.{name}")
-            results = module.measure(large, work / area)
+            results = module.measure(large, work / area, **({"parts": parts} if parts else {}))
             for label, value, unit, goal in results:
                 rows.append((area, str(label), _fmt(value), str(unit), str(goal)))
         except Exception as exc:  # noqa: BLE001 - one broken module must not stop the others

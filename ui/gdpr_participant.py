@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.errors import UserError
 from app.gdpr import notice, retention
@@ -87,19 +87,25 @@ class ParticipantPrivacy(QGroupBox):
                  title=_("Writing the register extract"), cancellable=False)
 
     def erase(self) -> None:
+        from app.gdpr.same_person import records_of_person
+        from ui.gdpr_erase import EraseDialog
+
         pid = self.participant_id
-        if pid is None or not confirm(self, _("Erase person"), _(
-                "Erase this person for good, with their enrollments, marks, certificates and originals, here and on "
-                "every laptop at its next sync? Their hours stay in past months' totals, without a name. This cannot be undone.")):
+        if pid is None:
             return
+        records = records_of_person(self.ctx.db, pid)
+        dialog = EraseDialog(records, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        ids, reason = [r.participant_id for r in records], dialog.reason()
         try:
             try:
-                retention.erase_on_request(self.ctx.db, pid, "")
+                retention.erase_on_request(self.ctx.db, ids, reason)
             except retention.RetentionApplies:
                 if not confirm(self, _("Erase person"), _(
                         "The funder's retention still applies to this person. Erase anyway? This is recorded in the audit log.")):
                     return
-                retention.erase_on_request(self.ctx.db, pid, "", force=True)
+                retention.erase_on_request(self.ctx.db, ids, reason, force=True)
         except UserError as exc:
             show_error(self, exc)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.i18n import N_, _, format_datetime
+from app.i18n import N_, _, format_datetime, ngettext
 
 
 def add_parser(sub, common) -> None:
@@ -37,8 +37,12 @@ def cmd_gdpr(args, open_db) -> int:
         print(_("Register extract written to {pdf} and {json}").format(pdf=pdf, json=js))
         return 0
     if args.gdpr_command == "erase":
-        pid = retention.find_person(db, args.personal_number)
-        done = retention.erase_on_request(db, pid, args.reason, force=args.force)
+        from app.gdpr.same_person import records_of_person
+
+        found = [r.participant_id for r in records_of_person(db, retention.find_person(db, args.personal_number))]
+        done = retention.erase_on_request(db, found, args.reason, force=args.force)
+        print(ngettext("Erased {n} registration of this person.", "Erased {n} registrations of this person.",
+                       done.people).format(n=done.people))
         print(_("Erased: {n} records. Every laptop erases the person at its next sync.").format(n=done.records))
         return 0
     if args.gdpr_command == "purge":

@@ -277,9 +277,10 @@ def _totals(db: Database, pids: list[str]) -> dict[str, dict[str, dict[str, int]
 
 
 def erase(db: Database, participant_ids: list[str] | str, reason: str, *, forced: bool = False,
-          detail: str = "", today: date | None = None) -> Erased:
+          detail: str = "", today: date | None = None, one_person: bool = False) -> Erased:
     """Erase these people on this laptop and record one erasure each for the others (one
-    transaction). The audit log records it: the reason and how many, no names."""
+    transaction). The audit log records it: the reason and how many people (one when the ids are
+    `one_person`'s records), no names."""
     assert reason in REASONS, reason
     pids = [participant_ids] if isinstance(participant_ids, str) else list(participant_ids)
     totals = _totals(db, pids)
@@ -296,7 +297,8 @@ def erase(db: Database, participant_ids: list[str] | str, reason: str, *, forced
         s.add_all(rows)
         s.flush()
         records = _erase_here(s, {e.participant_id: e.id for e in rows})
-        audit.record_in(s, "erasure", len(rows), " ".join(p for p in (reason, "forced" if forced else "", detail) if p))
+        audit.record_in(s, "erasure", 1 if one_person else len(rows),
+                        " ".join(p for p in (reason, "forced" if forced else "", detail) if p))
     log.info("%d people erased (%s)", len(rows), reason)
     return Erased(len(rows), records)
 

@@ -61,9 +61,11 @@ def _took_part(s, pid_filter=None):
     return out
 
 
-def took_part(db: Database, participant_id: str) -> bool:
+def took_part(db: Database, participant_id: str | list[str]) -> bool:
+    """Whether the person (any of these records) took part."""
+    ids = [participant_id] if isinstance(participant_id, str) else list(participant_id)
     with db.read() as s:
-        return participant_id in _took_part(s, [participant_id])
+        return bool(_took_part(s, ids))
 
 
 def _last_change(s) -> dict[str, datetime]:
@@ -122,11 +124,12 @@ def find_person(db: Database, personal_number: str) -> str:
     return rows[0][0]
 
 
-def erase_on_request(db: Database, participant_id: str, reason_text: str = "", *, force: bool = False,
+def erase_on_request(db: Database, participant_id: str | list[str], reason_text: str = "", *, force: bool = False,
                      today: date | None = None) -> erasure.Erased:
-    """Erase one person who asked for it. Refused while the funder's retention applies to them
-    (they took part, and the retention date has not passed or is not set) unless `force`, which
-    the erasure and the audit log record."""
+    """Erase one person who asked for it (a participant id, or every record of the person:
+    app/gdpr/same_person.py). Refused while the funder's retention applies to them (they took
+    part, and the retention date has not passed or is not set) unless `force`, which the erasure
+    and the audit log record."""
     today = today or date.today()
     settings = get_gdpr_settings(db)
     bound = took_part(db, participant_id) and (settings.retention_until is None or today <= settings.retention_until)
@@ -135,4 +138,4 @@ def erase_on_request(db: Database, participant_id: str, reason_text: str = "", *
             raise RetentionApplies(_("This person took part, and no retention date is set in Settings: the funder may still audit their records. Erase anyway only with --force (it is recorded)."))
         raise RetentionApplies(_("This person took part, and the funder's retention applies until {date}. Erase before then only with --force (it is recorded).").format(
             date=format_date(settings.retention_until)))
-    return erasure.erase(db, participant_id, "request", forced=bound, detail=reason_text, today=today)
+    return erasure.erase(db, participant_id, "request", forced=bound, detail=reason_text, today=today, one_person=True)

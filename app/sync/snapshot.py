@@ -15,15 +15,19 @@ sets its cursors to `covers`, applies its own changes that the snapshot does not
 its partners apply them from its batches) and goes on with the batches after `covers`.
 
 Once every known, active laptop has acknowledged past a snapshot (its acknowledgement's `applied`
-reaches `covers` for every other device), each laptop removes its own batches up to `covers`, and
+reaches `covers` for every other device), each laptop removes its own batches up to `covers` and
 its own snapshots that it dominates. A laptop whose acknowledgement changed last more than
 `sync.inactive_days` ago (by this laptop's clock, so a partner's wrong clock does not count) no longer
-holds the history back; when it comes back its next batches are gone and it starts again from a
-snapshot, keeping and publishing its own changes.
+holds the history back, and its snapshots that such a snapshot dominates are removed by the others
+(it is not there to remove them, and they may hold an erased person); when it comes back its next
+batches are gone and it starts again from a snapshot, keeping and publishing its own changes.
 
 File: KURSDESK-SYNC-SNAPSHOT line, header JSON line (UUIDs, numbers, hashes), a seal line (AES-GCM
 tag over the two lines above, so the header can be trusted without decrypting the body), then
-nonce + AES-GCM(zlib(JSON lines)) with the three lines as associated data.
+nonce + AES-GCM(zlib(body)) with the three lines as associated data. The body (header "format" 2)
+is an SQLite database image of the synced tables (_state_image), which the joiner attaches and
+copies with INSERT ... SELECT; a format-1 body (JSON lines of rows, read by SQLite's json_each) is
+still loaded when an older snapshot is the one that serves.
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ import hashlib
 import itertools
 import json
 import logging
+import sqlite3
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.exc import DBAPIError
 
 from app import config
 from app.db import ForeignKeyViolation
@@ -57,12 +63,15 @@ from app.models import (
     utcnow,
 )
 from app.sync import folder as share
-from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, LOCAL_ONLY_FIELDS, _insert_many, decode, encode, state_of
+from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, LOCAL_ONLY_FIELDS, _insert_many, decode, state_of
 from app.sync.crypto import InvalidTag, ProgrammeKey
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"KURSDESK-SYNC-SNAPSHOT\n"
+# 2: the body is an SQLite database image (_state_image); 1 (still read): JSON lines of rows
+FORMAT = 2
+OTHER = "kursdesk_other"  # the image's table of aliases, parked changes and forks (JSON rows)
 ROWS_PER_LINE = 5000
 REQUESTED = "sync_snapshot_due"  # "1": the next round writes a snapshot (request_snapshot; branch gdpr tests it)
 LAST_WRITTEN = "sync_snapshot_last"  # ISO time (this laptop's clock) of its last snapshot
@@ -193,23 +202,38 @@ def read_snapshot_header(path: Path, key: ProgrammeKey) -> dict:
         header["device"], header["n"], header["covers"]  # noqa: B018 - present
     except (InvalidTag, ValueError, KeyError, TypeError):
         raise SnapshotError(_("damaged or altered snapshot (header)")) from None
-    if int(header.get("format", 0)) > share.FORMAT_VERSION or int(header.get("schema", 0)) > share.SCHEMA_VERSION:
+    if int(header.get("format", 0)) > FORMAT or int(header.get("schema", 0)) > share.SCHEMA_VERSION:
         raise SnapshotError(_("made by a newer Kursdesk; update the app"))
     return header
 
 
-def read_snapshot_body(path: Path, key: ProgrammeKey, header: dict):
-    """The snapshot's JSON lines (bytes), one at a time; raises SnapshotError before the first one
-    when the file is damaged (AES-GCM authenticates all of it)."""
+def _decrypted(path: Path, key: ProgrammeKey) -> bytes:
+    """The compressed body, authenticated (AES-GCM over all of it, the three head lines included)."""
     data = path.read_bytes()
     end = data.find(b"\n", len(MAGIC))
     end2 = data.find(b"\n", end + 1)
     sealed = data[: end2 + 1]
     try:
-        packed = key.decrypt(data[end2 + 1 :], sealed)
+        return key.decrypt(data[end2 + 1 :], sealed)
     except (InvalidTag, ValueError):
         raise SnapshotError(_("damaged or altered snapshot (authentication failed)")) from None
-    del data
+
+
+def read_snapshot_image(path: Path, key: ProgrammeKey, header: dict) -> bytes:
+    """A format-2 snapshot's body: an SQLite database image, checked against its header's hash."""
+    try:
+        image = zlib.decompress(_decrypted(path, key))
+    except zlib.error:
+        raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+    if hashlib.sha256(image).hexdigest() != header.get("body") or not image.startswith(b"SQLite format 3\x00"):
+        raise SnapshotError(_("damaged snapshot (content does not match its header)"))
+    return image
+
+
+def read_snapshot_body(path: Path, key: ProgrammeKey, header: dict):
+    """An older (format 1) snapshot's JSON lines (bytes), one at a time; raises SnapshotError
+    before the first one when the file is damaged (AES-GCM authenticates all of it)."""
+    packed = _decrypted(path, key)
     inflate = zlib.decompressobj()
     digest = hashlib.sha256()
     rest = b""
@@ -231,6 +255,15 @@ def read_snapshot_body(path: Path, key: ProgrammeKey, header: dict):
         raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
     if rest or digest.hexdigest() != header.get("body"):
         raise SnapshotError(_("damaged snapshot (content does not match its header)"))
+
+
+def check_snapshot(path: Path, key: ProgrammeKey, header: dict) -> None:
+    """Read a snapshot whole: SnapshotError when its body is damaged."""
+    if int(header.get("format", 1)) >= 2:
+        read_snapshot_image(path, key, header)
+    else:
+        for _line in read_snapshot_body(path, key, header):
+            pass
 
 
 _HEADERS: dict[tuple, dict] = {}  # (path, size, mtime, key id) -> header: read once per file, not thrice a round
@@ -268,80 +301,81 @@ def usable(snap: SnapshotFile, listing: share.Listing) -> bool:
 
 # --- writing ------------------------------------------------------------------------------------
 
-def _self_parent_order(table: str, rows: list) -> list:
-    """Rows of a table that refers to itself (a certificate that supersedes another) with each
-    referred row before the rows that refer to it, so a bulk insert never meets a missing parent."""
-    model = next(m for m in SYNCED_MODELS if m.__tablename__ == table)
-    cols = [fk.parent.key for fk in model.__table__.foreign_keys if fk.column.table is model.__table__]
-    if not cols:
-        return rows
-    fields = FIELDS[table]
-    at = [fields.index(c) for c in cols if c in fields]
-    rid_at = fields.index("id")
-    by_id = {r[rid_at]: r for r in rows}
-    depth: dict[str, int] = {}
-
-    def depth_of(rid: str, seen=()) -> int:
-        if rid in depth:
-            return depth[rid]
-        row = by_id.get(rid)
-        parents = [row[i] for i in at if row is not None and row[i] in by_id and row[i] not in seen]
-        depth[rid] = 1 + max((depth_of(p, seen + (rid,)) for p in parents), default=-1)
-        return depth[rid]
-
-    return sorted(rows, key=lambda r: depth_of(r[rid_at]))
-
-
-def _self_referring(table: str) -> bool:
-    model = next(m for m in SYNCED_MODELS if m.__tablename__ == table)
-    return any(fk.column.table is model.__table__ for fk in model.__table__.foreign_keys)
-
-
-def _rows_lines(name: str, fields, rows: list):
-    for i in range(0, len(rows), ROWS_PER_LINE):  # a line naming the table, then a line of rows
-        part = rows[i : i + ROWS_PER_LINE]
-        yield _line({"t": name, "f": list(fields), "n": len(part)})
-        yield _line(part)
-
-
-def _state_lines(s):
-    """The synced state as JSON lines (bytes): records with clocks, aliases, parked changes, forks."""
-    conn = s.connection()
-    clk = SyncClock.__table__
-    for model in SYNCED_MODELS:
-        t, name = model.__table__, model.__tablename__
-        fields = FIELDS[name]
-        kinds = [KINDS[name][f] for f in fields]
-        coded = [(i, k) for i, k in enumerate(kinds) if k]
-        q = (select(*[t.c[f] for f in fields], clk.c.data)
-             .select_from(t.outerjoin(clk, and_(clk.c.table_name == name, clk.c.record_id == t.c.id)))
-             .order_by(t.c.id))
-        rows = []
-        for r in conn.execution_options(yield_per=ROWS_PER_LINE).execute(q):
-            row = list(r)
-            for i, k in coded:
-                if row[i] is not None:
-                    row[i] = encode(k, row[i])
-            rows.append(row)
-            if len(rows) == ROWS_PER_LINE and not _self_referring(name):  # streamed: memory stays small
-                yield from _rows_lines(name, fields, rows)
-                rows = []
-        yield from _rows_lines(name, fields, _self_parent_order(name, rows))
+def _other_objects(s):
+    """The identity merges (aliases), the parked changes and the forks, as JSON objects."""
     aliases = [list(r) for r in s.execute(select(SyncAlias.table_name, SyncAlias.loser_id, SyncAlias.survivor_id))]
     if aliases:
-        yield _line({"aliases": aliases})
+        yield {"aliases": aliases}
     p = SyncParked.__table__
     parked = [[r.device_id, r.batch_seq, r.table_name, r.record_id, r.change, r.reason, r.detail, r.parked_at.isoformat()]
-              for r in conn.execute(select(p).order_by(p.c.id))]
+              for r in s.connection().execute(select(p).order_by(p.c.id))]
     if parked:
-        yield _line({"parked": parked})
+        yield {"parked": parked}
     forks = [[f.old_device, f.new_device, f.upto_seq, f.upto_chain] for f in s.scalars(select(SyncFork))]
     if forks:
-        yield _line({"forks": forks})
+        yield {"forks": forks}
 
 
-def _line(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+def _storer(table, fields, dialect):
+    """rows (with a clock last) -> tuples of the fields as SQLAlchemy stores them on SQLite, column
+    by column (values that repeat, like dates, converted once)."""
+    steps = {}
+    for i, f in enumerate(fields):
+        proc = table.c[f].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None and KINDS[table.name].get(f) in ("date", "time"):
+            memo: dict = {None: None}
+            steps[i] = lambda v, memo=memo, proc=proc: memo[v] if v in memo else memo.setdefault(v, proc(v))
+        elif proc is not None:
+            steps[i] = proc
+
+    def store(rows) -> list[tuple]:
+        cols = list(zip(*rows))[: len(fields)]
+        for i, convert in steps.items():
+            cols[i] = map(convert, cols[i])
+        return list(zip(*cols))
+
+    return store
+
+
+def _q(name: str) -> str:
+    """A table or column name quoted for the image (SQLite's own quoting)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _state_image(s) -> bytes:
+    """The synced state as an SQLite database image (sqlite3 serialize): per synced table one table
+    of its synced fields, as SQLAlchemy stores them on SQLite, with neither types nor indexes (the
+    joiner copies the rows as they are and builds its indexes once); `sync_clocks`; and the
+    aliases, parked changes and forks as JSON rows of OTHER."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    dialect = sqlite_dialect.dialect()
+    conn = s.connection()
+    clk = SyncClock.__table__
+    img = sqlite3.connect(":memory:")
+    try:
+        img.execute("CREATE TABLE sync_clocks (table_name, record_id, data)")
+        img.execute(f"CREATE TABLE {OTHER} (data)")
+        for model in SYNCED_MODELS:
+            t, name = model.__table__, model.__tablename__
+            fields = FIELDS[name]
+            img.execute(f"CREATE TABLE {_q(name)} ({', '.join(map(_q, fields))})")
+            insert = f"INSERT INTO {_q(name)} VALUES ({', '.join('?' * len(fields))})"
+            store = _storer(t, fields, dialect)
+            at = fields.index("id")
+            q = (select(*[t.c[f] for f in fields], clk.c.data)
+                 .select_from(t.outerjoin(clk, and_(clk.c.table_name == name, clk.c.record_id == t.c.id)))
+                 .order_by(t.c.id))
+            for part in conn.execution_options(yield_per=ROWS_PER_LINE).execute(q).partitions():
+                img.executemany(insert, store(part))
+                img.executemany("INSERT INTO sync_clocks VALUES (?, ?, ?)",
+                                [(name, r[at], r[-1]) for r in part if r[-1] is not None])
+        img.executemany(f"INSERT INTO {OTHER} VALUES (?)",
+                        [(json.dumps(obj, ensure_ascii=False),) for obj in _other_objects(s)])
+        img.commit()
+        return img.serialize()
+    finally:
+        img.close()
 
 
 def _covers(s, device: str) -> dict[str, list] | None:
@@ -401,29 +435,22 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
     device = state_of(db).device or ""
     if not _due(db, listing, snaps):
         return None
-    digest = hashlib.sha256()
-    pack = zlib.compressobj(6)
-    chunks: list[bytes] = []
-    lines = 0
     with db.read() as s:  # one read transaction: the state and what it covers agree
         covers = _covers(s, device)
         if covers is None:
             return None
         hlc = _get(s, "sync_hlc")
-        for line in _state_lines(s):
-            digest.update(line)
-            chunks.append(pack.compress(line))
-            lines += 1
-    chunks.append(pack.flush())
+        image = _state_image(s)
     own_dir = Path(folder) / "snapshots" / device
     present = sorted(int(m.group(1)) for p in (own_dir.iterdir() if own_dir.is_dir() else []) if (m := share.SNAP_RE.match(p.name)))
     with db.read() as s:  # a number is never used twice, even after its file was removed
         n = max(present + [int(_get(s, LAST_NUMBER) or 0)]) + 1
-    header = {"format": share.FORMAT_VERSION, "schema": share.SCHEMA_VERSION, "device": device, "n": n,
-              "key_id": key.key_id, "covers": covers, "hlc_max": hlc, "body": digest.hexdigest(), "lines": lines,
+    header = {"format": FORMAT, "schema": share.SCHEMA_VERSION, "device": device, "n": n,
+              "key_id": key.key_id, "covers": covers, "hlc_max": hlc, "body": hashlib.sha256(image).hexdigest(),
               "app": config.version(), "created": now().isoformat(timespec="seconds")}
-    data = encode_snapshot(header, chunks, key)
-    del chunks
+    data = encode_snapshot(header, [zlib.compress(image, 1)], key)
+    size = len(image)
+    del image
     try:
         own_dir.mkdir(parents=True, exist_ok=True)
         for stale in own_dir.glob(".*.tmp"):  # a write that was killed half-way
@@ -441,7 +468,7 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
         verified.append(_verified_id(written))
         _set(s, LAST_NUMBER, str(n))
         _set(s, VERIFIED, json.dumps(verified[-20:]))
-        s.add(SyncAudit(event="snapshot", device_id=device, seq=n, detail=f"{lines} lines"))
+        s.add(SyncAudit(event="snapshot", device_id=device, seq=n, detail=f"{size} bytes"))
     for old in snaps:  # this laptop's older snapshots that the new one covers are not needed any more
         if old.device == device and written.dominates(old):
             _remove(old.path)
@@ -499,24 +526,30 @@ def restart_if_needed(db, key: ProgrammeKey, listing: share.Listing, report) -> 
 
 def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
     """Replace the synced state with the snapshot's, in one transaction, and apply this laptop's
-    own changes that it does not cover on top. Nothing is changed when the file is damaged."""
+    own changes that it does not cover on top. Nothing is changed when the file is damaged: it is
+    decrypted and checked whole before the transaction starts."""
     from app.sync import restore
     from app.sync.engine import baseline
 
     baseline(db)  # records from before change capture become changes first, so they are kept
-    body = read_snapshot_body(snap.path, key, snap.header)
-    first = next(body, None)  # authenticated and readable: only now is anything changed
+    if int(snap.header.get("format", 1)) >= 2:
+        held = [read_snapshot_image(snap.path, key, snap.header)]  # handed over: freed once SQLite holds a copy
+        fill = lambda conn, s, stamp: _fill_from_image(db, conn, s, held.pop(), stamp)  # noqa: E731
+    else:  # an older snapshot still on a share
+        body = read_snapshot_body(snap.path, key, snap.header)
+        first = next(body, None)  # authenticated and readable: only now is anything changed
+        fill = lambda conn, s, stamp: _fill_from_lines(db, conn, s, snap, first, body, stamp)  # noqa: E731
     with db.read() as s:
         had_records = any(s.scalar(select(m.id).limit(1)) is not None for m in SYNCED_MODELS)
     if had_records:
         restore.open_point(db, large=True)
     try:
-        _replace(db, state_of(db), snap, first, body)
+        _replace(db, state_of(db), snap, fill)
     except ForeignKeyViolation:
         raise SnapshotError(_("damaged snapshot (records refer to records it does not hold)")) from None
 
 
-def _replace(db, state, snap: SnapshotFile, first, body) -> None:
+def _replace(db, state, snap: SnapshotFile, fill) -> None:
     from app.sync.merge import Merger
 
     covers = snap.covers
@@ -541,27 +574,9 @@ def _replace(db, state, snap: SnapshotFile, first, body) -> None:
         indexes = [ix for m in (*SYNCED_MODELS, SyncClock) for ix in m.__table__.indexes]
         for ix in indexes:
             ix.drop(conn, checkfirst=True)
-        stamp = utcnow()
-        lines = 0
-        table = None
-        try:
-            for raw in itertools.chain([first] if first is not None else [], body):
-                lines += 1
-                if table is not None:
-                    _load_rows(db, conn, table, raw, stamp)
-                    table = None
-                    continue
-                obj = json.loads(raw)
-                if "t" in obj:
-                    table = obj
-                else:
-                    _load_other(conn, s, obj)
-        except (ValueError, TypeError, KeyError, IndexError):
-            raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+        detail = fill(conn, s, utcnow())
         for ix in indexes:
             ix.create(conn)
-        if lines != int(snap.header.get("lines", lines)):
-            raise SnapshotError(_("damaged snapshot (content does not match its header)"))
         _restore_local_only(s, keep)
         for dev in set(covers) | {p.device_id for p in s.scalars(select(SyncPeer))}:
             if dev in mine:
@@ -579,7 +594,131 @@ def _replace(db, state, snap: SnapshotFile, first, body) -> None:
         verified = _json(s, VERIFIED, [])  # read whole just now
         _set(s, VERIFIED, json.dumps((verified + [_verified_id(snap)])[-20:]))
         s.add(SyncAudit(event="snapshot-loaded", device_id=snap.device, seq=snap.n,
-                        detail=f"{lines} lines, {len(own_lines)} own changes kept"))
+                        detail=f"{detail}, {len(own_lines)} own changes kept"))
+
+
+def _image_columns(execute, schema: str, table: str) -> list[str]:
+    """The image's columns of a table, each one a synced field of that table here ([]: the writer
+    had no such table, as a format-1 snapshot may leave a table out)."""
+    cols = [r[1] for r in execute(f'PRAGMA {schema}.table_info("{table}")')]
+    if cols and (not set(cols) <= set(FIELDS[table]) or "id" not in cols):
+        raise SnapshotError(_("damaged snapshot (unreadable content)"))
+    return cols
+
+
+def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
+    """The synced tables, clocks, aliases, parked changes and forks from a snapshot's SQLite image.
+    On SQLite the image is attached in memory and each table copied by one INSERT ... SELECT;
+    elsewhere its rows are read here and inserted through SQLAlchemy."""
+    schema = db.attach_image(conn, image)
+    if schema is None:
+        return _fill_generic(conn, s, image, stamp)
+    size = len(image)
+    del image
+    quote = conn.dialect.identifier_preparer.quote
+
+    def execute(sql, params=()):
+        return conn.exec_driver_sql(sql, params).fetchall()
+
+    try:
+        for model in SYNCED_MODELS:
+            t, name = model.__table__, model.__tablename__
+            cols = _image_columns(execute, schema, name)
+            if not cols:
+                continue
+            names = ", ".join(quote(c) for c in cols)
+            if "updated_at" in t.c and "updated_at" not in cols:
+                proc = t.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+                conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} ({names}, updated_at) "
+                                     f"SELECT {names}, ? FROM {schema}.{quote(name)}", (proc(stamp) if proc else stamp,))
+            else:
+                conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} ({names}) SELECT {names} FROM {schema}.{quote(name)}")
+        conn.exec_driver_sql(f"INSERT INTO main.sync_clocks (table_name, record_id, data) "  # in key order: appended
+                             f"SELECT table_name, record_id, data FROM {schema}.sync_clocks ORDER BY table_name, record_id")
+        for (data,) in execute(f"SELECT data FROM {schema}.{OTHER} ORDER BY rowid"):
+            _load_other(conn, s, json.loads(data))
+        clocks = execute(f"SELECT count(*) FROM {schema}.sync_clocks")[0][0]
+    except (DBAPIError, ValueError, TypeError, KeyError):
+        raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+    return f"{size} bytes, {clocks} records with clocks"
+
+
+def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
+    """_fill_from_image() on any database: the image read with Python's sqlite3, each value turned
+    back into what SQLAlchemy reads from SQLite and inserted through SQLAlchemy."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    dialect = sqlite_dialect.dialect()
+    img = sqlite3.connect(":memory:")
+    try:
+        img.deserialize(image)
+        records = 0
+        for model in SYNCED_MODELS:
+            t, name = model.__table__, model.__tablename__
+            cols = _image_columns(img.execute, "main", name)
+            if not cols:
+                continue
+            procs = [t.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
+            extra = {"updated_at": stamp} if "updated_at" in t.c and "updated_at" not in cols else {}
+            rows = [{c: (p(v) if p else v) for c, p, v in zip(cols, procs, r)} | extra
+                    for r in img.execute(f"SELECT {', '.join(map(_q, cols))} FROM {_q(name)}")]
+            if any(fk.column.table is t for fk in t.foreign_keys):
+                rows = _parents_first(t, rows)
+            for i in range(0, len(rows), CHUNK):
+                conn.execute(t.insert(), rows[i : i + CHUNK])
+            records += len(rows)
+        clocks = [{"table_name": a, "record_id": b, "data": c} for a, b, c in img.execute("SELECT * FROM sync_clocks")]
+        for i in range(0, len(clocks), CHUNK):
+            conn.execute(SyncClock.__table__.insert(), clocks[i : i + CHUNK])
+        for (data,) in img.execute(f"SELECT data FROM {OTHER} ORDER BY rowid"):
+            _load_other(conn, s, json.loads(data))
+    except (DBAPIError, sqlite3.DatabaseError, ValueError, TypeError, KeyError):
+        raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+    finally:
+        img.close()
+    return f"{len(image)} bytes, {records} records"
+
+
+def _parents_first(t, rows: list[dict]) -> list[dict]:
+    """Rows of a table that refers to itself (a certificate that supersedes another) with each
+    referred row before the rows that refer to it, so that a database checking each row's
+    foreign keys never meets a missing parent."""
+    cols = [fk.parent.key for fk in t.foreign_keys if fk.column.table is t]
+    by_id = {r["id"]: r for r in rows}
+    depth: dict[str, int] = {}
+
+    def depth_of(rid: str, seen=()) -> int:
+        if rid not in depth:
+            row = by_id[rid]
+            parents = [row[c] for c in cols if row.get(c) in by_id and row[c] not in seen]
+            depth[rid] = 1 + max((depth_of(p, seen + (rid,)) for p in parents), default=-1)
+        return depth[rid]
+
+    return sorted(rows, key=lambda r: depth_of(r["id"]))
+
+
+def _fill_from_lines(db, conn, s, snap: SnapshotFile, first, body, stamp: datetime) -> str:
+    """The state from an older (format 1) snapshot: JSON lines, a line naming a table and its
+    fields followed by a line of its rows."""
+    lines = 0
+    table = None
+    try:
+        for raw in itertools.chain([first] if first is not None else [], body):
+            lines += 1
+            if table is not None:
+                _load_rows(db, conn, table, raw, stamp)
+                table = None
+                continue
+            obj = json.loads(raw)
+            if "t" in obj:
+                table = obj
+            else:
+                _load_other(conn, s, obj)
+    except (ValueError, TypeError, KeyError, IndexError):
+        raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+    if lines != int(snap.header.get("lines", lines)):
+        raise SnapshotError(_("damaged snapshot (content does not match its header)"))
+    return f"{lines} lines"
 
 
 def _row_loader(conn, table: str, fields: list[str], stamp: datetime):
@@ -755,7 +894,9 @@ def _acknowledged(snap: SnapshotFile, active: dict[str, list]) -> bool:
 
 def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report) -> int:
     """Remove this laptop's batches (and its own snapshots) that the newest snapshot every active
-    laptop has acknowledged covers. Returns how many files were removed."""
+    laptop has acknowledged covers, and the snapshots of laptops that no longer sync that it covers
+    (the one exception to "each laptop removes only its own files"). Returns how many files were
+    removed."""
     with db.write() as s:
         first = _json(s, "sync_devices_first_seen", {})
         for dev in set(listing.batches) | set(listing.acks):
@@ -765,19 +906,22 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
     snaps, _problems = list_snapshots(listing, key)
     with db.read() as s:
         mine = _mine(s)
-        active, _inactive = _partners(s, listing)
+        active, inactive = _partners(s, listing)
         cursors = {p.device_id: p.seq for p in s.scalars(select(SyncPeer))}
         compacted = _json(s, COMPACTED, {})
         verified = set(_json(s, VERIFIED, []))
     own_files = {d: set(listing.batches.get(d, {})) for d in mine}
+    away = {p.device for p in inactive}
     target = None
     for snap in snaps:
         if not _acknowledged(snap, active):
             continue
         if any(d not in mine and cursors.get(d, 0) < q for d, (q, _c) in snap.covers.items()):
             continue  # this laptop has not got that far itself
+        # this laptop's own snapshots, and those of laptops that stopped syncing (they never come
+        # back to remove theirs, which would hold an erased person for ever)
         removable = any(q <= snap.covers.get(d, (0, ""))[0] for d, qs in own_files.items() for q in qs) or any(
-            o.device in mine and o is not snap and snap.dominates(o) and not o.dominates(snap) for o in snaps)
+            o.device in mine | away and o is not snap and snap.dominates(o) and not o.dominates(snap) for o in snaps)
         if not removable:
             return 0
         if not _verify_once(snap, key, verified, db):
@@ -801,9 +945,9 @@ def compact(db, folder: Path, key: ProgrammeKey, listing: share.Listing, report)
         for q, path in sorted(listing.batches.get(dev, {}).items()):
             if q <= done[dev] and _remove(path):
                 removed += 1
-    for snap in snaps:  # its own snapshots the target covers more than (an equal one may be newer: an erasure)
-        if snap.device in mine and snap is not target and target.dominates(snap) and not snap.dominates(target) \
-                and _remove(snap.path):
+    for snap in snaps:  # the snapshots the target covers more than (an equal one may be newer: an erasure)
+        if (snap.device in mine or snap.device in away) and snap is not target and target.dominates(snap) \
+                and not snap.dominates(target) and _remove(snap.path):
             removed += 1
     return removed
 
@@ -814,8 +958,7 @@ def _verify_once(snap: SnapshotFile, key: ProgrammeKey, verified: set[str], db) 
         ident = _verified_id(snap)
         if ident in verified:
             return True
-        for _obj in read_snapshot_body(snap.path, key, snap.header):
-            pass
+        check_snapshot(snap.path, key, snap.header)
     except (SnapshotError, OSError):
         return False
     with db.write() as s:

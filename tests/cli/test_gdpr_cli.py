@@ -62,3 +62,34 @@ def test_erase_with_force_then_log_and_purge(tmp_path, capsys):
     assert main(["gdpr", "purge", "--db", path, "--lang", "en"]) == 0
     assert "5 people erased" in capsys.readouterr().out
     assert ANNA_PNR.encode() not in open(path, "rb").read() and DAVID_PNR.encode() not in open(path, "rb").read()
+
+
+def test_erase_finds_every_record_of_a_person_registered_twice(tmp_path, capsys):
+    """Two ids that never merged (a deleted earlier registration, and one in ESF's protected form
+    with the same name and birth date): all go, another person of the same name stays."""
+    from sqlalchemy import select
+
+    from app.models import Participant, utcnow
+
+    path = _db(tmp_path)
+    db = Database(path)
+    with db.write() as s:
+        anna = s.scalars(select(Participant).where(Participant.personal_number == ANNA_PNR)).one()
+        first, last, born = anna.first_name, anna.last_name, ANNA_PNR[:8]
+        s.add(Participant(first_name=first, last_name=last, personal_number=ANNA_PNR, deleted_at=utcnow()))
+        s.add(Participant(first_name=first.upper(), last_name=f" {last}", personal_number=f"{born}TF29"))
+        s.add(Participant(first_name=first, last_name=last, personal_number=f"{int(born) + 1}TF29"))  # born a day later
+        before = len(s.scalars(select(Participant)).all())
+    db.dispose()
+    assert main(["gdpr", "erase", ANNA_PNR, "--reason", "begäran", "--force", "--db", path, "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "Erased 3 registrations of this person." in out
+    db = Database(path)
+    with db.read() as s:
+        left = s.scalars(select(Participant)).all()
+    db.dispose()
+    assert len(left) == before - 3 and not [p for p in left if p.personal_number in (ANNA_PNR, f"{born}TF29")]
+    assert [p.personal_number for p in left if p.first_name == first and p.last_name == last] == [f"{int(born) + 1}TF29"]
+    assert main(["gdpr", "log", "--json", "--db", path]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert entry["people"] == 1 and entry["detail"] == "request forced begäran"  # one person, three records

@@ -142,6 +142,37 @@ def test_a_laptop_away_longer_than_the_history_starts_again_keeping_its_own_chan
     assert snapshot.inactive_partners(a) == []  # it synced again
 
 
+def test_the_snapshots_of_a_laptop_that_stopped_syncing_are_removed_once_a_newer_one_covers_them(lab, monkeypatch):
+    a, b, c = lab.laptops
+    pid = add_participant(c)
+    sync_all(lab)
+    request(c)
+    sync(c, lab.share)  # c's snapshot holds the person; then c stops syncing
+    assert snapshots(lab) == {state_of(c).device: [1]}
+    edit(a, Participant, pid, phone="070-1")
+    request(a)
+    for _ in range(3):
+        sync(a, lab.share)
+        sync(b, lab.share)
+    assert state_of(c).device in snapshots(lab)  # c is away, but not long enough to be passed over
+    monkeypatch.setattr(snapshot, "now", lambda: utcnow() + timedelta(days=91))
+    edit(a, Participant, pid, phone="070-2")
+    request(a)
+    for _ in range(3):
+        sync(a, lab.share)
+        sync(b, lab.share)
+    assert [p.device for p in snapshot.inactive_partners(a)] == [state_of(c).device]
+    assert snapshots(lab) == {state_of(a).device: [snapshots_numbers(lab, a)[-1]]}  # the newest usable one stays
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    sync(d, lab.share)
+    assert phone(d, pid) == "070-2" and dump(d) == dump(a)
+
+
+def snapshots_numbers(lab, db) -> list[int]:
+    return snapshots(lab).get(state_of(db).device, [])
+
+
 def test_a_request_for_a_removed_batch_is_answered_by_a_snapshot_not_by_a_heal(lab, monkeypatch):
     a, b, c = lab.laptops
     pid = add_participant(a)
@@ -280,9 +311,24 @@ def decrypted_share(lab) -> list[tuple[str, bytes]]:
             data = data[: end + 1] + key.decrypt(data[end + 1 :], data[: end + 1])
         elif path.suffix == ".snap":
             header = snapshot.read_snapshot_header(path, key)
-            data = json.dumps(header).encode() + b"".join(snapshot.read_snapshot_body(path, key, header))
+            data = json.dumps(header).encode() + snapshot_text(path, key, header)
         out.append((name, data))
     return out
+
+
+def snapshot_text(path, key, header) -> bytes:
+    """A snapshot's body as it is (the SQLite image's bytes, free pages included) and as SQL text
+    (a value split over two pages is whole there); an older snapshot's JSON lines."""
+    import sqlite3
+
+    if header.get("format", 1) < 2:
+        return b"".join(snapshot.read_snapshot_body(path, key, header))
+    image = snapshot.read_snapshot_image(path, key, header)
+    con = sqlite3.connect(":memory:")
+    con.deserialize(image)
+    text = "\n".join(con.iterdump()).encode("utf-8")
+    con.close()
+    return image + text
 
 
 def erase(db, pid: str) -> None:
@@ -373,12 +419,24 @@ def test_a_snapshot_loads_every_value_exactly_as_the_writer_stores_it(lab, monke
     monkeypatch.setattr(snapshot, "ROWS_PER_LINE", 1)  # every record in a line of its own
     request(a)
     sync(a, lab.share)
-    sync(b, lab.share)  # SQLite reads the rows (json_each)
-    monkeypatch.setattr(type(c), "insert_json_rows", lambda *args, **kw: False)
-    sync(c, lab.share)  # the driver binds them, column by column
+    sync(b, lab.share)  # SQLite copies the rows from the attached image
+    monkeypatch.setattr(type(c), "attach_image", lambda *args, **kw: None)
+    sync(c, lab.share)  # the path for any database: read in Python, inserted through SQLAlchemy
     assert len(audit_events(b, "snapshot-loaded")) == len(audit_events(c, "snapshot-loaded")) == 1
     assert raw_rows(a) == raw_rows(b) == raw_rows(c)
     assert dump(a) == dump(b) == dump(c)
+
+
+def edited_image(image: bytes, sql: str) -> bytes:
+    import sqlite3
+
+    con = sqlite3.connect(":memory:")
+    con.deserialize(image)
+    con.execute(sql)
+    con.commit()
+    out = con.serialize()
+    con.close()
+    return out
 
 
 def test_a_snapshot_whose_records_refer_to_missing_ones_changes_nothing(lab):
@@ -400,13 +458,10 @@ def test_a_snapshot_whose_records_refer_to_missing_ones_changes_nothing(lab):
     sync(a, lab.share)
     ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
     header = snapshot.read_snapshot_header(path, key)
-    lines = list(snapshot.read_snapshot_body(path, key, header))
-    at = next(i for i, raw in enumerate(lines) if raw.startswith(b'{"t":"sessions"'))
-    kept = lines[:at] + lines[at + 2:]  # the session goes, its mark stays
-    body = b"".join(raw + b"\n" for raw in kept)
-    header.update(n=n + 1, body=hashlib.sha256(body).hexdigest(), lines=len(kept))
+    image = edited_image(snapshot.read_snapshot_image(path, key, header), "DELETE FROM sessions")  # its mark stays
+    header.update(n=n + 1, body=hashlib.sha256(image).hexdigest())
     path.unlink()
-    data = snapshot.encode_snapshot(header, [zlib.compress(body)], key)
+    data = snapshot.encode_snapshot(header, [zlib.compress(image)], key)
     (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(data)
     report = sync(b, lab.share)
     assert any("refer to records it does not hold" in w for w in report.warnings), report.warnings
@@ -427,3 +482,143 @@ def test_after_a_refused_load_the_database_checks_its_foreign_keys_again(lab):
     with pytest.raises(IntegrityError):
         with a.write() as s:
             s.add(Enrollment(course_id="no-such-course", participant_id="no-such-person"))
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "end"])
+def test_a_snapshot_with_a_damaged_byte_is_refused_before_anything_is_written(lab, where):
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    (path,) = share.list_folder(lab.share).snapshots[state_of(a).device].values()
+    data = bytearray(path.read_bytes())
+    at = {"header": len(snapshot.MAGIC) + 5, "middle": len(data) // 2, "end": len(data) - 1}[where]
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert any("damaged" in w or "altered" in w for w in report.warnings), report.warnings
+    assert not audit_events(d, "snapshot-loaded") and report.all_in and dump(d) == dump(a)  # from the batches
+
+
+def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
+    """The process dies (no clean-up) after every row of the snapshot was copied, before the commit."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    a = lab.laptops[0]
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    d = fresh_db(lab.root / "laptop3.db")
+    d.dispose()
+    script = textwrap.dedent(f"""
+        import os
+        from app.db import Database
+        from app.sync import snapshot, sync
+        fill = snapshot._fill_from_image
+        def fill_and_die(*args):
+            fill(*args)
+            os._exit(9)
+        snapshot._fill_from_image = fill_and_die
+        sync(Database({str(d.path)!r}), {str(lab.share)!r})
+    """)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 9, done.stderr
+    from app.db import Database
+
+    d = Database(d.path)
+    lab.laptops.append(d)
+    assert all(rows == [] for rows in dump(d).values()) and not audit_events(d, "snapshot-loaded")
+    report = sync(d, lab.share)
+    assert report.all_in and dump(d) == dump(a) and len(audit_events(d, "snapshot-loaded")) == 1
+
+
+def _format1_snapshot(db, key, n: int) -> bytes:
+    """A snapshot as Kursdesk wrote it before format 2: JSON lines, a line naming a table and its
+    fields, then a line of its rows in the change lines' JSON form with each record's clocks last."""
+    import hashlib
+
+    from sqlalchemy import and_
+
+    from app.models import SYNCED_MODELS, Setting, SyncClock
+    from app.sync.capture import FIELDS, KINDS, encode
+
+    clk = SyncClock.__table__
+    lines = []
+    with db.read() as s:
+        device = state_of(db).device
+        for model in SYNCED_MODELS:
+            t, name = model.__table__, model.__tablename__
+            q = (select(*[t.c[f] for f in FIELDS[name]], clk.c.data)
+                 .select_from(t.outerjoin(clk, and_(clk.c.table_name == name, clk.c.record_id == t.c.id))).order_by(t.c.id))
+            rows = [[encode(KINDS[name][f], v) for f, v in zip(FIELDS[name], r)] + [r[-1]] for r in s.execute(q)]
+            if rows:
+                lines += [{"t": name, "f": list(FIELDS[name]), "n": len(rows)}, rows]
+        covers = snapshot._covers(s, device)
+        hlc = s.get(Setting, "sync_hlc").value
+    body = b"".join(json.dumps(x, ensure_ascii=False).encode("utf-8") + b"\n" for x in lines)
+    header = {"format": 1, "schema": share.SCHEMA_VERSION, "device": device, "n": n, "key_id": key.key_id,
+              "covers": covers, "hlc_max": hlc, "body": hashlib.sha256(body).hexdigest(), "lines": len(lines)}
+    return snapshot.encode_snapshot(header, [zlib.compress(body)], key)
+
+
+def test_a_snapshot_of_the_older_format_on_the_share_still_serves_a_new_laptop(lab):
+    from app.models import Attendance
+    from tests.sync.conftest import add_course_with_session
+
+    a = lab.laptops[0]
+    course, ses = add_course_with_session(a)
+    pid = add_participant(a, company_id=add_company(a))
+    with a.write() as s:
+        s.add(Attendance(session_id=ses, participant_id=pid, status="late", minutes=20))
+    request(a)
+    sync(a, lab.share)
+    assert batches(lab, a) == []  # nobody else known: a new laptop needs the snapshot
+    key = read_key_file(lab.key)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    assert snapshot.read_snapshot_header(path, key)["format"] == 2
+    (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(_format1_snapshot(a, key, n + 1))
+    path.unlink()
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert report.all_in and dump(d) == dump(a)
+    (loaded,) = audit_events(d, "snapshot-loaded")
+    assert loaded.seq == n + 1 and "lines" in loaded.detail
+
+
+def test_a_table_the_snapshot_does_not_hold_is_empty_and_an_unknown_column_is_refused(lab):
+    """A writer without a newer synced table leaves it out (it loads empty); a column this laptop
+    does not know is never dropped silently: the snapshot is refused and the batches serve."""
+    import hashlib
+
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    original = snapshot.read_snapshot_image(path, key, header)
+    for i, (sql, loads) in enumerate([("DROP TABLE erasures", True),
+                                      ("ALTER TABLE participants ADD COLUMN shoe_size", False)]):
+        image = edited_image(original, sql)
+        header.update(n=n + 1 + i, body=hashlib.sha256(image).hexdigest())
+        for old in path.parent.iterdir():
+            old.unlink()
+        (path.parent / snapshot.snapshot_name(n + 1 + i)).write_bytes(snapshot.encode_snapshot(header, [zlib.compress(image)], key))
+        d = fresh_db(lab.root / f"join{i}.db")
+        lab.laptops.append(d)
+        report = sync(d, lab.share)
+        assert report.all_in and dump(d) == dump(a)
+        assert bool(audit_events(d, "snapshot-loaded")) == loads, report.warnings
+        assert loads or any("damaged snapshot" in w for w in report.warnings)

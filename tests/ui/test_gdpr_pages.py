@@ -62,18 +62,59 @@ def test_register_extract_button_writes_the_pdf_and_the_json(qtbot, ctx, person,
     qtbot.waitUntil(lambda: [e.action for e in audit.entries(ctx.db)] == ["extract"], timeout=5000)
 
 
-def test_erase_asks_first_and_then_the_person_is_gone(qtbot, ctx, person, monkeypatch):
+def _answer_erase(monkeypatch, reason: str | None, seen: list):
+    """The erasure dialog answered: its records noted, the reason typed, Erase clicked (None: Cancel)."""
+    from ui.gdpr_erase import EraseDialog
+
+    def answer(dialog):
+        seen.append([dialog.records.item(i).text() for i in range(dialog.records.count())])
+        assert not dialog.erase_button.isEnabled()  # the reason is required
+        if reason is None:
+            dialog.reject()
+        else:
+            dialog.reason_edit.setPlainText(reason)
+            dialog.erase_button.click()
+        return dialog.result()
+
+    monkeypatch.setattr(EraseDialog, "exec", answer)
+
+
+def test_erase_asks_for_the_reason_and_then_the_person_is_gone(qtbot, ctx, person, monkeypatch):
     page = _select(qtbot, ctx, person)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    seen: list = []
+    _answer_erase(monkeypatch, None, seen)
     page.privacy.erase_button.click()
     with ctx.db.read() as s:
         assert s.get(Participant, person) is not None
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert seen == [["Åsa Öberg, 19800501-****"]]
+    _answer_erase(monkeypatch, "  Asked   by e-mail ", seen)
     page.privacy.erase_button.click()  # never took part: no retention question
     with ctx.db.read() as s:
         assert s.get(Participant, person) is None
     assert not page.privacy.isEnabled()
+    (entry,) = audit.entries(ctx.db)
+    assert (entry.action, entry.people, entry.detail) == ("erasure", 1, "request Asked by e-mail")
     qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=5000)  # the list reloads in a worker
+
+
+def test_erase_lists_and_erases_every_record_of_the_person(qtbot, ctx, person, monkeypatch):
+    from app.models import utcnow
+
+    with ctx.db.write() as s:  # an earlier registration of her, deleted (not erased): its data is still held
+        earlier = Participant(first_name="Åsa", last_name="Öberg", personal_number="198005011237", deleted_at=utcnow())
+        s.add(earlier)
+    create_participant(ctx.db, ParticipantData("åsa ", "ÖBERG", "19800501-TF29"))  # no number, same name and birth date
+    other = create_participant(ctx.db, ParticipantData("Åsa", "Öberg", "19800502-1236"))  # another person
+    page = _select(qtbot, ctx, person)
+    seen: list = []
+    _answer_erase(monkeypatch, "request by letter", seen)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    page.privacy.erase_button.click()
+    assert seen == [["Åsa Öberg, 19800501-****", "åsa ÖBERG, 19800501-****", "Åsa Öberg, 19800501-****, borttagen"]]
+    with ctx.db.read() as s:
+        left = {p.id for p in s.query(Participant)}
+    assert left == {other}  # her three records are gone
+    assert [(e.action, e.people, e.detail) for e in audit.entries(ctx.db)] == [("erasure", 1, "request request by letter")]
 
 
 def test_settings_section_saves_checks_the_date_and_shows_the_log(qtbot, ctx, person):

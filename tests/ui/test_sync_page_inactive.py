@@ -36,6 +36,9 @@ def test_sync_page_lists_a_laptop_away_longer_than_the_inactive_days(qtbot, tmp_
     text = page.inactive_label.text()
     assert state_of(c).device[:8] in text and state_of(b).device[:8] not in text
     assert text.startswith("Har inte synkat på länge")
+    states = {page.partners.item(r, 0).text(): page.partners.item(r, 2).text() for r in range(page.partners.rowCount())}
+    day = i18n.format_date(utcnow().date())  # c's acknowledgement was first seen by a "today"
+    assert states == {state_of(b).device[:8]: "aktuell", state_of(c).device[:8]: f"inaktiv, synkade senast {day}"}
     page.resize(1366, 768)
     page.show()
     page.grab().save(str(tmp_path.parent / "sync_page_inactive.png"))

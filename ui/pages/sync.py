@@ -150,8 +150,11 @@ class Page(DataPage):
         self.folder = self.folder or info.folder
         self.folder_label.setText(_("Shared folder: {folder}").format(folder=self.folder or _("not chosen")))
         self.partners.setRowCount(len(info.partners))
+        away_since = {p.device: p.last_seen for p in away}
         for row, p in enumerate(info.partners):
-            for col, text in enumerate((p.device[:8], str(p.seq), p.status or _("up to date"))):
+            state = p.status or (_("inactive, last synced {date}").format(date=format_date(away_since[p.device]))
+                                 if p.device in away_since else _("up to date"))
+            for col, text in enumerate((p.device[:8], str(p.seq), state)):
                 self.partners.setItem(row, col, QTableWidgetItem(text))
         self.inactive_label.setVisible(bool(away))
         self.inactive_label.setText(ngettext(
