@@ -124,10 +124,10 @@ _OPENED: list = []  # the databases this command opened, disposed when it ends
 def _open(args):
     """The database named by --db (or the default); without --lang, its language setting applies.
     It is disposed when the command ends (see _closing)."""
-    from app.db import open_database
     from app.services.settings import get_settings
+    from app.sync.capture import open_app_database
 
-    db = open_database(args.db)
+    db = open_app_database(args.db)
     _OPENED.append(db)
     if not args.lang:
         set_language(get_settings(db).language)

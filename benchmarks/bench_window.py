@@ -33,12 +33,12 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     os.environ["KURSDESK_HOME"] = str(workdir / "home")
     db_copy = workdir / "window.db"
     shutil.copyfile(large_db, db_copy)
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.services.participants import list_participants
     from ui.context import AppContext
     from ui.pages.participants import Page
 
-    db = Database(db_copy)
+    db = open_app_database(db_copy)
     ctx = AppContext(db=db)
     list_participants(db)  # warm the page cache and SQLAlchemy's statement cache
 

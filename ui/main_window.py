@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -133,7 +133,9 @@ class MainWindow(QMainWindow):
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(SYNC_STATE_DELAY_MS)
         self._sync_timer.timeout.connect(self._update_sync_state)
-        self._update_sync_state()
+        # nothing is read before the window is on screen: the first paint starts the reads
+        ctx.on_screen = False
+        self._painted = False
         self._restore_state()
 
     # --- construction -----------------------------------------------------------------------
@@ -313,6 +315,20 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         MainWindow.current = MainWindow.current or self
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self._start_reading)
+
+    def _start_reading(self) -> None:
+        """After the first paint: the sync state and the page on screen load."""
+        self.ctx.on_screen = True
+        self._update_sync_state()
+        page = self.stack.currentWidget()
+        if page is not None and page.isVisible() and not getattr(page, "fresh", True):
+            page.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not getattr(self, "_saving_disabled", False):

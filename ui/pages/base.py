@@ -8,7 +8,8 @@ returning a function that runs in a worker with data only) and shows the result
 - a change touching its tables refreshes it when it is visible (`apply_changes`, a full reload
   unless the page knows better), and only marks it stale when hidden: it reloads when shown.
 
-A page loads the first time it is shown. `loaded` is emitted each time new data is on screen.
+A page loads the first time it is shown (the first page once the window has been painted:
+ui/main_window.py). `loaded` is emitted each time new data is on screen.
 Its splitter positions and table column widths are kept in the window settings (per page) when
 it is hidden and put back when it is first shown.
 """
@@ -91,7 +92,7 @@ class DataPage(QWidget):
         if not self._layout_restored:
             self._layout_restored = True
             self._restore_layout()
-        if not self.fresh:
+        if not self.fresh and self.ctx.on_screen:
             self.refresh()
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt name

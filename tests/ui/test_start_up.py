@@ -1,0 +1,68 @@
+"""Start-up: `kursdesk` opens its database with sync capture, the window reads nothing before its
+first paint, and reference cycles are collected on the UI thread only (ui/collector.py)."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import weakref
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from ui import collector
+from ui.context import AppContext
+from ui.launch import open_window
+from ui.main_window import MainWindow
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_kursdesk_opens_the_window_on_a_captured_database_collecting_on_the_ui_thread(qtbot, tmp_path, migrated_template):
+    path = tmp_path / "kursdesk.db"
+    shutil.copyfile(migrated_template, path)
+    seen = {}
+
+    def shown() -> None:
+        window = MainWindow.current
+        seen["capture"] = getattr(window.ctx.db, "_sync_capture_installed", False)
+        seen["automatic gc"] = gc.isenabled()
+        seen["title"] = window.windowTitle()
+        QTimer.singleShot(0, window.close)  # inside the event loop run() enters next
+
+    try:
+        assert open_window(db_path=str(path), lang="en", on_shown=shown) == 0
+    finally:
+        collector.take_over(QApplication.instance()).stop()
+        MainWindow.current = None
+    assert seen == {"capture": True, "automatic gc": False, "title": "Kursdesk"}
+    assert gc.isenabled()
+
+
+def test_the_collector_frees_cycles_from_its_timer_and_gives_collection_back(qtbot):
+    owner = collector.Collector(interval_ms=10)
+    try:
+        assert not gc.isenabled()
+        cycle = _Cycle()
+        gone = weakref.ref(cycle)
+        del cycle
+        assert gone() is not None  # no automatic collection: it waits for the timer
+        qtbot.waitUntil(lambda: gone() is None, timeout=2000)
+    finally:
+        owner.stop()
+    assert gc.isenabled()
+
+
+def test_the_window_reads_nothing_before_its_first_paint(qtbot, db):
+    window = MainWindow(AppContext(db=db))
+    qtbot.addWidget(window)
+    overview = window.pages["overview"]
+    window.show()  # the pages get their show events here, before anything is painted
+    assert not overview.loading and not overview.fresh
+    with qtbot.waitSignal(overview.loaded, timeout=10_000):
+        qtbot.waitExposed(window)
+    assert overview.fresh and window.ctx.on_screen
+    MainWindow.current = None
