@@ -420,7 +420,7 @@ def cmd_report(args) -> int:
         raise UserError(_("Write the report to a .pdf (time reports) or .xlsx (summary) file, not {file}.").format(file=args.out.name))
     db = _open(args)
     if suffix == ".pdf":
-        from app.documents.time_report import write_time_reports
+        from app.services.time_reports import write_time_reports
 
         n = write_time_reports(db, month, args.out, lang=args.lang)
         print(_("{n} monthly time reports for {month} written to {file}").format(n=n, month=month.key, file=args.out))
