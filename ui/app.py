@@ -48,11 +48,12 @@ def open_window(db, lang: str | None = None):
     from ui.main_window import MainWindow
 
     app = QApplication.instance()
-    lang = lang or get_settings(db).language
+    stored = get_settings(db).language
+    lang = lang or stored
     set_language(lang)
     install_qt_translations(lang)
     collector.take_over(app)
-    window = MainWindow(AppContext(db=db))
+    window = MainWindow(AppContext(db=db), stored)
     MainWindow.current = window
     return window
 

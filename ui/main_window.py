@@ -89,9 +89,12 @@ class MainWindow(QMainWindow):
     # keeps the current window alive when a language switch rebuilds it
     current: "MainWindow | None" = None
 
-    def __init__(self, ctx: AppContext):
+    def __init__(self, ctx: AppContext, stored_language: str | None = None):
         super().__init__()
         self.ctx = ctx
+        # the language in the settings (not always the one shown: `kursdesk --lang en`); the
+        # window follows a change of it
+        self.stored_language = stored_language or current_language()
         self.undo = undo_stack(ctx)
         self.setObjectName("main_window")
         self._set_title()
@@ -231,8 +234,10 @@ class MainWindow(QMainWindow):
             from app.services.settings import get_settings
 
             lang = get_settings(self.ctx.db).language
-            if lang != current_language():
-                self.switch_language(lang)
+            if lang != self.stored_language:
+                self.stored_language = lang
+                if lang != current_language():
+                    self.switch_language(lang)
 
     def _update_sync_state(self) -> None:
         """Partners, open conflicts and changes not yet published, from the sync service."""
@@ -281,7 +286,7 @@ class MainWindow(QMainWindow):
         self._save_state()
         set_language(lang)
         install_qt_translations(lang)
-        replacement = MainWindow(self.ctx)
+        replacement = MainWindow(self.ctx, self.stored_language)
         replacement.show_page(self.current_key())
         replacement.show()
         MainWindow.current = replacement

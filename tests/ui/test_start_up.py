@@ -31,7 +31,11 @@ def test_kursdesk_opens_the_window_on_a_captured_database_collecting_on_the_ui_t
         seen["capture"] = getattr(window.ctx.db, "_sync_capture_installed", False)
         seen["automatic gc"] = gc.isenabled()
         seen["title"] = window.windowTitle()
-        QTimer.singleShot(0, window.close)  # inside the event loop run() enters next
+        def close() -> None:  # inside the event loop run() enters next
+            window.close()
+            QApplication.instance().quit()  # other tests' windows may still be open
+
+        QTimer.singleShot(0, close)
 
     try:
         assert open_window(db_path=str(path), lang="en", on_shown=shown) == 0
@@ -56,13 +60,16 @@ def test_the_collector_frees_cycles_from_its_timer_and_gives_collection_back(qtb
     assert gc.isenabled()
 
 
-def test_the_window_reads_nothing_before_its_first_paint(qtbot, db):
+def test_the_window_reads_nothing_before_its_first_paint(qtbot, db, monkeypatch):
     window = MainWindow(AppContext(db=db))
     qtbot.addWidget(window)
     overview = window.pages["overview"]
+    queries = []
+    real = overview.query
+    monkeypatch.setattr(overview, "query", lambda: queries.append(1) or real())
     window.show()  # the pages get their show events here, before anything is painted
-    assert not overview.loading and not overview.fresh
+    assert queries == [] and overview.loading  # due, not started
     with qtbot.waitSignal(overview.loaded, timeout=10_000):
         qtbot.waitExposed(window)
-    assert overview.fresh and window.ctx.on_screen
+    assert queries and overview.fresh and not overview.loading
     MainWindow.current = None
