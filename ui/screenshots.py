@@ -27,8 +27,12 @@ def _grab(window, path: Path) -> None:
 
     from ui.tasks import running_tasks
 
+    def busy() -> bool:  # a load running in a worker, or due after the window's first paint
+        page = window.stack.currentWidget() if hasattr(window, "stack") else None
+        return bool(running_tasks()) or bool(getattr(page, "loading", False))
+
     deadline = time.monotonic() + 30  # pages load in a worker: shoot what the user sees
-    while running_tasks() and time.monotonic() < deadline:
+    while busy() and time.monotonic() < deadline:
         QApplication.processEvents()
         time.sleep(0.01)
     QApplication.processEvents()
