@@ -7,7 +7,8 @@ import gc
 import shutil
 import weakref
 
-from PySide6.QtCore import QTimer
+import pytest
+
 from PySide6.QtWidgets import QApplication
 
 from ui import collector
@@ -21,6 +22,11 @@ class _Cycle:
         self.me = self
 
 
+class _Shown(Exception):
+    """Stops run() where the window is on screen, before it enters the event loop (a test
+    process must not: Qt stops delivering the workers' results once a loop has quit)."""
+
+
 def test_kursdesk_opens_the_window_on_a_captured_database_collecting_on_the_ui_thread(qtbot, tmp_path, migrated_template):
     path = tmp_path / "kursdesk.db"
     shutil.copyfile(migrated_template, path)
@@ -28,17 +34,15 @@ def test_kursdesk_opens_the_window_on_a_captured_database_collecting_on_the_ui_t
 
     def shown() -> None:
         window = MainWindow.current
+        qtbot.addWidget(window)
         seen["capture"] = getattr(window.ctx.db, "_sync_capture_installed", False)
         seen["automatic gc"] = gc.isenabled()
         seen["title"] = window.windowTitle()
-        def close() -> None:  # inside the event loop run() enters next
-            window.close()
-            QApplication.instance().quit()  # other tests' windows may still be open
-
-        QTimer.singleShot(0, close)
+        raise _Shown
 
     try:
-        assert open_window(db_path=str(path), lang="en", on_shown=shown) == 0
+        with pytest.raises(_Shown):
+            open_window(db_path=str(path), lang="en", on_shown=shown)
     finally:
         collector.take_over(QApplication.instance()).stop()
         MainWindow.current = None
