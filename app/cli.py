@@ -124,10 +124,10 @@ _OPENED: list = []  # the databases this command opened, disposed when it ends
 def _open(args):
     """The database named by --db (or the default); without --lang, its language setting applies.
     It is disposed when the command ends (see _closing)."""
-    from app.db import open_database
     from app.services.settings import get_settings
+    from app.sync.capture import open_app_database
 
-    db = open_database(args.db)
+    db = open_app_database(args.db)
     _OPENED.append(db)
     if not args.lang:
         set_language(get_settings(db).language)
@@ -420,7 +420,7 @@ def cmd_report(args) -> int:
         raise UserError(_("Write the report to a .pdf (time reports) or .xlsx (summary) file, not {file}.").format(file=args.out.name))
     db = _open(args)
     if suffix == ".pdf":
-        from app.documents.time_report import write_time_reports
+        from app.services.time_reports import write_time_reports
 
         n = write_time_reports(db, month, args.out, lang=args.lang)
         print(_("{n} monthly time reports for {month} written to {file}").format(n=n, month=month.key, file=args.out))

@@ -223,9 +223,6 @@ class Database:
             upgrade(self)
         if self.path is not None:
             owner_only(self.path)
-        from app.sync.capture import install  # change capture for sync (app/sync/capture.py)
-
-        install(self)
 
     def _start_clean(self) -> None:
         """At start: Kursdesk's left-over temporary files next to the database and among its

@@ -37,9 +37,6 @@ def _compiled_dir(lang: str):
 
 def _load(lang: str) -> gettext.NullTranslations:
     """All catalogs of one language chained into one translations object."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
     merged = gettext.NullTranslations()
     po_files = sorted((TRANSLATIONS / lang).glob("*.po"))
     for po in po_files:
@@ -47,7 +44,10 @@ def _load(lang: str) -> gettext.NullTranslations:
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             with open(mo, "rb") as fh:
                 part = gettext.GNUTranslations(fh)
-        else:
+        else:  # not compiled (a fresh checkout): babel's catalog reader, only then
+            from babel.messages.mofile import write_mo
+            from babel.messages.pofile import read_po
+
             with open(po, "rb") as fh:
                 catalog = read_po(fh, locale=lang)
             buf = io.BytesIO()

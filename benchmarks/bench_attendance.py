@@ -148,7 +148,7 @@ def run(db, workdir: Path) -> list[tuple[str, float, str, str]]:
 
 
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
-    from app.db import Database
+    from app.sync.capture import open_app_database
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +165,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
         finally:
             src.close()
             dst.close()
-    db = Database(target)
+    db = open_app_database(target)
     try:
         return run(db, workdir)
     finally:

@@ -36,11 +36,11 @@ def _d(a, b) -> tuple[float, float]:
 
 
 def _build(workdir: Path, name: str = "certificates-bench.db"):
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.models import Attendance, Course, CourseSession, Enrollment, Participant, Provider, attendance_id, enrollment_id
     from app.services.settings import OrganisationSettings, save_settings
 
-    db = Database(workdir / name)
+    db = open_app_database(workdir / name)
     save_settings(db, OrganisationSettings(signatory_name="Anna Lindqvist", signatory_title="Projektledare"))
     first = ["Åsa", "Łukasz", "Nguyễn Thị", "Şükrü", "Anna", "Erik", "Maria", "Johan"]
     last = ["Öberg", "Świątek", "Ánh", "Çelik", "Andersson", "Johansson", "Karlsson <&> Son", "Lindqvist"]

@@ -24,7 +24,7 @@ from benchmarks.bench_reports import _timed
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from sqlalchemy import func, select
 
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.gdpr import erasure, retention
     from app.gdpr.extract import write_extract
     from app.gdpr.settings import GdprSettings, save_gdpr_settings
@@ -35,7 +35,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     copy = workdir / "gdpr.db"
     shutil.copyfile(large_db, copy)
     results = []
-    db = Database(copy)
+    db = open_app_database(copy)
     try:
         with db.read() as s:
             busiest = s.execute(select(Attendance.participant_id).group_by(Attendance.participant_id)

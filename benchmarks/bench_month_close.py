@@ -28,7 +28,7 @@ from benchmarks.bench_reports import _busiest_month, _timed
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from sqlalchemy import select, update
 
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.models import Attendance, CourseSession
     from app.services import month_close as mc
     from app.services.control_report import control_report
@@ -36,7 +36,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / "month-close.db"
     shutil.copyfile(large_db, copy)
-    db = Database(copy, migrate=False)
+    db = open_app_database(copy, migrate=False)
     results = []
     try:
         busiest = _busiest_month(db)

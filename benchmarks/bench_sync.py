@@ -32,10 +32,10 @@ def _timed(fn, label: str = ""):
 
 def _open(path: Path):
     """A copy of the large database; tables newer than the file (same migration revision) are added."""
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.models import Base
 
-    db = Database(path)
+    db = open_app_database(path)
     Base.metadata.create_all(db.engine, checkfirst=True)
     return db
 
@@ -59,8 +59,8 @@ def measure(large_db: Path, workdir: Path, parts=PARTS) -> list[tuple[str, float
 def _join(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from sqlalchemy import select
 
-    from app.db import Database
     from app.models import Participant, SyncAudit
+    from app.sync.capture import open_app_database
     from app.sync import setup_folder, sync
 
     os.environ.setdefault("KURSDESK_HOME", str(workdir / "home"))
@@ -73,7 +73,7 @@ def _join(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     setup_folder(share, key)
     a_path, b_path = workdir / "sync-a.db", workdir / "sync-b.db"
     shutil.copyfile(large_db, a_path)  # never modify the given file
-    empty = Database(workdir / "sync-empty.db")
+    empty = open_app_database(workdir / "sync-empty.db")
     empty.dispose()
     shutil.copyfile(workdir / "sync-empty.db", b_path)
     a, b = _open(a_path), _open(b_path)
@@ -130,7 +130,7 @@ def year_of_daily_use(workdir: Path, days: int = 365, scale: float = 0.005) -> l
 
     from sqlalchemy import select
 
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.models import Attendance, Participant, utcnow
     from app.sync import setup_folder, snapshot, sync
     from benchmarks.synthetic import generate
@@ -141,7 +141,7 @@ def year_of_daily_use(workdir: Path, days: int = 365, scale: float = 0.005) -> l
     share, key = workdir / "share", workdir / "year.key"
     setup_folder(share, key)
     generate(workdir / "a.db", scale=scale)
-    empty = Database(workdir / "empty.db")
+    empty = open_app_database(workdir / "empty.db")
     empty.dispose()
     for name in ("b", "c"):
         shutil.copyfile(workdir / "empty.db", workdir / f"{name}.db")
@@ -182,7 +182,7 @@ def _capture_overhead(workdir: Path, n: int = 100_000) -> tuple[str, float, str,
     """Seconds per 100,000 rows that change capture adds to an ORM bulk insert."""
     from sqlalchemy import insert
 
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.models import Company, new_id
 
     rows = [{"id": new_id(), "name": f"Företag {i}", "org_number": ""} for i in range(n)]
@@ -190,7 +190,7 @@ def _capture_overhead(workdir: Path, n: int = 100_000) -> tuple[str, float, str,
     for label in ("on", "off"):
         path = workdir / f"sync-capture-{label}.db"
         path.unlink(missing_ok=True)
-        db = Database(path)
+        db = open_app_database(path)
         if label == "off":
             from app.sync.capture import APPLYING
 
@@ -213,13 +213,13 @@ if __name__ == "__main__":
 
     from sqlalchemy import insert
 
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.models import Attendance, Course, CourseSession, Participant, attendance_id, new_id
     from app.sync.capture import APPLYING
 
     work = Path(tempfile.mkdtemp())
     os.environ["KURSDESK_HOME"] = str(work / "home")
-    db = Database(work / "large.db")
+    db = open_app_database(work / "large.db")
     n_people, n_sessions = 2000, 100
     people = [{"id": new_id(), "first_name": "A", "last_name": f"B{i}", "personal_number": f"19800101{i:04d}"} for i in range(n_people)]
     course = {"id": new_id(), "code": "X", "title": "X"}

@@ -33,12 +33,12 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     os.environ["KURSDESK_HOME"] = str(workdir / "home")
     db_copy = workdir / "window.db"
     shutil.copyfile(large_db, db_copy)
-    from app.db import Database
+    from app.sync.capture import open_app_database
     from app.services.participants import list_participants
     from ui.context import AppContext
     from ui.pages.participants import Page
 
-    db = Database(db_copy)
+    db = open_app_database(db_copy)
     ctx = AppContext(db=db)
     list_participants(db)  # warm the page cache and SQLAlchemy's statement cache
 
@@ -73,8 +73,9 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
         per_key.append(time.perf_counter() - started)
         key_cpu.append(time.process_time() - cpu)
     page.close()
-    marks = _marks_with_every_page_open(app, ctx)
+    busy, marks = _marks_with_every_page_open(app, ctx)
     db.dispose()
+    wall, ui_cpu = [m[0] for m in marks], [m[1] for m in marks]
     return [
         ("participants page open (20,000 rows), median of 3", statistics.median(opens), "s", "< 0.5 s"),
         ("  CPU time of the open, median of 3", statistics.median(open_cpu), "s", "< 0.5 s"),
@@ -83,8 +84,12 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
         ("filter as you type, slowest keystroke", max(per_key) * 1000, "ms", "< 100 ms"),
         ("  CPU time per keystroke, median", statistics.median(key_cpu) * 1000, "ms", "< 100 ms"),
         ("  CPU time per keystroke, slowest", max(key_cpu) * 1000, "ms", "< 100 ms"),
-        ("attendance mark, every page opened once, median of 40", statistics.median(marks) * 1000, "ms", "< 60 ms"),
-        ("attendance mark, every page opened once, slowest", max(marks) * 1000, "ms", "< 60 ms"),
+        ("attendance mark, every page opened once, median of 40", statistics.median(wall) * 1000, "ms", "< 60 ms"),
+        ("attendance mark, every page opened once, slowest of 40", max(wall) * 1000, "ms", "< 60 ms"),
+        ("  UI thread's CPU time per mark, median", statistics.median(ui_cpu) * 1000, "ms", ""),
+        ("  UI thread's CPU time per mark, slowest", max(ui_cpu) * 1000, "ms", ""),
+        ("  marks while the pages still load (month status), median", statistics.median(m[0] for m in busy) * 1000, "ms", ""),
+        ("  marks while the pages still load (month status), slowest", max(m[0] for m in busy) * 1000, "ms", ""),
     ]
 
 
@@ -97,16 +102,21 @@ def _wait(app, page, timeout: float = 60.0) -> None:
     app.processEvents()
 
 
-def _marks_with_every_page_open(app, ctx) -> list[float]:
-    """Open every page of the window once, then mark 40 cells of a course's register from the
-    keyboard path (AttendancePage.mark): UI-thread time per mark until the events it caused
-    (the change signal to every page) are processed."""
-    from ui.main_window import MainWindow
+def _marks_with_every_page_open(app, ctx) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Open every page of the window once (the window as `kursdesk` opens it: ui/app.py), then mark
+    cells of a course's register from the keyboard path (AttendancePage.mark): (wall, UI thread
+    CPU) seconds per mark until the events it caused (the change signal to every page) are
+    processed. Twenty marks at once, while the pages' loads still run in workers (the Reports
+    page's month status takes seconds on the large programme), then 40 once they have finished."""
+    from ui.app import open_window, window_shown
     from ui.pages import PAGE_KEYS
+    from ui.register_model import FIRST_SESSION_COLUMN
+    from ui.tasks import running_tasks
 
-    window = MainWindow(ctx)
+    window = open_window(ctx.db, "sv")
     window.resize(1366, 768)
     window.show()
+    window_shown()
     for key in PAGE_KEYS:
         _wait(app, window.show_page(key))
     page = window.show_page("attendance")
@@ -114,18 +124,26 @@ def _marks_with_every_page_open(app, ctx) -> list[float]:
     model = page.model
     if not model.rowCount() or not model.sessions:
         raise RuntimeError("the attendance page shows no register")
-    from ui.register_model import FIRST_SESSION_COLUMN
-
     columns = [FIRST_SESSION_COLUMN + i for i, s in enumerate(model.sessions) if not s.cancelled]
-    took = []
-    for n in range(40):
-        index = model.index(n % model.rowCount(), columns[(n // model.rowCount()) % len(columns)])
-        started = time.perf_counter()
-        page.mark(index, ("present", "absent")[n % 2])
+
+    def marks(first: int, count: int) -> list[tuple[float, float]]:
+        took = []
+        for n in range(first, first + count):
+            index = model.index(n % model.rowCount(), columns[(n // model.rowCount()) % len(columns)])
+            started, cpu = time.perf_counter(), time.thread_time()
+            page.mark(index, ("present", "absent")[n % 2])
+            app.processEvents()
+            took.append((time.perf_counter() - started, time.thread_time() - cpu))
+        return took
+
+    busy = marks(0, 20)
+    deadline = time.monotonic() + 300
+    while running_tasks() and time.monotonic() < deadline:
         app.processEvents()
-        took.append(time.perf_counter() - started)
+        time.sleep(0.01)
+    settled = marks(20, 40)
     window.close()
-    return took
+    return busy, settled
 
 
 if __name__ == "__main__":

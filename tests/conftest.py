@@ -36,10 +36,11 @@ def migrated_template(tmp_path_factory):
 
 @pytest.fixture
 def db(tmp_path, migrated_template):
-    from app.db import Database, copy_database_file
+    from app.db import copy_database_file
+    from app.sync.capture import open_app_database
 
     path = tmp_path / "test.db"
     copy_database_file(migrated_template, path)
-    database = Database(path)
+    database = open_app_database(path)  # as the window and the command line open it
     yield database
     database.dispose()

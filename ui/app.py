@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication
 
-from app.db import open_database
 from app.i18n import locale_name, set_language
 from app.services.settings import get_settings
+from app.sync.capture import open_app_database
+from ui import collector
 from ui.context import AppContext
 
 
@@ -39,16 +41,35 @@ def install_qt_translations(lang: str) -> bool:
     return False
 
 
-def _install_qt_translations(app: QApplication, lang: str) -> None:
+def open_window(db, lang: str | None = None):
+    """The main window on an opened database as `kursdesk` shows it: in the language of its
+    settings (unless `lang`), Qt's own strings translated, garbage collected on the UI thread
+    (ui/collector.py). The caller shows it; the first page loads its data after that."""
+    from ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    stored = get_settings(db).language
+    lang = lang or stored
+    set_language(lang)
     install_qt_translations(lang)
+    collector.take_over(app)
+    window = MainWindow(AppContext(db=db), stored)
+    MainWindow.current = window
+    return window
 
 
-def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empty: bool = False) -> int:
+def window_shown() -> None:
+    """Start-up is over: what it built is never garbage (ui/collector.py)."""
+    collector.take_over(QApplication.instance()).freeze_start_up()
+
+
+def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empty: bool = False,
+        on_shown: Callable[[], None] | None = None) -> int:
     """The window on the database. A second start on the same database brings the first window
     forward and exits (ui/single_instance.py); a smoke run is not guarded. When the window closes
-    the database is disposed (its WAL folded into the .db file) and the previews are removed."""
+    the database is disposed (its WAL folded into the .db file) and the previews are removed.
+    `on_shown()` is called once the window is on screen (the start-up benchmark stops there)."""
     from ui import previews
-    from ui.main_window import MainWindow
     from ui.single_instance import SingleInstance, bring_forward, instance_key
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -62,19 +83,19 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
     db = None
     try:
         previews.start()
-        db = open_database(db_path)
+        db = open_app_database(db_path)
         if demo_if_empty:
             from app.demo import fill_demo_if_empty
 
             fill_demo_if_empty(db)
-        lang = lang or get_settings(db).language
-        set_language(lang)
-        _install_qt_translations(app, lang)
-        window = MainWindow(AppContext(db=db))
-        MainWindow.current = window
+        window = open_window(db, lang)
         if guard is not None:
             guard.activated.connect(lambda: bring_forward(window))
         window.show()
+        window_shown()
+        if on_shown is not None:
+            app.processEvents()
+            on_shown()
         if smoke:
             return smoke_test(app, window)
         return app.exec()

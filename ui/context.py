@@ -34,6 +34,9 @@ class ChangeBus(QObject):
 class AppContext:
     db: Database
     bus: ChangeBus = field(init=False)
+    # False while the main window waits for its first paint: pages shown meanwhile load after it
+    # (ui/main_window.py), so that the window is on screen before any data is read
+    on_screen: bool = True
 
     def __post_init__(self) -> None:
         self.bus = ChangeBus(self.db)

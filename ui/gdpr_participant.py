@@ -57,9 +57,12 @@ class ParticipantPrivacy(QGroupBox):
         self.set_participant(None)
 
     def set_participant(self, participant_id: str | None) -> None:
+        self.show_informed(participant_id, notice.informed_on(self.ctx.db, participant_id) if participant_id else None)
+
+    def show_informed(self, participant_id: str | None, day: date | None) -> None:
+        """The participant and their informed date, read by the caller (in the page's worker)."""
         self.participant_id = participant_id
         self.setEnabled(participant_id is not None)
-        day = notice.informed_on(self.ctx.db, participant_id) if participant_id else None
         self.informed_label.setText(
             _("Informed about data protection on {date}").format(date=format_date(day)) if day
             else _("Not yet informed about data protection"))

@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -89,9 +89,12 @@ class MainWindow(QMainWindow):
     # keeps the current window alive when a language switch rebuilds it
     current: "MainWindow | None" = None
 
-    def __init__(self, ctx: AppContext):
+    def __init__(self, ctx: AppContext, stored_language: str | None = None):
         super().__init__()
         self.ctx = ctx
+        # the language in the settings (not always the one shown: `kursdesk --lang en`); the
+        # window follows a change of it
+        self.stored_language = stored_language or current_language()
         self.undo = undo_stack(ctx)
         self.setObjectName("main_window")
         self._set_title()
@@ -133,7 +136,9 @@ class MainWindow(QMainWindow):
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(SYNC_STATE_DELAY_MS)
         self._sync_timer.timeout.connect(self._update_sync_state)
-        self._update_sync_state()
+        # nothing is read before the window is on screen: the first paint starts the reads
+        ctx.on_screen = False
+        self._painted = False
         self._restore_state()
 
     # --- construction -----------------------------------------------------------------------
@@ -229,8 +234,10 @@ class MainWindow(QMainWindow):
             from app.services.settings import get_settings
 
             lang = get_settings(self.ctx.db).language
-            if lang != current_language():
-                self.switch_language(lang)
+            if lang != self.stored_language:
+                self.stored_language = lang
+                if lang != current_language():
+                    self.switch_language(lang)
 
     def _update_sync_state(self) -> None:
         """Partners, open conflicts and changes not yet published, from the sync service."""
@@ -282,7 +289,7 @@ class MainWindow(QMainWindow):
         self._save_state()
         set_language(lang)
         install_qt_translations(lang)
-        replacement = MainWindow(self.ctx)
+        replacement = MainWindow(self.ctx, self.stored_language)
         replacement.show_page(self.current_key())
         replacement.show()
         MainWindow.current = replacement
@@ -316,6 +323,20 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         MainWindow.current = MainWindow.current or self
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self._start_reading)
+
+    def _start_reading(self) -> None:
+        """After the first paint: the sync state and the page on screen load."""
+        self.ctx.on_screen = True
+        self._update_sync_state()
+        page = self.stack.currentWidget()
+        if page is not None and page.isVisible() and not getattr(page, "fresh", True):
+            page.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not getattr(self, "_saving_disabled", False):

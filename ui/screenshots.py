@@ -27,8 +27,12 @@ def _grab(window, path: Path) -> None:
 
     from ui.tasks import running_tasks
 
+    def busy() -> bool:  # a load running in a worker, or due after the window's first paint
+        page = window.stack.currentWidget() if hasattr(window, "stack") else None
+        return bool(running_tasks()) or bool(getattr(page, "loading", False))
+
     deadline = time.monotonic() + 30  # pages load in a worker: shoot what the user sees
-    while running_tasks() and time.monotonic() < deadline:
+    while busy() and time.monotonic() < deadline:
         QApplication.processEvents()
         time.sleep(0.01)
     QApplication.processEvents()
@@ -41,19 +45,20 @@ def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1366, 768)) ->
     os.environ["KURSDESK_HOME"] = str(home)
     from PySide6.QtWidgets import QApplication
 
-    from app.db import Database
     from app.demo import fill_demo
+    from app.sync.capture import open_app_database
     from app.i18n import set_language
+    from app.services.settings import get_settings
     from ui.app import install_qt_translations
     from ui.context import AppContext
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    db = Database(home / "demo.db")
+    db = open_app_database(home / "demo.db")  # as the window opens it
     fill_demo(db)
     set_language(lang)
     install_qt_translations(lang)
-    window = MainWindow(AppContext(db=db))
+    window = MainWindow(AppContext(db=db), get_settings(db).language)
     scale = float(os.environ.get("QT_SCALE_FACTOR", "1") or 1)
     window.resize(int(size[0] / scale), int(size[1] / scale))
     window.show()

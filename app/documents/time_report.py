@@ -15,16 +15,16 @@ protected personal data gets their own report unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from app.db import Database
 from app.documents.common import (
     FONT,
     FONT_BOLD,
@@ -36,7 +36,8 @@ from app.documents.common import (
     new_canvas,
 )
 from app.i18n import N_, current_language, format_date, format_decimal, translate_in
-from app.services.reports import Cancelled, Month, ParticipantMonth, Progress, month_hours, to_month
+from app.progress import Cancelled, Progress, keep_going
+from app.services.reports import Month, ParticipantMonth
 from app.validation import birth_date_from_personal_number, esf_personal_number
 
 WIDTH, HEIGHT = PAGE
@@ -297,33 +298,30 @@ class _Writer:
         c.drawString(right, y - 4 * mm, self.t(N_("Manager's name in print")))
 
 
-def write_time_reports(
-    db: Database,
-    month: str | Month,
-    out_path: str | Path,
-    participant_ids: Iterable[str] | None = None,
-    lang: str | None = None,
-    *,
-    today: date | None = None,
-    progress: Progress = None,
-) -> int:
-    """All monthly time reports of the month (or of the given participants) in one PDF, one
-    page per participant (more only when the month has very many lines). Returns the number of
-    participants. Nothing is written when there is no one to report."""
-    from app.services.settings import get_project_settings, get_settings
+@dataclass(frozen=True)
+class TimeReports:
+    """What the month's time reports are drawn from (app/services/time_reports.py reads it)."""
 
-    m = to_month(month)
+    month: Month
+    settings: Any  # OrganisationSettings: organisation, logo, signatory, the rounding of hours
+    project: Any  # ProjectSettings: case number, project name, layout
+    people: list[ParticipantMonth]
+
+
+def build_time_reports(data: TimeReports, out_path: str | Path, lang: str | None = None, *,
+                       progress: Progress | None = None) -> int:
+    """All the month's time reports in one PDF, one page per participant (more only when the
+    month has very many lines), written whole or not at all. Returns the number of participants;
+    with none, one page says so."""
+    m, people = data.month, data.people
     lang = lang or current_language()
-    settings = get_settings(db)
-    project = get_project_settings(db)
-    people = month_hours(db, m, participant_ids, rounding=settings.hours_rounding, today=today, with_dates=False)
     target = Path(out_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     title = f"{translate_in(lang, N_('Monthly time report'))} {m.key}"
     c = new_canvas(str(tmp), title=title)
-    w = _Writer(c, settings, project, m, lang, settings.hours_rounding)
-    pages = _grid_pages if project.time_report_layout == "grid" else _participant_pages
+    w = _Writer(c, data.settings, data.project, m, lang, data.settings.hours_rounding)
+    pages = _grid_pages if data.project.time_report_layout == "grid" else _participant_pages
     try:
         total = len(people)
         if not people:
@@ -336,7 +334,7 @@ def write_time_reports(
             )
             c.showPage()
         for done, p in enumerate(people):
-            if progress is not None and progress(done, total) is False:
+            if not keep_going(progress, done, total):
                 raise Cancelled()
             pages(w, p)
         c.save()
@@ -344,11 +342,7 @@ def write_time_reports(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if progress is not None:
-        progress(total, total)
-    from app.gdpr import audit
-
-    audit.record(db, "time-reports", len(people), m.key)  # full personnummer (GDPR audit log)
+    keep_going(progress, total, total)
     return len(people)
 
 

@@ -408,7 +408,7 @@ def write_and_close(db: Database, month: str | Month, out_dir: str | Path, *, la
                     user: str | None = None, today: date | None = None) -> CloseVersion:
     """Write the month's summary (.xlsx) and time reports (.pdf) into `out_dir`, then close the
     month with their SHA-256 (the files as they were sent)."""
-    from app.documents.time_report import write_time_reports
+    from app.services.time_reports import write_time_reports
 
     m = to_month(month)
     today = today or date.today()

@@ -54,8 +54,6 @@ TENTH = Decimal("0.1")
 ZERO = Decimal("0.00")
 
 
-class Cancelled(Exception):
-    """The progress callback returned False: the work stopped and nothing was written."""
 
 
 # --- data ---------------------------------------------------------------------------------

@@ -48,11 +48,10 @@ _KEY = "organisation"
 
 
 def get_settings(db: Database) -> OrganisationSettings:
-    with db.read() as s:
-        row = s.get(Setting, _KEY)
-    if row is None or not row.value:
+    value = get_value(db, _KEY)
+    if not value:
         return OrganisationSettings()
-    stored = json.loads(row.value)
+    stored = json.loads(value)
     known = {f.name for f in fields(OrganisationSettings)}
     return OrganisationSettings(**{k: v for k, v in stored.items() if k in known})
 
@@ -84,9 +83,12 @@ def _organisation_problems(settings: OrganisationSettings) -> list[Problem]:
 
 
 def get_value(db: Database, key: str, default: str = "") -> str:
+    # through the table, not the mapped class: the window reads its language and title with
+    # this before it is shown, before the ORM's mappers are configured (a good part of a second)
+    table = Setting.__table__
     with db.read() as s:
-        row = s.execute(select(Setting).where(Setting.key == key)).scalar_one_or_none()
-    return row.value if row is not None else default
+        value = s.execute(select(table.c.value).where(table.c.key == key)).scalar_one_or_none()
+    return value if value is not None else default
 
 
 def set_value(db: Database, key: str, value: str) -> None:

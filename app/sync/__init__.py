@@ -6,6 +6,16 @@ Public API: `sync(db, folder, key_file=None, progress=None, confirm_mass_delete=
 
 from __future__ import annotations
 
-from app.sync.engine import Cancelled, PartnerReport, SyncReport, setup_folder, sync
+from typing import Any
 
 __all__ = ["sync", "setup_folder", "SyncReport", "PartnerReport", "Cancelled"]
+
+
+def __getattr__(name: str) -> Any:
+    """The engine (and cryptography, the folder layout) load on first use, not with
+    `app.sync.capture`, which every opener of the database imports."""
+    if name in __all__:
+        from app.sync import engine
+
+        return getattr(engine, name)
+    raise AttributeError(name)

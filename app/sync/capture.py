@@ -411,6 +411,17 @@ def _do_orm_execute(orm_state, state: SyncState):
     return result
 
 
+def open_app_database(path_or_url=None, **options):
+    """The database as Kursdesk's own processes open it (the window, the command line, a
+    scheduled sync): with change capture, so that every change they write reaches the partners.
+    A plain `Database` (tests, tools, migrations) captures nothing."""
+    from app.db import Database, open_database
+
+    db = Database(path_or_url, **options) if options else open_database(path_or_url)
+    install(db)
+    return db
+
+
 def install(db) -> SyncState:
     """Hook change capture onto this database's sessions (idempotent)."""
     state = state_of(db)

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
-from app.documents.time_report import write_time_reports
-from app.services.reports import Cancelled
+from app.services.time_reports import write_time_reports
+from app.progress import Cancelled
 from app.services.settings import get_settings, save_settings
 from tests.fixtures.report_month import TODAY, build
 
@@ -81,3 +81,24 @@ def test_a_month_without_hours_says_so(db, tmp_path):
     assert write_time_reports(db, "2026-05", out) == 0
     (page,) = _pages(out)
     assert "Ingen deltagare har timmar i maj 2026." in page
+
+
+def test_the_builder_draws_from_data_alone(tmp_path):
+    """No database: the builder is handed the month, the settings and the people."""
+    from datetime import date
+    from decimal import Decimal
+
+    from app.documents.time_report import TimeReports, build_time_reports
+    from app.services.reports import HoursLine, ParticipantMonth, to_month
+    from app.services.settings import OrganisationSettings, ProjectSettings
+
+    line = HoursLine(date(2026, 3, 2), "c-1", "SVE-01", "Svetsning grund", 240, Decimal("4.0"))
+    person = ParticipantMonth("p-1", "Łukasz", "Świątek", "198503120001", "male", None, "Verkstad AB",
+                              "5560000001", "Kalmar", "private", False, (line,), Decimal("4.0"), 240,
+                              date(2026, 3, 2), None)
+    data = TimeReports(to_month("2026-03"), OrganisationSettings(), ProjectSettings(case_number="2020/00123"), [person])
+    out = tmp_path / "mars.pdf"
+    assert build_time_reports(data, out, "sv") == 1
+    (page,) = _pages(out)
+    assert "Łukasz Świątek" in page and "19850312-0001" in page and "2020/00123" in page
+    assert "Totalt antal timmar i projektet under månaden 4,0" in page

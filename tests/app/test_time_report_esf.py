@@ -11,7 +11,7 @@ from html import unescape
 
 import pytest
 
-from app.documents.time_report import write_time_reports
+from app.services.time_reports import write_time_reports
 from app.services.settings import get_project_settings, save_project_settings
 from tests.fixtures.report_month import EVIL_NAME, TODAY, build
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.db import Database
 from app.models import SYNCED_MODELS, Company, Course, CourseSession, Participant
 from app.sync import setup_folder
-from app.sync.capture import FIELDS, encode_row
+from app.sync.capture import FIELDS, encode_row, open_app_database
 
 _TEMPLATE: dict[str, Path] = {}
 
@@ -26,7 +26,7 @@ def fresh_db(path: Path) -> Database:
         Database(tpl).dispose()
         _TEMPLATE["db"] = tpl
     shutil.copyfile(_TEMPLATE["db"], path)
-    return Database(path)
+    return open_app_database(path)
 
 
 def dump(db: Database) -> dict:

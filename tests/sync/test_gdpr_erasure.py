@@ -181,9 +181,9 @@ def test_a_bundle_from_before_the_erasure_does_not_bring_the_person_back(db, tmp
     new = tmp_path / "new.json"
     export_bundle(db, new)
     assert PNR not in new.read_text(encoding="utf-8")
-    from app.db import Database
+    from app.sync.capture import open_app_database
 
-    other = Database(tmp_path / "other.db")
+    other = open_app_database(tmp_path / "other.db")
     try:
         import_bundle(other, old)
         with other.read() as s:

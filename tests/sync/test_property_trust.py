@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.db import Database
+from app.sync.capture import open_app_database
 from app.models import Attendance, Participant, SyncConflict, SyncParked, attendance_id, utcnow
 from app.sync import sync
 from tests.sync.conftest import Lab, add_company, add_course_with_session, add_participant, dump, edit
@@ -169,7 +170,7 @@ class World:
                 return
             pid = live[step[2] % len(live)]
             value = f"{step[3]}-{len(self.entered)}"
-            other = Database(db.path)  # a second connection to the same file: the window beside a sync
+            other = open_app_database(db.path)  # a second connection to the same file: the window beside a sync
             t = threading.Thread(target=edit, args=(other, Participant, pid), kwargs={"phone": value})
             t.start()
             sync(db, self.lab.share, confirm_mass_delete=True)
@@ -196,7 +197,7 @@ class World:
             src.dispose()
             path = self.root / "laptop3.db"
             shutil.copyfile(src.path, path)
-            self.laptops.append(Database(path))
+            self.laptops.append(open_app_database(path))
             self.seen[3] = set(self.seen[step[1] % 3])
             self.cloned = True
 

@@ -8,11 +8,10 @@ import threading
 
 import pytest
 
-from app.db import Database
 from app.models import Participant
 from app.sync import folder as share
 from app.sync import sync
-from app.sync.capture import state_of
+from app.sync.capture import open_app_database, state_of
 from tests.sync.conftest import add_participant, dump, edit
 
 
@@ -90,8 +89,8 @@ def test_a_database_copied_to_a_second_laptop_forks_the_first_time_both_publish(
     sync_until_quiet(lab, rounds=1)
     a.dispose()
     shutil.copyfile(a.path, tmp_path / "copy.db")
-    a = lab.laptops[0] = Database(a.path)
-    d = Database(tmp_path / "copy.db")
+    a = lab.laptops[0] = open_app_database(a.path)
+    d = open_app_database(tmp_path / "copy.db")
     lab.laptops.append(d)
     edit(a, Participant, pid, phone="from-a")
     edit(d, Participant, pid, email="from-d@example.se")
@@ -113,7 +112,7 @@ def test_a_write_from_another_process_during_an_import_is_not_overwritten(lab, m
     sync_until_quiet(lab, rounds=1)
     edit(b, Participant, pid, phone="from-b")
     sync(b, lab.share)
-    window = Database(a.path)  # the window, open beside a scheduled sync on the same database
+    window = open_app_database(a.path)  # the window, open beside a scheduled sync on the same database
     edit(window, Participant, pid, email="before@example.se")
     import app.sync.merge as merge
 
@@ -147,7 +146,7 @@ def test_a_long_running_process_sees_the_stamps_another_process_observed(lab):
     a, b, _c = lab.laptops
     pid = add_participant(a)
     sync_until_quiet(lab, rounds=1)
-    window = Database(a.path)
+    window = open_app_database(a.path)
     edit(window, Participant, pid, email="w@example.se")  # the window's clock is in use
     state_of(b).set_wall(lambda: int(time.time() * 1000) + 3600 * 1000)  # a partner one hour ahead
     edit(b, Participant, pid, first_name="Bengt")
@@ -244,8 +243,8 @@ def test_a_clone_that_wrote_further_than_this_laptop_reserved_does_not_strand_it
     sync_until_quiet(lab, rounds=1)
     a.dispose()
     shutil.copyfile(a.path, tmp_path / "copy.db")
-    a = lab.laptops[0] = Database(a.path)
-    d = Database(tmp_path / "copy.db")
+    a = lab.laptops[0] = open_app_database(a.path)
+    d = open_app_database(tmp_path / "copy.db")
     lab.laptops.append(d)
     edit(a, Participant, pid, phone="reserved-on-a")
     share.HOOKS["after_open"] = _crash  # a reserves batch 2 and stops before writing it

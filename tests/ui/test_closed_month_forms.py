@@ -14,7 +14,7 @@ from app.services.companies import get_company
 from app.services.participants import get_participant
 from tests.app.attendance_builders import build_course
 from tests.fixtures.report_month import build
-from tests.ui.pages import load
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.register_model import FIRST_SESSION_COLUMN
 
@@ -48,6 +48,7 @@ def test_the_participant_form_asks_before_a_change_of_employer_in_a_closed_month
     mc.close_month(db, "2026-03", today=LATER)
     page = _show(qtbot, Page(AppContext(db)))
     page.table.select_id(ids["anna"])
+    settle(qtbot, page)  # the participant is read in a worker
     page.form.email.setText("anna@example.se")  # the summary does not show it: no question
     assert page.save() and questions == []
     assert get_participant(db, ids["anna"]).data.email == "anna@example.se"
@@ -62,6 +63,7 @@ def test_the_participant_form_asks_before_a_change_of_employer_in_a_closed_month
     # David has no hours in any closed month: his employer changes without a question
     questions.clear()
     page.table.select_id(ids["david"])
+    settle(qtbot, page)  # the participant is read in a worker
     page.form.company.setCurrentIndex(page.form.company.findData(ids["kommun"]))
     assert page.save() and questions == []
 
@@ -74,6 +76,7 @@ def test_the_participant_form_asks_before_a_project_date_changes_in_a_closed_mon
     mc.close_month(db, "2026-03", today=LATER)
     page = _show(qtbot, Page(AppContext(db)))
     page.table.select_id(ids["bertil"])
+    settle(qtbot, page)  # the participant is read in a worker
     page.form.project.project_end.setText("2026-03-20")
     assert not page.save() and questions == [QUESTION]
     assert get_participant(db, ids["bertil"]).data.project_end == date(2026, 3, 23)

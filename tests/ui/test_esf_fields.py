@@ -12,7 +12,7 @@ from app.services.companies import get_company
 from app.services.participants import get_participant
 from app.services.settings import get_project_settings
 from tests.fixtures.report_month import TODAY, build
-from tests.ui.pages import load
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 
 
@@ -37,6 +37,7 @@ def test_participant_project_data_proposed_edited_and_saved(qtbot, ctx, monkeypa
     monkeypatch.setattr(participants, "proposed_dates", lambda db, pid: participants_proposed(db, pid))
     page = _show(qtbot, participants.Page(ctx))
     page.table.select_id(ids["anna"])
+    settle(qtbot, page)  # the selected participant is read in a worker
     fields = page.form.project
     assert fields.proposal.text() == "Förslag: start 2026-03-02, avslut 2026-04-06"
     fields.use_proposal.click()

@@ -14,7 +14,7 @@ from app.gdpr.notice import informed_on
 from app.gdpr.settings import get_gdpr_settings
 from app.models import Participant
 from app.services.participants import ParticipantData, create_participant
-from tests.ui.pages import load
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages.participants import Page as ParticipantsPage
 from ui.pages.settings import Page as SettingsPage
@@ -36,6 +36,7 @@ def _select(qtbot, ctx, pid):
     page.show()  # a visible page reloads after a change it did not start (the erasure)
     load(qtbot, page)
     page.table.select_id(pid)
+    settle(qtbot, page)  # the selected participant is read in a worker
     assert page.current_id == pid
     return page
 

@@ -180,3 +180,23 @@ def test_a_demo_database_says_so_in_the_title(qtbot, ctx):
     demo = MainWindow(ctx)
     qtbot.addWidget(demo)
     assert demo.windowTitle() == "Kursdesk – demodatabas (inte dina uppgifter)"
+
+
+def test_a_window_shown_in_another_language_than_stored_keeps_it_when_a_setting_is_written(qtbot, ctx):
+    """`kursdesk --lang en` on a Swedish database: a write to the settings (a device id made by a
+    page's load, another setting saved) does not switch it back; a change of the stored language does."""
+    from dataclasses import replace
+
+    from app.i18n import set_language
+    from app.services.settings import get_settings, save_settings, set_value
+
+    set_language("en")
+    w = MainWindow(ctx, stored_language="sv")
+    qtbot.addWidget(w)
+    set_value(ctx.db, "some_setting", "1")
+    assert MainWindow.current in (None, w) and current_language() == "en"
+    save_settings(ctx.db, replace(get_settings(ctx.db), language="sv", place="Kalmar"))  # still "sv"
+    assert current_language() == "en"
+    save_settings(ctx.db, replace(get_settings(ctx.db), language="en"))
+    assert w.stored_language == "en" and current_language() == "en"
+    MainWindow.current = None

@@ -93,6 +93,7 @@ def test_failed_save_keeps_input_and_shows_each_message(qtbot, page, ctx, people
     type_into(page.form.personal_number, "19850312-0000")
     type_into(page.form.email, "dan@")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, page)  # the selected participant and changed rows are read in a worker
     assert page.form.error_text("last_name")
     assert "kontrollsiffra" in page.form.error_text("personal_number")
     assert page.form.error_text("email")
@@ -105,6 +106,7 @@ def test_failed_save_keeps_input_and_shows_each_message(qtbot, page, ctx, people
     type_into(page.form.email, "dan@example.se")
     page.form.company.setCurrentIndex(page.form.company.findData(people["saab"]))
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, page)
     assert not page.form.has_problems()
     assert "Dan Ek" in [r.full_name for r in page.model.rows()]
     assert page.table.current_row().company_name == "Saab Oskarshamn"
@@ -113,9 +115,11 @@ def test_failed_save_keeps_input_and_shows_each_message(qtbot, page, ctx, people
 
 def test_edit_keeps_the_stored_personnummer_behind_the_mask(qtbot, page, ctx, people):
     page.table.select_id(people["asa"])
+    settle(qtbot, page)
     assert page.form.personal_number.text() == "19800501-****"
     type_into(page.form.last_name, "Öberg-Lind")
     assert page.save()
+    settle(qtbot, page)
     detail = get_participant(ctx.db, people["asa"])
     assert detail.data.last_name == "Öberg-Lind" and detail.data.personal_number == "198005011237"
     assert page.model.row_for(people["asa"]).full_name == "Åsa Öberg-Lind"
@@ -127,6 +131,7 @@ def test_courses_with_status_and_attendance(qtbot, page, ctx, people):
     enroll(ctx.db, course, [people["bo"]])
     settle(qtbot, page)
     page.table.select_id(people["bo"])
+    settle(qtbot, page)
     page.tabs.setCurrentIndex(1)
     assert page.courses_model.rowCount() == 1
     m = page.courses_model
@@ -138,18 +143,42 @@ def test_courses_with_status_and_attendance(qtbot, page, ctx, people):
 def test_delete_and_undo(qtbot, page, ctx, people, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     page.table.select_id(people["ce"])
+    settle(qtbot, page)
     qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, page)
     assert "Cecilia Berg" not in [r.full_name for r in list_participants(ctx.db)]
     assert page.model.row_for(people["ce"]) is None
     assert undo_stack(ctx).undo()
+    settle(qtbot, page)
     assert page.model.row_for(people["ce"]).full_name == "Cecilia Berg"
 
 
 def test_filtering_keeps_the_open_participant(qtbot, page, people):
     page.table.select_id(people["bo"])
+    settle(qtbot, page)
     assert page.current_id == people["bo"]
     type_into(page.search, "volvo")  # Bo (Saab) is filtered out: his form stays open
     assert names(page) == ["Cecilia Berg", "Åsa Öberg"]
     assert page.current_id == people["bo"] and page.form.last_name.text() == "Andersson"
     type_into(page.search, "")
     assert len(names(page)) == 3
+
+
+def test_selecting_a_participant_reads_off_the_ui_thread(qtbot, page, people, monkeypatch):
+    import threading
+
+    from app.services import participants as participant_service
+
+    threads = []
+    real = participant_service.get_participant
+
+    def recorded(db, participant_id):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(db, participant_id)
+
+    monkeypatch.setattr(participant_service, "get_participant", recorded)
+    page.table.select_id(people["asa"])
+    page.table.select_id(people["bo"])  # before the first read is back: the last one is shown
+    settle(qtbot, page)
+    assert threads and not any(threads)
+    assert page.current_id == people["bo"] and page.form.last_name.text() == "Andersson"

@@ -8,7 +8,8 @@ returning a function that runs in a worker with data only) and shows the result
 - a change touching its tables refreshes it when it is visible (`apply_changes`, a full reload
   unless the page knows better), and only marks it stale when hidden: it reloads when shown.
 
-A page loads the first time it is shown. `loaded` is emitted each time new data is on screen.
+A page loads the first time it is shown (the first page once the window has been painted:
+ui/main_window.py). `loaded` is emitted each time new data is on screen.
 Its splitter positions and table column widths are kept in the window settings (per page) when
 it is hidden and put back when it is first shown.
 """
@@ -37,6 +38,7 @@ class DataPage(QWidget):
         self.fresh = False  # on screen is the database as of the last load (or a load is under way)
         self._loading: TaskHandle | None = None
         self._again = False
+        self._due = False
         self._layout_restored = False
         ctx.bus.changed.connect(self._on_changes)
 
@@ -61,11 +63,13 @@ class DataPage(QWidget):
 
     @property
     def loading(self) -> bool:
-        return self._loading is not None
+        """A load under way, or due once the window is painted."""
+        return self._loading is not None or self._due
 
     def refresh(self) -> None:
         """Load again in a worker; a refresh asked for while one runs loads once more after it."""
         self.fresh = True
+        self._due = False
         if self._loading is not None:
             self._again = True
             return
@@ -92,10 +96,14 @@ class DataPage(QWidget):
             self._layout_restored = True
             self._restore_layout()
         if not self.fresh:
-            self.refresh()
+            if self.ctx.on_screen:
+                self.refresh()
+            else:
+                self._due = True  # the main window loads it after its first paint
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt name
         super().hideEvent(event)
+        self._due = False
         self._save_layout()
 
     # --- splitters and column widths, per page --------------------------------------------------

@@ -20,8 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
 from app.concurrency import StaleEdit
 from app.errors import NotFound, UserError, ValidationError
+from app.gdpr import notice
 from app.i18n import N_, _, format_attendance
 from app.services import participants as participant_service
 from app.services.companies import list_companies
@@ -36,6 +41,7 @@ from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_
 from ui.month_panel import confirm_closed_change
 from ui.stale_edit import settle_stale_edit
 from ui.table_models import Column, RowTableModel
+from ui.tasks import run_read
 from ui.undo import undo_stack
 from ui.widgets import EntityTable, ListPanel, heading
 
@@ -91,6 +97,48 @@ def course_summaries(db, participant_id: str) -> list | None:
     except ImportError:  # pragma: no cover - the attendance service ships with the app
         return None
     return participant_course_summaries(db, participant_id)
+
+
+@dataclass(frozen=True)
+class SelectedParticipant:
+    """What the page shows of the selected participant, read in a worker (None: gone)."""
+
+    id: str
+    detail: ParticipantDetail | None
+    courses: list | None = None
+    form: bool = False  # read for the form too (else the courses only)
+    proposed: Any = None
+    informed_on: date | None = None
+    companies: list[tuple[str, str]] | None = None  # the employer choices, when they were stale
+
+
+def read_selected(db, participant_id: str, *, form: bool, companies: bool) -> SelectedParticipant:
+    """The participant's courses, and for the form their record, proposed project dates and
+    informed date (and the employer choices)."""
+    try:
+        detail = participant_service.get_participant(db, participant_id)
+    except NotFound:
+        return SelectedParticipant(participant_id, None)
+    choices = [(c.id, c.name) for c in list_companies(db)] if companies else None
+    if not form:
+        return SelectedParticipant(participant_id, detail, course_summaries(db, participant_id), companies=choices)
+    return SelectedParticipant(
+        participant_id, detail, course_summaries(db, participant_id), form=True,
+        proposed=proposed_dates(db, participant_id),
+        informed_on=notice.informed_on(db, participant_id),
+        companies=choices,
+    )
+
+
+def read_rows(db, ids: list[str]) -> tuple[list[ParticipantRow], list[str]]:
+    """The list rows of changed participants, and the ids no longer there."""
+    fresh, removed = [], []
+    for participant_id in ids:
+        try:
+            fresh.append(row_from_detail(participant_service.get_participant(db, participant_id)))
+        except NotFound:
+            removed.append(participant_id)
+    return fresh, removed
 
 
 def row_from_detail(detail: ParticipantDetail) -> ParticipantRow:
@@ -181,6 +229,7 @@ class Page(DataPage):
         self.current_id: str | None = None
         self._select_after_load: str | None = None
         self._companies_stale = True
+        self._reads = 0  # reads of the selected participant or changed rows under way
         self.attendance_available = True
 
         outer = QVBoxLayout(self)
@@ -283,14 +332,16 @@ class Page(DataPage):
         # the employer list of the form (1,500 companies with counts) is loaded when a form is
         # first shown, not with the list
         self._companies_stale = True
-        if self.current_id is not None:
-            self._load_companies()
         self.panel.update_count()
         if self.current_id is not None:
-            self._reload_courses()
+            self._reload_courses()  # and the employer choices
 
     def _load_companies(self) -> None:
-        self.form.set_companies([(c.id, c.name) for c in list_companies(self.ctx.db)])
+        """For a new participant's form (an open one gets them with its record)."""
+        self._show_companies([(c.id, c.name) for c in list_companies(self.ctx.db)])
+
+    def _show_companies(self, companies: list[tuple[str, str]]) -> None:
+        self.form.set_companies(companies)
         self._companies_stale = False
 
     def apply_changes(self, changes) -> None:
@@ -306,14 +357,24 @@ class Page(DataPage):
 
     def _refresh_participants(self, ids: list[str]) -> None:
         """Fetch only the changed participants (a few queries instead of the whole list)."""
-        fresh, removed = [], []
-        for participant_id in ids:
-            try:
-                fresh.append(row_from_detail(participant_service.get_participant(self.ctx.db, participant_id)))
-            except NotFound:
-                removed.append(participant_id)
+        db = self.ctx.db
+        self._reads += 1
+        run_read(self, lambda: read_rows(db, ids), self._rows_read, self._read_failed)
+
+    def _rows_read(self, result: tuple[list[ParticipantRow], list[str]]) -> None:
+        self._reads -= 1
+        fresh, removed = result
         self.model.update_rows(fresh, removed_ids=removed)
         self.panel.update_count()
+
+    def _read_failed(self, exc: BaseException) -> None:
+        self._reads -= 1
+        show_error(self, exc)
+
+    @property
+    def loading(self) -> bool:
+        """The list's load, or a read of the selected participant or of changed rows."""
+        return super().loading or self._reads > 0
 
     def _set_detail_enabled(self, enabled: bool) -> None:
         self.tabs.setTabEnabled(1, enabled)
@@ -325,43 +386,50 @@ class Page(DataPage):
             self._reload_detail()
 
     def _reload_detail(self) -> None:
+        """The selected participant's form and courses, read in a worker."""
         if self.current_id is None:
             self.form.set_data(None)
             self.privacy.set_participant(None)
             return
-        try:
-            detail = participant_service.get_participant(self.ctx.db, self.current_id)
-        except NotFound:
+        self._read_selected(form=True)
+
+    def _reload_courses(self) -> None:
+        """Only the courses: the form keeps what is being typed."""
+        if self.current_id is not None:
+            self._read_selected(form=False)
+
+    def _read_selected(self, *, form: bool) -> None:
+        db, participant_id, companies = self.ctx.db, self.current_id, self._companies_stale
+        self._reads += 1
+        run_read(self, lambda: read_selected(db, participant_id, form=form, companies=companies),
+                 self._selected_read, self._read_failed)
+
+    def _selected_read(self, selected: SelectedParticipant) -> None:
+        self._reads -= 1
+        if selected.id != self.current_id:
+            return  # another participant was selected meanwhile: its own read follows
+        if selected.detail is None:
             self.current_id = None
             self.form.set_data(None)
             self.privacy.set_participant(None)
             self._set_detail_enabled(False)
             return
-        if self._companies_stale:
-            self._load_companies()
-        self.form.set_data(detail.data, detail.masked_personal_number)
-        self.opened_version = detail.version
-        self.form.project.set_proposed(proposed_dates(self.ctx.db, self.current_id))
-        self.privacy.set_participant(self.current_id)
-        self.detail_title.setText(f"{detail.data.first_name} {detail.data.last_name}")
-        self._set_detail_enabled(True)
-        self._reload_courses(detail)
-
-    def _reload_courses(self, detail: ParticipantDetail | None = None) -> None:
-        if self.current_id is None:
-            return
-        summaries = course_summaries(self.ctx.db, self.current_id)
-        if summaries is None:
+        if selected.companies is not None:
+            self._show_companies(selected.companies)
+        if selected.form:
+            detail = selected.detail
+            self.form.set_data(detail.data, detail.masked_personal_number)
+            self.opened_version = detail.version
+            self.form.project.set_proposed(selected.proposed)
+            self.privacy.show_informed(selected.id, selected.informed_on)
+            self.detail_title.setText(f"{detail.data.first_name} {detail.data.last_name}")
+            self._set_detail_enabled(True)
+        if selected.courses is None:
             self.attendance_available = False
-            if detail is None:
-                try:
-                    detail = participant_service.get_participant(self.ctx.db, self.current_id)
-                except NotFound:
-                    return
-            self.courses_model.set_rows(detail.enrollments)
+            self.courses_model.set_rows(selected.detail.enrollments)
             self.courses_note.setText(_("Attendance is not available."))
         else:
-            self.courses_model.set_rows(summaries)
+            self.courses_model.set_rows(selected.courses)
             self.courses_note.setText("")
 
     # --- actions ------------------------------------------------------------------------------

@@ -30,20 +30,8 @@ from app.services import originals, reports
 from ui.context import AppContext
 from ui.month_panel import MonthPanel
 from ui.pages.base import DataPage
-from ui.tasks import Cancelled, run_read, run_task
+from ui.tasks import run_read, run_task
 from ui.widgets import heading
-
-
-def _stop_on_cancel(fn):
-    """Work for run_task: the services' own Cancelled becomes the UI's quiet Cancelled."""
-
-    def work(progress):
-        try:
-            return fn(progress)
-        except reports.Cancelled as exc:
-            raise Cancelled() from exc
-
-    return work
 
 
 ORIGINAL_COLUMNS = (N_("Received"), N_("Participant"), N_("Personal identity number"), N_("Employer"), N_("Hours"), N_("Received on"))
@@ -330,7 +318,7 @@ class Page(DataPage):
         return Path(name) if name else None
 
     def write_time_reports(self) -> None:
-        from app.documents.time_report import write_time_reports
+        from app.services.time_reports import write_time_reports
 
         month = self.month_key()
         path = self._ask_path(
@@ -341,7 +329,7 @@ class Page(DataPage):
         db = self.ctx.db
         run_task(
             self,
-            _stop_on_cancel(lambda progress: write_time_reports(db, month, path, progress=progress)),
+            lambda progress: write_time_reports(db, month, path, progress=progress),
             lambda n: self._written(path, _("{n} monthly time reports written to {file}").format(n=n, file=path), pdf=True),
             title=_("Writing the monthly time reports"),
         )
@@ -358,7 +346,7 @@ class Page(DataPage):
         db = self.ctx.db
         run_task(
             self,
-            _stop_on_cancel(lambda progress: write_esf_summary(db, month, path, progress=progress).participant_count),
+            lambda progress: write_esf_summary(db, month, path, progress=progress).participant_count,
             lambda n: self._written(path, _("Summary of {month} ({n} participants) written to {file}").format(month=month, n=n, file=path)),
             title=_("Writing the monthly summary"),
         )

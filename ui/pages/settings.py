@@ -35,6 +35,7 @@ from app.services.settings import (
 )
 from ui.certificate_widgets import CertificateSettingsBox
 from ui.context import AppContext
+from ui.edits import Values, reshow, typed
 from ui.month_panel import confirm_closed_change
 from ui.gdpr_settings import PrivacySettings
 from ui.pages.base import DataPage
@@ -51,6 +52,7 @@ class Page(DataPage):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
         self._stored: OrganisationSettings | None = None
+        self._shown: Values | None = None  # the stored values as put in the fields (ui/edits.py)
         outer = QVBoxLayout(self)
         self.heading = heading(self.title())
         font = self.heading.font()
@@ -114,7 +116,7 @@ class Page(DataPage):
         self.save_button.clicked.connect(self.save)
         self.revert_button = QPushButton(_("Revert"))
         self.revert_button.setObjectName("revert")
-        self.revert_button.clicked.connect(self.refresh)
+        self.revert_button.clicked.connect(self.revert)
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.save_button)
@@ -139,8 +141,12 @@ class Page(DataPage):
         return _("Settings")
 
     def apply_changes(self, changes) -> None:
-        if self._stored is None or self.values() == self._stored:  # never over what is being typed
-            self.refresh()
+        self.refresh()  # what is being typed stays (show_data)
+
+    def revert(self) -> None:
+        """The stored values in every field, edits dropped."""
+        self._shown = None
+        self.refresh()
 
     def query(self):
         db = self.ctx.db
@@ -148,6 +154,17 @@ class Page(DataPage):
                         CertificateSettingsBox.load(db))
 
     def show_data(self, data) -> None:
+        """The stored values; a field the user has edited and not saved keeps the edit, and the
+        page says when the stored value under an edit changed (an outside change: a sync)."""
+        if self._shown is None:
+            self._show_stored(data)
+            self._shown = typed(self)
+            return
+        self._shown, changed = reshow(self, self._shown, lambda: self._show_stored(data))
+        if changed:
+            self.status.setText(_("Settings you are editing were changed elsewhere (by a sync or another window). Your edits are kept: Save stores them, Revert shows the stored values."))
+
+    def _show_stored(self, data) -> None:
         settings, project, privacy, certificates = data
         self._stored = settings
         self.privacy.show_data(privacy)
@@ -225,5 +242,6 @@ class Page(DataPage):
         with initiated_by(self):
             self.certificates.save(certificates)
         self._stored = values
+        self._shown = typed(self)
         self.status.setText(_("Settings saved."))
         return True
