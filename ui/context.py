@@ -3,6 +3,7 @@ Pages receive this; nothing reaches for a global main window."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
@@ -18,6 +19,7 @@ class ChangeBus(QObject):
 
     changed = Signal(object, object)
     _arrived = Signal(object, object)  # from the committing thread; relayed on the UI thread
+    last_change = float("-inf")  # time.monotonic() of the last change relayed (ui/collector.py)
 
     def __init__(self, db: Database | None = None):
         super().__init__()
@@ -27,6 +29,7 @@ class ChangeBus(QObject):
             self.destroyed.connect(lambda *_: stop())
 
     def _relay(self, changes: ChangeSet, initiator: object) -> None:
+        ChangeBus.last_change = time.monotonic()
         self.changed.emit(changes, initiator)
 
 

@@ -51,7 +51,7 @@ def test_kursdesk_opens_the_window_on_a_captured_database_collecting_on_the_ui_t
 
 
 def test_the_collector_frees_cycles_from_its_timer_and_gives_collection_back(qtbot):
-    owner = collector.Collector(interval_ms=10)
+    owner = collector.Collector(interval_ms=10, busy=lambda: False)
     try:
         assert not gc.isenabled()
         cycle = _Cycle()
@@ -77,3 +77,26 @@ def test_the_window_reads_nothing_before_its_first_paint(qtbot, db, monkeypatch)
         qtbot.waitExposed(window)
     assert queries and overview.fresh and not overview.loading
     MainWindow.current = None
+
+
+def test_the_collector_waits_while_the_user_is_at_work(qtbot):
+    at_work = [True]
+    owner = collector.Collector(interval_ms=10, busy=lambda: at_work[0])
+    try:
+        cycle = _Cycle()
+        gone = weakref.ref(cycle)
+        del cycle
+        qtbot.wait(100)
+        assert gone() is not None  # busy: postponed
+        at_work[0] = False
+        qtbot.waitUntil(lambda: gone() is None, timeout=2000)
+    finally:
+        owner.stop()
+
+
+def test_a_write_just_made_counts_as_the_user_at_work(qtbot, db):
+    from app.services.settings import set_value
+
+    AppContext(db=db)  # its bus relays the change on the UI thread
+    set_value(db, "window_test", "1")
+    assert collector._user_at_work()
