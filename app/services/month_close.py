@@ -20,6 +20,7 @@ import gc
 import getpass
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,10 +29,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 
 from app import rules
-from app.db import Database
+from app.db import Database, DatabaseBusy
 from app.device import device_id
 from app.errors import NotFound, UserError
 from app.i18n import _, current_language, translate_in, N_
@@ -40,15 +41,18 @@ from app.models import (
     Company,
     Course,
     CourseSession,
+    MonthCheck,
     MonthClose,
     OriginalReceived,
     Participant,
     SyncAlias,
     utcnow,
 )
-from app.services import reports
-from app.services.reports import ZERO, Month, MonthFigures, month_figures, round_hours, to_month
+from app.services import month_stamps, reports
+from app.services.reports import ZERO, Month, MonthFigures, round_hours, to_month
 from app.validation import mask_personal_number
+
+log = logging.getLogger(__name__)
 
 OPEN, CLOSED, CHANGED = "open", "closed", "changed"
 SCB_DAYS = 28  # SCB: "inom fyra veckor efter avslutad månad"
@@ -150,24 +154,26 @@ HOURS_STATUSES = rules.HOURS_STATUSES  # the marks that can give hours
 SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
 
 
-def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str, date] | None = None) -> dict[str, dict[str, Decimal]]:
+def month_totals(s, months: Iterable[Month], rounding: str, firsts: dict[str, dict[str, date]] | None = None) -> dict[str, dict[str, Decimal]]:
     """Each month's hours per participant with hours, under `rounding`: the same rules and the
     same per-line rounding as app.services.reports.month_hours (the time reports), for many months
-    in one reading of their marks (the status covers every month of the project). `first_days`
-    gets each participant's first date with attended minutes up to the last month."""
+    in one reading of their marks. `firsts` gets, per month, each participant's first date with
+    attended minutes in that month."""
     wanted = sorted(set(months), key=lambda m: m.key)
     if not wanted:
         return {}
     a, se = Attendance.__table__, CourseSession.__table__
-    conn = s.connection()  # plain rows: this reads every mark of the project
+    conn = s.connection()  # plain rows: this reads every mark of the months
     sessions = {}
+    keys = {m.key for m in wanted}
     for sid, day, cid, start, end in conn.execute(
         select(se.c.id, se.c.date, se.c.course_id, se.c.start_time, se.c.end_time).where(
             se.c.date >= wanted[0].first, se.c.date <= wanted[-1].last, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
             se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
         )
     ):
-        sessions[sid] = ((day.year, day.month), (day, cid), rules.session_minutes(start, end))
+        if f"{day.year:04d}-{day.month:02d}" in keys:  # the months asked for need not follow each other
+            sessions[sid] = ((day.year, day.month), (day, cid), rules.session_minutes(start, end))
     marks = select(a.c.session_id, a.c.participant_id, a.c.status, a.c.minutes).where(
         a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
         a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
@@ -193,11 +199,11 @@ def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str
     # distinct number of minutes
     rounded: dict[int, int] = {}
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if first_days is not None:
-        first_days.update(_first_before(conn, wanted[0].first))
-        for (_month, pid, (day, _course)) in lines:
-            if day < first_days.get(pid, date.max):
-                first_days[pid] = day
+    if firsts is not None:
+        for ((year, month), pid, (day, _course)) in lines:
+            first = firsts.setdefault(f"{year:04d}-{month:02d}", {})
+            if day < first.get(pid, date.max):
+                first[pid] = day
     for (month, pid, _line), minutes in lines.items():
         c = rounded.get(minutes)
         if c is None:
@@ -210,27 +216,34 @@ def month_totals(s, months: Iterable[Month], rounding: str, first_days: dict[str
     return totals
 
 
-def _first_before(conn, day: date) -> dict[str, date]:
-    """Each participant's first date with attended minutes before `day` (the sessions before the
-    months month_totals reads: usually none, so they are looked up by session, not by scanning
-    every mark)."""
-    a, se = Attendance.__table__, CourseSession.__table__
-    stmt = (
-        select(a.c.participant_id, a.c.status, a.c.minutes, se.c.date, se.c.start_time, se.c.end_time)
-        .join(se, se.c.id == a.c.session_id)
-        .where(
-            a.c.session_id.in_(select(se.c.id).where(
-                se.c.date < day, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
-                se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
-            )),
-            a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
-        )
+def _started_before(s, participant_ids: Iterable[str], day: date) -> set[str]:
+    """The participants with attended minutes before `day`. Asked per participant with EXISTS, so
+    that SQLite stops at the first such mark instead of reading all of a person's history; the
+    condition is app.rules.attended_minutes > 0 spelled out, as in reports._first_attended."""
+    a, se, p = Attendance.__table__, CourseSession.__table__, Participant.__table__
+    attended = or_(
+        and_(a.c.status == "present", a.c.minutes.is_(None)),
+        and_(a.c.status.in_(HOURS_STATUSES), a.c.minutes > 0),
     )
-    first: dict[str, date] = {}
-    for pid, status, minutes, when, start, end in conn.execute(stmt):
-        if rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0 and when < first.get(pid, date.max):
-            first[pid] = when
-    return first
+    earlier = (
+        select(a.c.id).join(se, se.c.id == a.c.session_id)
+        .where(a.c.participant_id == p.c.id, se.c.date < day, a.c.deleted_at.is_(None), se.c.deleted_at.is_(None),
+               se.c.cancelled.is_(False), se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
+               attended)
+        .exists()
+    )
+    ids = sorted(set(participant_ids))
+    return {pid for i in range(0, len(ids), 500) for pid in s.execute(select(p.c.id).where(p.c.id.in_(ids[i:i + 500]), earlier)).scalars()}
+
+
+def month_starts(s, firsts: dict[str, dict[str, date]]) -> dict[str, dict[str, date]]:
+    """Per month, the participants whose first attended date lies in it (the summary shows their
+    start there, when they declared none), from month_totals' `firsts`."""
+    out = {}
+    for key, first in firsts.items():
+        before = _started_before(s, first, to_month(key).first)
+        out[key] = {pid: day for pid, day in first.items() if pid not in before}
+    return out
 
 
 UNKNOWN_PERSON = ("", "")
@@ -282,31 +295,44 @@ def summary_figures(f: MonthFigures) -> dict:
 
 
 def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str,
-                first_days: dict[str, date]) -> dict[str, dict]:
-    """summary_figures of each month in `totals` (month_totals' hours and first_days), computed
-    by issue 12's reports.figures_of from one reading of the people for all the months
+                starts: dict[str, dict[str, date]]) -> dict[str, dict]:
+    """summary_figures of each month in `totals` (month_totals' hours, month_starts' starts),
+    computed by issue 12's reports.figures_of from one reading of the people for all the months
     (month_figures would read the marks again for each month)."""
     if not totals:
         return {}
     ids = sorted({pid for hours in totals.values() for pid in hours})
     people = reports._people(s, ids, *reports.EXIT_COLUMNS)
     n = len(reports._PEOPLE_COLUMNS)
-    person_of: dict[str, dict] = {}  # what a participant's row holds besides the month's hours
+    person_of: dict[str, dict] = {}  # what a participant's row holds besides the month's hours and start
+    declared: dict[str, date | None] = {}
     for pid, row in people.items():
         (_id, first_name, last_name, pnr, gender, company_id, company, org, municipality, org_type, protected,
          declared_start, declared_end) = row[:n]
+        declared[pid] = declared_start
         person_of[pid] = dict(
             participant_id=pid, first_name=first_name, last_name=last_name, personal_number=pnr,
             gender=reports._gender(gender, pnr), company_id=company_id, company_name=company or "",
             org_number=org or "", municipality=municipality or "", organisation_type=org_type or "",
-            protected=bool(protected), lines=(), minutes=0,
-            start_date=declared_start or first_days.get(pid), end_date=declared_end,
+            protected=bool(protected), lines=(), minutes=0, end_date=declared_end,
         )
-    rows_of: dict[str, list] = {}
-    for key, hours in totals.items():
-        rows_of[key] = [reports.ParticipantMonth(hours=h, **person_of[pid]) for pid, h in hours.items() if pid in person_of]
     exits = {pid: person[n:] for pid, person in people.items()}
-    return {key: summary_figures(reports.figures_of(to_month(key), rows, exits, project, rounding)) for key, rows in rows_of.items()}
+    out = {}
+    for key, hours in totals.items():
+        start = starts.get(key, {})
+        rows = [reports.ParticipantMonth(hours=h, start_date=declared[pid] or start.get(pid), **person_of[pid])
+                for pid, h in hours.items() if pid in person_of]
+        out[key] = summary_figures(reports.figures_of(to_month(key), rows, exits, project, rounding))
+    return out
+
+
+def current(s, months: Sequence[Month], closed: Iterable[str], rounding: str, project) -> tuple[dict, dict]:
+    """Today's hours of `months`, and today's summary figures of those among them in `closed`."""
+    firsts: dict[str, dict[str, date]] = {}
+    totals = month_totals(s, months, rounding, firsts)
+    keys = set(closed)
+    starts = month_starts(s, {k: v for k, v in firsts.items() if k in keys})
+    return totals, figures_now(s, {k: v for k, v in totals.items() if k in keys}, project, rounding, starts)
 
 
 def current_rounding(db: Database) -> str:
@@ -327,21 +353,50 @@ def _version(row: MonthClose, n: int) -> CloseVersion:
     )
 
 
-def _all_versions(s) -> dict[str, list[CloseVersion]]:
-    rows = s.execute(
-        select(MonthClose).where(MonthClose.deleted_at.is_(None)).order_by(MonthClose.month, MonthClose.closed_at, MonthClose.id)
-    ).scalars().all()
+def _versions(s, month: str | None = None) -> dict[str, list[CloseVersion]]:
+    stmt = select(MonthClose).where(MonthClose.deleted_at.is_(None))
+    if month is not None:
+        stmt = stmt.where(MonthClose.month == month)
+    rows = s.execute(stmt.order_by(MonthClose.month, MonthClose.closed_at, MonthClose.id)).scalars().all()
     out: dict[str, list[CloseVersion]] = defaultdict(list)
     for row in rows:
         out[row.month].append(_version(row, len(out[row.month]) + 1))
     return dict(out)
 
 
+@dataclass(frozen=True)
+class _Latest:
+    id: str
+    closed_at: datetime
+    closed_by: str
+    versions: int
+
+
+def _latest_closes(s) -> dict[str, _Latest]:
+    """month -> its latest close and how many versions it has (no JSON read)."""
+    out: dict[str, _Latest] = {}
+    for rid, month, at, by in s.execute(
+        select(MonthClose.id, MonthClose.month, MonthClose.closed_at, MonthClose.closed_by)
+        .where(MonthClose.deleted_at.is_(None)).order_by(MonthClose.month, MonthClose.closed_at, MonthClose.id)
+    ):
+        before = out.get(month)
+        out[month] = _Latest(rid, at, by, before.versions + 1 if before else 1)
+    return out
+
+
+def _latest_hours(s) -> dict[str, dict[str, Decimal]]:
+    """month -> the hours per participant of its latest close."""
+    latest = _latest_closes(s)
+    ids = [v.id for v in latest.values()]
+    rows = s.execute(select(MonthClose.month, MonthClose.hours).where(MonthClose.id.in_(ids))) if ids else []
+    return {month: {pid: Decimal(h) for pid, h in json.loads(hours or "{}").items()} for month, hours in rows}
+
+
 def versions(db: Database, month: str | Month) -> list[CloseVersion]:
     """Every version of a month's close, oldest first (empty when it was never closed)."""
     m = to_month(month)
     with db.read() as s:
-        return _all_versions(s).get(m.key, [])
+        return _versions(s, m.key).get(m.key, [])
 
 
 def closed_months(db: Database) -> list[str]:
@@ -390,17 +445,23 @@ def close_month(
             raise UserError(_("The file {file} was not found.").format(file=p))
     hashes = {p.name: _sha256(p) for p in paths}
     device = device_id(db)
-    figures = month_figures(db, m)
-    hours = {p.participant_id: p.hours for p in figures.participants}
+    from app.services.settings import get_project_settings
+
+    with db.read() as s:
+        seen = month_stamps.stamps(s)  # first, so that a change while this reads shows at the next status
+        rounding = current_rounding(db)
+        totals, figures = current(s, [m], [m.key], rounding, get_project_settings(db))
+    hours = _dumps({pid: str(h) for pid, h in totals[m.key].items()})
     with db.write() as s:
         row = MonthClose(
             month=m.key, closed_at=utcnow(), closed_by=user if user is not None else _user(), device_id=device,
-            rounding=figures.rounding, hours=_dumps({pid: str(h) for pid, h in hours.items()}),
-            figures=_dumps(summary_figures(figures)), files=_dumps(hashes),
+            rounding=rounding, hours=hours, figures=_dumps(figures[m.key]), files=_dumps(hashes),
         )
         s.add(row)
         s.flush()
         rid = row.id
+        # what the status would compute now is what was just recorded
+        _store_checks(s, [_check_row(m.key, seen, rid, hours, [], [])])
     return next(v for v in versions(db, m) if v.id == rid)
 
 
@@ -486,12 +547,11 @@ def _rekeyed(hours: dict[str, Decimal], alias: dict[str, str]) -> dict[str, Deci
     return out
 
 
-def _differences(before: dict[str, Decimal], after: dict[str, Decimal], ids: Iterable[str],
-                 people: dict[str, tuple]) -> tuple[Difference, ...]:
+def _differences(diffs: Iterable[tuple[str, Decimal, Decimal]], people: dict[str, tuple]) -> tuple[Difference, ...]:
     out = []
-    for pid in ids:
+    for pid, before, after in diffs:
         name, pnr = people.get(pid, UNKNOWN_PERSON)
-        out.append(Difference(pid, name, masked(pnr), before.get(pid, ZERO), after.get(pid, ZERO)))
+        out.append(Difference(pid, name, masked(pnr), before, after))
     return tuple(sorted(out, key=lambda d: (d.name.casefold(), d.participant_id)))
 
 
@@ -530,55 +590,113 @@ def _without_gc():
             gc.enable()
 
 
+CHECK_VERSION = 1  # raise when what a check holds or how the figures are computed changes
+
+
+def _check_row(month: str, seen: dict[str, int], close_id: str, hours: str, differences: list, changes: list) -> dict:
+    return dict(month=month, stamp=seen.get(month, 0), every=seen.get(month_stamps.EVERY, 0), version=CHECK_VERSION,
+                close_id=close_id, hours=hours, differences=_dumps(differences), figure_changes=_dumps(changes))
+
+
+def _valid(check: MonthCheck | None, seen: dict[str, int], latest: _Latest | None) -> bool:
+    return (check is not None and check.version == CHECK_VERSION and check.stamp == seen.get(check.month, 0)
+            and check.every == seen.get(month_stamps.EVERY, 0) and check.close_id == (latest.id if latest else ""))
+
+
+def _store_checks(s, rows: list[dict]) -> None:
+    t = MonthCheck.__table__
+    s.execute(delete(t).where(t.c.month.in_([r["month"] for r in rows])))
+    s.execute(insert(t), rows)
+
+
+def _save_checks(db: Database, rows: list[dict]) -> None:
+    """Keep what the status computed; another process holding the write lock only means the next
+    status computes it again."""
+    try:
+        with db.write() as s:
+            _store_checks(s, rows)
+    except DatabaseBusy:
+        log.debug("month checks not kept: the database is busy")
+
+
+def _compute_checks(s, stale: list[Month], latest: dict[str, _Latest], seen: dict[str, int], alias: dict[str, str],
+                    rounding: str, project) -> list[dict]:
+    """Today's hours of the stale months and, for the closed ones, the differences from their
+    latest close."""
+    closed = [m.key for m in stale if m.key in latest]
+    totals, figures = current(s, stale, closed, rounding, project)
+    recorded = {rid: (hours, figs) for rid, hours, figs in s.execute(
+        select(MonthClose.id, MonthClose.hours, MonthClose.figures).where(MonthClose.id.in_([latest[k].id for k in closed])))}
+    rows = []
+    for m in stale:
+        now = totals.get(m.key, {})
+        diffs: list = []
+        changes: list = []
+        close = latest.get(m.key)
+        if close is not None:
+            hours, figs = recorded[close.id]
+            before = _rekeyed({pid: Decimal(h) for pid, h in json.loads(hours or "{}").items()}, alias)
+            diffs = sorted([pid, str(before.get(pid, ZERO)), str(now.get(pid, ZERO))]
+                           for pid in set(before) | set(now) if before.get(pid, ZERO) != now.get(pid, ZERO))
+            was = _rekeyed_figures(json.loads(figs or "{}"), alias)
+            changes = [[c.key, c.before, c.after] for c in _figure_changes(was, figures[m.key])]
+        rows.append(_check_row(m.key, seen, close.id if close else "", _dumps({pid: str(h) for pid, h in now.items()}), diffs, changes))
+    return rows
+
+
 def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus]:
     """Every month of the project, oldest first: open, closed (when, by whom) or changed after
     close (with the differences), whether it must be sent to SCB (again), SCB's deadline, and
-    the originals received and missing."""
+    the originals received and missing. A month is computed again only when something that feeds
+    it changed since the status last computed it (app/services/month_stamps.py)."""
     from app.services.settings import get_project_settings
 
     today = today or date.today()
-    months = project_months(db)
-    rounding = current_rounding(db)
-    project = get_project_settings(db)
     with db.read() as s, _without_gc():
-        closes = _all_versions(s)
-        first_days: dict[str, date] = {}
-        totals = month_totals(s, months, rounding, first_days)
-        # today's figures only of the closed months: the open ones have nothing to compare with
-        figures = figures_now(s, {k: totals.get(k, {}) for k in closes}, project, rounding, first_days)
+        seen = month_stamps.stamps(s)  # first: what this reads is at least as new as these stamps
+        months = project_months(db)
+        rounding = current_rounding(db)
+        project = get_project_settings(db)
+        latest = _latest_closes(s)
+        checks = {c.month: c for c in s.execute(select(MonthCheck)).scalars()}
         alias = _aliases(s)
+        stale = [m for m in months if not _valid(checks.get(m.key), seen, latest.get(m.key))]
+        fresh = _compute_checks(s, stale, latest, seen, alias, rounding, project) if stale else []
+        found = {m: (c.hours, c.differences) for m, c in checks.items()}
+        found.update({r["month"]: (r["hours"], r["differences"]) for r in fresh})
+        known = {k: (json.loads(hours), [(pid, Decimal(b), Decimal(a)) for pid, b, a in json.loads(diffs)])
+                 for k, (hours, diffs) in found.items()}
+        changes_of = {m: c.figure_changes for m, c in checks.items()}
+        changes_of.update({r["month"]: r["figure_changes"] for r in fresh})
         originals: dict[str, set[str]] = defaultdict(set)
         for pid, key in s.execute(
             select(OriginalReceived.participant_id, OriginalReceived.month).where(OriginalReceived.deleted_at.is_(None))
         ):
             originals[key].add(alias.get(pid, pid))
-        found: dict[str, tuple] = {}
-        for k, vs in closes.items():
-            before, now = _rekeyed(vs[-1].hours, alias), totals.get(k, {})
-            found[k] = (before, [pid for pid in set(before) | set(now) if before.get(pid, ZERO) != now.get(pid, ZERO)])
-        people = people_info(s, {pid for _before, ids in found.values() for pid in ids})
+        people = people_info(s, {pid for m in months if m.key in latest for pid, _b, _a in known[m.key][1]})
+    if fresh:
+        _save_checks(db, fresh)
     result = []
     resend_from: str | None = None
     for m in months:
-        now = totals.get(m.key, {})
+        now, diffs = known[m.key]
         got = originals.get(m.key, set())
         common = dict(
             month=m.key, due=scb_due(m),
             originals_received=len(got), originals_missing=sum(1 for pid in now if pid not in got),
         )
-        latest = closes.get(m.key, [None])[-1]
-        if latest is None:
+        close = latest.get(m.key)
+        if close is None:
             result.append(MonthStatus(state=OPEN, overdue=scb_due(m) < today, **common))
             continue
-        before, ids = found[m.key]
-        diffs = _differences(before, now, ids, people)
-        changes = _figure_changes(_rekeyed_figures(latest.figures, alias), figures[m.key])
-        changed = bool(diffs or changes)
+        differences = _differences(diffs, people)
+        changes = tuple(FigureChange(k, b, a) for k, b, a in json.loads(changes_of[m.key]))
+        changed = bool(differences or changes)
         if changed and resend_from is None:
             resend_from = m.key
         result.append(MonthStatus(
-            state=CHANGED if changed else CLOSED, closed_at=latest.closed_at, closed_by=latest.closed_by,
-            versions=len(closes[m.key]), resend=resend_from is not None, differences=diffs,
+            state=CHANGED if changed else CLOSED, closed_at=close.closed_at, closed_by=close.closed_by,
+            versions=close.versions, resend=resend_from is not None, differences=differences,
             figure_changes=changes, **common,
         ))
     return result
@@ -759,8 +877,8 @@ def impact_of_participant(db: Database, participant_id: str, data=None) -> Impac
     with db.read() as s:
         if data is not None and not _alters(s, Participant, _validated, participant_id, data, PARTICIPANT_FIELDS):
             return Impact()
-        closes = _all_versions(s)
-    return impact_on(db, [k for k, vs in closes.items() if participant_id in vs[-1].hours])
+        closes = _latest_hours(s)
+    return impact_on(db, [k for k, hours in closes.items() if participant_id in hours])
 
 
 def impact_of_company(db: Database, company_id: str, data=None) -> Impact:
@@ -772,5 +890,5 @@ def impact_of_company(db: Database, company_id: str, data=None) -> Impact:
         if data is not None and not _alters(s, Company, _validated, company_id, data, COMPANY_FIELDS):
             return Impact()
         staff = set(s.execute(select(Participant.id).where(Participant.company_id == company_id)).scalars())
-        closes = _all_versions(s)
-    return impact_on(db, [k for k, vs in closes.items() if staff & set(vs[-1].hours)])
+        closes = _latest_hours(s)
+    return impact_on(db, [k for k, hours in closes.items() if staff & set(hours)])

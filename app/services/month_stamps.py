@@ -1,0 +1,144 @@
+"""Change stamps per month: which months' hours and figures a write may have changed.
+
+The month status (app/services/month_close.py) keeps its last computation of each month and uses
+it while nothing that feeds the month has changed since. To know that cheaply, every committed
+write bumps, in its own transaction, the stamp of each month it may touch (`month_stamps`, one
+counter per month, and "*" for a change that may touch every month). The months follow from what
+the transaction changed (app/changes.py collects it for every Database.write(): the register,
+"all present", a bundle import, a sync import, an erasure, undo):
+
+- a mark, or a participant: every month in which that participant has a mark (their hours, and
+  also their start in the project, which the summary shows in the month of their first hours);
+- a session, or a course: the months of its sessions (the old date too, when it moves) and every
+  month of the participants marked on them;
+- a company: every month of its staff;
+- the organisation's settings (the rounding rule is one), a project setting, a merge of duplicates (sync aliases), an erasure, or a
+  change whose rows are not known (a bulk UPDATE, a snapshot loaded whole): "*".
+
+Being too wide costs a recomputation; being too narrow would show a changed month as unchanged,
+so anything not understood counts as "*".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session
+
+from app.models import Attendance, CourseSession, MonthStamp, Participant
+
+EVERY = "*"
+ROUNDING_KEY = "organisation"  # the settings row that holds the rounding rule (app/services/settings.py)
+# tables whose rows feed a month's hours or figures
+FEEDS = frozenset({"attendance", "participants", "companies", "sessions", "courses", "settings", "project_settings",
+                   "sync_aliases", "erasures"})
+WIDE = frozenset({"project_settings", "sync_aliases", "erasures"})  # any change of these: every month
+CHUNK = 500
+_BEFORE = "kursdesk_month_stamps_before"  # (months, participant ids, session ids) the flushes forgot
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def install(db) -> None:
+    """Bump the stamps in every write transaction of this database, just before it commits."""
+    event.listen(db.Session, "before_flush", _remember_before)
+    event.listen(db.Session, "before_commit", lambda session: _before_commit(db, session))
+
+
+def _remember_before(session: Session, _ctx, _instances) -> None:
+    """What a flush is about to forget: the old date of a session that moves, the old session or
+    participant of a mark, and the rows of records deleted outright."""
+    months, pids, sessions = session.info.setdefault(_BEFORE, (set(), set(), set()))
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, CourseSession):
+            state = inspect(obj).attrs.date
+            months.update(month_key(d) for d in (*state.history.deleted, state.value) if d is not None)
+            sessions.add(obj.id)
+        elif isinstance(obj, Attendance):
+            for name, into in (("participant_id", pids), ("session_id", sessions)):
+                state = inspect(obj).attrs[name]
+                into.update(v for v in (*state.history.deleted, state.value) if v is not None)
+
+
+def _before_commit(db, session: Session) -> None:
+    from app.db import BULK_LOAD
+
+    collector = db.changes.current()  # Database.write() collects what its transaction changes
+    bulk = session.info.get(BULK_LOAD, False)
+    if (collector is None and not bulk) or not _has_table(db, session):
+        return
+    session.flush()  # so that the collector knows every row of the transaction
+    months, pids, sessions = session.info.pop(_BEFORE, (set(), set(), set()))
+    if collector is None:  # a snapshot's bulk load: which rows changed is not known
+        found = {EVERY}
+    else:
+        tables = dict(collector.tables)
+        if pids:
+            tables["participants"] = _union(tables.get("participants", set()), pids)
+        if sessions:
+            tables["sessions"] = _union(tables.get("sessions", set()), sessions)
+        found = touched(session, tables)
+        if found and EVERY not in found:
+            found |= months
+    if found:
+        bump(session, found)
+
+
+def _has_table(db, session: Session) -> bool:
+    """A database opened without migrating (older than 0008) has no stamps to keep."""
+    if not getattr(db, "_month_stamps", False):
+        db._month_stamps = MonthStamp.__tablename__ in inspect(session.connection()).get_table_names()
+    return db._month_stamps
+
+
+def _union(ids: set[str] | None, more: set[str]) -> set[str] | None:
+    return None if ids is None else set(ids) | more
+
+
+def touched(s: Session, tables: dict[str, set[str] | None] | None) -> set[str]:
+    """The months (or {"*"}) whose figures the changed rows {table: ids or None} may alter."""
+    if tables is None:
+        return {EVERY}
+    feeding = {t: ids for t, ids in tables.items() if t in FEEDS}
+    if not feeding:
+        return set()
+    for table, ids in feeding.items():
+        if ids is None or table in WIDE or (table == "settings" and ROUNDING_KEY in ids):
+            return {EVERY}
+    a, se, p = Attendance.__table__, CourseSession.__table__, Participant.__table__
+    pids: set[str] = set(feeding.get("participants", ()))
+    sessions: set[str] = set(feeding.get("sessions", ()))
+    pids |= _column(s, select(a.c.participant_id), a.c.id, feeding.get("attendance", ()))
+    pids |= _column(s, select(p.c.id), p.c.company_id, feeding.get("companies", ()))
+    sessions |= _column(s, select(se.c.id), se.c.course_id, feeding.get("courses", ()))
+    months = {month_key(d) for d in _column(s, select(se.c.date), se.c.id, sessions)}
+    pids |= _column(s, select(a.c.participant_id), a.c.session_id, sessions)
+    marked = select(se.c.date).join(a, a.c.session_id == se.c.id).distinct()
+    months |= {month_key(d) for d in _column(s, marked, a.c.participant_id, pids)}
+    return months
+
+
+def _column(s: Session, stmt, key, values: Iterable[str]) -> set:
+    values = sorted(values)
+    return {v for i in range(0, len(values), CHUNK) for v in s.execute(stmt.where(key.in_(values[i:i + CHUNK]))).scalars()}
+
+
+def bump(s: Session, months: Iterable[str]) -> None:
+    t = MonthStamp.__table__
+    months = sorted(set(months))
+    known = set(s.execute(select(t.c.month).where(t.c.month.in_(months))).scalars())
+    if known:
+        s.execute(update(t).where(t.c.month.in_(sorted(known))).values(n=t.c.n + 1))
+    if len(known) < len(months):
+        s.execute(t.insert(), [{"month": m, "n": 1} for m in months if m not in known])
+
+
+def stamps(s: Session) -> dict[str, int]:
+    """month (or "*") -> its stamp now; a month never changed is 0."""
+    t = MonthStamp.__table__
+    return dict(s.execute(select(t.c.month, t.c.n)).all())
+
