@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -562,10 +563,80 @@ def _rekeyed_figures(figures: dict, alias: dict[str, str]) -> dict:
     return {**figures, "participant_data": {alias.get(pid, pid): v for pid, v in data.items()}}
 
 
+# --- erasure (GDPR): the totals as sent stay, the person goes ---------------------------------
+
+ERASED = "erased"  # in a close's figures: what erased people counted for, without them
+# figures that follow from the others (and from the unit cost): not compared once people are erased
+DERIVED = ("organisations", "hours_per_participant", "hours_per_organisation", "co_financing",
+           "co_financing_by_organisation_type")
+
+
+def _cents(value) -> Decimal:
+    return Decimal(value or "0").quantize(Decimal("0.01"))
+
+
+def without_people(hours: dict[str, str], figures: dict, pids: set[str]) -> tuple[dict, dict] | None:
+    """A close's hours and figures (as stored, JSON) without these people's own entries (app/gdpr/
+    erasure.py): the totals stay as they were sent, and what the people counted for is kept, summed
+    and without any id, under ERASED, so that the status can still compare. None when the close
+    names none of them."""
+    data = figures.get("participant_data") or {}
+    gone = {pid for pid in pids if pid in hours or pid in data}
+    if not gone:
+        return None
+    erased = json.loads(_dumps(figures.get(ERASED) or {
+        "participants": 0, "hours": "0.00", "women": 0, "men": 0, "hours_by_organisation": {}, "hours_by_organisation_type": {}}))
+    for pid in sorted(gone):
+        h, person = _cents(hours.get(pid)), data.get(pid) or {}
+        erased["participants"] += 1
+        erased["hours"] = str(_cents(erased["hours"]) + h)
+        erased["women"] += person.get("gender") == "K"
+        erased["men"] += person.get("gender") == "M"
+        if person.get("organisation"):  # only people with an employer count per organisation (figures_of)
+            for key, value in (("hours_by_organisation", person["organisation"]), ("hours_by_organisation_type", person.get("organisation_type") or "")):
+                erased[key][value] = str(_cents(erased[key].get(value)) + h)
+    return ({pid: h for pid, h in hours.items() if pid not in gone},
+            {**figures, "participant_data": {pid: v for pid, v in data.items() if pid not in gone}, ERASED: erased})
+
+
+def _less_erased(figures: dict) -> dict:
+    """A close's figures as today's would be without the people erased since (their sums taken off)."""
+    erased = figures.get(ERASED)
+    if not erased:
+        return figures
+    out = {k: v for k, v in figures.items() if k not in DERIVED and k != ERASED}
+    for key in ("participants", "women", "men"):
+        out[key] = (figures.get(key) or 0) - erased[key]
+    out["hours"] = str(_cents(figures.get("hours")) - _cents(erased["hours"]))
+    for key in ("hours_by_organisation", "hours_by_organisation_type"):
+        left = {k: _cents(v) - _cents(erased[key].get(k)) for k, v in (figures.get(key) or {}).items()}
+        # an organisation, and the type "" (no type set), is listed only while someone counts for it
+        out[key] = {k: str(v) for k, v in left.items() if v or (key == "hours_by_organisation_type" and k)}
+    return out
+
+
+def _comparable(was: dict, now: dict) -> tuple[dict, dict]:
+    if ERASED not in was:
+        return was, now
+    return _less_erased(was), {k: v for k, v in now.items() if k not in DERIVED}
+
+
 def _figure_changes(before: dict, after: dict) -> tuple[FigureChange, ...]:
     return tuple(
         FigureChange(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)
     )
+
+
+def hours_text(value: Decimal, lang: str | None = None) -> str:
+    """Hours as the documents print them: one decimal, in the language's own way ('7,5')."""
+    return _hours_text(value, lang or current_language())
+
+
+@lru_cache(maxsize=4096)  # a month has few distinct values; the control report prints thousands
+def _hours_text(value: Decimal, lang: str) -> str:
+    from app.i18n import format_decimal
+
+    return format_decimal(value, 1, lang)
 
 
 def masked(pnr: str) -> str:
@@ -639,7 +710,7 @@ def _compute_checks(s, stale: list[Month], latest: dict[str, _Latest], seen: dic
             diffs = sorted([pid, str(before.get(pid, ZERO)), str(now.get(pid, ZERO))]
                            for pid in set(before) | set(now) if before.get(pid, ZERO) != now.get(pid, ZERO))
             was = _rekeyed_figures(json.loads(figs or "{}"), alias)
-            changes = [[c.key, c.before, c.after] for c in _figure_changes(was, figures[m.key])]
+            changes = [[c.key, c.before, c.after] for c in _figure_changes(*_comparable(was, figures[m.key]))]
         rows.append(_check_row(m.key, seen, close.id if close else "", _dumps({pid: str(h) for pid, h in now.items()}), diffs, changes))
     return rows
 

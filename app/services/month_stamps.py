@@ -54,14 +54,16 @@ def _remember_before(session: Session, _ctx, _instances) -> None:
     participant of a mark, and the rows of records deleted outright."""
     months, pids, sessions = session.info.setdefault(_BEFORE, (set(), set(), set()))
     for obj in (*session.dirty, *session.deleted):
+        gone = obj in session.deleted  # its row cannot be read after the flush: its values now
         if isinstance(obj, CourseSession):
             state = inspect(obj).attrs.date
-            months.update(month_key(d) for d in (*state.history.deleted, state.value) if d is not None)
-            sessions.add(obj.id)
+            months.update(month_key(d) for d in (*state.history.deleted, *([state.value] if gone else [])) if d is not None)
+            if gone:
+                sessions.add(obj.id)
         elif isinstance(obj, Attendance):
             for name, into in (("participant_id", pids), ("session_id", sessions)):
                 state = inspect(obj).attrs[name]
-                into.update(v for v in (*state.history.deleted, state.value) if v is not None)
+                into.update(v for v in (*state.history.deleted, *([state.value] if gone else [])) if v is not None)
 
 
 def _before_commit(db, session: Session) -> None:
