@@ -7,13 +7,14 @@ counter per month, and "*" for a change that may touch every month). The months 
 the transaction changed (app/changes.py collects it for every Database.write(): the register,
 "all present", a bundle import, a sync import, an erasure, undo):
 
-- a mark, or a participant: every month in which that participant has a mark (their hours, and
-  also their start in the project, which the summary shows in the month of their first hours);
-- a session, or a course: the months of its sessions (the old date too, when it moves) and every
-  month of the participants marked on them;
-- a company: every month of its staff;
-- the organisation's settings (the rounding rule is one), a project setting, a merge of duplicates (sync aliases), an erasure, or a
-  change whose rows are not known (a bulk UPDATE, a snapshot loaded whole): "*".
+- a mark: the month of its session, and the participant's first month with hours before and after
+  the change (the summary shows their start in the project there);
+- a session, or a course: the months of its sessions (the old date too, when it moves), and the
+  same first months of the participants marked on them;
+- a participant, or a company: every month in which that participant (its staff) has hours;
+- the organisation's settings (the rounding rule is one), a project setting, a merge of duplicates
+  (sync aliases), an erasure, or a change whose rows are not known (a bulk UPDATE, a snapshot
+  loaded whole): "*".
 
 Being too wide costs a recomputation; being too narrow would show a changed month as unchanged,
 so anything not understood counts as "*".
@@ -24,10 +25,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterable
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import and_, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Attendance, CourseSession, MonthStamp, Participant
+from app.models import Attendance, Course, CourseSession, MonthStamp, Participant
 
 EVERY = "*"
 ROUNDING_KEY = "organisation"  # the settings row that holds the rounding rule (app/services/settings.py)
@@ -78,12 +79,7 @@ def _before_commit(db, session: Session) -> None:
     if collector is None:  # a snapshot's bulk load: which rows changed is not known
         found = {EVERY}
     else:
-        tables = dict(collector.tables)
-        if pids:
-            tables["participants"] = _union(tables.get("participants", set()), pids)
-        if sessions:
-            tables["sessions"] = _union(tables.get("sessions", set()), sessions)
-        found = touched(session, tables)
+        found = touched(session, collector.tables, pids, sessions)
         if found and EVERY not in found:
             found |= months
     if found:
@@ -97,31 +93,56 @@ def _has_table(db, session: Session) -> bool:
     return db._month_stamps
 
 
-def _union(ids: set[str] | None, more: set[str]) -> set[str] | None:
-    return None if ids is None else set(ids) | more
-
-
-def touched(s: Session, tables: dict[str, set[str] | None] | None) -> set[str]:
-    """The months (or {"*"}) whose figures the changed rows {table: ids or None} may alter."""
+def touched(s: Session, tables: dict[str, set[str] | None] | None, marked: Iterable[str] = (),
+            dated: Iterable[str] = ()) -> set[str]:
+    """The months (or {"*"}) whose figures the changed rows {table: ids or None} may alter; `marked`:
+    more participants whose marks changed, `dated`: more sessions whose months count."""
     if tables is None:
         return {EVERY}
     feeding = {t: ids for t, ids in tables.items() if t in FEEDS}
-    if not feeding:
+    if not feeding and not marked and not dated:
         return set()
     for table, ids in feeding.items():
         if ids is None or table in WIDE or (table == "settings" and ROUNDING_KEY in ids):
             return {EVERY}
     a, se, p = Attendance.__table__, CourseSession.__table__, Participant.__table__
-    pids: set[str] = set(feeding.get("participants", ()))
-    sessions: set[str] = set(feeding.get("sessions", ()))
-    pids |= _column(s, select(a.c.participant_id), a.c.id, feeding.get("attendance", ()))
-    pids |= _column(s, select(p.c.id), p.c.company_id, feeding.get("companies", ()))
-    sessions |= _column(s, select(se.c.id), se.c.course_id, feeding.get("courses", ()))
-    months = {month_key(d) for d in _column(s, select(se.c.date), se.c.id, sessions)}
-    pids |= _column(s, select(a.c.participant_id), a.c.session_id, sessions)
-    marked = select(se.c.date).join(a, a.c.session_id == se.c.id).distinct()
-    months |= {month_key(d) for d in _column(s, marked, a.c.participant_id, pids)}
+    sessions = set(feeding.get("sessions", ())) | _column(s, select(se.c.id), se.c.course_id, feeding.get("courses", ()))
+    marks = set(feeding.get("attendance", ())) | _column(s, select(a.c.id), a.c.session_id, sessions)
+    dated = set(dated) | sessions | _column(s, select(a.c.session_id), a.c.id, marks)
+    months = {month_key(d) for d in _column(s, select(se.c.date), se.c.id, dated)}
+    # the people whose marks changed: besides those months, the month of their first hours before
+    # and after the change (the summary shows their start there)
+    months |= _first_months(s, set(marked) | _column(s, select(a.c.participant_id), a.c.id, marks), marks)
+    # people whose own data changed: every month they have hours in
+    people = set(feeding.get("participants", ())) | _column(s, select(p.c.id), p.c.company_id, feeding.get("companies", ()))
+    months |= {month_key(day) for _id, _pid, day in _attended(s, people)}
     return months
+
+
+def _attended(s: Session, pids: set[str]) -> list[tuple[str, str, date]]:
+    """(mark id, participant id, date) of these people's marks with attended minutes (app.rules.
+    attended_minutes > 0 spelled out, as in app.services.reports._first_attended)."""
+    a, se, c = Attendance.__table__, CourseSession.__table__, Course.__table__
+    stmt = select(a.c.id, a.c.participant_id, se.c.date).join(se, se.c.id == a.c.session_id).where(
+        a.c.deleted_at.is_(None), se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
+        se.c.course_id.not_in(select(c.c.id).where(c.c.deleted_at.is_not(None))),
+        or_(and_(a.c.status == "present", a.c.minutes.is_(None)), and_(a.c.status.in_(("present", "late")), a.c.minutes > 0)),
+    )
+    ids = sorted(pids)
+    return [tuple(row) for i in range(0, len(ids), CHUNK) for row in s.execute(stmt.where(a.c.participant_id.in_(ids[i:i + CHUNK])))]
+
+
+def _first_months(s: Session, pids: set[str], changed: set[str]) -> set[str]:
+    """The month of each person's first hours now, and as their unchanged marks alone give it (the
+    first month before the change is one of these or one of the changed marks' own months)."""
+    now: dict[str, date] = {}
+    unchanged: dict[str, date] = {}
+    for mark_id, pid, day in _attended(s, pids):
+        if day < now.get(pid, date.max):
+            now[pid] = day
+        if mark_id not in changed and day < unchanged.get(pid, date.max):
+            unchanged[pid] = day
+    return {month_key(d) for d in (*now.values(), *unchanged.values())}
 
 
 def _column(s: Session, stmt, key, values: Iterable[str]) -> set:

@@ -72,10 +72,20 @@ def test_the_status_computes_only_the_months_a_change_touches(db, closed, monkey
     assert [(d["hours_before"], d["hours_after"]) for d in march["differences"]] == [("4.00", "1.00")]
     _status(db)
     assert calls == [["2026-03"]]
-    # Anna's mark in March: her April too (the summary shows her start where her first hours are)
+    # Anna's first mark gone: her first hours are still in March
     set_mark(db, _session(db, ids["sve"], date(2026, 3, 2)), ids["anna"], "absent")
     _status(db)
+    assert calls[-1] == ["2026-03"]
+    # all her March hours gone: her start in the project moves to April, which shows it
+    for course, day in (("sve", date(2026, 3, 16)), ("plc", date(2026, 3, 16))):
+        set_mark(db, _session(db, ids[course], day), ids["anna"], "absent")
+    clear_mark(db, _session(db, ids["sve"], date(2026, 3, 30)), ids["anna"])
+    march, april = _status(db)
     assert calls[-1] == ["2026-03", "2026-04"]
+    assert april["state"] == "changed" and april["differences"] == []
+    [start] = april["figures_changed"]
+    assert (start["before"][ids["anna"]]["start"], start["after"][ids["anna"]]["start"]) == (None, "2026-04-06")
+    assert [march, april] == _from_nothing(db)
 
 
 def _move_session(db, ids):
@@ -248,3 +258,26 @@ def test_a_session_moved_out_of_a_closed_month_leaves_it_changed(db, closed):
     assert march["state"] == "changed"
     assert [(d["hours_before"], d["hours_after"]) for d in march["differences"]] == [("4.00", "0.00")]
     assert _status(db) == _from_nothing(db)
+
+
+def test_an_earlier_first_mark_changes_the_month_that_showed_the_start(db, closed, monkeypatch):
+    """Gustav's first hours are in April (April's summary shows his start); a mark added in March
+    makes March his first month: April changes too (found from his unchanged marks)."""
+    ids = closed
+    with db.write() as s:
+        gus = Participant(first_name="Gustav", last_name="Gran", personal_number="198001012383", company_id=ids["verk"])
+        s.add(gus)
+        s.flush()
+        s.add(Enrollment(id=enrollment_id(ids["sve"], gus.id), course_id=ids["sve"], participant_id=gus.id))
+        gus_id = gus.id
+    set_mark(db, _session(db, ids["sve"], date(2026, 4, 6)), gus_id, "present")
+    mc.close_month(db, "2026-04", today=LATER)
+    assert [st["state"] for st in _status(db)] == ["closed", "closed"]
+    calls = _counting(monkeypatch)
+    set_mark(db, _session(db, ids["sve"], date(2026, 3, 30)), gus_id, "present")
+    march, april = _status(db)
+    assert calls == [["2026-03", "2026-04"]]
+    assert march["state"] == "changed" and april["state"] == "changed"
+    [start] = april["figures_changed"]
+    assert (start["before"][gus_id]["start"], start["after"][gus_id]["start"]) == ("2026-04-06", None)
+    assert [march, april] == _from_nothing(db)
