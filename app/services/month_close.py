@@ -152,7 +152,7 @@ def month_of(day: date) -> Month:
 
 
 HOURS_STATUSES = rules.HOURS_STATUSES  # the marks that can give hours
-SCAN_FROM = 5000  # sessions: from this many on, all live marks are read in one pass of their index
+SCAN_FROM = 5000  # sessions: from this many on (and a third of all), all live marks are read in one pass of their index
 
 
 def month_totals(s, months: Iterable[Month], rounding: str, firsts: dict[str, dict[str, date]] | None = None) -> dict[str, dict[str, Decimal]]:
@@ -179,7 +179,8 @@ def month_totals(s, months: Iterable[Month], rounding: str, firsts: dict[str, di
         a.c.deleted_at.is_(None), a.c.status.in_(HOURS_STATUSES),
         a.c.participant_id.not_in(select(Participant.id).where(Participant.deleted_at.is_not(None))),
     )
-    if len(sessions) >= SCAN_FROM:
+    # all marks in one pass of their index when these are most of the sessions; else by session
+    if len(sessions) >= SCAN_FROM and 3 * len(sessions) >= conn.execute(select(func.count()).select_from(se)).scalar_one():
         results = [conn.execute(marks)]
     else:
         ids = sorted(sessions)
@@ -237,13 +238,23 @@ def _started_before(s, participant_ids: Iterable[str], day: date) -> set[str]:
     return {pid for i in range(0, len(ids), 500) for pid in s.execute(select(p.c.id).where(p.c.id.in_(ids[i:i + 500]), earlier)).scalars()}
 
 
-def month_starts(s, firsts: dict[str, dict[str, date]]) -> dict[str, dict[str, date]]:
-    """Per month, the participants whose first attended date lies in it (the summary shows their
-    start there, when they declared none), from month_totals' `firsts`."""
+def month_starts(s, firsts: dict[str, dict[str, date]], months: Iterable[Month]) -> dict[str, dict[str, date]]:
+    """Per month read by month_totals (`firsts`: its first dates per month), the participants whose
+    first attended date lies in that month (the summary shows their start there, when they
+    declared none). Months that follow each other need one look before the first of them."""
+    runs: list[list[Month]] = []
+    for m in sorted(set(months), key=lambda m: m.key):
+        if runs and next_month(runs[-1][-1]) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
     out = {}
-    for key, first in firsts.items():
-        before = _started_before(s, first, to_month(key).first)
-        out[key] = {pid: day for pid, day in first.items() if pid not in before}
+    for run in runs:
+        seen = _started_before(s, {pid for m in run for pid in firsts.get(m.key, {})}, run[0].first)
+        for m in run:
+            first = firsts.get(m.key, {})
+            out[m.key] = {pid: day for pid, day in first.items() if pid not in seen}
+            seen.update(first)
     return out
 
 
@@ -332,7 +343,7 @@ def current(s, months: Sequence[Month], closed: Iterable[str], rounding: str, pr
     firsts: dict[str, dict[str, date]] = {}
     totals = month_totals(s, months, rounding, firsts)
     keys = set(closed)
-    starts = month_starts(s, {k: v for k, v in firsts.items() if k in keys})
+    starts = month_starts(s, firsts, months) if keys else {}
     return totals, figures_now(s, {k: v for k, v in totals.items() if k in keys}, project, rounding, starts)
 
 
@@ -622,9 +633,17 @@ def _comparable(was: dict, now: dict) -> tuple[dict, dict]:
 
 
 def _figure_changes(before: dict, after: dict) -> tuple[FigureChange, ...]:
-    return tuple(
-        FigureChange(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)
-    )
+    """The figures that differ; of a mapping (per participant, per organisation), the entries that differ."""
+    out = []
+    for k in sorted(set(before) | set(after)):
+        b, a = before.get(k), after.get(k)
+        if b == a:
+            continue
+        if isinstance(b, dict) and isinstance(a, dict):
+            keys = [key for key in sorted(set(b) | set(a)) if b.get(key) != a.get(key)]
+            b, a = {key: b.get(key) for key in keys}, {key: a.get(key) for key in keys}
+        out.append(FigureChange(k, b, a))
+    return tuple(out)
 
 
 def hours_text(value: Decimal, lang: str | None = None) -> str:

@@ -304,7 +304,7 @@ def test_month_totals_agree_with_month_hours_on_random_registers(db, seed, scan_
         with db.read() as s:
             firsts: dict = {}
             totals = mc.month_totals(s, [mc.to_month("2026-03"), mc.to_month("2026-04")], rounding, firsts)
-            figures = mc.figures_now(s, totals, get_project_settings(db), rounding, mc.month_starts(s, firsts))
+            figures = mc.figures_now(s, totals, get_project_settings(db), rounding, mc.month_starts(s, firsts, [mc.to_month("2026-03"), mc.to_month("2026-04")]))
         for month in ("2026-03", "2026-04"):
             expected = {r.participant_id: r.hours for r in month_hours(db, month, rounding=rounding, today=LATER)}
             assert totals[month] == expected and len(expected) > 5
