@@ -328,6 +328,7 @@ class MonthCheck(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     close_id: Mapped[str] = mapped_column(String(36), default="")  # the latest close compared with
     hours: Mapped[str] = mapped_column(Text, default="{}")  # today's {participant_id: "12.50"}
+    attended: Mapped[str] = mapped_column(Text, default="[]")  # today's participants with attended minutes
     differences: Mapped[str] = mapped_column(Text, default="[]")  # [[participant_id, before, after]]
     figure_changes: Mapped[str] = mapped_column(Text, default="[]")  # [[figure, before, after]]
 

@@ -144,6 +144,10 @@ def next_month(m: Month) -> Month:
     return Month(m.year + 1, 1) if m.month == 12 else Month(m.year, m.month + 1)
 
 
+def previous_month(m: Month) -> Month:
+    return Month(m.year - 1, 12) if m.month == 1 else Month(m.year, m.month - 1)
+
+
 def month_of(day: date) -> Month:
     return Month(day.year, day.month)
 
@@ -227,35 +231,52 @@ def _started_before(s, participant_ids: Iterable[str], day: date) -> set[str]:
         and_(a.c.status == "present", a.c.minutes.is_(None)),
         and_(a.c.status.in_(HOURS_STATUSES), a.c.minutes > 0),
     )
+    # the deleted courses (few) as values: a subquery here would be run again for every participant
+    deleted = s.execute(select(Course.id).where(Course.deleted_at.is_not(None))).scalars().all()
     earlier = (
         select(a.c.id).join(se, se.c.id == a.c.session_id)
         .where(a.c.participant_id == p.c.id, se.c.date < day, a.c.deleted_at.is_(None), se.c.deleted_at.is_(None),
-               se.c.cancelled.is_(False), se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
-               attended)
+               se.c.cancelled.is_(False), *([se.c.course_id.not_in(deleted)] if deleted else []), attended)
         .exists()
     )
     ids = sorted(set(participant_ids))
     return {pid for i in range(0, len(ids), 500) for pid in s.execute(select(p.c.id).where(p.c.id.in_(ids[i:i + 500]), earlier)).scalars()}
 
 
-def month_starts(s, firsts: dict[str, dict[str, date]], months: Iterable[Month]) -> dict[str, dict[str, date]]:
+def month_starts(s, firsts: dict[str, dict[str, date]], months: Iterable[Month],
+                 known: dict[str, set[str]] | None = None) -> dict[str, dict[str, date]]:
     """Per month read by month_totals (`firsts`: its first dates per month), the participants whose
     first attended date lies in that month (the summary shows their start there, when they
-    declared none). Months that follow each other need one look before the first of them."""
+    declared none). `known`: the participants with attended minutes in months not read, where
+    they are known (the status's checks); earlier than those, the marks are asked."""
+    wanted = sorted(set(months), key=lambda m: m.key)
+    attended = {k: v for k, v in (known or {}).items()}
+    attended.update({m.key: set(firsts.get(m.key, {})) for m in wanted})
     runs: list[list[Month]] = []
-    for m in sorted(set(months), key=lambda m: m.key):
+    for m in wanted:
         if runs and next_month(runs[-1][-1]) == m:
             runs[-1].append(m)
         else:
             runs.append([m])
     out = {}
     for run in runs:
-        seen = _started_before(s, {pid for m in run for pid in firsts.get(m.key, {})}, run[0].first)
+        pids = {pid for m in run for pid in firsts.get(m.key, {})}
+        seen: set[str] = set()
+        earliest = run[0]
+        while previous_month(earliest).key in attended:  # the months just before, as far as they are known
+            earliest = previous_month(earliest)
+            seen |= attended[earliest.key] & pids
+        if _sessions_before(s, earliest.first):
+            seen |= _started_before(s, pids - seen, earliest.first)
         for m in run:
             first = firsts.get(m.key, {})
             out[m.key] = {pid: day for pid, day in first.items() if pid not in seen}
             seen.update(first)
     return out
+
+
+def _sessions_before(s, day: date) -> bool:
+    return s.execute(select(CourseSession.id).where(CourseSession.date < day).limit(1)).first() is not None
 
 
 UNKNOWN_PERSON = ("", "")
@@ -338,13 +359,17 @@ def figures_now(s, totals: dict[str, dict[str, Decimal]], project, rounding: str
     return out
 
 
-def current(s, months: Sequence[Month], closed: Iterable[str], rounding: str, project) -> tuple[dict, dict]:
-    """Today's hours of `months`, and today's summary figures of those among them in `closed`."""
+def current(s, months: Sequence[Month], closed: Iterable[str], rounding: str, project,
+            known: dict[str, set[str]] | None = None) -> tuple[dict, dict, dict]:
+    """Today's hours of `months`, today's summary figures of those among them in `closed`, and
+    each month's participants with attended minutes (`known`: those of other months, see
+    month_starts)."""
     firsts: dict[str, dict[str, date]] = {}
     totals = month_totals(s, months, rounding, firsts)
     keys = set(closed)
-    starts = month_starts(s, firsts, months) if keys else {}
-    return totals, figures_now(s, {k: v for k, v in totals.items() if k in keys}, project, rounding, starts)
+    starts = month_starts(s, firsts, months, known) if keys else {}
+    figures = figures_now(s, {k: v for k, v in totals.items() if k in keys}, project, rounding, starts)
+    return totals, figures, {m.key: sorted(firsts.get(m.key, {})) for m in months}
 
 
 def current_rounding(db: Database) -> str:
@@ -462,7 +487,8 @@ def close_month(
     with db.read() as s:
         seen = month_stamps.stamps(s)  # first, so that a change while this reads shows at the next status
         rounding = current_rounding(db)
-        totals, figures = current(s, [m], [m.key], rounding, get_project_settings(db))
+        known = _known_attended(s, s.execute(select(MonthCheck)).scalars(), seen)
+        totals, figures, attended = current(s, [m], [m.key], rounding, get_project_settings(db), known)
     hours = _dumps({pid: str(h) for pid, h in totals[m.key].items()})
     with db.write() as s:
         row = MonthClose(
@@ -473,7 +499,7 @@ def close_month(
         s.flush()
         rid = row.id
         # what the status would compute now is what was just recorded
-        _store_checks(s, [_check_row(m.key, seen, rid, hours, [], [])])
+        _store_checks(s, [_check_row(m.key, seen, rid, hours, attended[m.key], [], [])])
     return next(v for v in versions(db, m) if v.id == rid)
 
 
@@ -683,14 +709,25 @@ def _without_gc():
 CHECK_VERSION = 1  # raise when what a check holds or how the figures are computed changes
 
 
-def _check_row(month: str, seen: dict[str, int], close_id: str, hours: str, differences: list, changes: list) -> dict:
+def _check_row(month: str, seen: dict[str, int], close_id: str, hours: str, attended: list, differences: list,
+               changes: list) -> dict:
     return dict(month=month, stamp=seen.get(month, 0), every=seen.get(month_stamps.EVERY, 0), version=CHECK_VERSION,
-                close_id=close_id, hours=hours, differences=_dumps(differences), figure_changes=_dumps(changes))
+                close_id=close_id, hours=hours, attended=_dumps(attended), differences=_dumps(differences),
+                figure_changes=_dumps(changes))
+
+
+def _current_data(check: MonthCheck, seen: dict[str, int]) -> bool:
+    """Nothing that feeds the month changed since the check was computed."""
+    return (check.version == CHECK_VERSION and check.stamp == seen.get(check.month, 0)
+            and check.every == seen.get(month_stamps.EVERY, 0))
 
 
 def _valid(check: MonthCheck | None, seen: dict[str, int], latest: _Latest | None) -> bool:
-    return (check is not None and check.version == CHECK_VERSION and check.stamp == seen.get(check.month, 0)
-            and check.every == seen.get(month_stamps.EVERY, 0) and check.close_id == (latest.id if latest else ""))
+    return check is not None and _current_data(check, seen) and check.close_id == (latest.id if latest else "")
+
+
+def _known_attended(s, checks: Iterable[MonthCheck], seen: dict[str, int]) -> dict[str, set[str]]:
+    return {c.month: set(json.loads(c.attended)) for c in checks if _current_data(c, seen)}
 
 
 def _store_checks(s, rows: list[dict]) -> None:
@@ -710,11 +747,11 @@ def _save_checks(db: Database, rows: list[dict]) -> None:
 
 
 def _compute_checks(s, stale: list[Month], latest: dict[str, _Latest], seen: dict[str, int], alias: dict[str, str],
-                    rounding: str, project) -> list[dict]:
+                    rounding: str, project, known: dict[str, set[str]]) -> list[dict]:
     """Today's hours of the stale months and, for the closed ones, the differences from their
     latest close."""
     closed = [m.key for m in stale if m.key in latest]
-    totals, figures = current(s, stale, closed, rounding, project)
+    totals, figures, attended = current(s, stale, closed, rounding, project, known)
     recorded = {rid: (hours, figs) for rid, hours, figs in s.execute(
         select(MonthClose.id, MonthClose.hours, MonthClose.figures).where(MonthClose.id.in_([latest[k].id for k in closed])))}
     rows = []
@@ -730,7 +767,8 @@ def _compute_checks(s, stale: list[Month], latest: dict[str, _Latest], seen: dic
                            for pid in set(before) | set(now) if before.get(pid, ZERO) != now.get(pid, ZERO))
             was = _rekeyed_figures(json.loads(figs or "{}"), alias)
             changes = [[c.key, c.before, c.after] for c in _figure_changes(*_comparable(was, figures[m.key]))]
-        rows.append(_check_row(m.key, seen, close.id if close else "", _dumps({pid: str(h) for pid, h in now.items()}), diffs, changes))
+        rows.append(_check_row(m.key, seen, close.id if close else "", _dumps({pid: str(h) for pid, h in now.items()}),
+                               attended[m.key], diffs, changes))
     return rows
 
 
@@ -751,7 +789,8 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
         checks = {c.month: c for c in s.execute(select(MonthCheck)).scalars()}
         alias = _aliases(s)
         stale = [m for m in months if not _valid(checks.get(m.key), seen, latest.get(m.key))]
-        fresh = _compute_checks(s, stale, latest, seen, alias, rounding, project) if stale else []
+        known = _known_attended(s, checks.values(), seen) if stale else {}
+        fresh = _compute_checks(s, stale, latest, seen, alias, rounding, project, known) if stale else []
         found = {m: (c.hours, c.differences) for m, c in checks.items()}
         found.update({r["month"]: (r["hours"], r["differences"]) for r in fresh})
         known = {k: (json.loads(hours), [(pid, Decimal(b), Decimal(a)) for pid, b, a in json.loads(diffs)])

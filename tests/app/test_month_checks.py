@@ -281,3 +281,29 @@ def test_an_earlier_first_mark_changes_the_month_that_showed_the_start(db, close
     [start] = april["figures_changed"]
     assert (start["before"][gus_id]["start"], start["after"][gus_id]["start"]) == ("2026-04-06", None)
     assert [march, april] == _from_nothing(db)
+
+
+def test_the_starts_from_known_months_are_the_starts_the_marks_give(db):
+    """April alone: who started before it, from March's participants as a check keeps them, or
+    asked of the marks; Gustav's first hours are in February, before any known month."""
+    ids = build(db)
+    with db.write() as s:
+        gus = Participant(first_name="Gustav", last_name="Gran", personal_number="198001012383", company_id=ids["verk"])
+        s.add(gus)
+        s.flush()
+        s.add(Enrollment(id=enrollment_id(ids["sve"], gus.id), course_id=ids["sve"], participant_id=gus.id))
+        s.add(CourseSession(course_id=ids["sve"], date=date(2026, 2, 23), start_time=time(8), end_time=time(12)))
+        gus_id = gus.id
+    for day in (date(2026, 2, 23), date(2026, 4, 6)):
+        set_mark(db, _session(db, ids["sve"], day), gus_id, "present")
+    march, april = mc.to_month("2026-03"), mc.to_month("2026-04")
+    with db.read() as s:
+        known: dict = {}
+        mc.month_totals(s, [march], "exact", known)
+        firsts: dict = {}
+        mc.month_totals(s, [april], "exact", firsts)
+        asked = mc.month_starts(s, firsts, [april])
+        from_known = mc.month_starts(s, firsts, [april], {"2026-03": set(known["2026-03"])})
+    assert from_known == asked
+    assert gus_id in firsts["2026-04"] and gus_id not in asked["2026-04"]  # he started in February
+    assert ids["anna"] not in asked["2026-04"]  # she started in March

@@ -1,7 +1,7 @@
 """month status: change stamps per month and the status's last computation of each month
 
 month_stamps (month or "*", n) and month_checks (month, the stamps it was computed at, the latest
-close it was compared with, today's hours and the differences): both local to the laptop; an
+close it was compared with, today's hours and participants, the differences): both local to the laptop; an
 empty month_checks only means the next status computes every month once.
 
 Revision ID: 0008
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("close_id", sa.String(length=36), nullable=False),
         sa.Column("hours", sa.Text(), nullable=False),
+        sa.Column("attended", sa.Text(), nullable=False),
         sa.Column("differences", sa.Text(), nullable=False),
         sa.Column("figure_changes", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("month", name=op.f("pk_month_checks")),
