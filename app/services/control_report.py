@@ -17,12 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import and_, distinct, func, select
 
 from app import rules
 from app.db import Database
-from app.i18n import _, format_date
+from app.i18n import _, current_language, format_date
 from app.models import Attendance, Company, Course, CourseSession, MonthClose, OriginalReceived, Participant
 from app.services import month_close as mc
 from app.services.reports import Month, to_month
@@ -129,37 +130,45 @@ def _month_sessions(s, m: Month):
 
 
 def _double_reporting(s, m: Month, people: dict[str, str]) -> list[Finding]:
-    """Present or late in overlapping sessions of different courses on one day. SQL finds the
-    days on which a participant has such marks in more than one course (few); only their marks
-    are read."""
+    """Present or late in overlapping sessions of different courses on one day. One aggregate finds
+    the days on which a participant has such marks in more than one course (few); only those
+    participants' marks are read."""
     sessions = _month_sessions(s, m).add_columns(CourseSession.course_id).subquery()
-    marked = (
-        select(Attendance.participant_id, Attendance.status, Attendance.minutes, sessions.c.date, sessions.c.start_time,
-               sessions.c.end_time, sessions.c.code, sessions.c.course_id)
+    marks = (
+        select(Attendance.participant_id, sessions.c.date)
         .join(sessions, sessions.c.id == Attendance.session_id)
         .where(Attendance.deleted_at.is_(None), Attendance.status.in_(("present", "late")))
-        .subquery()
     )
-    days = (
-        select(marked.c.participant_id, marked.c.date).group_by(marked.c.participant_id, marked.c.date)
-        .having(func.count(distinct(marked.c.course_id)) > 1).subquery()
-    )
-    stmt = select(marked).join(days, and_(days.c.participant_id == marked.c.participant_id, days.c.date == marked.c.date))
+    days = {(pid, day) for pid, day in s.execute(marks.group_by(Attendance.participant_id, sessions.c.date)
+                                                 .having(func.count(distinct(sessions.c.course_id)) > 1))}
     by_day: dict[tuple[str, date], list[tuple]] = defaultdict(list)
-    for pid, status, minutes, day, start, end, code, _course in s.execute(stmt):
-        if pid in people and rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0:
-            by_day[(pid, day)].append((start, end, code))
+    pids = sorted({pid for pid, _day in days if pid in people})
+    detail = marks.add_columns(Attendance.status, Attendance.minutes, sessions.c.start_time, sessions.c.end_time, sessions.c.code)
+    for i in range(0, len(pids), 500):
+        for pid, day, status, minutes, start, end, code in s.execute(detail.where(Attendance.participant_id.in_(pids[i:i + 500]))):
+            if (pid, day) in days and rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0:
+                by_day[(pid, day)].append((start, end, code))
     text = _("{who}: present in two overlapping sessions on {date}, {a} {a_time} and {b} {b_time} (double reporting).")
     out = []
-    for (pid, day), marks in sorted(by_day.items(), key=lambda kv: (kv[0][1], people[kv[0][0]])):
-        marks.sort()
-        for i, (start, end, code) in enumerate(marks):
-            for start2, end2, code2 in marks[i + 1:]:
+    for (pid, day), marked in sorted(by_day.items(), key=lambda kv: (kv[0][1], people[kv[0][0]])):
+        marked.sort()
+        for i, (start, end, code) in enumerate(marked):
+            for start2, end2, code2 in marked[i + 1:]:
                 if start2 < end and code2 != code:
                     out.append(Finding("double-reporting", text.format(
-                        who=people[pid], date=format_date(day), a=code, a_time=f"{start:%H:%M}–{end:%H:%M}",
+                        who=people[pid], date=_day(day), a=code, a_time=f"{start:%H:%M}–{end:%H:%M}",
                         b=code2, b_time=f"{start2:%H:%M}–{end2:%H:%M}"), "participants", pid))
     return out
+
+
+@lru_cache(maxsize=512)
+def _day_in(day: date, lang: str) -> str:
+    return format_date(day, lang=lang)
+
+
+def _day(day: date) -> str:
+    """A date as format_date gives it, formatted once per day (a report can name a day many times)."""
+    return _day_in(day, current_language())
 
 
 def _holidays(s, m: Month) -> list[Finding]:
@@ -168,13 +177,14 @@ def _holidays(s, m: Month) -> list[Finding]:
     holidays = swedish_holidays(m.first, m.last)
     sundays = [m.first + timedelta(days=i) for i in range((m.last - m.first).days + 1) if (m.first + timedelta(days=i)).weekday() == 6]
     stmt = _month_sessions(s, m).where(CourseSession.date.in_(sorted(set(holidays) | set(sundays))))
+    holiday = _("{course} {date} {time}: a session on a public holiday ({holiday}).")
+    sunday = _("{course} {date} {time}: a session on a Sunday.")
     out = []
     for sid, day, start, _end, code in s.execute(stmt.order_by(CourseSession.date, Course.code)):
         if day in holidays:
-            text = _("{course} {date} {time}: a session on a public holiday ({holiday}).").format(
-                course=code, date=format_date(day), time=f"{start:%H:%M}", holiday=holidays[day])
+            text = holiday.format(course=code, date=_day(day), time=f"{start:%H:%M}", holiday=holidays[day])
         else:
-            text = _("{course} {date} {time}: a session on a Sunday.").format(course=code, date=format_date(day), time=f"{start:%H:%M}")
+            text = sunday.format(course=code, date=_day(day), time=f"{start:%H:%M}")
         out.append(Finding("holiday-session", text, "sessions", sid))
     return out
 
