@@ -176,7 +176,7 @@ def month_totals(s, months: Iterable[Month], rounding: str, firsts: dict[str, di
             se.c.date >= wanted[0].first, se.c.date <= wanted[-1].last, se.c.deleted_at.is_(None), se.c.cancelled.is_(False),
             se.c.course_id.not_in(select(Course.id).where(Course.deleted_at.is_not(None))),
         )
-    ):
+    ).all():
         if f"{day.year:04d}-{day.month:02d}" in keys:  # the months asked for need not follow each other
             sessions[sid] = ((day.year, day.month), (day, cid), rules.session_minutes(start, end))
     marks = select(a.c.session_id, a.c.participant_id, a.c.status, a.c.minutes).where(
@@ -189,32 +189,34 @@ def month_totals(s, months: Iterable[Month], rounding: str, firsts: dict[str, di
     else:
         ids = sorted(sessions)
         results = (conn.execute(marks.where(a.c.session_id.in_(ids[i:i + 500]))) for i in range(0, len(ids), 500))
-    rows = (row for result in results for part in result.partitions(20_000) for row in part)
     # this loop runs once per mark (tests/app/test_month_close.py holds the result to month_hours)
     lines: dict[tuple, int] = defaultdict(int)
     get, attended_minutes = sessions.get, rules.attended_minutes
-    for sid, pid, status, minutes in rows:
-        found = get(sid)
-        if found is None:
-            continue
-        month, line, scheduled = found
-        attended = attended_minutes(status, minutes, scheduled)
-        if attended > 0:
-            lines[(month, pid, line)] += attended
+    for result in results:
+        for part in result.partitions(20_000):
+            for sid, pid, status, minutes in part:
+                found = get(sid)
+                if found is None:
+                    continue
+                month, line, scheduled = found
+                attended = attended_minutes(status, minutes, scheduled)
+                if attended > 0:
+                    lines[(month, pid, line)] += attended
     # a line's hours as the time report rounds them (reports.round_hours), in hundredths, once per
     # distinct number of minutes
     rounded: dict[int, int] = {}
     cents: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if firsts is not None:
-        for ((year, month), pid, (day, _course)) in lines:
-            first = firsts.setdefault(f"{year:04d}-{month:02d}", {})
-            if day < first.get(pid, date.max):
-                first[pid] = day
-    for (month, pid, _line), minutes in lines.items():
+    first_of: dict[tuple[int, int], dict[str, date]] = defaultdict(dict)
+    for (month, pid, (day, _course)), minutes in lines.items():
         c = rounded.get(minutes)
         if c is None:
             c = rounded[minutes] = int(round_hours(minutes, rounding) * 100)
         cents[month][pid] += c
+        first = first_of[month]
+        if day < first.get(pid, date.max):
+            first[pid] = day
+    if firsts is not None:
+        firsts.update({f"{year:04d}-{month:02d}": first for (year, month), first in first_of.items()})
     totals: dict[str, dict[str, Decimal]] = {}
     for m in wanted:
         per = cents.get((m.year, m.month), {})
