@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import distinct, func, select
 
 from app import rules
 from app.db import Database

@@ -23,9 +23,9 @@ so anything not understood counts as "*".
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterable
+from typing import Iterable, cast
 
-from sqlalchemy import and_, event, inspect, or_, select, update
+from sqlalchemy import Table, and_, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Attendance, Course, CourseSession, MonthStamp, Participant
@@ -90,7 +90,7 @@ def _has_table(db, session: Session) -> bool:
     """A database opened without migrating (older than 0008) has no stamps to keep."""
     if not getattr(db, "_month_stamps", False):
         db._month_stamps = MonthStamp.__tablename__ in inspect(session.connection()).get_table_names()
-    return db._month_stamps
+    return bool(db._month_stamps)
 
 
 def touched(s: Session, tables: dict[str, set[str] | None] | None, marked: Iterable[str] = (),
@@ -102,19 +102,21 @@ def touched(s: Session, tables: dict[str, set[str] | None] | None, marked: Itera
     feeding = {t: ids for t, ids in tables.items() if t in FEEDS}
     if not feeding and not marked and not dated:
         return set()
+    rows: dict[str, set[str]] = {}
     for table, ids in feeding.items():
         if ids is None or table in WIDE or (table == "settings" and ROUNDING_KEY in ids):
             return {EVERY}
+        rows[table] = set(ids)
     a, se, p = Attendance.__table__, CourseSession.__table__, Participant.__table__
-    sessions = set(feeding.get("sessions", ())) | _column(s, select(se.c.id), se.c.course_id, feeding.get("courses", ()))
-    marks = set(feeding.get("attendance", ())) | _column(s, select(a.c.id), a.c.session_id, sessions)
+    sessions = set(rows.get("sessions", ())) | _column(s, select(se.c.id), se.c.course_id, rows.get("courses", ()))
+    marks = set(rows.get("attendance", ())) | _column(s, select(a.c.id), a.c.session_id, sessions)
     dated = set(dated) | sessions | _column(s, select(a.c.session_id), a.c.id, marks)
     months = {month_key(d) for d in _column(s, select(se.c.date), se.c.id, dated)}
     # the people whose marks changed: besides those months, the month of their first hours before
     # and after the change (the summary shows their start there)
     months |= _first_months(s, set(marked) | _column(s, select(a.c.participant_id), a.c.id, marks), marks)
     # people whose own data changed: every month they have hours in
-    people = set(feeding.get("participants", ())) | _column(s, select(p.c.id), p.c.company_id, feeding.get("companies", ()))
+    people = set(rows.get("participants", ())) | _column(s, select(p.c.id), p.c.company_id, rows.get("companies", ()))
     months |= {month_key(day) for _id, _pid, day in _attended(s, people)}
     return months
 
@@ -151,7 +153,7 @@ def _column(s: Session, stmt, key, values: Iterable[str]) -> set:
 
 
 def bump(s: Session, months: Iterable[str]) -> None:
-    t = MonthStamp.__table__
+    t = cast(Table, MonthStamp.__table__)
     months = sorted(set(months))
     known = set(s.execute(select(t.c.month).where(t.c.month.in_(months))).scalars())
     if known:
