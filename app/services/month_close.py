@@ -7,7 +7,9 @@ status compares the latest version with today's figures, so a change by any path
 a bundle import, sync) shows: the month is "changed after close", with the hours before and after
 per participant, and it and every later closed month must be sent to SCB again (SCB's rule:
 "måste även filer för samtliga månader efter den månad som justerats läsas in på nytt").
-Closing a changed month again records a new version; earlier versions stay readable.
+Closing a changed month again records a new version; earlier versions stay readable. The status
+keeps its last computation of each month on this laptop (`month_checks`) and computes a month again
+only when its change stamp moved (app/services/month_stamps.py), reading that month's marks only.
 
     close_month(db, "2026-10", files=[...])     # -> CloseVersion
     month_status(db)                            # -> [MonthStatus] for every month of the project
@@ -793,24 +795,22 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
         stale = [m for m in months if not _valid(checks.get(m.key), seen, latest.get(m.key))]
         known = _known_attended(s, checks.values(), seen) if stale else {}
         fresh = _compute_checks(s, stale, latest, seen, alias, rounding, project, known) if stale else []
-        found = {m: (c.hours, c.differences) for m, c in checks.items()}
-        found.update({r["month"]: (r["hours"], r["differences"]) for r in fresh})
-        known = {k: (json.loads(hours), [(pid, Decimal(b), Decimal(a)) for pid, b, a in json.loads(diffs)])
-                 for k, (hours, diffs) in found.items()}
-        changes_of = {m: c.figure_changes for m, c in checks.items()}
-        changes_of.update({r["month"]: r["figure_changes"] for r in fresh})
+        kept = {m: (c.hours, c.differences, c.figure_changes) for m, c in checks.items()}
+        kept.update({r["month"]: (r["hours"], r["differences"], r["figure_changes"]) for r in fresh})
+        hours_of = {m.key: json.loads(kept[m.key][0]) for m in months}
+        diffs_of = {m.key: [(pid, Decimal(b), Decimal(a)) for pid, b, a in json.loads(kept[m.key][1])] for m in months}
         originals: dict[str, set[str]] = defaultdict(set)
         for pid, key in s.execute(
             select(OriginalReceived.participant_id, OriginalReceived.month).where(OriginalReceived.deleted_at.is_(None))
         ):
             originals[key].add(alias.get(pid, pid))
-        people = people_info(s, {pid for m in months if m.key in latest for pid, _b, _a in known[m.key][1]})
+        people = people_info(s, {pid for diffs in diffs_of.values() for pid, _b, _a in diffs})
     if fresh:
         _save_checks(db, fresh)
     result = []
     resend_from: str | None = None
     for m in months:
-        now, diffs = known[m.key]
+        now = hours_of[m.key]
         got = originals.get(m.key, set())
         common = dict(
             month=m.key, due=scb_due(m),
@@ -820,8 +820,8 @@ def month_status(db: Database, *, today: date | None = None) -> list[MonthStatus
         if close is None:
             result.append(MonthStatus(state=OPEN, overdue=scb_due(m) < today, **common))
             continue
-        differences = _differences(diffs, people)
-        changes = tuple(FigureChange(k, b, a) for k, b, a in json.loads(changes_of[m.key]))
+        differences = _differences(diffs_of[m.key], people)
+        changes = tuple(FigureChange(k, b, a) for k, b, a in json.loads(kept[m.key][2]))
         changed = bool(differences or changes)
         if changed and resend_from is None:
             resend_from = m.key
