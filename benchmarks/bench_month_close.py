@@ -6,8 +6,8 @@
 - `month status` with every month but the last closed and one mark changed afterwards in the
   register (set_mark): the changed months are computed again, the others come from the status's
   last computation (app/services/month_stamps.py)                                goal < 2 s
-- `month status` when every month must be computed again (the organisation's settings saved: the
-  rounding rule lives there), and once more with nothing changed
+- `month status` when every month must be computed again (the project settings saved), and once
+  more with nothing changed
 - the control report of the busiest month                                       goal < 2 s
 
 The closes and the change go into a copy of the large database in `workdir`. Each figure is wall
@@ -44,7 +44,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from app.services import month_close as mc
     from app.services.attendance import set_mark
     from app.services.control_report import control_report
-    from app.services.settings import get_settings, save_settings
+    from app.services.settings import get_project_settings, save_project_settings
 
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / "month-close.db"
@@ -71,7 +71,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
             ).one()
         set_mark(db, session_id, participant_id, "absent")
         results += _status(mc, db, "after a mark", "< 2 s")
-        save_settings(db, get_settings(db))
+        save_project_settings(db, get_project_settings(db))  # a project setting: every month may change
         results += _status(mc, db, "every month computed", "")
         results += _status(mc, db, "nothing changed since", "")
 

@@ -12,7 +12,7 @@ the transaction changed (app/changes.py collects it for every Database.write(): 
 - a session, or a course: the months of its sessions (the old date too, when it moves), and the
   same first months of the participants marked on them;
 - a participant, or a company: every month in which that participant (its staff) has hours;
-- the organisation's settings (the rounding rule is one), a project setting, a merge of duplicates
+- the rounding rule (in the organisation's settings), a project setting, a merge of duplicates
   (sync aliases), an erasure, or a change whose rows are not known (a bulk UPDATE, a snapshot
   loaded whole): "*".
 
@@ -22,13 +22,14 @@ so anything not understood counts as "*".
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Iterable, cast
 
 from sqlalchemy import Table, and_, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Attendance, Course, CourseSession, MonthStamp, Participant
+from app.models import Attendance, Course, CourseSession, MonthStamp, Participant, Setting
 
 EVERY = "*"
 ROUNDING_KEY = "organisation"  # the settings row that holds the rounding rule (app/services/settings.py)
@@ -52,19 +53,33 @@ def install(db) -> None:
 
 def _remember_before(session: Session, _ctx, _instances) -> None:
     """What a flush is about to forget: the old date of a session that moves, the old session or
-    participant of a mark, and the rows of records deleted outright."""
+    participant of a mark, the rows of records deleted outright, and whether the rounding rule
+    changes (every month, then)."""
     months, pids, sessions = session.info.setdefault(_BEFORE, (set(), set(), set()))
-    for obj in (*session.dirty, *session.deleted):
+    for obj in (*session.new, *session.dirty, *session.deleted):
         gone = obj in session.deleted  # its row cannot be read after the flush: its values now
         if isinstance(obj, CourseSession):
             state = inspect(obj).attrs.date
             months.update(month_key(d) for d in (*state.history.deleted, *([state.value] if gone else [])) if d is not None)
             if gone:
                 sessions.add(obj.id)
+        elif isinstance(obj, Setting) and obj.key == ROUNDING_KEY:
+            was = inspect(obj).attrs.value.history.deleted
+            old = None if obj in session.new else (was[0] if was else obj.value)
+            if _rounding(old) != _rounding(None if gone else obj.value):
+                months.add(EVERY)
         elif isinstance(obj, Attendance):
             for name, into in (("participant_id", pids), ("session_id", sessions)):
                 state = inspect(obj).attrs[name]
                 into.update(v for v in (*state.history.deleted, *([state.value] if gone else [])) if v is not None)
+
+
+def _rounding(value: str | None) -> str:
+    """The rounding rule in the organisation's settings (JSON; app/services/settings.py)."""
+    try:
+        return str(json.loads(value or "{}").get("hours_rounding", "exact"))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _before_commit(db, session: Session) -> None:
@@ -79,9 +94,7 @@ def _before_commit(db, session: Session) -> None:
     if collector is None:  # a snapshot's bulk load: which rows changed is not known
         found = {EVERY}
     else:
-        found = touched(session, collector.tables, pids, sessions)
-        if found and EVERY not in found:
-            found |= months
+        found = {EVERY} if EVERY in months else touched(session, collector.tables, pids, sessions) | months
     if found:
         bump(session, found)
 
@@ -104,7 +117,8 @@ def touched(s: Session, tables: dict[str, set[str] | None] | None, marked: Itera
         return set()
     rows: dict[str, set[str]] = {}
     for table, ids in feeding.items():
-        if ids is None or table in WIDE or (table == "settings" and ROUNDING_KEY in ids):
+        # the organisation's settings count when their rounding rule changes (_remember_before)
+        if ids is None or table in WIDE:
             return {EVERY}
         rows[table] = set(ids)
     a, se, p = Attendance.__table__, CourseSession.__table__, Participant.__table__

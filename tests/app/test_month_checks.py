@@ -307,3 +307,14 @@ def test_the_starts_from_known_months_are_the_starts_the_marks_give(db):
     assert from_known == asked
     assert gus_id in firsts["2026-04"] and gus_id not in asked["2026-04"]  # he started in February
     assert ids["anna"] not in asked["2026-04"]  # she started in March
+
+
+def test_only_a_change_of_the_rounding_rule_in_the_settings_touches_every_month(db, closed, monkeypatch):
+    from app.services.settings import get_settings, save_settings
+
+    calls = _counting(monkeypatch)
+    save_settings(db, replace(get_settings(db), signatory_name="Karin Berg"))
+    assert [st["state"] for st in _status(db)] == ["closed", "closed"] and calls == []
+    save_settings(db, replace(get_settings(db), hours_rounding="floor"))
+    assert [st["state"] for st in _status(db)] == ["changed", "changed"]
+    assert calls == [["2026-03", "2026-04"]]
