@@ -47,6 +47,7 @@ KEEP_BACKUPS = 10
 BUSY_TIMEOUT_MS = 90_000
 BEGIN_OPTION = "kursdesk_begin"
 IMAGE_SCHEMA = "kursdesk_image"  # attach_image()
+BULK_LOAD = "kursdesk_bulk_load"  # in a bulk_load() session's info: which rows it wrote is not collected
 # The checkpoint at close waits this long for another process's write, not BUSY_TIMEOUT_MS: the
 # process that writes checkpoints when it closes (and SQLite's automatic checkpoints run anyway).
 CLOSE_CHECKPOINT_TIMEOUT_MS = 2_000
@@ -223,6 +224,9 @@ class Database:
             upgrade(self)
         if self.path is not None:
             owner_only(self.path)
+        from app.services.month_stamps import install as stamp_months  # the month status's change stamps
+
+        stamp_months(self)
 
     def _start_clean(self) -> None:
         """At start: Kursdesk's left-over temporary files next to the database and among its
@@ -326,6 +330,7 @@ class Database:
                     try:
                         with self.Session(bind=conn) as session, session.begin():
                             session.connection()  # BEGIN IMMEDIATE now
+                            session.info[BULK_LOAD] = True  # for app/services/month_stamps.py
                             self._local.session = session
                             try:
                                 yield session

@@ -314,6 +314,34 @@ class MonthClose(Record):
     files: Mapped[str] = mapped_column(Text, default="{}")  # {file name: SHA-256}
 
 
+class MonthStamp(Base):
+    """How often what feeds a month's hours and figures changed on this laptop (app/services/
+    month_stamps.py bumps it in the writing transaction); month "*" counts changes that may touch
+    every month. Local: not synced, not in the bundle."""
+
+    __tablename__ = "month_stamps"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM or "*"
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthCheck(Base):
+    """The month status's last computation of a month on this laptop (app/services/month_close.py),
+    valid while the month's stamps, its latest close and CHECK_VERSION are what it names. Local."""
+
+    __tablename__ = "month_checks"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    stamp: Mapped[int] = mapped_column(Integer, default=0)  # month_stamps.n of the month
+    every: Mapped[int] = mapped_column(Integer, default=0)  # month_stamps.n of "*"
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    close_id: Mapped[str] = mapped_column(String(36), default="")  # the latest close compared with
+    hours: Mapped[str] = mapped_column(Text, default="{}")  # today's {participant_id: "12.50"}
+    attended: Mapped[str] = mapped_column(Text, default="[]")  # today's participants with attended minutes
+    differences: Mapped[str] = mapped_column(Text, default="[]")  # [[participant_id, before, after]]
+    figure_changes: Mapped[str] = mapped_column(Text, default="[]")  # [[figure, before, after]]
+
+
 class ProjectSetting(Record):
     """A setting of the ESF project that decides the funder's figures (case number, unit cost, project
     dates): synced, so that every laptop reports with the same values. Its id is derived from its key

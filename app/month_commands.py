@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from app.db import Database
-from app.i18n import _, format_date, format_datetime, format_decimal
+from app.i18n import _, format_date, format_datetime
 from app.services import month_close as mc
 from app.services.reports import to_month
 
@@ -23,7 +23,7 @@ def month_close(db: Database, month: str, out: Path | None, lang: str | None) ->
         v = mc.close_month(db, m)
     print(_("{month} closed (version {n}): {people} participants, {hours} hours.").format(
         month=m.label(), n=v.version, people=v.figures.get("participants", 0),
-        hours=format_decimal(Decimal(v.figures.get("hours", "0")), 2)))
+        hours=mc.hours_text(Decimal(v.figures.get("hours", "0")))))
     for name, digest in sorted(v.files.items()):
         print(f"  {name}  SHA-256 {digest}")
     return 0
@@ -50,7 +50,7 @@ def month_status(db: Database, as_json: bool) -> int:
         print(line)
         for d in st.differences:
             print("    " + _("{who}: {before} h before, {after} h now").format(
-                who=f"{d.masked_personal_number} {d.name}".strip(), before=format_decimal(d.before, 2), after=format_decimal(d.after, 2)))
+                who=f"{d.masked_personal_number} {d.name}".strip(), before=mc.hours_text(d.before), after=mc.hours_text(d.after)))
     resend = mc.months_to_resend(rows)
     if resend:
         print(_("To send to SCB again: {months}").format(months=", ".join(resend)))

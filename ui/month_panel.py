@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.i18n import N_, _, format_date, format_datetime, format_decimal
+from app.i18n import N_, _, format_date, format_datetime
 from app.services import month_close
 from app.services.control_report import control_report
 from ui.context import AppContext
@@ -169,7 +169,7 @@ class MonthPanel(QGroupBox):
         self.state_label.setText(closed + " " + _("It has changed since; send again to SCB: {months}.").format(months=resend))
         for d in st.differences:
             self.findings.addItem(_("{who}: {before} h when closed, {after} h now").format(
-                who=f"{d.masked_personal_number} {d.name}".strip(), before=format_decimal(d.before, 2), after=format_decimal(d.after, 2)))
+                who=f"{d.masked_personal_number} {d.name}".strip(), before=month_close.hours_text(d.before), after=month_close.hours_text(d.after)))
 
     # --- actions ----------------------------------------------------------------------
 

@@ -144,6 +144,10 @@ def _remove(conn: Connection, ids: dict[str, set[str]], erased_by: dict[str, str
                 if any(pid in change for pid in pids)]
         for part in _chunks(gone):
             conn.execute(sa.delete(parked).where(parked.c.id.in_(part)))
+    if pids and "month_closes" in tables:
+        _scrub_closes(conn, pids)
+    if "month_checks" in tables:  # the month status's computations name people: it computes them again
+        conn.execute(sa.delete(_table("month_checks")))
     if erased_by is not None and "gdpr_erased" in tables:
         t = ErasedRecord.__table__
         conn.execute(t.insert().from_select(["table_name", "record_id", "erasure_id"],
@@ -154,6 +158,22 @@ def _remove(conn: Connection, ids: dict[str, set[str]], erased_by: dict[str, str
                          .values(erasure_id=sa.bindparam("eid")), marked)
     conn.execute(sa.delete(_IDS))
     return removed
+
+
+def _scrub_closes(conn: Connection, pids: set[str]) -> None:
+    """A closed month keeps the totals that were sent; the person's own entries (their id with
+    their hours, gender, age, employer and dates) go (app.services.month_close.without_people)."""
+    from app.services.month_close import _dumps, without_people
+
+    t = _table("month_closes", "id", "hours", "figures")
+    for rid, hours in conn.execute(select(t.c.id, t.c.hours)).all():
+        parsed = json.loads(hours or "{}")
+        if not pids.intersection(parsed):
+            continue
+        figures = json.loads(conn.execute(select(t.c.figures).where(t.c.id == rid)).scalar_one() or "{}")
+        scrubbed = without_people(parsed, figures, pids)
+        if scrubbed is not None:
+            conn.execute(sa.update(t).where(t.c.id == rid).values(hours=_dumps(scrubbed[0]), figures=_dumps(scrubbed[1])))
 
 
 def _erase_here(session: Session, erasures: dict[str, str]) -> int:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 
 from app import rules
 from app.db import Database
-from app.i18n import _, format_date, format_decimal
+from app.i18n import _, current_language, format_date
 from app.models import Attendance, Company, Course, CourseSession, MonthClose, OriginalReceived, Participant
 from app.services import month_close as mc
 from app.services.reports import Month, to_month
@@ -99,9 +100,9 @@ def _companies(s, hours: dict[str, Decimal]) -> list[Finding]:
 
 
 def _over_limit(hours: dict[str, Decimal], people: dict[str, str], m: Month) -> list[Finding]:
+    text, label = _("{who}: {hours} hours in {month}, more than 250."), m.label()
     return [
-        Finding("over-250-hours", _("{who}: {hours} hours in {month}, more than 250.").format(
-            who=people[pid], hours=format_decimal(h, 2), month=m.label()), "participants", pid)
+        Finding("over-250-hours", text.format(who=people[pid], hours=mc.hours_text(h), month=label), "participants", pid)
         for pid, h in sorted(hours.items(), key=lambda kv: people[kv[0]])
         if h > MAX_HOURS
     ]
@@ -129,43 +130,61 @@ def _month_sessions(s, m: Month):
 
 
 def _double_reporting(s, m: Month, people: dict[str, str]) -> list[Finding]:
-    sessions = _month_sessions(s, m).subquery()
-    stmt = (
-        select(Attendance.participant_id, Attendance.status, Attendance.minutes, sessions.c.id, sessions.c.date,
-               sessions.c.start_time, sessions.c.end_time, sessions.c.code)
+    """Present or late in overlapping sessions of different courses on one day. One aggregate finds
+    the days on which a participant has such marks in more than one course (few); only those
+    participants' marks are read."""
+    sessions = _month_sessions(s, m).add_columns(CourseSession.course_id).subquery()
+    marks = (
+        select(Attendance.participant_id, sessions.c.date)
         .join(sessions, sessions.c.id == Attendance.session_id)
         .where(Attendance.deleted_at.is_(None), Attendance.status.in_(("present", "late")))
     )
+    days = {(pid, day) for pid, day in s.execute(marks.group_by(Attendance.participant_id, sessions.c.date)
+                                                 .having(func.count(distinct(sessions.c.course_id)) > 1))}
     by_day: dict[tuple[str, date], list[tuple]] = defaultdict(list)
-    for pid, status, minutes, _sid, day, start, end, code in s.execute(stmt):
-        if pid in people and rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0:
-            by_day[(pid, day)].append((start, end, code))
+    pids = sorted({pid for pid, _day in days if pid in people})
+    detail = marks.add_columns(Attendance.status, Attendance.minutes, sessions.c.start_time, sessions.c.end_time, sessions.c.code)
+    for i in range(0, len(pids), 500):
+        for pid, day, status, minutes, start, end, code in s.execute(detail.where(Attendance.participant_id.in_(pids[i:i + 500]))):
+            if (pid, day) in days and rules.attended_minutes(status, minutes, rules.session_minutes(start, end)) > 0:
+                by_day[(pid, day)].append((start, end, code))
+    text = _("{who}: present in two overlapping sessions on {date}, {a} {a_time} and {b} {b_time} (double reporting).")
     out = []
-    for (pid, day), marks in sorted(by_day.items(), key=lambda kv: (kv[0][1], people[kv[0][0]])):
-        marks.sort()
-        for i, (start, end, code) in enumerate(marks):
-            for start2, end2, code2 in marks[i + 1:]:
+    for (pid, day), marked in sorted(by_day.items(), key=lambda kv: (kv[0][1], people[kv[0][0]])):
+        marked.sort()
+        for i, (start, end, code) in enumerate(marked):
+            for start2, end2, code2 in marked[i + 1:]:
                 if start2 < end and code2 != code:
-                    out.append(Finding("double-reporting", _(
-                        "{who}: present in two overlapping sessions on {date}, {a} {a_time} and {b} {b_time} (double reporting)."
-                    ).format(who=people[pid], date=format_date(day), a=code, a_time=f"{start:%H:%M}–{end:%H:%M}",
-                             b=code2, b_time=f"{start2:%H:%M}–{end2:%H:%M}"), "participants", pid))
+                    out.append(Finding("double-reporting", text.format(
+                        who=people[pid], date=_day(day), a=code, a_time=f"{start:%H:%M}–{end:%H:%M}",
+                        b=code2, b_time=f"{start2:%H:%M}–{end2:%H:%M}"), "participants", pid))
     return out
+
+
+@lru_cache(maxsize=512)
+def _day_in(day: date, lang: str) -> str:
+    return format_date(day, lang=lang)
+
+
+def _day(day: date) -> str:
+    """A date as format_date gives it, formatted once per day (a report can name a day many times)."""
+    return _day_in(day, current_language())
 
 
 def _holidays(s, m: Month) -> list[Finding]:
     from app.services.courses import swedish_holidays
 
     holidays = swedish_holidays(m.first, m.last)
+    sundays = [m.first + timedelta(days=i) for i in range((m.last - m.first).days + 1) if (m.first + timedelta(days=i)).weekday() == 6]
+    stmt = _month_sessions(s, m).where(CourseSession.date.in_(sorted(set(holidays) | set(sundays))))
+    holiday = _("{course} {date} {time}: a session on a public holiday ({holiday}).")
+    sunday = _("{course} {date} {time}: a session on a Sunday.")
     out = []
-    for sid, day, start, _end, code in s.execute(_month_sessions(s, m).order_by(CourseSession.date, Course.code)):
+    for sid, day, start, _end, code in s.execute(stmt.order_by(CourseSession.date, Course.code)):
         if day in holidays:
-            text = _("{course} {date} {time}: a session on a public holiday ({holiday}).").format(
-                course=code, date=format_date(day), time=f"{start:%H:%M}", holiday=holidays[day])
-        elif day.weekday() == 6:
-            text = _("{course} {date} {time}: a session on a Sunday.").format(course=code, date=format_date(day), time=f"{start:%H:%M}")
+            text = holiday.format(course=code, date=_day(day), time=f"{start:%H:%M}", holiday=holidays[day])
         else:
-            continue
+            text = sunday.format(course=code, date=_day(day), time=f"{start:%H:%M}")
         out.append(Finding("holiday-session", text, "sessions", sid))
     return out
 
@@ -192,9 +211,9 @@ def _future_marks(s, m: Month, today: date) -> list[Finding]:
 def _unsigned(s, m: Month, hours: dict[str, Decimal], people: dict[str, str]) -> list[Finding]:
     got = set(s.execute(select(OriginalReceived.participant_id).where(
         OriginalReceived.month == m.key, OriginalReceived.deleted_at.is_(None))).scalars())
+    text, label = _("{who}: {hours} hours in the closed month {month} and no signed original."), m.label()
     return [
-        Finding("no-signed-original", _("{who}: {hours} hours in the closed month {month} and no signed original.").format(
-            who=people[pid], hours=format_decimal(hours[pid], 2), month=m.label()), "participants", pid)
+        Finding("no-signed-original", text.format(who=people[pid], hours=mc.hours_text(hours[pid]), month=label), "participants", pid)
         for pid in sorted((p for p in hours if p not in got), key=lambda p: people[p])
     ]
 

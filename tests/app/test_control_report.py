@@ -93,7 +93,7 @@ def test_each_planted_problem_is_found(db):
     assert text["company-without-org-number"] == "Utan Nummer AB: the organisation number is missing."
     assert text["company-without-type"] == "Utan Typ AB: the type of organisation is missing."
     assert text["end-without-start"] == "19750606-**** Greta Gran: a project end date without a start date."
-    assert text["over-250-hours"] == "19700505-**** Olle Öst: 253.00 hours in May 2026, more than 250."
+    assert text["over-250-hours"] == "19700505-**** Olle Öst: 253.0 hours in May 2026, more than 250."
     assert "SVE-01" in text["double-reporting"] and "OVL-1" in text["double-reporting"] and "-****" in text["double-reporting"]
     holidays = sorted(f.text for f in findings if f.code == "holiday-session")
     assert holidays == [

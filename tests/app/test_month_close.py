@@ -302,9 +302,9 @@ def test_month_totals_agree_with_month_hours_on_random_registers(db, seed, scan_
     for rounding in ("exact", "floor"):
         save_settings(db, replace(get_settings(db), hours_rounding=rounding))
         with db.read() as s:
-            first_days: dict = {}
-            totals = mc.month_totals(s, [mc.to_month("2026-03"), mc.to_month("2026-04")], rounding, first_days)
-            figures = mc.figures_now(s, totals, get_project_settings(db), rounding, first_days)
+            firsts: dict = {}
+            totals = mc.month_totals(s, [mc.to_month("2026-03"), mc.to_month("2026-04")], rounding, firsts)
+            figures = mc.figures_now(s, totals, get_project_settings(db), rounding, mc.month_starts(s, firsts, [mc.to_month("2026-03"), mc.to_month("2026-04")]))
         for month in ("2026-03", "2026-04"):
             expected = {r.participant_id: r.hours for r in month_hours(db, month, rounding=rounding, today=LATER)}
             assert totals[month] == expected and len(expected) > 5

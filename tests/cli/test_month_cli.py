@@ -38,7 +38,7 @@ def test_close_writes_the_files_records_their_checksums_and_status_follows_a_cha
     assert main(["month", "close", "2026-03", "--out", str(out), "--db", str(path), "--lang", "en"]) == 0
     printed = capsys.readouterr().out
     # the fixture's March: Anna 11.1 + Bertil 4.0 + Fatima 7.5
-    assert "March 2026 closed (version 1): 3 participants, 22.60 hours." in printed
+    assert "March 2026 closed (version 1): 3 participants, 22.6 hours." in printed
     files = sorted(out.iterdir())
     assert [f.name for f in files] == ["summary-2026-03.xlsx", "time-reports-2026-03.pdf"]
     for f in files:
@@ -74,7 +74,7 @@ def test_close_writes_the_files_records_their_checksums_and_status_follows_a_cha
     assert main(["month", "status", "--db", str(path), "--lang", "en"]) == 0
     text = capsys.readouterr().out
     assert "2026-03  changed after close" in text and "must be sent to SCB again" in text
-    assert "19850312-**** Anna Andersson: 11.10 h before, 8.10 h now" in text
+    assert "19850312-**** Anna Andersson: 11.1 h before, 8.1 h now" in text
     assert "198503120027" not in text
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from app.models import CourseSession
+from app.models import CourseSession, MonthCheck
 from app.services import month_close as mc
 from app.services.attendance import set_mark
 from app.sync import sync
@@ -50,6 +50,11 @@ def test_a_close_reaches_every_laptop_and_a_change_by_sync_shows(lab):
         assert march.state == mc.CHANGED and april.state == mc.CLOSED
         assert [(d.participant_id, d.before, d.after) for d in march.differences] == [(ids["anna"], Decimal("11.1"), Decimal("7.1"))]
         assert mc.months_to_resend(mc.month_status(db, today=LATER)) == ["2026-03", "2026-04"]
+        # what each laptop's status kept from before the sync is not what it shows now
+        kept = [st.as_json() for st in mc.month_status(db, today=LATER)]
+        with db.write() as s:
+            s.execute(delete(MonthCheck))
+        assert kept == [st.as_json() for st in mc.month_status(db, today=LATER)]
 
 
 def test_two_laptops_closing_the_same_month_offline_keep_both_versions(lab):

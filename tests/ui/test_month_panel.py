@@ -101,7 +101,7 @@ def test_a_mark_in_a_closed_month_asks_first_and_the_panel_shows_the_difference(
     assert panel.statuses["2026-03"].state == mc.CHANGED
     assert "skicka om till SCB: 2026-03" in panel.state_label.text()
     assert [panel.findings.item(i).text() for i in range(panel.findings.count())] == [
-        f"{built.personal_numbers[0][:8]}-**** Åsa Öberg: 4,00 h vid stängningen, 0,00 h nu"]
+        f"{built.personal_numbers[0][:8]}-**** Åsa Öberg: 4,0 h vid stängningen, 0,0 h nu"]  # one decimal, as the documents
 
 
 def test_the_panel_waits_until_shown(qtbot, db):
@@ -139,9 +139,9 @@ def test_an_original_whose_signed_hours_differ_shows_both(qtbot, db):
     qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=5000)  # Anna, Bertil, Fatima
     rows = {model.index(r, 1).data(): r for r in range(model.rowCount())}
     anna = model.index(rows["Anna Andersson"], 4)
-    assert anna.data() == "7,10 (undertecknat 11,10)"  # 03-02's 4.0 h gone
+    assert anna.data() == "7,1 (undertecknat 11,1)"  # 03-02's 4.0 h gone
     assert anna.data(Qt.ItemDataRole.ToolTipRole) == (
-        "De undertecknade timmarna skiljer sig: 11,10 h på det undertecknade originalet, 7,10 h nu.")
+        "De undertecknade timmarna skiljer sig: 11,1 h på det undertecknade originalet, 7,1 h nu.")
     others = [model.index(r, 4) for name, r in rows.items() if name != "Anna Andersson"]
-    assert sorted(i.data() for i in others) == ["4,00", "7,50"]
+    assert sorted(i.data() for i in others) == ["4,0", "7,5"]
     assert all(i.data(Qt.ItemDataRole.ToolTipRole) is None for i in others)

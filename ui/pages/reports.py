@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.changes import initiated_by
 from app.i18n import N_, _, format_decimal
 from app.services import originals, reports
+from app.services.month_close import hours_text
 from ui.context import AppContext
 from ui.month_panel import MonthPanel
 from ui.pages.base import DataPage
@@ -77,13 +78,13 @@ class OriginalsModel(QAbstractTableModel):
                 row.full_name,
                 row.masked_personal_number,
                 row.company_name,
-                _("{hours} (signed {signed})").format(hours=format_decimal(row.hours, 2), signed=format_decimal(row.signed_hours, 2))
-                if row.signed_hours_differ else format_decimal(row.hours, 2),
+                _("{hours} (signed {signed})").format(hours=hours_text(row.hours), signed=hours_text(row.signed_hours))
+                if row.signed_hours_differ else hours_text(row.hours),
                 row.received_on.isoformat() if row.received_on else "",
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and row.signed_hours_differ:
             return _("The signed hours differ: {signed} h on the signed original, {hours} h now.").format(
-                signed=format_decimal(row.signed_hours, 2), hours=format_decimal(row.hours, 2))
+                signed=hours_text(row.signed_hours), hours=hours_text(row.hours))
         return None
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole):  # noqa: N802
