@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import config
+from app import config, server
 from app.changes import ChangeFeed, ChangeSet, track
 from app.errors import UserError
 from app.i18n import _
@@ -185,15 +185,42 @@ def clean_leftovers(folders: list[Path], *, alone: bool) -> int:
 
 
 def make_url(path_or_url: str | Path) -> str:
+    """The SQLAlchemy URL of a database file or a server's URL (the driver chosen for the user,
+    no password: see app/server.py)."""
     value = str(path_or_url)
+    if server.is_server_url(value):
+        return server.sqlalchemy_url(value).render_as_string(hide_password=True)
     return value if "://" in value else f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+class ServerUnavailable(UserError):
+    """Connecting to the database server failed; `kind` says how (app/server.py)."""
+
+    def __init__(self, problem: server.ConnectionProblem) -> None:
+        super().__init__(problem.message)
+        self.kind = problem.kind
+
+
+def server_error(exc: BaseException, url) -> ServerUnavailable | None:
+    """`exc` as a ServerUnavailable when it is a failure to reach or log in to the server."""
+    problem = server.connection_problem(exc, url)
+    return ServerUnavailable(problem) if problem is not None else None
 
 
 class Database:
     """One database: an engine, a session factory and the single write path."""
 
-    def __init__(self, path_or_url: str | Path, *, migrate: bool = True):
-        self.url = make_url(path_or_url)
+    def __init__(self, path_or_url: str | Path | URL, *, migrate: bool = True):
+        server_url = None
+        if isinstance(path_or_url, URL) or server.is_server_url(path_or_url):
+            # a password given in the URL goes to the credential store; the URL kept has none
+            server_url = path_or_url if isinstance(path_or_url, URL) else server.keep_password_from_url(str(path_or_url))
+            server_url = server.sqlalchemy_url(server_url.render_as_string(hide_password=False))
+            server.require_driver()
+            self.url = server_url.render_as_string(hide_password=True)
+        else:
+            self.url = make_url(path_or_url)
+        self.server_url = server_url
         self.is_sqlite = self.url.startswith("sqlite")
         self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
         self._inuse: sqlite3.Connection | None = None
@@ -205,7 +232,11 @@ class Database:
                 self.path.touch(mode=0o600)
             self._start_clean()
             self._inuse = _hold_inuse(self.path)
-        self.engine: Engine = create_engine(self.url)
+        if server_url is not None:
+            # checked before use: a connection the server dropped is replaced, not handed out
+            self.engine: Engine = create_engine(server_url, pool_pre_ping=True, connect_args=server.connect_args(server_url))
+        else:
+            self.engine = create_engine(self.url)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -218,7 +249,14 @@ class Database:
         self.changes = ChangeFeed()  # what each committed write changed (app/changes.py)
         track(self)
         if migrate:
-            upgrade(self)
+            try:
+                upgrade(self)
+            except DBAPIError as exc:
+                problem = server_error(exc, server_url) if server_url is not None else None
+                if problem is None:
+                    raise
+                self.engine.dispose()
+                raise problem from None
         if self.path is not None:
             owner_only(self.path)
         from app.sync.capture import install  # change capture for sync (app/sync/capture.py)
@@ -243,6 +281,14 @@ class Database:
         finally:
             if alone is not None:
                 alone.close()
+
+    @property
+    def display_name(self) -> str:
+        """The database as the status bar names it: the file's name, or the server's host and
+        database (never a user name or password)."""
+        if self.path is not None:
+            return self.path.name
+        return server.display_name(self.url)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

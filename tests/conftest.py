@@ -1,8 +1,15 @@
 """Shared fixtures. Every test runs with its own KURSDESK_HOME (data, logs, backups in a temp
-folder), offscreen Qt, and the Swedish default language restored afterwards."""
+folder), offscreen Qt, and the Swedish default language restored afterwards.
+
+The back end: SQLite by default; with KURSDESK_TEST_BACKEND=postgresql (and KURSDESK_TEST_PG_URL
+naming a role that may CREATE DATABASE) the `db` and `database_url` fixtures give a fresh migrated
+database on that server instead, each a copy (CREATE DATABASE ... TEMPLATE) of one migrated per
+session. Tests about SQLite itself (files, WAL, PRAGMAs) carry @pytest.mark.sqlite_only and are
+deselected there, and listed at the end of the run."""
 
 from __future__ import annotations
 
+import itertools
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -10,6 +17,46 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 
 from app import i18n
+
+BACKEND = os.environ.get("KURSDESK_TEST_BACKEND", "sqlite").lower()
+PG_URL = os.environ.get("KURSDESK_TEST_PG_URL", "")
+ON_POSTGRESQL = BACKEND in ("postgresql", "postgres", "pg")
+
+_deselected_sqlite_only: list[str] = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself (files, WAL, PRAGMAs); deselected on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql_only: needs a PostgreSQL server (KURSDESK_TEST_PG_URL)")
+    if ON_POSTGRESQL and not PG_URL:
+        raise pytest.UsageError("KURSDESK_TEST_BACKEND=postgresql needs KURSDESK_TEST_PG_URL (a role that may CREATE DATABASE)")
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        if ON_POSTGRESQL and item.get_closest_marker("sqlite_only"):
+            drop.append(item)
+        elif not PG_URL and item.get_closest_marker("postgresql_only"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        _deselected_sqlite_only.extend(item.nodeid for item in drop)
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config):
+    return f"kursdesk back end: {'postgresql' if ON_POSTGRESQL else 'sqlite'}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _deselected_sqlite_only:
+        why = "SQLite only" if ON_POSTGRESQL else "PostgreSQL only (no KURSDESK_TEST_PG_URL)"
+        terminalreporter.section(f"deselected: {why} ({len(_deselected_sqlite_only)})")
+        for nodeid in _deselected_sqlite_only:
+            terminalreporter.write_line(nodeid)
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +67,77 @@ def kursdesk_home(tmp_path, monkeypatch):
     yield home
     i18n.set_language("sv")
 
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+class PgServer:
+    """Throw-away databases on the test server, named after this process."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine
+
+        from app.server import sqlalchemy_url
+
+        self.base = sqlalchemy_url(url)
+        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+        self.prefix = f"kdtest_{os.getpid()}"
+        self._n = itertools.count()
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, template: str | None = None) -> str:
+        name = f"{self.prefix}_{next(self._n)}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The test server (KURSDESK_TEST_PG_URL), for tests that need one on either back end."""
+    if not PG_URL:
+        pytest.fail("this test needs KURSDESK_TEST_PG_URL")  # deselected by postgresql_only before it gets here
+    server = PgServer(PG_URL)
+    yield server
+    with server.admin.connect() as conn:
+        names = conn.exec_driver_sql("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{server.prefix}\\_%",)).scalars().all()
+    for name in names:
+        server.drop(name)
+    server.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server):
+    """One migrated database per session; tests get copies of it."""
+    from app.db import Database
+
+    name = pg_server.create()
+    database = Database(pg_server.url(name))
+    database.dispose()
+    return name
+
+
+@pytest.fixture
+def pg_database_url(pg_server, pg_template):
+    """A fresh migrated database on the test server, whatever the back end of the run."""
+    name = pg_server.create(template=pg_template)
+    yield pg_server.url(name)
+    pg_server.drop(name)
+
+
+# --- the back end of the run -----------------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory):
@@ -35,11 +153,22 @@ def migrated_template(tmp_path_factory):
 
 
 @pytest.fixture
-def db(tmp_path, migrated_template):
-    from app.db import Database, copy_database_file
+def database_url(request, tmp_path):
+    """What `--db` takes for a fresh migrated database of the run's back end: a file's path on
+    SQLite, a server URL on PostgreSQL."""
+    if ON_POSTGRESQL:
+        return request.getfixturevalue("pg_database_url")
+    from app.db import copy_database_file
 
     path = tmp_path / "test.db"
-    copy_database_file(migrated_template, path)
-    database = Database(path)
+    copy_database_file(request.getfixturevalue("migrated_template"), path)
+    return str(path)
+
+
+@pytest.fixture
+def db(database_url):
+    from app.db import Database
+
+    database = Database(database_url)
     yield database
     database.dispose()
