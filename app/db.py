@@ -15,6 +15,7 @@ open; and a new opener waits while a restore runs.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -27,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import column as sa_column, create_engine, event, inspect, table as sa_table, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -221,6 +222,7 @@ class Database:
         else:
             self.url = make_url(path_or_url)
         self.server_url = server_url
+        self.notices: list[str] = []  # what the user should hear about opening it (a copy taken)
         self.is_sqlite = self.url.startswith("sqlite")
         self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
         self._inuse: sqlite3.Connection | None = None
@@ -444,8 +446,9 @@ class Database:
     # --- backups ---------------------------------------------------------------------
 
     def backup(self, reason: str, folder: Path | None = None) -> Path | None:
-        """A consistent copy of the database file (SQLite's backup API, safe with WAL)."""
-        if not self.is_sqlite or self.path is None or not self.path.exists():
+        """A consistent copy of the database file (SQLite's backup API, safe with WAL); None on
+        a server (app/backup.py copies those)."""
+        if not self.is_sqlite or self.path is None:
             return None
         folder = private_dir(folder or config.backup_dir())
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -457,14 +460,7 @@ class Database:
         tmp = Path(tmp_name)
         owner_only(tmp)
         try:
-            src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
-            dst = sqlite3.connect(tmp)
-            try:
-                with dst:
-                    src.backup(dst)
-            finally:
-                src.close()
-                dst.close()
+            self.copy_to(tmp)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -473,6 +469,18 @@ class Database:
         _prune(folder, self.path.stem, reason)
         log.info("backup written (%s)", reason)
         return target
+
+    def copy_to(self, target: Path) -> None:
+        """SQLite: a consistent copy of the database into the (new or empty) file `target`."""
+        assert self.path is not None
+        src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        dst = sqlite3.connect(target)
+        try:
+            with dst:
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
 
     def restore(self, backup_file: Path, check: Callable[[], None] | None = None) -> None:
         """Put a backup back in place of the live database, through SQLite's backup API in one
@@ -620,49 +628,139 @@ class ForeignKeyViolation(RuntimeError):
     """Rows loaded by bulk_load() refer to rows that are not there."""
 
 
+# the program version that last migrated a database, in the (local, unsynced) settings table:
+# an older program reads it to say which version to update to
+WRITTEN_BY_KEY = "schema.written_by"
+# pg_advisory_lock's key for migrations (any constant of Kursdesk's own: "KDMIGRAT" as a number)
+MIGRATION_LOCK = 0x4B444D4947524154 - 2**63
+
+
+class SchemaTooNew(UserError):
+    """The database was migrated by a newer Kursdesk than this one."""
+
+    def __init__(self, version: str) -> None:
+        if version:
+            super().__init__(_("This database was updated by a newer Kursdesk: update Kursdesk to version {version} or later. Nothing was changed.").format(version=version))
+        else:
+            super().__init__(_("This database was updated by a newer Kursdesk: update Kursdesk to the newest version. Nothing was changed."))
+        self.version = version
+
+
+def _written_by(conn) -> dict:
+    if "settings" not in inspect(conn).get_table_names():
+        return {}
+    value = conn.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": WRITTEN_BY_KEY}).scalar()
+    try:
+        data = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _note_written_by(conn, revision: str) -> None:
+    """Record which program version brought the schema to `revision` (plain SQL: no ORM model
+    of a newer or older schema is involved)."""
+    value = json.dumps({"revision": revision, "version": config.version()})
+    settings = sa_table("settings", sa_column("key"), sa_column("value"))
+    if conn.execute(text("SELECT 1 FROM settings WHERE key = :k"), {"k": WRITTEN_BY_KEY}).first():
+        conn.execute(settings.update().where(settings.c.key == WRITTEN_BY_KEY).values(value=value))
+    else:
+        conn.execute(settings.insert().values(key=WRITTEN_BY_KEY, value=value))
+
+
+def _refuse_unknown_revision(db: Database, script, current: str | None) -> None:
+    """A database at a revision this program's migrations do not know was migrated by a newer
+    Kursdesk: refuse, naming the version to update to."""
+    if current is None:
+        return
+    from alembic.util import CommandError
+
+    try:
+        known = script.get_revision(current) is not None
+    except CommandError:
+        known = False
+    if not known:
+        with db.engine.connect() as conn:
+            raise SchemaTooNew(str(_written_by(conn).get("version", "")))
+
+
+@contextmanager
+def _migration_lock(db: Database) -> Iterator[None]:
+    """On a server, one client migrates at a time: the others wait here, then find the schema
+    current. (SQLite's own write lock does the same for a file.)"""
+    if db.is_sqlite:
+        yield
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+
+
 def upgrade(db: Database, revision: str = "head", *, cfg=None) -> None:
     """Bring the schema to `revision`, taking a backup first when the database holds data.
 
     Alembic's batch mode recreates tables (copy, drop, rename); with foreign keys on, dropping
     a parent table cascades into its children. So migrations run with foreign keys off, and
     `PRAGMA foreign_key_check` must come back empty before the transaction commits.
+
+    On PostgreSQL the whole of it runs under an advisory lock (a second client waits, then finds
+    the schema current), and the copy before migrating is `kursdesk backup`'s (app/backup.py).
     """
     if revision == "head" and cfg is None and _stamped_revision(db) == HEAD:
         return  # up to date: the common case at every start, without importing Alembic
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     cfg = cfg or alembic_config()
-    current = current_revision(db)
-    target = revision
-    if target == "head":
-        from alembic.script import ScriptDirectory
-
-        target = ScriptDirectory.from_config(cfg).get_current_head()
-    if current == target:
-        return
-    has_tables = bool(inspect(db.engine).get_table_names())
-    if has_tables:
-        db.backup(f"before-migration-{target}")
-    with db.engine.connect() as conn:
-        if db.is_sqlite:
-            # on the driver's connection, outside any transaction, or SQLite ignores it
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        cfg.attributes["connection"] = conn
-        try:
-            with conn.begin():
-                command.upgrade(cfg, revision)
-                if db.is_sqlite:
-                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if bad:
-                        raise MigrationError(f"foreign key check failed after migration: {len(bad)} rows")
-        finally:
+    script = ScriptDirectory.from_config(cfg)
+    with _migration_lock(db):
+        current = current_revision(db)
+        _refuse_unknown_revision(db, script, current)
+        target = script.get_current_head() if revision == "head" else revision
+        if current == target:
+            return
+        has_tables = bool(inspect(db.engine).get_table_names())
+        if has_tables:
+            _backup_before_migration(db, target)
+        with db.engine.connect() as conn:
             if db.is_sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                # on the driver's connection, outside any transaction, or SQLite ignores it
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            cfg.attributes["connection"] = conn
+            try:
+                with conn.begin():
+                    command.upgrade(cfg, revision)
+                    if db.is_sqlite:
+                        bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if bad:
+                            raise MigrationError(f"foreign key check failed after migration: {len(bad)} rows")
+                    if "settings" in inspect(conn).get_table_names():
+                        _note_written_by(conn, target)
+            finally:
+                if db.is_sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     log.info("database migrated to %s", target)
 
 
-def open_database(path_or_url: str | Path | None = None) -> Database:
-    return Database(path_or_url or config.default_db_path())
+def _backup_before_migration(db: Database, target: str) -> None:
+    """The copy before migrating: a failure stops the migration (never a silent one without)."""
+    if db.is_sqlite:
+        path = db.backup(f"before-migration-{target}")
+    else:
+        from app.backup import backup_before_migration
+
+        path = backup_before_migration(db, target)
+    if path is not None:
+        db.notices.append(_("A copy of the database before the update to schema {revision} is in {path}.").format(revision=target, path=path))
+
+
+def open_database(path_or_url: str | Path | URL | None = None) -> Database:
+    """The database named (a file, a server's URL), else the server saved in the connection
+    settings, else this computer's own file."""
+    return Database(path_or_url or config.server_url() or config.default_db_path())
 
 
 def copy_database_file(src: Path, dst: Path) -> None:

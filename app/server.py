@@ -183,7 +183,7 @@ class ConnectionProblem:
     message: str
 
 
-def connection_problem(exc: BaseException, url: URL) -> ConnectionProblem | None:
+def connection_problem(exc: BaseException, url: URL | None) -> ConnectionProblem | None:
     """A connection failure as one line for the user, or None when `exc` is not one. psycopg
     gives SQLSTATE codes for what the server said, and only a message for what the network did."""
     orig = getattr(exc, "orig", exc)
@@ -194,7 +194,7 @@ def connection_problem(exc: BaseException, url: URL) -> ConnectionProblem | None
     if not isinstance(orig, psycopg.Error):
         return None
     sqlstate = getattr(orig, "sqlstate", None) or ""
-    where = display_name(url)
+    where = display_name(url) if url is not None else _("the database server")
     text = str(orig).lower()
     if sqlstate in ("28P01", "28000") or "password authentication failed" in text or "no password supplied" in text:
         return ConnectionProblem("password", _("The server {server} refused the user name or password: check them in the connection settings.").format(server=where))

@@ -1,0 +1,71 @@
+"""The command line's part of working with a database server: `kursdesk backup`, the password
+prompt when nothing else supplies one, and one line for each way a server can fail."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import sys
+from pathlib import Path
+
+from app import config, server
+from app.i18n import _
+
+
+def add_parser(sub, common) -> None:
+    bk = sub.add_parser("backup", parents=[common], help="a copy of the whole database (SQLite file, pg_dump or bundle)")
+    bk.add_argument("--out", metavar="FILE", type=Path, required=True)
+
+
+def cmd_backup(args, open_db) -> int:
+    from app.backup import backup
+
+    db = open_db(args)
+    result = backup(db, args.out)
+    kinds = {
+        "sqlite": _("a copy of the database file"),
+        "pg_dump": _("a pg_dump archive (restore with pg_restore)"),
+        "bundle": _("a JSON bundle (pg_dump is not installed; restore with kursdesk import --json)"),
+    }
+    print(_("Backup written to {path}: {kind}.").format(path=result.path, kind=kinds[result.kind]))
+    return 0
+
+
+def database_argument(value):
+    """--db as the database to open: a server URL without any password gets one from a prompt
+    when nothing else supplies it (credential store, PGPASSWORD, ~/.pgpass) and a terminal is
+    there to ask; kept in the credential store when there is one, else for this run only."""
+    if value is None:
+        value = config.server_url() or None
+    if not server.is_server_url(value):
+        return value
+    url = server.keep_password_from_url(str(value))
+    if not server.needs_password_prompt(url) or not sys.stdin or not sys.stdin.isatty():
+        return url
+    password = getpass.getpass(_("Password for {user} on {server}: ").format(user=url.username or "", server=server.display_name(url)))
+    if server.has_credential_store():
+        server.store_password(url, password)
+        print("kursdesk: " + _("The password is kept in this computer's credential store."), file=sys.stderr)
+        return url
+    print("kursdesk: " + _("To be asked no more: set PGPASSWORD, or write the password into ~/.pgpass (as for psql)."), file=sys.stderr)
+    return url.set(password=password)
+
+
+_TOO_LONG = re.compile(r"character varying\((\d+)\)")
+
+
+def error_line(exc: BaseException) -> str | None:
+    """One line for a database server's failure in the middle of a command, or None."""
+    from sqlalchemy.exc import DataError
+
+    from app.db import server_error
+
+    problem = server_error(exc, None)
+    if problem is not None:
+        return str(problem)
+    if isinstance(exc, DataError):
+        match = _TOO_LONG.search(str(exc.orig))
+        if match:
+            return _("A value is longer than its field allows (at most {n} characters). Nothing was changed.").format(n=match.group(1))
+        return _("The database refused a value that does not fit its field. Nothing was changed.")
+    return None
