@@ -131,8 +131,8 @@ def keep_password_from_url(value: str) -> URL:
     is one; else it is used for this run only), the URL without it is returned."""
     url = sqlalchemy_url(value)
     if url.password is not None and has_credential_store():
-        store_password(url.set(password=None), str(url.password))
-        return url.set(password=None)
+        store_password(url._replace(password=None), str(url.password))
+        return url._replace(password=None)
     return url
 
 
@@ -179,7 +179,7 @@ def require_driver() -> None:
 
 @dataclass(frozen=True)
 class ConnectionProblem:
-    kind: str  # password, unreachable, no_database, dropped, other
+    kind: str  # password, unreachable, no_database, permission, dropped
     message: str
 
 
@@ -198,6 +198,8 @@ def connection_problem(exc: BaseException, url: URL | None) -> ConnectionProblem
     text = str(orig).lower()
     if sqlstate in ("28P01", "28000") or "password authentication failed" in text or "no password supplied" in text:
         return ConnectionProblem("password", _("The server {server} refused the user name or password: check them in the connection settings.").format(server=where))
+    if sqlstate == "42501":
+        return ConnectionProblem("permission", _("The server {server} does not let this user read or change Kursdesk's tables: ask its administrator for the rights.").format(server=where))
     if sqlstate == "3D000" or ("database" in text and "does not exist" in text):
         return ConnectionProblem("no_database", _("The server {server} has no such database: check the database name in the connection settings.").format(server=where))
     if sqlstate.startswith("57P") or sqlstate.startswith("08") or "terminat" in text or "server closed the connection" in text or "consuming input failed" in text:
