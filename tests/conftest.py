@@ -166,6 +166,12 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
+def pg_or_none(request):
+    """The test server on the PostgreSQL back end, None on SQLite."""
+    return request.getfixturevalue("pg_server") if ON_POSTGRESQL else None
+
+
+@pytest.fixture
 def db(database_url):
     from app.db import Database
 
