@@ -49,6 +49,8 @@ def sqlalchemy_url(value: str) -> URL:
         raise UserError(_("Kursdesk works with a database file or a PostgreSQL server, not {kind}.").format(kind=backend))
     query = dict(url.query)
     user = query.pop("user", None)
+    if isinstance(user, tuple):  # ?user=a&user=b: libpq takes the last
+        user = user[-1]
     if user and not url.username:
         url = url.set(username=user)
     return url.set(drivername=f"postgresql+{DRIVER}", query=query)
@@ -102,7 +104,8 @@ def stored_password(url: URL) -> str | None:
     if store is None:
         return None
     try:
-        return store.get_password(KEYRING_SERVICE, credential_key(url))
+        password = store.get_password(KEYRING_SERVICE, credential_key(url))
+        return None if password is None else str(password)
     except Exception:  # noqa: BLE001 - a locked or broken store: as if nothing were stored
         log.info("the credential store could not be read")
         return None

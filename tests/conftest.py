@@ -15,6 +15,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from keyring.backend import KeyringBackend
 
 from app import i18n
 
@@ -66,6 +67,50 @@ def kursdesk_home(tmp_path, monkeypatch):
     i18n.set_language("sv")
     yield home
     i18n.set_language("sv")
+
+
+# --- the credential store: never the operating system's in a test ------------------------------
+
+class MemoryKeyring(KeyringBackend):
+    """An in-memory credential store (keyring.set_keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self):
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.items.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring():
+    import keyring
+
+    before = keyring.get_keyring()
+    store = MemoryKeyring()
+    keyring.set_keyring(store)
+    yield store
+    keyring.set_keyring(before)
+
+
+@pytest.fixture
+def no_keyring():
+    """Headless Linux: only keyring.backends.fail."""
+    import keyring
+    from keyring.backends import fail
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

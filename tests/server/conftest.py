@@ -1,52 +1,10 @@
-"""An in-memory credential store for every test here (keyring.set_keyring): the real one is the
-operating system's, which a test must never touch."""
+"""The server tests' roles: one that logs in with a password (from .ci/pg-cluster)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from keyring.backend import KeyringBackend
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring():
-    import keyring
-
-    before = keyring.get_keyring()
-    store = MemoryKeyring()
-    keyring.set_keyring(store)
-    yield store
-    keyring.set_keyring(before)
-
-
-@pytest.fixture
-def no_keyring():
-    """Headless Linux: only keyring.backends.fail."""
-    import keyring
-    from keyring.backends import fail
-
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(before)
 
 
 @pytest.fixture

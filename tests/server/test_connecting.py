@@ -82,9 +82,15 @@ def test_an_unreachable_server_and_a_missing_database_are_one_line_each(pg_datab
     assert "kursdesk_no_such_database" in _one_line(capsys)
 
 
-def test_after_the_server_dropped_the_connection_the_next_call_works(db):
-    if db.is_sqlite:
-        pytest.fail("runs on the PostgreSQL back end")
+def test_after_the_server_dropped_the_connection_the_next_call_works(pg_database_url):
+    db = Database(pg_database_url)
+    try:
+        _next_call_after_a_drop(db)
+    finally:
+        db.dispose()
+
+
+def _next_call_after_a_drop(db):
     create_company(db, CompanyData("Verkstad AB", "5560000001"))
     with db.read() as s:
         pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()

@@ -11,8 +11,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from app import config
 from app.services.connection import connection_settings
-from tests.server.conftest import MemoryKeyring  # noqa: F401 - the fixtures below
-from tests.server.conftest import memory_keyring, no_keyring  # noqa: F401
 from ui.server_dialog import ServerDialog, ask_to_fix_connection
 
 
