@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app import config
 from app.services.connection import connection_settings
+from tests.ui.pages import settle
 from ui.server_dialog import ServerDialog, ask_to_fix_connection
 
 
@@ -105,3 +106,28 @@ def test_at_start_a_server_problem_offers_the_connection_settings(qtbot, monkeyp
     assert ask_to_fix_connection(None, problem) is False
     assert shown["text"] == "The server db/k refused the user name or password."
     assert "Anslutningsinställningar…" in shown["buttons"]
+
+
+@pytest.mark.postgresql_only
+def test_on_a_server_the_window_names_host_and_database_only(qtbot, pg_database_url, memory_keyring):
+    from app.db import Database
+    from app.server import sqlalchemy_url
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+
+    url = sqlalchemy_url(pg_database_url)
+    db = Database(url._replace(password="hemligt-i-url").render_as_string(hide_password=False))
+    try:
+        window = MainWindow(AppContext(db=db))
+        qtbot.addWidget(window)
+        window.show()
+        for page in window.pages.values():  # the pages' loads, on the server, end before it closes
+            if hasattr(page, "loading"):
+                settle(qtbot, page, timeout=20_000)
+        expected = f"Databas: {url.host}:{url.port}/{url.database}" if url.port != 5432 else f"Databas: {url.host}/{url.database}"
+        assert window.db_label.text() == expected
+        texts = [w.text() for w in window.findChildren(QLabel) if w.text()]
+        assert not [t for t in texts if "hemligt-i-url" in t or f"{url.username}@" in t]
+        MainWindow.current = None
+    finally:
+        db.dispose()
