@@ -212,6 +212,8 @@ class Database:
     """One database: an engine, a session factory and the single write path."""
 
     def __init__(self, path_or_url: str | Path | URL, *, migrate: bool = True):
+        if path_or_url is None:  # (a server's Database has no .path) never a file named "None"
+            raise TypeError("Database() needs a path or URL")
         server_url = None
         if isinstance(path_or_url, URL) or server.is_server_url(path_or_url):
             # a password given in the URL goes to the credential store; the URL kept has none
