@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,16 @@ class ConnectionProblem:
     message: str
 
 
+def _server_of(orig) -> str:
+    """host/database of the connection a psycopg error came from, or "" (a name for the user)."""
+    pgconn = getattr(orig, "pgconn", None)
+    try:
+        host, database = pgconn.host.decode(), pgconn.db.decode()
+    except Exception:  # noqa: BLE001 - no connection, or one already gone
+        return ""
+    return f"{host}/{database}" if host and database else ""
+
+
 def connection_problem(exc: BaseException, url: URL | None) -> ConnectionProblem | None:
     """A connection failure as one line for the user, or None when `exc` is not one. psycopg
     gives SQLSTATE codes for what the server said, and only a message for what the network did."""
@@ -197,7 +208,8 @@ def connection_problem(exc: BaseException, url: URL | None) -> ConnectionProblem
     if not isinstance(orig, psycopg.Error):
         return None
     sqlstate = getattr(orig, "sqlstate", None) or ""
-    where = display_name(url) if url is not None else _("the database server")
+    known = display_name(url) if url is not None else _server_of(orig)
+    where = known or _("the database server")
     text = str(orig).lower()
     if sqlstate in ("28P01", "28000") or "password authentication failed" in text or "no password supplied" in text:
         return ConnectionProblem("password", _("The server {server} refused the user name or password: check them in the connection settings.").format(server=where))
@@ -205,11 +217,31 @@ def connection_problem(exc: BaseException, url: URL | None) -> ConnectionProblem
         return ConnectionProblem("permission", _("The server {server} does not let this user read or change Kursdesk's tables: ask its administrator for the rights.").format(server=where))
     if sqlstate == "3D000" or ("database" in text and "does not exist" in text):
         return ConnectionProblem("no_database", _("The server {server} has no such database: check the database name in the connection settings.").format(server=where))
-    if sqlstate.startswith("57P") or sqlstate.startswith("08") or "terminat" in text or "server closed the connection" in text or "consuming input failed" in text:
-        if getattr(exc, "connection_invalidated", False) or sqlstate.startswith("57P") or "terminat" in text or "closed" in text:
-            return ConnectionProblem("dropped", _("The connection to the server {server} was lost: try again. Nothing was changed.").format(server=where))
-    if isinstance(orig, psycopg.OperationalError):
+    if sqlstate.startswith(("57P01", "57P02", "08")) or "terminat" in text or "server closed the connection" in text:
+        if not known:
+            return ConnectionProblem("dropped", _("The connection to the database server was lost: try again. Nothing was changed."))
+        return ConnectionProblem("dropped", _("The connection to the server {server} was lost: try again. Nothing was changed.").format(server=where))
+    if isinstance(orig, psycopg.OperationalError) and not sqlstate:  # no answer from a server at all
         return ConnectionProblem("unreachable", _("The server {server} cannot be reached: check the host and port in the connection settings and the network.").format(server=where))
+    return None
+
+
+_TOO_LONG = re.compile(r"character varying\((\d+)\)")
+
+
+def failure_message(exc: BaseException) -> str | None:
+    """One line for a server's failure in the middle of the work (the command line's last
+    resort and the window's error dialog), or None when `exc` is not one."""
+    from sqlalchemy.exc import DataError
+
+    problem = connection_problem(exc, None)
+    if problem is not None:
+        return problem.message
+    if isinstance(exc, DataError):
+        match = _TOO_LONG.search(str(exc.orig))
+        if match:
+            return _("A value is longer than its field allows (at most {n} characters). Nothing was changed.").format(n=match.group(1))
+        return _("The database refused a value that does not fit its field. Nothing was changed.")
     return None
 
 

@@ -4,7 +4,6 @@ prompt when nothing else supplies one, and one line for each way a server can fa
 from __future__ import annotations
 
 import getpass
-import re
 import sys
 from pathlib import Path
 
@@ -51,21 +50,6 @@ def database_argument(value):
     return url.set(password=password)
 
 
-_TOO_LONG = re.compile(r"character varying\((\d+)\)")
-
-
 def error_line(exc: BaseException) -> str | None:
     """One line for a database server's failure in the middle of a command, or None."""
-    from sqlalchemy.exc import DataError
-
-    from app.db import server_error
-
-    problem = server_error(exc, None)
-    if problem is not None:
-        return str(problem)
-    if isinstance(exc, DataError):
-        match = _TOO_LONG.search(str(exc.orig))
-        if match:
-            return _("A value is longer than its field allows (at most {n} characters). Nothing was changed.").format(n=match.group(1))
-        return _("The database refused a value that does not fit its field. Nothing was changed.")
-    return None
+    return server.failure_message(exc)

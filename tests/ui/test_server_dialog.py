@@ -131,3 +131,22 @@ def test_on_a_server_the_window_names_host_and_database_only(qtbot, pg_database_
         MainWindow.current = None
     finally:
         db.dispose()
+
+
+def test_a_server_failure_during_work_is_a_warning_saying_what_to_do(monkeypatch):
+    import psycopg
+    from sqlalchemy.exc import DataError, OperationalError
+
+    from ui.tasks import show_error
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append("critical: " + text))
+    dropped = OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
+    show_error(None, dropped)
+    too_long = DataError("INSERT", {}, psycopg.errors.StringDataRightTruncation("value too long for type character varying(50)"))
+    show_error(None, too_long)
+    assert shown == [
+        "Anslutningen till databasservern bröts: försök igen. Ingenting ändrades.",
+        "Ett värde är längre än fältet tillåter (högst 50 tecken). Ingenting ändrades.",
+    ]
