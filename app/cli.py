@@ -572,9 +572,9 @@ def _environment_line(exc: BaseException) -> str | None:
         from app.interchange.files import environment_message
 
         return environment_message(exc, exc.filename or _("the file"))
-    from app.server_cli import error_line
+    from app.server import failure_message
 
-    line = error_line(exc)  # a database server's: unreachable, refused, dropped, a value too long
+    line = failure_message(exc)  # a database server's: unreachable, refused, dropped, a value too long
     if line is not None:
         return line
     orig = getattr(exc, "orig", None)

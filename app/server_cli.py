@@ -1,5 +1,5 @@
-"""The command line's part of working with a database server: `kursdesk backup`, the password
-prompt when nothing else supplies one, and one line for each way a server can fail."""
+"""The command line's part of working with a database server: `kursdesk backup` and the password
+prompt when nothing else supplies one (a server's failures as one line: app/server.failure_message)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,3 @@ def database_argument(value):
     print("kursdesk: " + _("To be asked no more: set PGPASSWORD, or write the password into ~/.pgpass (as for psql)."), file=sys.stderr)
     return url.set(password=password)
 
-
-def error_line(exc: BaseException) -> str | None:
-    """One line for a database server's failure in the middle of a command, or None."""
-    return server.failure_message(exc)
