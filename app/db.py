@@ -633,8 +633,8 @@ class ForeignKeyViolation(RuntimeError):
 # the program version that last migrated a database, in the (local, unsynced) settings table:
 # an older program reads it to say which version to update to
 WRITTEN_BY_KEY = "schema.written_by"
-# pg_advisory_lock's key for migrations (any constant of Kursdesk's own: "KDMIGRAT" as a number)
-MIGRATION_LOCK = 0x4B444D4947524154 - 2**63
+# pg_advisory_lock's key for migrations: "KDMIGRAT" as a 64-bit number (other locks take other keys)
+MIGRATION_LOCK = 0x4B444D4947524154
 
 
 class SchemaTooNew(UserError):

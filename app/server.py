@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "Kursdesk"
 DRIVER = "psycopg"  # psycopg 3, the driver Kursdesk carries
-SERVER_SCHEMES = ("postgresql", "postgres")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 DEFAULT_PORT = 5432
 
