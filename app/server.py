@@ -189,6 +189,8 @@ class ConnectionProblem:
 def _server_of(orig) -> str:
     """host/database of the connection a psycopg error came from, or "" (a name for the user)."""
     pgconn = getattr(orig, "pgconn", None)
+    if pgconn is None:
+        return ""
     try:
         host, database = pgconn.host.decode(), pgconn.db.decode()
     except Exception:  # noqa: BLE001 - no connection, or one already gone
