@@ -23,7 +23,7 @@ BACKEND = os.environ.get("KURSDESK_TEST_BACKEND", "sqlite").lower()
 PG_URL = os.environ.get("KURSDESK_TEST_PG_URL", "")
 ON_POSTGRESQL = BACKEND in ("postgresql", "postgres", "pg")
 
-_deselected_sqlite_only: list[str] = []
+_deselected: dict[str, list[str]] = {}  # reason -> test ids, listed at the end
 
 
 def pytest_configure(config):
@@ -33,17 +33,26 @@ def pytest_configure(config):
         raise pytest.UsageError("KURSDESK_TEST_BACKEND=postgresql needs KURSDESK_TEST_PG_URL (a role that may CREATE DATABASE)")
 
 
+def _why_deselected(item) -> str | None:
+    if ON_POSTGRESQL and item.get_closest_marker("sqlite_only"):
+        return "SQLite only"
+    if not PG_URL and item.get_closest_marker("postgresql_only"):
+        return "PostgreSQL only (no KURSDESK_TEST_PG_URL)"
+    if not os.environ.get("KURSDESK_TEST_PG_PASSWORD_URL") and "password_role_url" in item.fixturenames:
+        return "a role with a password (no KURSDESK_TEST_PG_PASSWORD_URL; .ci/pg-cluster makes one)"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     for item in items:
-        if ON_POSTGRESQL and item.get_closest_marker("sqlite_only"):
-            drop.append(item)
-        elif not PG_URL and item.get_closest_marker("postgresql_only"):
-            drop.append(item)
-        else:
+        why = _why_deselected(item)
+        if why is None:
             keep.append(item)
+        else:
+            drop.append(item)
+            _deselected.setdefault(why, []).append(item.nodeid)
     if drop:
-        _deselected_sqlite_only.extend(item.nodeid for item in drop)
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
@@ -53,10 +62,9 @@ def pytest_report_header(config):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _deselected_sqlite_only:
-        why = "SQLite only" if ON_POSTGRESQL else "PostgreSQL only (no KURSDESK_TEST_PG_URL)"
-        terminalreporter.section(f"deselected: {why} ({len(_deselected_sqlite_only)})")
-        for nodeid in _deselected_sqlite_only:
+    for why, nodeids in _deselected.items():
+        terminalreporter.section(f"deselected: {why} ({len(nodeids)})")
+        for nodeid in nodeids:
             terminalreporter.write_line(nodeid)
 
 
