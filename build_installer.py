@@ -67,6 +67,24 @@ HIDDEN_IMPORTS = (
     "alembic.ddl.sqlite",
     "sqlalchemy.dialects.sqlite",
     "sqlalchemy.sql.default_comparator",
+    # a PostgreSQL server (app/server.py): SQLAlchemy loads its dialect and psycopg 3 by URL, and
+    # psycopg its compiled implementation (psycopg_binary, with libpq) by name
+    "sqlalchemy.dialects.postgresql",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "alembic.ddl.postgresql",
+    "psycopg",
+    "psycopg_binary",
+    "psycopg_binary.pq",
+    "psycopg_binary._psycopg",
+    # the operating system's credential store: keyring finds its backends through entry points
+    "keyring.backends",
+    "keyring.backends.Windows",
+    "keyring.backends.macOS",
+    "keyring.backends.SecretService",
+    "keyring.backends.kwallet",
+    "keyring.backends.libsecret",
+    "keyring.backends.chainer",
+    "keyring.backends.fail",
 )
 
 # Loaded as files by Alembic (not as modules), or developer tools: never bundled as modules.

@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gdpr_parser(sub, common)  # kursdesk gdpr extract|erase|purge|log
 
+    from app.server_cli import add_parser as add_backup_parser
+
+    add_backup_parser(sub, common)  # kursdesk backup --out FILE
+
     syn = sub.add_parser("sync", parents=[common], help="sync through the shared folder")
     syn.add_argument("--folder", required=True, type=Path)
     syn.add_argument("--key", type=Path)
@@ -127,8 +131,12 @@ def _open(args):
     from app.services.settings import get_settings
     from app.sync.capture import open_app_database
 
-    db = open_app_database(args.db)
+    from app.server_cli import database_argument
+
+    db = open_app_database(database_argument(args.db))
     _OPENED.append(db)
+    for notice in db.notices:  # a copy taken before a migration: where it is
+        print(f"kursdesk: {notice}", file=sys.stderr)
     if not args.lang:
         set_language(get_settings(db).language)
     return db
@@ -478,6 +486,12 @@ def cmd_gdpr(args) -> int:
     return run(args, _open)
 
 
+def cmd_backup(args) -> int:
+    from app.server_cli import cmd_backup as run
+
+    return run(args, _open)
+
+
 HANDLERS = {
     name: _closing(handler)
     for name, handler in {
@@ -494,6 +508,7 @@ HANDLERS = {
         "month": cmd_month,
         "sync": cmd_sync,
         "gdpr": cmd_gdpr,
+        "backup": cmd_backup,
     }.items()
 }
 
@@ -561,6 +576,12 @@ def _environment_line(exc: BaseException) -> str | None:
 
     if is_unique_violation(exc):  # a constraint refused what another client saved at the same moment
         return _("Another Kursdesk window or job saved a record with the same identity at the same moment; nothing was saved. Check the list and try again.")
+
+    from app.server import failure_message
+
+    line = failure_message(exc)  # a database server's: unreachable, refused, dropped, a value too long
+    if line is not None:
+        return line
     orig = getattr(exc, "orig", None)
     text = str(orig).lower() if orig is not None else ""
     if "database or disk is full" in text or getattr(orig, "sqlite_errorcode", None) == 13:

@@ -89,3 +89,47 @@ def version() -> str:
     from app import __version__
 
     return __version__
+
+
+# --- the database server (Settings > Database server; no password: that is in the credential store)
+
+SERVER_FILE = "server.json"
+SERVER_FIELDS = ("host", "port", "database", "user", "sslmode")
+
+
+def server_settings() -> dict[str, str]:
+    """The connection dialog's fields as saved; empty when Kursdesk works on its own file."""
+    import json
+
+    path = config_dir() / SERVER_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: str(data.get(k, "") or "") for k in SERVER_FIELDS}
+
+
+def save_server_settings(values: dict[str, str] | None) -> None:
+    """Save the connection dialog's fields (None: back to the local database file)."""
+    import json
+
+    from app.interchange.files import atomic_file
+
+    path = config_dir() / SERVER_FILE
+    if not values:
+        path.unlink(missing_ok=True)
+        return
+    with atomic_file(path, "config") as tmp:
+        tmp.write_text(json.dumps({k: str(values.get(k, "") or "") for k in SERVER_FIELDS}, indent=1), encoding="utf-8")
+
+
+def server_url() -> str:
+    """The saved server as a postgresql:// URL, or "" when none is saved."""
+    values = server_settings()
+    if not values.get("host") and not values.get("database"):
+        return ""
+    from app.server import connection_settings_url
+
+    return connection_settings_url(values["host"], values["port"], values["database"], values["user"], values["sslmode"])

@@ -15,6 +15,7 @@ open; and a new opener waits while a restore runs.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -27,12 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import column as sa_column, create_engine, event, inspect, table as sa_table, text
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import config
+from app import config, server
 from app.changes import ChangeFeed, ChangeSet, track
 from app.errors import UserError
 from app.i18n import _
@@ -188,15 +189,45 @@ def clean_leftovers(folders: list[Path], *, alone: bool) -> int:
 
 
 def make_url(path_or_url: str | Path) -> str:
+    """The SQLAlchemy URL of a database file or a server's URL (the driver chosen for the user,
+    no password: see app/server.py)."""
     value = str(path_or_url)
+    if server.is_server_url(value):
+        return server.sqlalchemy_url(value).render_as_string(hide_password=True)
     return value if "://" in value else f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+class ServerUnavailable(UserError):
+    """Connecting to the database server failed; `kind` says how (app/server.py)."""
+
+    def __init__(self, problem: server.ConnectionProblem) -> None:
+        super().__init__(problem.message)
+        self.kind = problem.kind
+
+
+def server_error(exc: BaseException, url) -> ServerUnavailable | None:
+    """`exc` as a ServerUnavailable when it is a failure to reach or log in to the server."""
+    problem = server.connection_problem(exc, url)
+    return ServerUnavailable(problem) if problem is not None else None
 
 
 class Database:
     """One database: an engine, a session factory and the single write path."""
 
-    def __init__(self, path_or_url: str | Path, *, migrate: bool = True):
-        self.url = make_url(path_or_url)
+    def __init__(self, path_or_url: str | Path | URL, *, migrate: bool = True):
+        if path_or_url is None:  # (a server's Database has no .path) never a file named "None"
+            raise TypeError("Database() needs a path or URL")
+        server_url = None
+        if isinstance(path_or_url, URL) or server.is_server_url(path_or_url):
+            # a password given in the URL goes to the credential store; the URL kept has none
+            server_url = path_or_url if isinstance(path_or_url, URL) else server.keep_password_from_url(str(path_or_url))
+            server_url = server.sqlalchemy_url(server_url.render_as_string(hide_password=False))
+            server.require_driver()
+            self.url = server_url.render_as_string(hide_password=True)
+        else:
+            self.url = make_url(path_or_url)
+        self.server_url = server_url
+        self.notices: list[str] = []  # what the user should hear about opening it (a copy taken)
         self.is_sqlite = self.url.startswith("sqlite")
         self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
         self._inuse: sqlite3.Connection | None = None
@@ -208,7 +239,11 @@ class Database:
                 self.path.touch(mode=0o600)
             self._start_clean()
             self._inuse = _hold_inuse(self.path)
-        self.engine: Engine = create_engine(self.url)
+        if server_url is not None:
+            # checked before use: a connection the server dropped is replaced, not handed out
+            self.engine: Engine = create_engine(server_url, pool_pre_ping=True, connect_args=server.connect_args(server_url))
+        else:
+            self.engine = create_engine(self.url)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -221,7 +256,14 @@ class Database:
         self.changes = ChangeFeed()  # what each committed write changed (app/changes.py)
         track(self)
         if migrate:
-            upgrade(self)
+            try:
+                upgrade(self)
+            except DBAPIError as exc:
+                problem = server_error(exc, server_url) if server_url is not None else None
+                if problem is None:
+                    raise
+                self.engine.dispose()
+                raise problem from None
         if self.path is not None:
             owner_only(self.path)
         from app.services.month_stamps import install as stamp_months  # the month status's change stamps
@@ -246,6 +288,14 @@ class Database:
         finally:
             if alone is not None:
                 alone.close()
+
+    @property
+    def display_name(self) -> str:
+        """The database as the status bar names it: the file's name, or the server's host and
+        database (never a user name or password)."""
+        if self.path is not None:
+            return self.path.name
+        return server.display_name(self.url)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -422,8 +472,9 @@ class Database:
     # --- backups ---------------------------------------------------------------------
 
     def backup(self, reason: str, folder: Path | None = None) -> Path | None:
-        """A consistent copy of the database file (SQLite's backup API, safe with WAL)."""
-        if not self.is_sqlite or self.path is None or not self.path.exists():
+        """A consistent copy of the database file (SQLite's backup API, safe with WAL); None on
+        a server (app/backup.py copies those)."""
+        if not self.is_sqlite or self.path is None:
             return None
         folder = private_dir(folder or config.backup_dir())
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -435,14 +486,7 @@ class Database:
         tmp = Path(tmp_name)
         owner_only(tmp)
         try:
-            src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
-            dst = sqlite3.connect(tmp)
-            try:
-                with dst:
-                    src.backup(dst)
-            finally:
-                src.close()
-                dst.close()
+            self.copy_to(tmp)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -451,6 +495,18 @@ class Database:
         _prune(folder, self.path.stem, reason)
         log.info("backup written (%s)", reason)
         return target
+
+    def copy_to(self, target: Path) -> None:
+        """SQLite: a consistent copy of the database into the (new or empty) file `target`."""
+        assert self.path is not None
+        src = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        dst = sqlite3.connect(target)
+        try:
+            with dst:
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
 
     def restore(self, backup_file: Path, check: Callable[[], None] | None = None) -> None:
         """Put a backup back in place of the live database, through SQLite's backup API in one
@@ -598,49 +654,139 @@ class ForeignKeyViolation(RuntimeError):
     """Rows loaded by bulk_load() refer to rows that are not there."""
 
 
+# the program version that last migrated a database, in the (local, unsynced) settings table:
+# an older program reads it to say which version to update to
+WRITTEN_BY_KEY = "schema.written_by"
+# pg_advisory_lock's key for migrations: "KDMIGRAT" as a 64-bit number (other locks take other keys)
+MIGRATION_LOCK = 0x4B444D4947524154
+
+
+class SchemaTooNew(UserError):
+    """The database was migrated by a newer Kursdesk than this one."""
+
+    def __init__(self, version: str) -> None:
+        if version:
+            super().__init__(_("This database was updated by a newer Kursdesk: update Kursdesk to version {version} or later. Nothing was changed.").format(version=version))
+        else:
+            super().__init__(_("This database was updated by a newer Kursdesk: update Kursdesk to the newest version. Nothing was changed."))
+        self.version = version
+
+
+def _written_by(conn) -> dict:
+    if "settings" not in inspect(conn).get_table_names():
+        return {}
+    value = conn.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": WRITTEN_BY_KEY}).scalar()
+    try:
+        data = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _note_written_by(conn, revision: str) -> None:
+    """Record which program version brought the schema to `revision` (plain SQL: no ORM model
+    of a newer or older schema is involved)."""
+    value = json.dumps({"revision": revision, "version": config.version()})
+    settings = sa_table("settings", sa_column("key"), sa_column("value"))
+    if conn.execute(text("SELECT 1 FROM settings WHERE key = :k"), {"k": WRITTEN_BY_KEY}).first():
+        conn.execute(settings.update().where(settings.c.key == WRITTEN_BY_KEY).values(value=value))
+    else:
+        conn.execute(settings.insert().values(key=WRITTEN_BY_KEY, value=value))
+
+
+def _refuse_unknown_revision(db: Database, script, current: str | None) -> None:
+    """A database at a revision this program's migrations do not know was migrated by a newer
+    Kursdesk: refuse, naming the version to update to."""
+    if current is None:
+        return
+    from alembic.util import CommandError
+
+    try:
+        known = script.get_revision(current) is not None
+    except CommandError:
+        known = False
+    if not known:
+        with db.engine.connect() as conn:
+            raise SchemaTooNew(str(_written_by(conn).get("version", "")))
+
+
+@contextmanager
+def _migration_lock(db: Database) -> Iterator[None]:
+    """On a server, one client migrates at a time: the others wait here, then find the schema
+    current. (SQLite's own write lock does the same for a file.)"""
+    if db.is_sqlite:
+        yield
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+
+
 def upgrade(db: Database, revision: str = "head", *, cfg=None) -> None:
     """Bring the schema to `revision`, taking a backup first when the database holds data.
 
     Alembic's batch mode recreates tables (copy, drop, rename); with foreign keys on, dropping
     a parent table cascades into its children. So migrations run with foreign keys off, and
     `PRAGMA foreign_key_check` must come back empty before the transaction commits.
+
+    On PostgreSQL the whole of it runs under an advisory lock (a second client waits, then finds
+    the schema current), and the copy before migrating is `kursdesk backup`'s (app/backup.py).
     """
     if revision == "head" and cfg is None and _stamped_revision(db) == HEAD:
         return  # up to date: the common case at every start, without importing Alembic
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     cfg = cfg or alembic_config()
-    current = current_revision(db)
-    target = revision
-    if target == "head":
-        from alembic.script import ScriptDirectory
-
-        target = ScriptDirectory.from_config(cfg).get_current_head()
-    if current == target:
-        return
-    has_tables = bool(inspect(db.engine).get_table_names())
-    if has_tables:
-        db.backup(f"before-migration-{target}")
-    with db.engine.connect() as conn:
-        if db.is_sqlite:
-            # on the driver's connection, outside any transaction, or SQLite ignores it
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        cfg.attributes["connection"] = conn
-        try:
-            with conn.begin():
-                command.upgrade(cfg, revision)
-                if db.is_sqlite:
-                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if bad:
-                        raise MigrationError(f"foreign key check failed after migration: {len(bad)} rows")
-        finally:
+    script = ScriptDirectory.from_config(cfg)
+    with _migration_lock(db):
+        current = current_revision(db)
+        _refuse_unknown_revision(db, script, current)
+        target = script.get_current_head() if revision == "head" else revision
+        if current == target:
+            return
+        has_tables = bool(inspect(db.engine).get_table_names())
+        if has_tables:
+            _backup_before_migration(db, target)
+        with db.engine.connect() as conn:
             if db.is_sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                # on the driver's connection, outside any transaction, or SQLite ignores it
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            cfg.attributes["connection"] = conn
+            try:
+                with conn.begin():
+                    command.upgrade(cfg, revision)
+                    if db.is_sqlite:
+                        bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if bad:
+                            raise MigrationError(f"foreign key check failed after migration: {len(bad)} rows")
+                    if "settings" in inspect(conn).get_table_names():
+                        _note_written_by(conn, target)
+            finally:
+                if db.is_sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     log.info("database migrated to %s", target)
 
 
-def open_database(path_or_url: str | Path | None = None) -> Database:
-    return Database(path_or_url or config.default_db_path())
+def _backup_before_migration(db: Database, target: str) -> None:
+    """The copy before migrating: a failure stops the migration (never a silent one without)."""
+    if db.is_sqlite:
+        path = db.backup(f"before-migration-{target}")
+    else:
+        from app.backup import backup_before_migration
+
+        path = backup_before_migration(db, target)
+    if path is not None:
+        db.notices.append(_("A copy of the database before the update to schema {revision} is in {path}.").format(revision=target, path=path))
+
+
+def open_database(path_or_url: str | Path | URL | None = None) -> Database:
+    """The database named (a file, a server's URL), else the server saved in the connection
+    settings, else this computer's own file."""
+    return Database(path_or_url or config.server_url() or config.default_db_path())
 
 
 def copy_database_file(src: Path, dst: Path) -> None:

@@ -83,7 +83,9 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
     db = None
     try:
         previews.start()
-        db = open_app_database(db_path)
+        db = _open_or_fix(db_path, smoke)
+        if db is None:
+            return 2
         if demo_if_empty:
             from app.demo import fill_demo_if_empty
 
@@ -101,6 +103,23 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
         return app.exec()
     finally:
         close_down(db, guard)
+
+
+def _open_or_fix(db_path, smoke: bool):
+    """The database; when its server cannot be used, a dialog says why and offers the connection
+    settings, and the saved ones are tried (None: the user gave up; the reason is on stderr)."""
+    from app.db import ServerUnavailable
+
+    while True:
+        try:
+            return open_app_database(db_path)
+        except ServerUnavailable as exc:
+            from ui.server_dialog import ask_to_fix_connection
+
+            if smoke or not ask_to_fix_connection(None, exc):
+                print(f"kursdesk: {exc}", file=sys.stderr)
+                return None
+            db_path = None  # the settings just saved
 
 
 def _second_start(guard) -> int:

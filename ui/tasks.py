@@ -101,8 +101,11 @@ def _thread_pool(kind: str = "read") -> QThreadPool:
 def show_error(parent: QWidget | None, exc: BaseException) -> None:
     if isinstance(exc, Cancelled):
         return
-    if isinstance(exc, UserError):
-        QMessageBox.warning(parent, "Kursdesk", str(exc))
+    from app.server import failure_message
+
+    server_line = None if isinstance(exc, UserError) else failure_message(exc)  # a server: what to do
+    if isinstance(exc, UserError) or server_line is not None:
+        QMessageBox.warning(parent, "Kursdesk", server_line or str(exc))
     else:
         QMessageBox.critical(
             parent, "Kursdesk", _("Something went wrong ({kind}). Nothing was lost; details are in the log.").format(kind=type(exc).__name__)

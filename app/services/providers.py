@@ -38,7 +38,8 @@ def _validated(s: Session, name: str, org_number: str, provider_id: str = "") ->
     org = ""
     if one_line(org_number):
         org = check.run(normalize_org_number, org_number) or ""
-    if name:
+    check_into(check, "providers", {"name": name})  # first: PostgreSQL refuses a NUL even in a query
+    if name and not check.has("name"):
         clash = s.execute(
             select(Provider.id).where(
                 alive(Provider), func.lower(Provider.name) == name.lower(), Provider.id != provider_id
@@ -46,7 +47,6 @@ def _validated(s: Session, name: str, org_number: str, provider_id: str = "") ->
         ).first()
         if clash is not None:
             check.add("name", _("There is already a provider named {name}.").format(name=name))
-    check_into(check, "providers", {"name": name})
     check.done()
     return name, org
 

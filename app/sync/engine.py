@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from app import config
 from app.db import Database
@@ -657,7 +657,7 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
                 report.restore_point = str(point[0])
             try:
                 conflicts = _apply(db, state, dev, nxt, batch, chain, point)
-            except IntegrityError as exc:
+            except (IntegrityError, DataError) as exc:
                 log.warning("sync: batch %s of %s not applied (%s)", nxt, dev, type(exc.orig).__name__)
                 _stop(pr, "stopped", _("Partner {device}, batch {seq}: the database refused it ({error}); tried again at the next sync.").format(device=dev[:8], seq=nxt, error=type(exc.orig).__name__))
                 finished.add(dev)

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.limits import check_record
@@ -190,11 +190,18 @@ class _Item:
         self.parked_at = parked_at
 
 
-def _integrity_reason(exc: IntegrityError) -> tuple[str, str]:
+# what the database refuses about a record: its constraints (IntegrityError) and, on PostgreSQL,
+# values its columns cannot hold (DataError: a text longer than VARCHAR(n), which SQLite keeps)
+REFUSED = (IntegrityError, DataError)
+
+
+def _integrity_reason(exc: IntegrityError | DataError) -> tuple[str, str]:
     """(reason code, detail) of a refused write; the detail names tables and columns only."""
     orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
     text = str(orig)
+    if isinstance(exc, DataError):
+        return "invalid", type(orig).__name__
     by_code = {"23503": "missing-reference", "23505": "unique", "23514": "check", "23502": "incomplete"}
     if code in by_code:
         return by_code[code], ""
@@ -572,18 +579,22 @@ class Merger:
             execute = self.session.execute
         try:
             with self.session.begin_nested():
+                # the SAVEPOINT now: Core statements on self.conn would not start it, and without
+                # it PostgreSQL aborts the whole transaction at the first refused row
+                self.session.connection()
                 for rows in runs.values():
                     for i in range(0, len(rows), CHUNK):
                         execute(stmt, rows[i : i + CHUNK])
             return {}
-        except IntegrityError:
+        except REFUSED:
             pass
         failed = {}
         for rid, row in group:
             try:
                 with self.session.begin_nested():
+                    self.session.connection()
                     execute(stmt, [row])
-            except IntegrityError as exc:
+            except REFUSED as exc:
                 failed[rid] = _integrity_reason(exc)
         log.warning("sync: %d records of %s refused by the database, their changes parked", len(failed), model.__tablename__)
         return failed

@@ -74,9 +74,12 @@ def open_point(db: Database, *, large: bool) -> tuple[int, bool]:
     """Take the run's restore point: a full copy when `large`, else an empty row-level point.
     Returns (point id, row_level)."""
     backup = ""
-    if large:
-        path = db.backup("before-sync")
-        backup = str(path) if path is not None else ""
+    if large and db.is_sqlite:
+        # a failure to copy stops the sync here (loud), never a point without the copy it promised
+        backup = str(db.backup("before-sync"))
+    elif large:
+        # a server's database is not put back from a copy under its other clients: row states
+        log.info("sync: a row-level restore point on the database server (no full copy)")
     with db.write() as s:
         point = SyncRestorePoint(backup=backup, own_seq=_own_seq(s), batches="[]")
         s.add(point)

@@ -62,6 +62,7 @@ def test_a_mark_reports_attendance_with_its_initiator_and_batches_merge(db, feed
     assert changes.touches(["attendance"]) and len(changes.ids("attendance")) == 2
 
 
+@pytest.mark.sqlite_only  # puts a copy of the file back
 def test_restoring_the_file_reports_everything(db, feed, tmp_path):
     backup = db.backup("test", tmp_path)
     db.restore(backup)

@@ -183,6 +183,7 @@ def test_a_protected_identity_is_listed_and_erased_like_anyone(db, month, tmp_pa
         assert s.get(Participant, pid) is None
 
 
+@pytest.mark.sqlite_only  # the file's bytes and its file copies
 def test_a_large_erasure_removes_the_backup_copies_instead_of_editing_them(db, month, monkeypatch):
     from app import config
 

@@ -67,6 +67,7 @@ def _companies(db: Database) -> int:
 
 
 @posix_only
+@pytest.mark.sqlite_only  # the database file itself
 def test_database_backups_and_marker_are_owner_only(db):
     _add_company(db, "Verkstad AB")
     backup = db.backup("manual")
@@ -90,6 +91,7 @@ def test_backup_written_before_kursdesk_made_them_private_becomes_owner_only(tmp
     assert _mode(old) == 0o600
 
 
+@pytest.mark.sqlite_only  # the database file itself
 def test_a_backup_in_progress_has_a_temporary_name_and_leaves_nothing_when_it_fails(db, monkeypatch):
     import sqlite3
 
@@ -165,6 +167,7 @@ def test_clean_leftovers_skips_missing_folders(tmp_path):
     assert clean_leftovers([tmp_path / "nope"], alone=True) == 0
 
 
+@pytest.mark.sqlite_only  # the database file itself
 def test_after_dispose_the_db_file_alone_holds_every_record(tmp_path, db):
     for i in range(50):
         _add_company(db, f"Företag {i}")

@@ -4,6 +4,7 @@ a migration recreates a parent table (the Alembic batch + foreign-key cascade tr
 import shutil
 from datetime import date, time
 
+import pytest
 from sqlalchemy import inspect
 
 from app import db as dbmod
@@ -22,6 +23,7 @@ def test_the_known_head_is_the_scripts_head():
     assert HEAD == head_revision()
 
 
+@pytest.mark.sqlite_only  # SQLite's own settings
 def test_sqlite_pragmas(db):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -62,6 +64,7 @@ def downgrade():
 '''
 
 
+@pytest.mark.sqlite_only  # SQLite's batch mode recreates tables; PostgreSQL alters them in place
 def test_migration_that_recreates_a_parent_table_keeps_every_row(tmp_path, db):
     _fill(db)
     before = table_counts(db)

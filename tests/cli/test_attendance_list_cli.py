@@ -31,7 +31,7 @@ def _text(path) -> str:
 
 def test_every_session(db, built, tmp_path, capsys):
     out = tmp_path / "lista.pdf"
-    assert main(["attendance-list", built.code, "--out", str(out), "--db", str(db.path)]) == 0
+    assert main(["attendance-list", built.code, "--out", str(out), "--db", db.url]) == 0
     text = _text(out)
     assert "2 mars 2026" in text and "9 mars 2026" in text and "Datum: 16 mars 2026" not in text
     assert "Łukasz Świątek" in text
@@ -40,7 +40,7 @@ def test_every_session(db, built, tmp_path, capsys):
 
 def test_one_session_in_english(db, built, tmp_path):
     out = tmp_path / "list.pdf"
-    code = main(["attendance-list", built.code, "--out", str(out), "--session", "2026-03-09", "--db", str(db.path),
+    code = main(["attendance-list", built.code, "--out", str(out), "--session", "2026-03-09", "--db", db.url,
                  "--lang", "en"])
     assert code == 0
     text = _text(out)
@@ -58,7 +58,7 @@ def test_one_session_in_english(db, built, tmp_path):
 )
 def test_user_errors_exit_2_with_one_line(db, built, tmp_path, capsys, args, expected):
     out = tmp_path / "x.pdf"
-    assert main(["attendance-list", *args, "--out", str(out), "--db", str(db.path)]) == 2
+    assert main(["attendance-list", *args, "--out", str(out), "--db", db.url]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err and "Traceback" not in err
     assert not out.exists()
@@ -66,7 +66,7 @@ def test_user_errors_exit_2_with_one_line(db, built, tmp_path, capsys, args, exp
 
 def test_subprocess_exit_code(db, built, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "app", "attendance-list", "NOPE", "--out", str(tmp_path / "x.pdf"), "--db", str(db.path)],
+        [sys.executable, "-m", "app", "attendance-list", "NOPE", "--out", str(tmp_path / "x.pdf"), "--db", db.url],
         capture_output=True, text=True, cwd=source_root(), timeout=60,
     )
     assert result.returncode == 2

@@ -38,7 +38,9 @@ def test_commands_and_failures_leave_no_personal_data_in_the_log(tmp_path):
     (tmp_path / "broken.db").write_text(f"{people[1]['first_name']} {people[1]['personal_number']}", encoding="utf-8")
     refused = _run(home, "--db", str(tmp_path / "broken.db"), "courses", check_rc=2)
     assert people[1]["personal_number"] not in refused.stderr
-    # an unexpected failure whose text carries personal data: a schema revision no Kursdesk knows
+    # a schema revision no Kursdesk knows, carrying personal data: "update Kursdesk" (exit 2), the
+    # revision in no message
+    import shutil
     import sqlite3
 
     foreign = sqlite3.connect(tmp_path / "foreign.db")
@@ -46,8 +48,17 @@ def test_commands_and_failures_leave_no_personal_data_in_the_log(tmp_path):
     foreign.execute("INSERT INTO alembic_version VALUES (?)", (f"{people[1]['first_name']} {people[1]['personal_number']}",))
     foreign.commit()
     foreign.close()
-    failed = _run(home, "--db", str(tmp_path / "foreign.db"), "courses", check_rc=1)
-    assert "Traceback" not in failed.stderr
+    newer = _run(home, "--db", str(tmp_path / "foreign.db"), "courses", check_rc=2)
+    assert "Kursdesk" in newer.stderr and people[1]["personal_number"] not in newer.stderr
+    # an unexpected failure whose text carries personal data: a session's date that is none
+    shutil.copyfile(db, tmp_path / "damaged.db")
+    damaged = sqlite3.connect(tmp_path / "damaged.db")
+    damaged.execute("UPDATE sessions SET date = ? WHERE rowid = (SELECT min(rowid) FROM sessions)",
+                    (f"{people[1]['first_name']} {people[1]['personal_number']}",))
+    damaged.commit()
+    damaged.close()
+    failed = _run(home, "--db", str(tmp_path / "damaged.db"), "courses", check_rc=1)
+    assert "Traceback" not in failed.stderr and people[1]["personal_number"] not in failed.stderr
 
     logs = "".join(p.read_text(encoding="utf-8") for p in (home / "log").glob("*.log*"))
     assert "unexpected" in logs  # the failure was logged

@@ -108,6 +108,13 @@ class Page(DataPage):
         layout.addWidget(note)
         self.certificates = CertificateSettingsBox(ctx)
         layout.addWidget(self.certificates)
+        server_row = QHBoxLayout()
+        self.server_button = QPushButton(_("Database server…"))
+        self.server_button.setObjectName("database_server")
+        self.server_button.clicked.connect(self.edit_server)
+        server_row.addWidget(QLabel(_("Database: {path}").format(path=ctx.db.display_name)), 1)
+        server_row.addWidget(self.server_button)
+        layout.addLayout(server_row)
 
         buttons = QHBoxLayout()
         self.save_button = QPushButton(_("Save"))
@@ -196,6 +203,11 @@ class Page(DataPage):
             hours_rounding=self.hours_rounding.currentData(),
             language=self.language.currentData(),
         )
+
+    def edit_server(self) -> None:
+        from ui.server_dialog import ServerDialog
+
+        ServerDialog(self).open()
 
     def choose_logo(self) -> None:
         from ui.folders import last_folder, remember
