@@ -348,6 +348,27 @@ def _fork(db: Database, device: str, seq: int, reason: str) -> str:
     return new
 
 
+def _diverged_at(own: list[SyncOutBatch], files: dict[int, Path], at: int) -> int:
+    """Where this laptop's stream and another laptop's under the same identity part, at `at` or
+    earlier. A foreign batch from `at` on that does not follow this laptop's batch before it shows
+    that the other laptop wrote an earlier number too (this laptop's file there was lost or
+    damaged when it wrote its own): the identity is this laptop's only up to the last batch the
+    other one's chain goes through, or up to none."""
+    chain_of = {0: "", **{b.seq: b.chain for b in own}}
+    chains = {c: q for q, c in chain_of.items()}
+    for q in sorted(q for q in files if q >= at and q - 1 in chain_of):
+        try:
+            header, _head, _blob = share.read_header(files[q].read_bytes())
+            if int(header.get("seq", 0)) != q:
+                continue  # a copied-in old batch (replay) tells nothing about the other chain
+            prev = str(header.get("prev", ""))
+        except (share.BatchError, OSError, TypeError, ValueError):
+            continue
+        if prev != chain_of[q - 1]:  # (else it follows this laptop's batch q - 1: parted at q >= at)
+            at = min(at, chains.get(prev, 0) + 1)
+    return at
+
+
 def _write_reserved(db: Database, folder: Path, key: ProgrammeKey, device: str,
                     fresh: dict[int, tuple[list[dict], bytes]]) -> tuple[list[int], int | None]:
     """Write every reserved batch of `device` that is not yet on the share (or adopt the file a
@@ -445,7 +466,8 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
         top = max((b.seq for b in own), default=0)
         if any(q > top for q in files):  # a number this laptop never reserved: someone else's file
             unwritten = [b.seq for b in own if b.written_at is None]
-            _note_fork(report, _fork(db, device, min(unwritten + [top + 1]), "foreign-file"))
+            at = _diverged_at(own, files, min(unwritten + [top + 1]))
+            _note_fork(report, _fork(db, device, at, "foreign-file"))
             continue
         _heal_own(db, key, device, files, wanted or set())
         _settle_local(db)
@@ -454,7 +476,10 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
         published.extend(written)
         if foreign_at is None:
             return published
-        _note_fork(report, _fork(db, device, foreign_at, "foreign-file"))
+        with db.read() as s:
+            own = _own_batches(s, device)
+        files = share.list_folder(folder).batches.get(device, {})
+        _note_fork(report, _fork(db, device, _diverged_at(own, files, foreign_at), "foreign-file"))
     raise UserError(_("Publishing stopped after several new identities in a row; nothing was lost. Check the shared folder and sync again."))
 
 
