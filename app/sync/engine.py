@@ -587,12 +587,15 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
     ended: set[str] = set()
     wall = wall or (lambda: int(time.time() * 1000))
     point: tuple[int, bool] | None = None  # the run's restore point (id, row-level), taken before the first batch
+    # partner -> the number up to which its own batches are taken again from their heals only: the
+    # ones applied were a copy's under the same identity (see rewind below)
+    rewound: dict[str, int] = {}
     moved = True
 
     def blocked(dev: str, pr: PartnerReport, nxt: int, message: str) -> None:
         """The stream cannot go on at `nxt`: ended (its laptop forked before it), or ask again."""
         fork = forks.get(dev)
-        if fork is not None and fork.upto_seq < nxt:
+        if fork is not None and fork.upto_seq < nxt and nxt > rewound.get(dev, 0):
             ended.add(dev)
             _stop(pr, "ended", _("Partner {device} continues as {new}; its earlier identity ends at batch {seq}.").format(device=dev[:8], new=fork.new_device[:8], seq=fork.upto_seq))
         else:
@@ -611,7 +614,9 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
             files = listing.batches[dev]
             batch: share.Batch | None = None
             problem = ""
-            if nxt not in files:
+            if nxt <= rewound.get(dev, 0):  # the file there is the copy's: only the owner's heal will do
+                problem = _("Partner {device}, batch {seq}: it does not follow the batch applied before (chain broken); rejected.").format(device=dev[:8], seq=nxt)
+            elif nxt not in files:
                 if any(sq > nxt for sq in files):
                     problem = _("Partner {device}: batch {seq} is missing from the shared folder (later batches are there).").format(device=dev[:8], seq=nxt)
                 elif heads.get(dev, 0) >= nxt:
@@ -622,6 +627,16 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
             else:
                 try:
                     batch = share.decode_batch(files[nxt].read_bytes(), key, device=dev, seq=nxt)
+                    fork = forks.get(dev)
+                    if (cur_hash and batch.header.get("prev", "") != cur_hash and fork is not None
+                            and fork.upto_seq < cur_seq and dev not in rewound):
+                        # a copy of that laptop wrote numbers after the fork point too (the original's
+                        # files there were lost), and those are what was applied: the original's
+                        # stream goes on from another chain, so take it again from the fork point
+                        rewound[dev] = cur_seq
+                        cursors[dev] = (fork.upto_seq, fork.upto_chain)
+                        moved = True
+                        continue
                     if cur_hash and batch.header.get("prev", "") != cur_hash:
                         _audit_now(db, "rejected", dev, nxt, "chain")
                         batch = None

@@ -74,3 +74,33 @@ def test_copy_that_wrote_a_lost_batch_number_again_still_gets_the_originals_batc
     assert all(r.problems() == [] for r in reports), [r.problems() for r in reports]
     assert dump(copy) == dump(a) == dump(b)
     assert [p["first_name"] for p in dump(copy)["participants"]] == ["Mira"] and len(dump(copy)["companies"]) == 1
+
+
+def test_partner_that_applied_the_copys_batch_takes_the_originals_again(lab):
+    """The copy's batch 1 is not damaged: a partner applies it, then finds the original's batch 2 does
+    not follow it. It takes that stream again from the copy's fork point and asks for the original's
+    batch 1, which the original republishes; before, the stream just ended there."""
+    a, b, _c = lab.laptops
+    sync(a, lab.share)
+    a.dispose()
+    shutil.copyfile(a.path, lab.root / "copy.db")
+    copy = Database(lab.root / "copy.db")
+    lab.laptops.append(copy)
+    own = lab.share / "devices" / state_of(a).device
+    add_participant(a, first="Mira")
+    sync(a, lab.share)
+    (own / "00000001.batch").unlink()
+    add_company(copy)
+    sync(copy, lab.share)
+    sync(b, lab.share)  # applies the copy's batch 1 as the original's
+    add_participant(a, first="Nils", pnr="199001011239")
+
+    sync(copy, lab.share)  # finds the original's batch 2 and forks before its own batch 1
+    sync(a, lab.share)
+    asking = sync(b, lab.share)
+    assert any("chain broken" in p and "asked for again" in p for p in asking.problems()), asking.problems()
+    for _round in range(3):
+        reports = [sync(db, lab.share) for db in (a, b, copy)]
+    assert all(r.problems() == [] for r in reports), [r.problems() for r in reports]
+    assert dump(copy) == dump(a) == dump(b)
+    assert sorted(p["first_name"] for p in dump(b)["participants"]) == ["Mira", "Nils"] and len(dump(b)["companies"]) == 1
