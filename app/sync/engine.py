@@ -355,7 +355,7 @@ def _diverged_at(own: list[SyncOutBatch], files: dict[int, Path], at: int) -> in
     damaged when it wrote its own): the identity is this laptop's only up to the last batch the
     other one's chain goes through, or up to none."""
     chain_of = {0: "", **{b.seq: b.chain for b in own}}
-    chains = {c: q for q, c in chain_of.items()}
+    chains = {c: q for q, c in chain_of.items() if c or q == 0}  # (batches from before reservations: no chain)
     for q in sorted(q for q in files if q >= at and q - 1 in chain_of):
         try:
             header, _head, _blob = share.read_header(files[q].read_bytes())
