@@ -349,6 +349,27 @@ def _fork(db: Database, device: str, seq: int, reason: str) -> str:
     return new
 
 
+def _diverged_at(own: list[SyncOutBatch], files: dict[int, Path], at: int) -> int:
+    """Where this laptop's stream and another laptop's under the same identity part, at `at` or
+    earlier. A foreign batch from `at` on that does not follow this laptop's batch before it shows
+    that the other laptop wrote an earlier number too (this laptop's file there was lost or
+    damaged when it wrote its own): the identity is this laptop's only up to the last batch the
+    other one's chain goes through, or up to none."""
+    chain_of = {0: "", **{b.seq: b.chain for b in own}}
+    chains = {c: q for q, c in chain_of.items() if c or q == 0}  # (batches from before reservations: no chain)
+    for q in sorted(q for q in files if q >= at and q - 1 in chain_of):
+        try:
+            header, _head, _blob = share.read_header(files[q].read_bytes())
+            if int(header.get("seq", 0)) != q:
+                continue  # a copied-in old batch (replay) tells nothing about the other chain
+            prev = str(header.get("prev", ""))
+        except (share.BatchError, OSError, TypeError, ValueError):
+            continue
+        if prev != chain_of[q - 1]:  # (else it follows this laptop's batch q - 1: parted at q >= at)
+            at = min(at, chains.get(prev, 0) + 1)
+    return at
+
+
 def _write_reserved(db: Database, folder: Path, key: ProgrammeKey, device: str,
                     fresh: dict[int, tuple[list[dict], bytes]]) -> tuple[list[int], int | None]:
     """Write every reserved batch of `device` that is not yet on the share (or adopt the file a
@@ -446,7 +467,8 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
         top = max((b.seq for b in own), default=0)
         if any(q > top for q in files):  # a number this laptop never reserved: someone else's file
             unwritten = [b.seq for b in own if b.written_at is None]
-            _note_fork(report, _fork(db, device, min(unwritten + [top + 1]), "foreign-file"))
+            at = _diverged_at(own, files, min(unwritten + [top + 1]))
+            _note_fork(report, _fork(db, device, at, "foreign-file"))
             continue
         _heal_own(db, key, device, files, wanted or set())
         _settle_local(db)
@@ -455,7 +477,10 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
         published.extend(written)
         if foreign_at is None:
             return published
-        _note_fork(report, _fork(db, device, foreign_at, "foreign-file"))
+        with db.read() as s:
+            own = _own_batches(s, device)
+        files = share.list_folder(folder).batches.get(device, {})
+        _note_fork(report, _fork(db, device, _diverged_at(own, files, foreign_at), "foreign-file"))
     raise UserError(_("Publishing stopped after several new identities in a row; nothing was lost. Check the shared folder and sync again."))
 
 
@@ -563,12 +588,15 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
     ended: set[str] = set()
     wall = wall or (lambda: int(time.time() * 1000))
     point: tuple[int, bool] | None = None  # the run's restore point (id, row-level), taken before the first batch
+    # partner -> the number up to which its own batches are taken again from their heals only: the
+    # ones applied were a copy's under the same identity (see rewind below)
+    rewound: dict[str, int] = {}
     moved = True
 
     def blocked(dev: str, pr: PartnerReport, nxt: int, message: str) -> None:
         """The stream cannot go on at `nxt`: ended (its laptop forked before it), or ask again."""
         fork = forks.get(dev)
-        if fork is not None and fork.upto_seq < nxt:
+        if fork is not None and fork.upto_seq < nxt and nxt > rewound.get(dev, 0):
             ended.add(dev)
             _stop(pr, "ended", _("Partner {device} continues as {new}; its earlier identity ends at batch {seq}.").format(device=dev[:8], new=fork.new_device[:8], seq=fork.upto_seq))
         else:
@@ -587,7 +615,9 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
             files = listing.batches[dev]
             batch: share.Batch | None = None
             problem = ""
-            if nxt not in files:
+            if nxt <= rewound.get(dev, 0):  # the file there is the copy's: only the owner's heal will do
+                problem = _("Partner {device}, batch {seq}: it does not follow the batch applied before (chain broken); rejected.").format(device=dev[:8], seq=nxt)
+            elif nxt not in files:
                 if any(sq > nxt for sq in files):
                     problem = _("Partner {device}: batch {seq} is missing from the shared folder (later batches are there).").format(device=dev[:8], seq=nxt)
                 elif heads.get(dev, 0) >= nxt:
@@ -598,6 +628,16 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
             else:
                 try:
                     batch = share.decode_batch(files[nxt].read_bytes(), key, device=dev, seq=nxt)
+                    fork = forks.get(dev)
+                    if (cur_hash and batch.header.get("prev", "") != cur_hash and fork is not None
+                            and fork.upto_seq < cur_seq and dev not in rewound):
+                        # a copy of that laptop wrote numbers after the fork point too (the original's
+                        # files there were lost), and those are what was applied: the original's
+                        # stream goes on from another chain, so take it again from the fork point
+                        rewound[dev] = cur_seq
+                        cursors[dev] = (fork.upto_seq, fork.upto_chain)
+                        moved = True
+                        continue
                     if cur_hash and batch.header.get("prev", "") != cur_hash:
                         _audit_now(db, "rejected", dev, nxt, "chain")
                         batch = None
