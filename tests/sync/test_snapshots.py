@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Participant, SyncChange
+from app.models import Participant, Setting, SyncChange
 from app.sync import folder as share
 from app.sync import snapshot, sync
 from app.sync.capture import state_of
@@ -501,8 +501,29 @@ def test_a_snapshot_with_a_damaged_byte_is_refused_before_anything_is_written(la
     assert not audit_events(d, "snapshot-loaded") and report.all_in and dump(d) == dump(a)  # from the batches
 
 
-def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
-    """The process dies (no clean-up) after every row of the snapshot was copied, before the commit."""
+KILLS = {
+    # the rows copied by INSERT ... SELECT (a laptop that is not empty, or of another schema)
+    "insert": """
+        snapshot._empty = lambda db: False
+        fill = snapshot._fill_from_image
+        def fill_and_die(*args):
+            fill(*args)
+            os._exit(9)
+        snapshot._fill_from_image = fill_and_die
+    """,
+    # the whole database put in place by the backup API, stopped after its first pages
+    "copy": """
+        from app.sync import snapshot_db
+        snapshot_db.BACKUP_PAGES = 2
+        snapshot_db.HOOKS["backup_progress"] = lambda status, remaining, total: os._exit(9)
+    """,
+}
+
+
+@pytest.mark.parametrize("path", sorted(KILLS))
+def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab, path):
+    """The process dies (no clean-up) after every row of the snapshot was copied, before the commit;
+    or after the backup API wrote the first pages of the whole database."""
     import os
     import subprocess
     import sys
@@ -514,16 +535,15 @@ def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
     request(a)
     sync(a, lab.share)
     d = fresh_db(lab.root / "laptop3.db")
+    with d.write() as s:
+        state_of(d).ensure(s.connection())
+        device = state_of(d).device
     d.dispose()
     script = textwrap.dedent(f"""
         import os
         from app.db import Database
         from app.sync import snapshot, sync
-        fill = snapshot._fill_from_image
-        def fill_and_die(*args):
-            fill(*args)
-            os._exit(9)
-        snapshot._fill_from_image = fill_and_die
+        {textwrap.dedent(KILLS[path]).strip().replace(chr(10), chr(10) + " " * 8)}
         sync(Database({str(d.path)!r}), {str(lab.share)!r})
     """)
     root = Path(__file__).resolve().parents[2]
@@ -535,8 +555,12 @@ def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
     d = Database(d.path)
     lab.laptops.append(d)
     assert all(rows == [] for rows in dump(d).values()) and not audit_events(d, "snapshot-loaded")
+    with d.read() as s:
+        assert s.get(Setting, "device_id").value == device  # its identity is the one it had
     report = sync(d, lab.share)
     assert report.all_in and dump(d) == dump(a) and len(audit_events(d, "snapshot-loaded")) == 1
+    with d.read() as s:
+        assert s.get(Setting, "device_id").value == device
 
 
 def _format1_snapshot(db, key, n: int) -> bytes:
@@ -582,7 +606,7 @@ def test_a_snapshot_of_the_older_format_on_the_share_still_serves_a_new_laptop(l
     assert batches(lab, a) == []  # nobody else known: a new laptop needs the snapshot
     key = read_key_file(lab.key)
     ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
-    assert snapshot.read_snapshot_header(path, key)["format"] == 2
+    assert snapshot.read_snapshot_header(path, key)["format"] == snapshot.FORMAT
     (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(_format1_snapshot(a, key, n + 1))
     path.unlink()
     d = fresh_db(lab.root / "laptop3.db")
