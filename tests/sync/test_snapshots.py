@@ -418,11 +418,16 @@ def test_a_snapshot_loads_every_value_exactly_as_the_writer_stores_it(lab, monke
     request(a)
     sync(a, lab.share)
     sync(b, lab.share)  # SQLite copies the rows from the attached image
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    monkeypatch.setattr(snapshot, "_empty", lambda db: False)
+    sync(d, lab.share)  # SQLite copies the rows by INSERT ... SELECT (a laptop that is not empty)
     monkeypatch.setattr(type(c), "attach_image", lambda *args, **kw: None)
     sync(c, lab.share)  # the path for any database: read in Python, inserted through SQLAlchemy
-    assert len(audit_events(b, "snapshot-loaded")) == len(audit_events(c, "snapshot-loaded")) == 1
-    assert raw_rows(a) == raw_rows(b) == raw_rows(c)
-    assert dump(a) == dump(b) == dump(c)
+    (whole,), (copied,), (generic,) = (audit_events(x, "snapshot-loaded") for x in (b, d, c))
+    assert "whole database" in whole.detail and "records with clocks" in copied.detail and " records," in generic.detail
+    assert raw_rows(a) == raw_rows(b) == raw_rows(c) == raw_rows(d)
+    assert dump(a) == dump(b) == dump(c) == dump(d)
 
 
 def edited_image(image: bytes, sql: str) -> bytes:
@@ -644,3 +649,96 @@ def test_a_table_the_snapshot_does_not_hold_is_empty_and_an_unknown_column_is_re
         assert report.all_in and dump(d) == dump(a)
         assert bool(audit_events(d, "snapshot-loaded")) == loads, report.warnings
         assert loads or any("damaged snapshot" in w for w in report.warnings)
+
+
+def test_an_empty_laptop_takes_the_whole_database_keeping_its_own_identity_and_settings(lab):
+    """Format 3: the writer's tables and indexes ready-made, none of the writer's own data in them
+    (not even in free pages); the joiner keeps its device id and settings and stays in WAL mode."""
+    import sqlite3
+
+    from app.sync.capture import FIELDS
+
+    a = lab.laptops[0]
+    add_participant(a, company_id=add_company(a))
+    with a.write() as s:
+        s.add(Setting(key="probe", value="WRITER-LOCAL-4711"))
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((_n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    image = snapshot.read_snapshot_image(path, key, header)
+    assert header["format"] == 3 and b"WRITER-LOCAL-4711" not in image
+    con = sqlite3.connect(":memory:")
+    con.deserialize(image)
+    assert con.execute("PRAGMA freelist_count").fetchone() == (0,)
+    for table in ("settings", "sync_changes", "sync_out_batches", "sync_audit", "sync_peers", "gdpr_audit"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    writer = sqlite3.connect(a.path)
+    assert indexes == {r[0] for r in writer.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    local = [c.key for c in Participant.__table__.columns if c.key not in FIELDS["participants"] and c.key != "updated_at"]
+    for col in local:  # the columns a laptop keeps to itself are empty
+        assert con.execute(f"SELECT count(*) FROM participants WHERE {col} IS NOT NULL").fetchone() == (0,)
+    con.close()
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    with d.write() as s:
+        s.add(Setting(key="probe", value="JOINER-LOCAL"))
+        state_of(d).ensure(s.connection())
+    device = state_of(d).device
+    report = sync(d, lab.share)
+    assert report.all_in and dump(d) == dump(a) and raw_rows(d) == raw_rows(a)
+    (loaded,) = audit_events(d, "snapshot-loaded")
+    assert "whole database" in loaded.detail
+    with d.read() as s:
+        assert s.get(Setting, "device_id").value == device and s.get(Setting, "probe").value == "JOINER-LOCAL"
+    con = sqlite3.connect(d.path)
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+    add_participant(d, first="Ny", pnr="199001011239", email="ny@example.se")  # and it goes on syncing
+    sync(d, lab.share)
+    sync(a, lab.share)
+    assert dump(a) == dump(d) and len(dump(a)["participants"]) == 2
+
+
+def test_a_laptop_with_records_of_its_own_copies_the_rows_of_a_whole_database_snapshot(lab):
+    a, b, _c = lab.laptops
+    sync(b, lab.share)
+    pid = add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    mine = add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")  # not published yet
+    report = sync(b, lab.share)
+    (loaded,) = audit_events(b, "snapshot-loaded")
+    assert report.all_in and "records with clocks" in loaded.detail and "1 own changes kept" in loaded.detail
+    sync(a, lab.share)
+    assert dump(a) == dump(b) and {p["id"] for p in dump(a)["participants"]} == {pid, mine}
+
+
+def test_a_snapshot_of_the_format_a_laptop_on_another_database_writes_serves_a_new_laptop(lab, monkeypatch):
+    """A writer on PostgreSQL (any database but SQLite) writes format 2: the synced fields only."""
+    a = lab.laptops[0]
+    pid = add_participant(a, company_id=add_company(a))
+    real = snapshot._read_state
+
+    def as_elsewhere(db, device):
+        monkeypatch.setattr(db, "is_sqlite", False)
+        try:
+            return real(db, device)
+        finally:
+            monkeypatch.setattr(db, "is_sqlite", True)
+
+    monkeypatch.setattr(snapshot, "_read_state", as_elsewhere)
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((_n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    assert snapshot.read_snapshot_header(path, key)["format"] == 2
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    (loaded,) = audit_events(d, "snapshot-loaded")
+    assert report.all_in and dump(d) == dump(a) and "records with clocks" in loaded.detail
+    assert [p["id"] for p in dump(d)["participants"]] == [pid]
