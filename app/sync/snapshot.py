@@ -24,10 +24,14 @@ batches are gone and it starts again from a snapshot, keeping and publishing its
 
 File: KURSDESK-SYNC-SNAPSHOT line, header JSON line (UUIDs, numbers, hashes), a seal line (AES-GCM
 tag over the two lines above, so the header can be trusted without decrypting the body), then
-nonce + AES-GCM(zlib(body)) with the three lines as associated data. The body (header "format" 2)
-is an SQLite database image of the synced tables (_state_image), which the joiner attaches and
-copies with INSERT ... SELECT; a format-1 body (JSON lines of rows, read by SQLite's json_each) is
-still loaded when an older snapshot is the one that serves.
+nonce + AES-GCM(zlib(body)) with the three lines as associated data. The body is checked
+against the header's hash before anything is written. A laptop on SQLite writes format 3: a whole
+SQLite database of its schema, tables and indexes, holding the synced state only
+(app/sync/snapshot_db.py); an empty laptop at the same schema puts it in place through SQLite's
+backup API, any other copies its rows with INSERT ... SELECT. Elsewhere (PostgreSQL) a laptop writes
+format 2, an SQLite image of the synced fields (_state_image), which the joiner attaches and copies;
+a joiner on another database reads either in Python. Format-1 bodies (JSON lines of rows, read by
+SQLite's json_each) still load when an older snapshot is the one that serves.
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ def whole_image(raw: sqlite3.Connection) -> bytes:
         if kind != "table":
             execute(_in(SCHEMA, sql))
     execute(f"PRAGMA {SCHEMA}.user_version={execute('PRAGMA main.user_version')[0][0]}")
-    raw.commit() if raw.in_transaction else None
+    if raw.in_transaction:  # the image's pages are complete once committed
+        raw.commit()
     return raw.serialize(name=SCHEMA)
 
 
