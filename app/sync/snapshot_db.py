@@ -143,8 +143,18 @@ def put_in_place(db, con: sqlite3.Connection, finish, busy_timeout_ms: int) -> N
         finish(s)
         s.commit()
     db.engine.dispose()  # pooled connections open again on the new content
-    dst = sqlite3.connect(db.path, timeout=busy_timeout_ms / 1000)
+    dst = sqlite3.connect(db.path, timeout=0, isolation_level=None)
+    mode = "wal"
     try:
+        try:  # alone on it: a rollback journal, so the pages go into the file once (not WAL, then checkpoint)
+            mode = dst.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        except sqlite3.OperationalError:  # another connection has it open: through the WAL
+            pass
+        dst.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         con.backup(dst, pages=BACKUP_PAGES, progress=HOOKS.get("backup_progress"))
     finally:
-        dst.close()
+        try:
+            if mode != "wal":
+                dst.execute("PRAGMA journal_mode=WAL")  # as every connection of the app sets it anyway
+        finally:
+            dst.close()

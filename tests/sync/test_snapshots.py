@@ -516,11 +516,11 @@ KILLS = {
             os._exit(9)
         snapshot._fill_from_image = fill_and_die
     """,
-    # the whole database put in place by the backup API, stopped after its first pages
+    # the whole database put in place by the backup API, stopped half-way through its pages
     "copy": """
         from app.sync import snapshot_db
         snapshot_db.BACKUP_PAGES = 2
-        snapshot_db.HOOKS["backup_progress"] = lambda status, remaining, total: os._exit(9)
+        snapshot_db.HOOKS["backup_progress"] = lambda status, remaining, total: remaining <= total // 2 and os._exit(9)
     """,
 }
 
