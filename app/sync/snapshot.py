@@ -595,12 +595,16 @@ def _put_whole_in_place(db, snap: SnapshotFile, held: list[bytes]) -> bool:
 
     con = snapshot_db.open_image(held[0])
     try:
-        snapshot_db.attach_laptop(con, db.path)
-        if not snapshot_db.same_schema(con, "main", snapshot_db.HERE):
-            return False
-        size = len(held.pop())
-        if snapshot_db.refers_to_missing(con):
+        try:
+            snapshot_db.attach_laptop(con, db.path)
+            if not snapshot_db.same_schema(con, "main", snapshot_db.HERE):
+                return False
+            missing = snapshot_db.refers_to_missing(con)
+        except sqlite3.DatabaseError:  # sound bytes (the hash matched) but not a database this app wrote
+            raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+        if missing:
             raise SnapshotError(_("damaged snapshot (records refer to records it does not hold)"))
+        size = len(held.pop())
         state = state_of(db)
 
         def finish(s):

@@ -742,3 +742,27 @@ def test_a_snapshot_of_the_format_a_laptop_on_another_database_writes_serves_a_n
     (loaded,) = audit_events(d, "snapshot-loaded")
     assert report.all_in and dump(d) == dump(a) and "records with clocks" in loaded.detail
     assert [p["id"] for p in dump(d)["participants"]] == [pid]
+
+
+def test_a_whole_database_snapshot_cut_short_by_its_writer_is_refused_and_the_batches_serve(lab):
+    """Its hash matches (the writer's defect, not damage on the way): SQLite finds it malformed."""
+    import hashlib
+
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    image = snapshot.read_snapshot_image(path, key, header)
+    image = image[: len(image) // 8192 * 4096]  # the first half of its pages
+    header.update(n=n + 1, body=hashlib.sha256(image).hexdigest())
+    path.unlink()
+    (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(snapshot.encode_snapshot(header, [zlib.compress(image)], key))
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert any("damaged snapshot" in w for w in report.warnings), report.warnings
+    assert report.all_in and dump(d) == dump(a) and not audit_events(d, "snapshot-loaded")
