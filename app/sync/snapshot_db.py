@@ -1,13 +1,15 @@
 """Format-3 snapshot bodies: the writer's whole database schema (every table and index) holding
 only the synced state, so that an empty laptop at the same schema takes it as it is.
 
-    whole_image(conn, s)       the image, written inside the caller's read transaction (SQLite)
+    whole_image(raw)           the image, written inside the caller's read transaction (SQLite)
+    open_image(image), attach_laptop(con, path)   the joiner's side: the image in memory, the
+                               laptop's database attached to it
     same_schema(con, a, b)     whether two attached databases have the same tables, columns, keys
                                and indexes (their CREATE text may differ in order)
-    put_in_place(db, image, finish)   the image, with this laptop's local state copied in and
-                               `finish(session)` run on it, written over the laptop's database in
-                               one step of SQLite's backup API (atomic: a killed copy leaves the
-                               laptop as it was)
+    put_in_place(db, con, finish, timeout)   the image, with this laptop's own tables copied in
+                               and `finish(session)` run on it, written over the laptop's database
+                               in one step of SQLite's backup API (atomic: a killed copy leaves
+                               the laptop as it was)
 
 Why: building the B-trees of 600,000 marks on the joining laptop (30 indexes, the copies, the
 foreign-key check, the commit of 400 MB) took most of a 15 s join; a ready-made database is put
@@ -129,7 +131,7 @@ def put_in_place(db, con: sqlite3.Connection, finish, busy_timeout_ms: int) -> N
     """Copy the laptop's own tables (attached as HERE) into the image `con`, run `finish(session)`
     on the image through SQLAlchemy, and write the image over the laptop's database in one
     backup (its write lock held for the whole copy; nothing of it is visible before the end)."""
-    tables = [name for kind, name, _sql in _objects(lambda q, p=(): con.execute(q, p).fetchall(), HERE)
+    tables = [name for kind, name, _sql in _objects(lambda sql: con.execute(sql).fetchall(), HERE)
               if kind == "table" and name not in FILLED]
     con.execute("BEGIN")
     for name in tables:
