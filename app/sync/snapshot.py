@@ -24,10 +24,14 @@ batches are gone and it starts again from a snapshot, keeping and publishing its
 
 File: KURSDESK-SYNC-SNAPSHOT line, header JSON line (UUIDs, numbers, hashes), a seal line (AES-GCM
 tag over the two lines above, so the header can be trusted without decrypting the body), then
-nonce + AES-GCM(zlib(body)) with the three lines as associated data. The body (header "format" 2)
-is an SQLite database image of the synced tables (_state_image), which the joiner attaches and
-copies with INSERT ... SELECT; a format-1 body (JSON lines of rows, read by SQLite's json_each) is
-still loaded when an older snapshot is the one that serves.
+nonce + AES-GCM(zlib(body)) with the three lines as associated data. The body is checked
+against the header's hash before anything is written. A laptop on SQLite writes format 3: a whole
+SQLite database of its schema, tables and indexes, holding the synced state only
+(app/sync/snapshot_db.py); an empty laptop at the same schema puts it in place through SQLite's
+backup API, any other copies its rows with INSERT ... SELECT. Elsewhere (PostgreSQL) a laptop writes
+format 2, an SQLite image of the synced fields (_state_image), which the joiner attaches and copies;
+a joiner on another database reads either in Python. Format-1 bodies (JSON lines of rows, read by
+SQLite's json_each) still load when an older snapshot is the one that serves.
 """
 
 from __future__ import annotations
@@ -63,14 +67,17 @@ from app.models import (
     utcnow,
 )
 from app.sync import folder as share
+from app.sync import snapshot_db
 from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, LOCAL_ONLY_FIELDS, _insert_many, decode, state_of
 from app.sync.crypto import InvalidTag, ProgrammeKey
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"KURSDESK-SYNC-SNAPSHOT\n"
-# 2: the body is an SQLite database image (_state_image); 1 (still read): JSON lines of rows
-FORMAT = 2
+# 3: the body is a whole SQLite database of the writer's schema holding the synced state
+# (app/sync/snapshot_db.py), written by a laptop on SQLite; 2: an SQLite image of the synced tables'
+# fields only (_state_image), written on any other database; 1 (still read): JSON lines of rows
+FORMAT = 3
 OTHER = "kursdesk_other"  # the image's table of aliases, parked changes and forks (JSON rows)
 ROWS_PER_LINE = 5000
 REQUESTED = "sync_snapshot_due"  # "1": the next round writes a snapshot (request_snapshot; branch gdpr tests it)
@@ -378,6 +385,29 @@ def _state_image(s) -> bytes:
         img.close()
 
 
+def _read_state(db, device: str) -> tuple[dict | None, str, bytes, int]:
+    """(covers, hlc, image, format) read in one transaction, so that the state and what it covers
+    agree. On SQLite the image is the whole database (format 3), elsewhere the synced fields (2)."""
+    if not db.is_sqlite:
+        with db.read() as s:
+            covers = _covers(s, device)
+            return (covers, _get(s, "sync_hlc"), _state_image(s) if covers is not None else b"", 2)
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute(f"ATTACH ':memory:' AS {snapshot_db.SCHEMA}")
+        try:
+            with db.Session(bind=conn) as s:
+                covers = _covers(s, device)
+                if covers is None:
+                    return None, "", b"", FORMAT
+                hlc = _get(s, "sync_hlc")
+                return covers, hlc, snapshot_db.whole_image(raw), FORMAT  # its last read, then its end
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            raw.execute(f"DETACH {snapshot_db.SCHEMA}")
+
+
 def _covers(s, device: str) -> dict[str, list] | None:
     """What this laptop's state holds: its cursors and its own written batches; None while it has
     changes not yet in a written batch (the window may be writing)."""
@@ -435,17 +465,14 @@ def maybe_write(db, folder: Path, key: ProgrammeKey, listing: share.Listing, rep
     device = state_of(db).device or ""
     if not _due(db, listing, snaps):
         return None
-    with db.read() as s:  # one read transaction: the state and what it covers agree
-        covers = _covers(s, device)
-        if covers is None:
-            return None
-        hlc = _get(s, "sync_hlc")
-        image = _state_image(s)
+    covers, hlc, image, fmt = _read_state(db, device)
+    if covers is None:
+        return None
     own_dir = Path(folder) / "snapshots" / device
     present = sorted(int(m.group(1)) for p in (own_dir.iterdir() if own_dir.is_dir() else []) if (m := share.SNAP_RE.match(p.name)))
     with db.read() as s:  # a number is never used twice, even after its file was removed
         n = max(present + [int(_get(s, LAST_NUMBER) or 0)]) + 1
-    header = {"format": FORMAT, "schema": share.SCHEMA_VERSION, "device": device, "n": n,
+    header = {"format": fmt, "schema": share.SCHEMA_VERSION, "device": device, "n": n,
               "key_id": key.key_id, "covers": covers, "hlc_max": hlc, "body": hashlib.sha256(image).hexdigest(),
               "app": config.version(), "created": now().isoformat(timespec="seconds")}
     data = encode_snapshot(header, [zlib.compress(image, 1)], key)
@@ -532,8 +559,11 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
     from app.sync.engine import baseline
 
     baseline(db)  # records from before change capture become changes first, so they are kept
-    if int(snap.header.get("format", 1)) >= 2:
+    fmt = int(snap.header.get("format", 1))
+    if fmt >= 2:
         held = [read_snapshot_image(snap.path, key, snap.header)]  # handed over: freed once SQLite holds a copy
+        if fmt >= 3 and db.is_sqlite and _empty(db) and _put_whole_in_place(db, snap, held):
+            return
         fill = lambda conn, s, stamp: _fill_from_image(db, conn, s, held.pop(), stamp)  # noqa: E731
     else:  # an older snapshot still on a share
         body = read_snapshot_body(snap.path, key, snap.header)
@@ -549,15 +579,57 @@ def load(db, key: ProgrammeKey, snap: SnapshotFile) -> None:
         raise SnapshotError(_("damaged snapshot (records refer to records it does not hold)")) from None
 
 
-def _replace(db, state, snap: SnapshotFile, fill) -> None:
-    from app.sync.merge import Merger
+def _empty(db) -> bool:
+    """No synced record, clock, change or batch: nothing of this laptop's needs merging into a
+    snapshot, so its whole database can be put in place."""
+    with db.read() as s:
+        return all(s.scalar(select(m.__table__.c[next(iter(m.__table__.primary_key.columns)).key]).limit(1)) is None
+                   for m in (*SYNCED_MODELS, SyncClock, SyncAlias, SyncParked, SyncChange, SyncOutBatch))
 
+
+def _put_whole_in_place(db, snap: SnapshotFile, held: list[bytes]) -> bool:
+    """A format-3 image written over an empty laptop's database, with the laptop's own tables
+    (device id, settings, audit) copied into it first: one step of SQLite's backup API. False
+    (nothing done, the image still in `held`) when the two schemas differ."""
+    from app.db import BUSY_TIMEOUT_MS, DatabaseBusy
+
+    con = snapshot_db.open_image(held[0])
+    try:
+        try:
+            snapshot_db.attach_laptop(con, db.path)
+            if not snapshot_db.same_schema(con, "main", snapshot_db.HERE):
+                return False
+            missing = snapshot_db.refers_to_missing(con)
+        except sqlite3.DatabaseError:  # sound bytes (the hash matched) but not a database this app wrote
+            raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
+        if missing:
+            raise SnapshotError(_("damaged snapshot (records refer to records it does not hold)"))
+        size = len(held.pop())
+        state = state_of(db)
+
+        def finish(s):
+            conn = s.connection()
+            state.ensure(conn)
+            _finish(s, conn, state, snap, f"whole database put in place, {size} bytes", [])
+
+        with db._write_lock:
+            try:
+                snapshot_db.put_in_place(db, con, finish, BUSY_TIMEOUT_MS)
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise DatabaseBusy() from None
+                raise
+        return True
+    finally:
+        con.close()
+
+
+def _replace(db, state, snap: SnapshotFile, fill) -> None:
     covers = snap.covers
     with db.bulk_load() as s:
         s.info[APPLYING] = True
         conn = s.connection()
         state.ensure(conn)
-        mine = _mine(s)
         uncovered = [b.id for b in s.scalars(select(SyncOutBatch)) if b.seq > covers.get(b.device_id, (0, ""))[0]]
         own = s.execute(select(SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc,
                                SyncChange.fields, SyncChange.base)
@@ -578,32 +650,57 @@ def _replace(db, state, snap: SnapshotFile, fill) -> None:
         for ix in indexes:
             ix.create(conn)
         _restore_local_only(s, keep)
-        for dev in set(covers) | {p.device_id for p in s.scalars(select(SyncPeer))}:
-            if dev in mine:
-                continue
-            peer = s.get(SyncPeer, dev) or SyncPeer(device_id=dev)
-            peer.seq, peer.hash = covers.get(dev, (0, ""))
-            peer.status, peer.want, peer.updated_at = "", "[]", utcnow()
-            s.add(peer)
-        s.flush()
-        if own_lines:  # as the partners apply them from this laptop's batches
-            merger = Merger(s, state)
-            merger.apply(own_lines, device=state.device or "", seq=0)
-        state.clock.observe(snap.header.get("hlc_max", ""))
-        state.persist(conn)
-        verified = _json(s, VERIFIED, [])  # read whole just now
-        _set(s, VERIFIED, json.dumps((verified + [_verified_id(snap)])[-20:]))
-        s.add(SyncAudit(event="snapshot-loaded", device_id=snap.device, seq=snap.n,
-                        detail=f"{detail}, {len(own_lines)} own changes kept"))
+        _finish(s, conn, state, snap, detail, own_lines)
 
 
-def _image_columns(execute, schema: str, table: str) -> list[str]:
-    """The image's columns of a table, each one a synced field of that table here ([]: the writer
-    had no such table, as a format-1 snapshot may leave a table out)."""
-    cols = [r[1] for r in execute(f'PRAGMA {schema}.table_info("{table}")')]
-    if cols and (not set(cols) <= set(FIELDS[table]) or "id" not in cols):
+def _finish(s, conn, state, snap: SnapshotFile, detail: str, own_lines: list[dict]) -> None:
+    """After the snapshot's records are in: the cursors at what it covers, this laptop's own
+    changes applied on top, the clock, and the audit event."""
+    from app.sync.merge import Merger
+
+    covers, mine = snap.covers, _mine(s)
+    for dev in set(covers) | {p.device_id for p in s.scalars(select(SyncPeer))}:
+        if dev in mine:
+            continue
+        peer = s.get(SyncPeer, dev) or SyncPeer(device_id=dev)
+        peer.seq, peer.hash = covers.get(dev, (0, ""))
+        peer.status, peer.want, peer.updated_at = "", "[]", utcnow()
+        s.add(peer)
+    s.flush()
+    if own_lines:  # as the partners apply them from this laptop's batches
+        merger = Merger(s, state)
+        merger.apply(own_lines, device=state.device or "", seq=0)
+    state.clock.observe(snap.header.get("hlc_max", ""))
+    state.persist(conn)
+    verified = _json(s, VERIFIED, [])  # read whole just now
+    _set(s, VERIFIED, json.dumps((verified + [_verified_id(snap)])[-20:]))
+    s.add(SyncAudit(event="snapshot-loaded", device_id=snap.device, seq=snap.n,
+                    detail=f"{detail}, {len(own_lines)} own changes kept"))
+
+
+def _image_columns(execute, schema: str, table) -> list[str]:
+    """The image's columns of a table that are synced fields here ([]: the writer had no such
+    table). A column this laptop does not know refuses the snapshot: it is never dropped silently
+    (a format-3 image also holds the local-only columns, empty, and updated_at)."""
+    cols = [r[1] for r in execute(f'PRAGMA {schema}.table_info("{table.name}")')]
+    if cols and (not set(cols) <= set(table.c.keys()) or "id" not in cols):
         raise SnapshotError(_("damaged snapshot (unreadable content)"))
-    return cols
+    return [c for c in cols if c in FIELDS[table.name]]
+
+
+def _image_others(execute, schema: str):
+    """The aliases, parked changes and forks of an image, as _load_other() takes them: JSON rows of
+    OTHER (format 2) or the image's own sync tables (format 3)."""
+    tables = {r[0] for r in execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
+    if OTHER in tables:
+        return [json.loads(data) for (data,) in execute(f"SELECT data FROM {schema}.{OTHER} ORDER BY rowid")]
+    parked = [[*r[:7], datetime.fromisoformat(r[7]).isoformat()] for r in execute(
+        f"SELECT device_id, batch_seq, table_name, record_id, change, reason, detail, parked_at FROM {schema}.sync_parked ORDER BY id")]
+    return [obj for obj in (
+        {"aliases": [list(r) for r in execute(f"SELECT table_name, loser_id, survivor_id FROM {schema}.sync_aliases")]},
+        {"parked": parked},
+        {"forks": [list(r) for r in execute(f"SELECT old_device, new_device, upto_seq, upto_chain FROM {schema}.sync_forks")]},
+    ) if next(iter(obj.values()))]
 
 
 def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
@@ -623,7 +720,7 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
     try:
         for model in SYNCED_MODELS:
             t, name = model.__table__, model.__tablename__
-            cols = _image_columns(execute, schema, name)
+            cols = _image_columns(execute, schema, t)
             if not cols:
                 continue
             names = ", ".join(quote(c) for c in cols)
@@ -635,8 +732,8 @@ def _fill_from_image(db, conn, s, image: bytes, stamp: datetime) -> str:
                 conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} ({names}) SELECT {names} FROM {schema}.{quote(name)}")
         conn.exec_driver_sql(f"INSERT INTO main.sync_clocks (table_name, record_id, data) "  # in key order: appended
                              f"SELECT table_name, record_id, data FROM {schema}.sync_clocks ORDER BY table_name, record_id")
-        for (data,) in execute(f"SELECT data FROM {schema}.{OTHER} ORDER BY rowid"):
-            _load_other(conn, s, json.loads(data))
+        for obj in _image_others(execute, schema):
+            _load_other(conn, s, obj)
         clocks = execute(f"SELECT count(*) FROM {schema}.sync_clocks")[0][0]
     except (DBAPIError, ValueError, TypeError, KeyError):
         raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
@@ -655,7 +752,7 @@ def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
         records = 0
         for model in SYNCED_MODELS:
             t, name = model.__table__, model.__tablename__
-            cols = _image_columns(img.execute, "main", name)
+            cols = _image_columns(lambda q: img.execute(q).fetchall(), "main", t)
             if not cols:
                 continue
             procs = [t.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
@@ -667,11 +764,12 @@ def _fill_generic(conn, s, image: bytes, stamp: datetime) -> str:
             for i in range(0, len(rows), CHUNK):
                 conn.execute(t.insert(), rows[i : i + CHUNK])
             records += len(rows)
-        clocks = [{"table_name": a, "record_id": b, "data": c} for a, b, c in img.execute("SELECT * FROM sync_clocks")]
+        clocks = [{"table_name": a, "record_id": b, "data": c}
+                  for a, b, c in img.execute("SELECT table_name, record_id, data FROM sync_clocks")]
         for i in range(0, len(clocks), CHUNK):
             conn.execute(SyncClock.__table__.insert(), clocks[i : i + CHUNK])
-        for (data,) in img.execute(f"SELECT data FROM {OTHER} ORDER BY rowid"):
-            _load_other(conn, s, json.loads(data))
+        for obj in _image_others(lambda q: img.execute(q).fetchall(), "main"):
+            _load_other(conn, s, obj)
     except (DBAPIError, sqlite3.DatabaseError, ValueError, TypeError, KeyError):
         raise SnapshotError(_("damaged snapshot (unreadable content)")) from None
     finally:

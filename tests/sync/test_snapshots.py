@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Participant, SyncChange
+from app.models import Participant, Setting, SyncChange
 from app.sync import folder as share
 from app.sync import snapshot, sync
 from app.sync.capture import state_of
@@ -420,11 +420,16 @@ def test_a_snapshot_loads_every_value_exactly_as_the_writer_stores_it(lab, monke
     request(a)
     sync(a, lab.share)
     sync(b, lab.share)  # SQLite copies the rows from the attached image
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    monkeypatch.setattr(snapshot, "_empty", lambda db: False)
+    sync(d, lab.share)  # SQLite copies the rows by INSERT ... SELECT (a laptop that is not empty)
     monkeypatch.setattr(type(c), "attach_image", lambda *args, **kw: None)
     sync(c, lab.share)  # the path for any database: read in Python, inserted through SQLAlchemy
-    assert len(audit_events(b, "snapshot-loaded")) == len(audit_events(c, "snapshot-loaded")) == 1
-    assert raw_rows(a) == raw_rows(b) == raw_rows(c)
-    assert dump(a) == dump(b) == dump(c)
+    (whole,), (copied,), (generic,) = (audit_events(x, "snapshot-loaded") for x in (b, d, c))
+    assert "whole database" in whole.detail and "records with clocks" in copied.detail and " records," in generic.detail
+    assert raw_rows(a) == raw_rows(b) == raw_rows(c) == raw_rows(d)
+    assert dump(a) == dump(b) == dump(c) == dump(d)
 
 
 def edited_image(image: bytes, sql: str) -> bytes:
@@ -503,8 +508,29 @@ def test_a_snapshot_with_a_damaged_byte_is_refused_before_anything_is_written(la
     assert not audit_events(d, "snapshot-loaded") and report.all_in and dump(d) == dump(a)  # from the batches
 
 
-def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
-    """The process dies (no clean-up) after every row of the snapshot was copied, before the commit."""
+KILLS = {
+    # the rows copied by INSERT ... SELECT (a laptop that is not empty, or of another schema)
+    "insert": """
+        snapshot._empty = lambda db: False
+        fill = snapshot._fill_from_image
+        def fill_and_die(*args):
+            fill(*args)
+            os._exit(9)
+        snapshot._fill_from_image = fill_and_die
+    """,
+    # the whole database put in place by the backup API, stopped half-way through its pages
+    "copy": """
+        from app.sync import snapshot_db
+        snapshot_db.BACKUP_PAGES = 2
+        snapshot_db.HOOKS["backup_progress"] = lambda status, remaining, total: remaining <= total // 2 and os._exit(9)
+    """,
+}
+
+
+@pytest.mark.parametrize("path", sorted(KILLS))
+def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab, path):
+    """The process dies (no clean-up) after every row of the snapshot was copied, before the commit;
+    or after the backup API wrote the first pages of the whole database."""
     import os
     import subprocess
     import sys
@@ -516,16 +542,15 @@ def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
     request(a)
     sync(a, lab.share)
     d = fresh_db(lab.root / "laptop3.db")
+    with d.write() as s:
+        state_of(d).ensure(s.connection())
+        device = state_of(d).device
     d.dispose()
     script = textwrap.dedent(f"""
         import os
         from app.db import Database
         from app.sync import snapshot, sync
-        fill = snapshot._fill_from_image
-        def fill_and_die(*args):
-            fill(*args)
-            os._exit(9)
-        snapshot._fill_from_image = fill_and_die
+        {textwrap.dedent(KILLS[path]).strip().replace(chr(10), chr(10) + " " * 8)}
         sync(Database({str(d.path)!r}), {str(lab.share)!r})
     """)
     root = Path(__file__).resolve().parents[2]
@@ -537,8 +562,12 @@ def test_a_join_killed_half_way_leaves_no_records_and_the_next_sync_joins(lab):
     d = Database(d.path)
     lab.laptops.append(d)
     assert all(rows == [] for rows in dump(d).values()) and not audit_events(d, "snapshot-loaded")
+    with d.read() as s:
+        assert s.get(Setting, "device_id").value == device  # its identity is the one it had
     report = sync(d, lab.share)
     assert report.all_in and dump(d) == dump(a) and len(audit_events(d, "snapshot-loaded")) == 1
+    with d.read() as s:
+        assert s.get(Setting, "device_id").value == device
 
 
 def _format1_snapshot(db, key, n: int) -> bytes:
@@ -584,7 +613,7 @@ def test_a_snapshot_of_the_older_format_on_the_share_still_serves_a_new_laptop(l
     assert batches(lab, a) == []  # nobody else known: a new laptop needs the snapshot
     key = read_key_file(lab.key)
     ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
-    assert snapshot.read_snapshot_header(path, key)["format"] == 2
+    assert snapshot.read_snapshot_header(path, key)["format"] == snapshot.FORMAT
     (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(_format1_snapshot(a, key, n + 1))
     path.unlink()
     d = fresh_db(lab.root / "laptop3.db")
@@ -622,3 +651,120 @@ def test_a_table_the_snapshot_does_not_hold_is_empty_and_an_unknown_column_is_re
         assert report.all_in and dump(d) == dump(a)
         assert bool(audit_events(d, "snapshot-loaded")) == loads, report.warnings
         assert loads or any("damaged snapshot" in w for w in report.warnings)
+
+
+def test_an_empty_laptop_takes_the_whole_database_keeping_its_own_identity_and_settings(lab):
+    """Format 3: the writer's tables and indexes ready-made, none of the writer's own data in them
+    (not even in free pages); the joiner keeps its device id and settings and stays in WAL mode."""
+    import sqlite3
+
+    from app.sync.capture import FIELDS
+
+    a = lab.laptops[0]
+    add_participant(a, company_id=add_company(a))
+    with a.write() as s:
+        s.add(Setting(key="probe", value="WRITER-LOCAL-4711"))
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((_n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    image = snapshot.read_snapshot_image(path, key, header)
+    assert header["format"] == 3 and b"WRITER-LOCAL-4711" not in image
+    con = sqlite3.connect(":memory:")
+    con.deserialize(image)
+    assert con.execute("PRAGMA freelist_count").fetchone() == (0,)
+    for table in ("settings", "sync_changes", "sync_out_batches", "sync_audit", "sync_peers", "gdpr_audit"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    writer = sqlite3.connect(a.path)
+    assert indexes == {r[0] for r in writer.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    local = [c.key for c in Participant.__table__.columns if c.key not in FIELDS["participants"] and c.key != "updated_at"]
+    for col in local:  # the columns a laptop keeps to itself are empty
+        assert con.execute(f"SELECT count(*) FROM participants WHERE {col} IS NOT NULL").fetchone() == (0,)
+    con.close()
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    with d.write() as s:
+        s.add(Setting(key="probe", value="JOINER-LOCAL"))
+        state_of(d).ensure(s.connection())
+    device = state_of(d).device
+    report = sync(d, lab.share)
+    assert report.all_in and dump(d) == dump(a) and raw_rows(d) == raw_rows(a)
+    (loaded,) = audit_events(d, "snapshot-loaded")
+    assert "whole database" in loaded.detail
+    with d.read() as s:
+        assert s.get(Setting, "device_id").value == device and s.get(Setting, "probe").value == "JOINER-LOCAL"
+    con = sqlite3.connect(d.path)
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+    add_participant(d, first="Ny", pnr="199001011239", email="ny@example.se")  # and it goes on syncing
+    sync(d, lab.share)
+    sync(a, lab.share)
+    assert dump(a) == dump(d) and len(dump(a)["participants"]) == 2
+
+
+def test_a_laptop_with_records_of_its_own_copies_the_rows_of_a_whole_database_snapshot(lab):
+    a, b, _c = lab.laptops
+    sync(b, lab.share)
+    pid = add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    mine = add_participant(b, first="Maj", pnr="194402021234", email="maj@example.se")  # not published yet
+    report = sync(b, lab.share)
+    (loaded,) = audit_events(b, "snapshot-loaded")
+    assert report.all_in and "records with clocks" in loaded.detail and "1 own changes kept" in loaded.detail
+    sync(a, lab.share)
+    assert dump(a) == dump(b) and {p["id"] for p in dump(a)["participants"]} == {pid, mine}
+
+
+def test_a_snapshot_of_the_format_a_laptop_on_another_database_writes_serves_a_new_laptop(lab, monkeypatch):
+    """A writer on PostgreSQL (any database but SQLite) writes format 2: the synced fields only."""
+    a = lab.laptops[0]
+    pid = add_participant(a, company_id=add_company(a))
+    real = snapshot._read_state
+
+    def as_elsewhere(db, device):
+        monkeypatch.setattr(db, "is_sqlite", False)
+        try:
+            return real(db, device)
+        finally:
+            monkeypatch.setattr(db, "is_sqlite", True)
+
+    monkeypatch.setattr(snapshot, "_read_state", as_elsewhere)
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((_n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    assert snapshot.read_snapshot_header(path, key)["format"] == 2
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    (loaded,) = audit_events(d, "snapshot-loaded")
+    assert report.all_in and dump(d) == dump(a) and "records with clocks" in loaded.detail
+    assert [p["id"] for p in dump(d)["participants"]] == [pid]
+
+
+def test_a_whole_database_snapshot_cut_short_by_its_writer_is_refused_and_the_batches_serve(lab):
+    """Its hash matches (the writer's defect, not damage on the way): SQLite finds it malformed."""
+    import hashlib
+
+    a, b, _c = lab.laptops
+    sync(b, lab.share)  # known: a's batches stay
+    add_participant(a)
+    request(a)
+    sync(a, lab.share)
+    key = read_key_file(lab.key)
+    ((n, path),) = share.list_folder(lab.share).snapshots[state_of(a).device].items()
+    header = snapshot.read_snapshot_header(path, key)
+    image = snapshot.read_snapshot_image(path, key, header)
+    image = image[: len(image) // 8192 * 4096]  # the first half of its pages
+    header.update(n=n + 1, body=hashlib.sha256(image).hexdigest())
+    path.unlink()
+    (path.parent / snapshot.snapshot_name(n + 1)).write_bytes(snapshot.encode_snapshot(header, [zlib.compress(image)], key))
+    d = fresh_db(lab.root / "laptop3.db")
+    lab.laptops.append(d)
+    report = sync(d, lab.share)
+    assert any("damaged snapshot" in w for w in report.warnings), report.warnings
+    assert report.all_in and dump(d) == dump(a) and not audit_events(d, "snapshot-loaded")
