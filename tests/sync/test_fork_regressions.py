@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Database
+from app.sync.capture import open_app_database
 from app.sync import sync
 from app.sync.capture import state_of
 from tests.sync.conftest import add_company, add_course_with_session, add_participant, dump
@@ -57,7 +57,7 @@ def test_copy_that_wrote_a_lost_batch_number_again_still_gets_the_originals_batc
     sync(a, lab.share)
     a.dispose()
     shutil.copyfile(a.path, lab.root / "copy.db")
-    copy = Database(lab.root / "copy.db")
+    copy = open_app_database(lab.root / "copy.db")
     lab.laptops.append(copy)
     own = lab.share / "devices" / state_of(a).device
     add_participant(a, first="Mira")
@@ -84,7 +84,7 @@ def test_partner_that_applied_the_copys_batch_takes_the_originals_again(lab):
     sync(a, lab.share)
     a.dispose()
     shutil.copyfile(a.path, lab.root / "copy.db")
-    copy = Database(lab.root / "copy.db")
+    copy = open_app_database(lab.root / "copy.db")
     lab.laptops.append(copy)
     own = lab.share / "devices" / state_of(a).device
     add_participant(a, first="Mira")

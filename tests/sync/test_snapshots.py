@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.models import Participant, Setting, SyncChange
 from app.sync import folder as share
 from app.sync import snapshot, sync
-from app.sync.capture import state_of
+from app.sync.capture import LOCAL_ONLY_FIELDS, state_of
 from app.sync.crypto import read_key_file
 from app.models import utcnow
 from tests.sync.conftest import add_company, add_participant, dump, edit, fresh_db
@@ -679,9 +679,11 @@ def test_an_empty_laptop_takes_the_whole_database_keeping_its_own_identity_and_s
     indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
     writer = sqlite3.connect(a.path)
     assert indexes == {r[0] for r in writer.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
-    local = [c.key for c in Participant.__table__.columns if c.key not in FIELDS["participants"] and c.key != "updated_at"]
+    local = [c.key for c in Participant.__table__.columns if c.key not in FIELDS["participants"] and c.key not in LOCAL_ONLY_FIELDS]
     for col in local:  # the columns a laptop keeps to itself are empty
         assert con.execute(f"SELECT count(*) FROM participants WHERE {col} IS NOT NULL").fetchone() == (0,)
+    # the record's version and last writer are each laptop's own: they start again (app/concurrency.py)
+    assert con.execute("SELECT DISTINCT version, changed_by FROM participants").fetchall() == [(1, "")]
     con.close()
     d = fresh_db(lab.root / "laptop3.db")
     lab.laptops.append(d)
