@@ -341,9 +341,9 @@ def create_participant(db: Database, data: ParticipantData) -> str:
         return p.id
 
 
-def update_participant(db: Database, participant_id: str, data: ParticipantData, version: int | None = None) -> None:
+def update_participant(db: Database, participant_id: str, data: ParticipantData, version: int | None = None) -> int:
     """Save the form's values; `version` (ParticipantDetail.version): StaleEdit when a colleague
-    saved other values since."""
+    saved other values since. Returns the version now saved (the form's next save starts from it)."""
     with _net(db, data, participant_id), db.write() as s:
         values = _validated(s, data, participant_id)
         p = s.get(Participant, participant_id)
@@ -354,6 +354,7 @@ def update_participant(db: Database, participant_id: str, data: ParticipantData,
             if getattr(p, key) != value:
                 setattr(p, key, value)
         s.flush()
+        return p.version
 
 
 def delete_participant(db: Database, participant_id: str) -> None:

@@ -16,7 +16,7 @@ from ui.context import AppContext
 from ui.pages.companies import Page
 from ui.pages.courses import Page as CoursesPage
 from ui.stale_edit import StaleEditDialog
-from tests.ui.pages import load
+from tests.ui.pages import load, settle
 
 ORG = "556036-0793"
 
@@ -133,6 +133,7 @@ def test_a_participant_form_shows_a_changed_personnummer_masked(qtbot, ctx, coll
     person = create_participant(ctx.db, ParticipantData("Åsa", "Öberg", "198112189876"))
     page = _open(qtbot, ParticipantsPage, ctx)
     page.table.select_id(person)
+    settle(qtbot, page)  # the participant is read in a worker
     page.form.last_name.setText("Öberg-Lind")
     update_participant(colleague, person, ParticipantData("Åsa", "Öberg", "198507141003"))
     seen = []

@@ -455,7 +455,9 @@ class Page(DataPage):
             else:
                 if not confirm_closed_change(self, month_close.impact_of_participant(self.ctx.db, self.current_id, data)):
                     return False
-                participant_service.update_participant(self.ctx.db, self.current_id, data, self.opened_version)
+                # the detail reloads in a worker: a save before it arrives starts from this version
+                self.opened_version = participant_service.update_participant(
+                    self.ctx.db, self.current_id, data, self.opened_version)
         except StaleEdit as exc:
             return settle_stale_edit(self, exc)
         except ValidationError as exc:
