@@ -128,10 +128,9 @@ _OPENED: list = []  # the databases this command opened, disposed when it ends
 def _open(args):
     """The database named by --db (or the default); without --lang, its language setting applies.
     It is disposed when the command ends (see _closing)."""
+    from app.server_cli import database_argument
     from app.services.settings import get_settings
     from app.sync.capture import open_app_database
-
-    from app.server_cli import database_argument
 
     db = open_app_database(database_argument(args.db))
     _OPENED.append(db)
@@ -245,8 +244,8 @@ def cmd_courses(args) -> int:
 def cmd_attendance_list(args) -> int:
     from datetime import date as _date
 
-    from app.services.signin_sheets import write_signin_sheet
     from app.services.attendance import course_id_by_code, course_sessions
+    from app.services.signin_sheets import write_signin_sheet
 
     db = _open(args)
     course_id = course_id_by_code(db, args.code)

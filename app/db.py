@@ -23,21 +23,23 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
-from sqlalchemy import column as sa_column, create_engine, event, inspect, table as sa_table, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import config, server
 from app.changes import ChangeFeed, ChangeSet, track
+from app.concurrency import LOCK_TIMEOUT, WRITE_LOCK_KEY
 from app.errors import UserError
 from app.i18n import _
-from app.concurrency import LOCK_TIMEOUT, WRITE_LOCK_KEY
 from app.migrations import HEAD
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,11 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any, Callable
+from functools import cache
+from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text
 
@@ -152,7 +153,7 @@ def check_value(table: str, field: str, value: Any, *, raw: bool = False) -> str
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def value_checker(table: str, field: str, raw: bool = False) -> Callable[[Any], str | None]:
     """check_value(table, field, ·, raw=raw) as a function made once per field: the same answers,
     fast for the common case (a bundle of 20,000 people checks millions of values)."""

@@ -8,9 +8,9 @@ Each check returns a problem line (English, for developers and the build log) or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 # What the sample PDF must contain when read back: the funding statement in Swedish and names
 # that Helvetica cannot print (an embedded DejaVu font is needed for Ł, Ş and ễ).

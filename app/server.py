@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import URL, make_url as sa_make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.engine import make_url as sa_make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.errors import UserError

@@ -18,7 +18,8 @@ import math
 import resource
 import tempfile
 import time
-from datetime import date, time as dtime
+from datetime import date
+from datetime import time as dtime
 from pathlib import Path
 
 N = 1000
@@ -36,9 +37,9 @@ def _d(a, b) -> tuple[float, float]:
 
 
 def _build(workdir: Path, name: str = "certificates-bench.db"):
-    from app.sync.capture import open_app_database
     from app.models import Attendance, Course, CourseSession, Enrollment, Participant, Provider, attendance_id, enrollment_id
     from app.services.settings import OrganisationSettings, save_settings
+    from app.sync.capture import open_app_database
 
     db = open_app_database(workdir / name)
     save_settings(db, OrganisationSettings(signatory_name="Anna Lindqvist", signatory_title="Projektledare"))

@@ -24,11 +24,11 @@ from benchmarks.bench_reports import _timed
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from sqlalchemy import func, select
 
-    from app.sync.capture import open_app_database
     from app.gdpr import erasure, retention
     from app.gdpr.extract import write_extract
     from app.gdpr.settings import GdprSettings, save_gdpr_settings
     from app.models import Attendance, Participant
+    from app.sync.capture import open_app_database
     from app.sync.merge import Merger
 
     workdir.mkdir(parents=True, exist_ok=True)

@@ -39,12 +39,12 @@ def _status(mc, db, label: str, goal: str) -> list[tuple[str, float, str, str]]:
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from sqlalchemy import select
 
-    from app.sync.capture import open_app_database
     from app.models import Attendance, CourseSession
     from app.services import month_close as mc
     from app.services.attendance import set_mark
     from app.services.control_report import control_report
     from app.services.settings import get_project_settings, save_project_settings
+    from app.sync.capture import open_app_database
 
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / "month-close.db"

@@ -66,11 +66,11 @@ def _timed(label: str, t0: float, c0: float, goal: str) -> list[tuple[str, float
 
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from app.db import Database
-    from app.sync.capture import open_app_database
-    from app.services.time_reports import write_time_reports
-    from app.interchange.participant_list import apply_import, preview_import
     from app.documents.esf_summary import write_esf_summary
+    from app.interchange.participant_list import apply_import, preview_import
     from app.services.reports import month_figures, month_hours
+    from app.services.time_reports import write_time_reports
+    from app.sync.capture import open_app_database
 
     workdir.mkdir(parents=True, exist_ok=True)
     results = []

@@ -18,7 +18,6 @@ import shutil
 import time
 from pathlib import Path
 
-
 CPU: dict[str, float] = {}  # label -> CPU seconds of the last _timed call under that label
 
 
@@ -32,8 +31,8 @@ def _timed(fn, label: str = ""):
 
 def _open(path: Path):
     """A copy of the large database; tables newer than the file (same migration revision) are added."""
-    from app.sync.capture import open_app_database
     from app.models import Base
+    from app.sync.capture import open_app_database
 
     db = open_app_database(path)
     Base.metadata.create_all(db.engine, checkfirst=True)
@@ -60,8 +59,8 @@ def _join(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     from sqlalchemy import select
 
     from app.models import Participant, SyncAudit
-    from app.sync.capture import open_app_database
     from app.sync import setup_folder, sync
+    from app.sync.capture import open_app_database
 
     os.environ.setdefault("KURSDESK_HOME", str(workdir / "home"))
     share, key = workdir / "sync-share", workdir / "sync.key"
@@ -130,9 +129,9 @@ def year_of_daily_use(workdir: Path, days: int = 365, scale: float = 0.005) -> l
 
     from sqlalchemy import select
 
-    from app.sync.capture import open_app_database
     from app.models import Attendance, Participant, utcnow
     from app.sync import setup_folder, snapshot, sync
+    from app.sync.capture import open_app_database
     from benchmarks.synthetic import generate
 
     workdir = Path(workdir) / "year"
@@ -182,8 +181,8 @@ def _capture_overhead(workdir: Path, n: int = 100_000) -> tuple[str, float, str,
     """Seconds per 100,000 rows that change capture adds to an ORM bulk insert."""
     from sqlalchemy import insert
 
-    from app.sync.capture import open_app_database
     from app.models import Company, new_id
+    from app.sync.capture import open_app_database
 
     rows = [{"id": new_id(), "name": f"Företag {i}", "org_number": ""} for i in range(n)]
     times = {}
@@ -209,13 +208,13 @@ def _capture_overhead(workdir: Path, n: int = 100_000) -> tuple[str, float, str,
 
 if __name__ == "__main__":
     import tempfile
-    from datetime import date, time as dtime
+    from datetime import date
+    from datetime import time as dtime
 
     from sqlalchemy import insert
 
-    from app.sync.capture import open_app_database
     from app.models import Attendance, Course, CourseSession, Participant, attendance_id, new_id
-    from app.sync.capture import APPLYING
+    from app.sync.capture import APPLYING, open_app_database
 
     work = Path(tempfile.mkdtemp())
     os.environ["KURSDESK_HOME"] = str(work / "home")

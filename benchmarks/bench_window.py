@@ -33,8 +33,8 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     os.environ["KURSDESK_HOME"] = str(workdir / "home")
     db_copy = workdir / "window.db"
     shutil.copyfile(large_db, db_copy)
-    from app.sync.capture import open_app_database
     from app.services.participants import list_participants
+    from app.sync.capture import open_app_database
     from ui.context import AppContext
     from ui.pages.participants import Page
 

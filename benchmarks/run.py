@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     default = HERE / "data" / ("large.db" if args.scale == 1.0 else f"large-{args.scale:g}.db")
     print(f"large database: {args.data or default} (scale {args.scale:g}) ...", flush=True)
     large, took = ensure_large_db(args.data or default, args.scale)
-    print("  generated in %.1f s" % took if took is not None else "  reused", flush=True)
+    print(f"  generated in {took:.1f} s" if took is not None else "  reused", flush=True)
 
     rows: list[tuple[str, str, str, str, str]] = []
     failed = 0

@@ -15,7 +15,6 @@ from app.sync.capture import open_app_database
 from ui import collector
 from ui.context import AppContext
 
-
 _qt_translator: QTranslator | None = None
 
 

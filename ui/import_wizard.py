@@ -94,7 +94,7 @@ class PreviewModel(QAbstractTableModel):
 
 
 class FilePage(QWizardPage):
-    def __init__(self, wizard: "ImportWizard"):
+    def __init__(self, wizard: ImportWizard):
         super().__init__()
         self.w = wizard
         self.setTitle(_("Choose the participant list"))
@@ -143,7 +143,7 @@ class FilePage(QWizardPage):
 
 
 class PreviewPage(QWizardPage):
-    def __init__(self, wizard: "ImportWizard"):
+    def __init__(self, wizard: ImportWizard):
         super().__init__()
         self.w = wizard
         self.setTitle(_("Check the rows"))
@@ -204,7 +204,7 @@ class PreviewPage(QWizardPage):
 
 
 class ConfirmPage(QWizardPage):
-    def __init__(self, wizard: "ImportWizard"):
+    def __init__(self, wizard: ImportWizard):
         super().__init__()
         self.w = wizard
         self.setTitle(_("Confirm the import"))

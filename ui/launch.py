@@ -19,7 +19,6 @@ def open_window(**options) -> int:
 
     gc.disable()
     import app.sync.capture  # noqa: F401 - SQLAlchemy, the models: see above
-
     from ui.app import run
 
     return run(**options)

@@ -61,7 +61,7 @@ class _Pages(Mapping):
     """The window's pages by key, each built (module imported, widget made) on first use, so
     that the window opens without loading every page's data and libraries."""
 
-    def __init__(self, window: "MainWindow"):
+    def __init__(self, window: MainWindow):
         self._window = window
         self._built: dict[str, QWidget] = {}
 
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
     # the window that replaced this one after a language switch
     replaced = Signal(object)
     # keeps the current window alive when a language switch rebuilds it
-    current: "MainWindow | None" = None
+    current: MainWindow | None = None
 
     def __init__(self, ctx: AppContext, stored_language: str | None = None):
         super().__init__()
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
 
     # --- language -----------------------------------------------------------------------------
 
-    def switch_language(self, lang: str) -> "MainWindow":
+    def switch_language(self, lang: str) -> MainWindow:
         """Rebuild the whole window in another language (Qt's own dialogs included)."""
         from ui.app import install_qt_translations
 

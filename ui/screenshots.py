@@ -46,9 +46,9 @@ def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1366, 768)) ->
     from PySide6.QtWidgets import QApplication
 
     from app.demo import fill_demo
-    from app.sync.capture import open_app_database
     from app.i18n import set_language
     from app.services.settings import get_settings
+    from app.sync.capture import open_app_database
     from ui.app import install_qt_translations
     from ui.context import AppContext
     from ui.main_window import MainWindow

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left, bisect_right
-from itertools import compress
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Callable, Iterable, Sequence
+from functools import lru_cache
+from itertools import compress
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,

@@ -10,8 +10,8 @@ What an undo restores reaches the pages as any write does (its ChangeSet on `ctx
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 

@@ -23,23 +23,23 @@ from pathlib import Path
 import segno
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from app.documents.common import (
+    EU_BLUE,
     FONT,
     FONT_BOLD,
     PAGE,
-    EU_BLUE,
     draw_funding_statement,
     draw_logo,
     new_canvas,
     register_fonts,
 )
 from app.i18n import N_, format_hours, format_percent, translate_in
-from app.signing.scan import pdf_keywords
 from app.i18n import format_date as _format_date
+from app.signing.scan import pdf_keywords
 
 # babel formatting is the slowest call on the page; a batch prints the same few dates and hours
 # again and again

@@ -23,8 +23,8 @@ from openpyxl.styles import Alignment, Font
 from app.db import Database
 from app.i18n import month_name, translate_in
 from app.interchange.spreadsheet import Formula, Sheet, new_workbook, save_workbook, sheet_ref
-from app.services.project_data import ORGANISATION_TYPE_LABELS
 from app.progress import Cancelled
+from app.services.project_data import ORGANISATION_TYPE_LABELS
 from app.services.reports import Month, MonthFigures, Progress, month_figures, to_month
 
 # ESF's form text, verbatim (Swedish on purpose: the workbook goes to the funder)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import getpass
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -43,7 +43,7 @@ class AuditRow:
     @property
     def local_at(self) -> datetime:
         """`at` (stored in UTC) in this computer's time zone, for showing."""
-        return self.at.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
+        return self.at.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
 
 
 def _user() -> str:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect, select
@@ -36,7 +37,7 @@ from app.db import Database
 from app.errors import UserError
 from app.gdpr import audit
 from app.i18n import _
-from app.models import Attendance, CourseSession, Erasure, ErasedRecord, Participant, Setting, SyncRestorePoint
+from app.models import Attendance, CourseSession, ErasedRecord, Erasure, Participant, Setting, SyncRestorePoint
 from app.validation import FieldError
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,15 @@ from app.gdpr.settings import get_gdpr_settings
 from app.i18n import N_, _, translate_in
 from app.interchange.files import atomic_file
 from app.models import (
-    Attendance, Certificate, Company, Course, CourseSession, Enrollment, OriginalReceived, Participant, utcnow,
+    Attendance,
+    Certificate,
+    Company,
+    Course,
+    CourseSession,
+    Enrollment,
+    OriginalReceived,
+    Participant,
+    utcnow,
 )
 from app.services.settings import get_settings
 

@@ -19,7 +19,7 @@ from app.gdpr import erasure
 from app.gdpr.settings import get_gdpr_settings
 from app.i18n import _, format_date
 from app.models import Attendance, Certificate, CourseSession, Enrollment, Participant
-from app.validation import mask_personal_number, normalize_personal_number, FieldError
+from app.validation import FieldError, mask_personal_number, normalize_personal_number
 
 
 class RetentionApplies(UserError):

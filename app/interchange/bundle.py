@@ -55,22 +55,26 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 
+from app import limits, rules
 from app.db import Database
 from app.errors import Problem, UserError, ValidationError
+from app.gdpr import audit
+from app.gdpr.erasure import REASONS as ERASURE_REASONS
+from app.gdpr.erasure import erase_applied, leave_out_erased
+from app.gdpr.erasure import totals_text as _erasure_totals
 from app.i18n import N_, _
 from app.interchange.files import atomic_file
-from app import limits
 from app.limits import BadNumber, shown
-from app import rules
 from app.models import (
     ATTENDANCE_STATUSES,
     CERTIFICATE_LANGUAGES,
@@ -81,8 +85,8 @@ from app.models import (
     Course,
     CourseSession,
     Enrollment,
-    MonthClose,
     Erasure,
+    MonthClose,
     NeedCourse,
     NeedsAnalysis,
     OriginalReceived,
@@ -94,10 +98,8 @@ from app.models import (
     project_setting_id,
     utcnow,
 )
-from app.services import project_data
-from app.gdpr import audit
-from app.gdpr.erasure import REASONS as ERASURE_REASONS, erase_applied, leave_out_erased, totals_text as _erasure_totals
 from app.progress import Progress
+from app.services import project_data
 from app.sync.capture import baseline_pending, capture_suspended
 from app.validation import (
     FieldError,
@@ -220,7 +222,7 @@ def _datetime(value: Any) -> datetime | None:
     except ValueError:
         raise _Bad(_("Must be a date and time as YYYY-MM-DDTHH:MM:SS.")) from None
     if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
     return stamp
 
 

@@ -31,11 +31,11 @@ import io
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -58,7 +58,6 @@ from app.validation import (
     normalize_personal_number,
     normalize_phone,
 )
-
 
 FIELDS = ("first_name", "last_name", "personal_number", "company", "org_number", "email", "phone", "gender")
 REQUIRED = ("first_name", "last_name", "personal_number")
@@ -520,7 +519,7 @@ class ImportPreview:
         """Rows whose personnummer is registered under another name."""
         return tuple(r for r in self.rows if r.known_as)
 
-    def accepting_known(self, accept: bool = True) -> "ImportPreview":
+    def accepting_known(self, accept: bool = True) -> ImportPreview:
         """The same preview with the rows known under another name confirmed (or not): confirmed, they
         enrol the registered person (whose record stays as it is)."""
         rows = []

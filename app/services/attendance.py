@@ -19,10 +19,10 @@ from datetime import date, datetime, time
 from sqlalchemy import and_, func, insert, select
 
 from app import rules
-from app.limits import check_record
 from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
 from app.i18n import _, sort_key
+from app.limits import check_record
 from app.models import (
     ATTENDANCE_STATUSES,
     Attendance,

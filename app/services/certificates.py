@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import and_, bindparam, func, not_, or_, select
@@ -69,13 +69,12 @@ from app.models import (
     SyncPeer,
     new_id,
 )
+from app.progress import Progress
 from app.services.certificate_settings import get_certificate_settings
 from app.services.settings import get_settings
 from app.signing import statement
 from app.signing.key import signing_key
 from app.validation import birth_date_from_personal_number, mask_personal_number
-from app.progress import Progress
-
 
 KIND_COURSE = "course"  # kursintyg: the course's minimum attendance reached
 KIND_PARTICIPATION = "participation"  # deltagarintyg: every participant with attended minutes
@@ -559,7 +558,7 @@ class IssueWarning:
 
 
 def _local_time(value: datetime) -> str:
-    return format_datetime(value.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None))
+    return format_datetime(value.replace(tzinfo=UTC).astimezone().replace(tzinfo=None))
 
 
 class Issued(list):

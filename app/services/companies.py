@@ -11,8 +11,8 @@ from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
-from app.models import Company, Course, Enrollment, Participant, utcnow
 from app.limits import check_into
+from app.models import Company, Course, Enrollment, Participant, utcnow
 from app.services import project_data
 from app.services._checks import Checker, alive, identity_net, one_line, sort_key
 from app.services.needs import NeedRow, list_needs

@@ -15,6 +15,7 @@ from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound, Problem, ValidationError
 from app.i18n import _, current_language, format_date
+from app.limits import check_into
 from app.models import (
     CERTIFICATE_LANGUAGES,
     Certificate,
@@ -27,7 +28,6 @@ from app.models import (
     utcnow,
 )
 from app.rules import session_minutes
-from app.limits import check_into
 from app.services._checks import Checker, alive, clean, identity_net, one_line
 from app.services.enrollments import promote_waitlisted
 from app.validation import check_time_range, parse_date, parse_time, percent

@@ -24,13 +24,13 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, insert, or_, select
 
@@ -38,7 +38,7 @@ from app import rules
 from app.db import Database, DatabaseBusy
 from app.device import device_id
 from app.errors import NotFound, UserError
-from app.i18n import _, current_language, translate_in, N_
+from app.i18n import N_, _, current_language, translate_in
 from app.models import (
     Attendance,
     Company,
@@ -134,7 +134,7 @@ class MonthStatus:
 
 def local_time(stamp: datetime) -> datetime:
     """A stored UTC time as this laptop's local time, to show."""
-    return stamp.replace(tzinfo=timezone.utc).astimezone()
+    return stamp.replace(tzinfo=UTC).astimezone()
 
 
 def scb_due(month: Month) -> date:

@@ -23,8 +23,9 @@ so anything not understood counts as "*".
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable, cast
+from typing import cast
 
 from sqlalchemy import Table, and_, event, inspect, or_, select, update
 from sqlalchemy.orm import Session

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
-from app.models import Company, Course, NeedCourse, NeedsAnalysis, need_course_id, utcnow
 from app.limits import check_into
+from app.models import Company, Course, NeedCourse, NeedsAnalysis, need_course_id, utcnow
 from app.services._checks import Checker, alive, clean
 from app.validation import parse_date
 

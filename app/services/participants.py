@@ -17,8 +17,8 @@ from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound, UserError
 from app.i18n import _
-from app.models import Company, Participant, utcnow
 from app.limits import check_into
+from app.models import Company, Participant, utcnow
 from app.services import project_data
 from app.services._checks import Checker, alive, frozen_row, identity_net, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
-from app.models import Provider, utcnow
 from app.limits import check_into
+from app.models import Provider, utcnow
 from app.services._checks import Checker, alive, one_line, sort_key
 from app.validation import normalize_org_number
 

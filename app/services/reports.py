@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 from sqlalchemy import and_, func, or_, select
 

@@ -7,8 +7,8 @@ take turns through the write lock, nothing is held."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from app.concurrency import SYNC_AGENT_KEY
 from app.errors import UserError

@@ -19,10 +19,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Date, DateTime, LargeBinary, Numeric, Time, event, select, update
 from sqlalchemy.engine import Connection

@@ -42,7 +42,7 @@ class ProgrammeKey:
         return AESGCM(self.key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
 
     @staticmethod
-    def generate() -> "ProgrammeKey":
+    def generate() -> ProgrammeKey:
         return ProgrammeKey(AESGCM.generate_key(bit_length=256))
 
     def to_json(self) -> str:

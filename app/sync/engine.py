@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
@@ -28,11 +28,10 @@ from app.db import Database
 from app.errors import UserError
 from app.i18n import _, ngettext
 from app.models import Setting, SyncAlias, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
-from app.sync import folder as share
-from app.sync import restore
-from app.sync import snapshot
-from app.sync.agent import sync_agent
 from app.progress import Cancelled, Progress
+from app.sync import folder as share
+from app.sync import restore, snapshot
+from app.sync.agent import sync_agent
 from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
 from app.sync.clock import stamp_ms
 from app.sync.crypto import ProgrammeKey, read_key_file, remember_key, remembered_key, write_key_file
@@ -450,7 +449,7 @@ def _heal_own(db: Database, key: ProgrammeKey, device: str, files: dict[int, Pat
 
 
 def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str, int]] | None = None,
-            report: "SyncReport | None" = None, listing: share.Listing | None = None) -> list[int]:
+            report: SyncReport | None = None, listing: share.Listing | None = None) -> list[int]:
     """Publish what is not yet on the share. Never stops for good: a foreign file under this
     laptop's number makes it fork (a new identity) and publish there instead."""
     state = state_of(db)
@@ -511,7 +510,7 @@ def _current_device(db: Database) -> str:
         return _get(s, "device_id")
 
 
-def _note_fork(report: "SyncReport | None", new_device: str) -> None:
+def _note_fork(report: SyncReport | None, new_device: str) -> None:
     if report is not None:
         report.forked = new_device
 

@@ -128,7 +128,7 @@ class SnapshotFile:
         """Newer = more batches covered (vectors of two writers need not be comparable)."""
         return (sum(q for q, _c in self.covers.values()), self.device, self.n)
 
-    def dominates(self, other: "SnapshotFile") -> bool:
+    def dominates(self, other: SnapshotFile) -> bool:
         mine = self.covers
         return all(mine.get(d, (0, ""))[0] >= q for d, (q, _c) in other.covers.items())
 

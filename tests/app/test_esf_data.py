@@ -253,9 +253,10 @@ def test_a_list_with_protected_forms_registers_each_person(db, tmp_path):
 
 
 def test_bundle_carries_the_project_settings_and_keeps_one_record_per_setting(db, tmp_path):
+    from decimal import Decimal
+
     from app.models import project_setting_id
     from app.services.settings import get_project_settings
-    from decimal import Decimal
 
     good = {"id": project_setting_id("esf.unit_cost"), "key": "esf.unit_cost", "value": "291.47"}
     import_bundle(db, write(tmp_path, minimal(project_settings=[good])))

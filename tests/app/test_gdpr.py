@@ -144,9 +144,9 @@ def test_the_notice_and_who_has_hours_but_was_not_informed(db, month):
 
 
 def test_the_audit_log_records_full_personnummer_documents_without_personal_data(db, month, tmp_path):
-    from app.services.time_reports import write_time_reports
-    from app.interchange.bundle import export_bundle
     from app.documents.esf_summary import write_esf_summary
+    from app.interchange.bundle import export_bundle
+    from app.services.time_reports import write_time_reports
 
     write_time_reports(db, "2026-03", tmp_path / "t.pdf", today=date(2026, 4, 15))
     write_esf_summary(db, "2026-03", tmp_path / "s.xlsx")

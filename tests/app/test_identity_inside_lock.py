@@ -171,7 +171,7 @@ def test_a_list_import_refused_by_the_unique_index_names_the_rows_and_imports_no
     course = create_course(db, CourseData(code="SV-1", title="Svets"))
     lst = tmp_path / "lista.csv"
     lst.write_text(
-        "Förnamn;Efternamn;Personnummer\nÅsa;Lind;%s\nBo;Ek;%s\n" % (personal_number(5), personal_number(6)),
+        f"Förnamn;Efternamn;Personnummer\nÅsa;Lind;{personal_number(5)}\nBo;Ek;{personal_number(6)}\n",
         encoding="utf-8",
     )
     preview = participant_list.preview_import(db, lst, course)

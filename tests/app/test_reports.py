@@ -91,7 +91,7 @@ def test_bad_month_is_a_user_error(db):
 
 
 def test_deleted_records_are_skipped(month_db):
-    from app.models import utcnow, Course
+    from app.models import Course, utcnow
 
     db, ids = month_db
     with db.write() as s:

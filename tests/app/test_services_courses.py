@@ -11,8 +11,8 @@ from app.errors import NotFound, ValidationError
 from app.models import Certificate
 from app.services.courses import (
     CourseData,
-    SessionData,
     SeriesPlan,
+    SessionData,
     add_series,
     add_session,
     cancel_session,
@@ -35,7 +35,6 @@ from app.services.enrollments import enroll, list_enrollments, set_enrollment_st
 from app.services.participants import ParticipantData, create_participant, delete_participant
 from app.services.providers import create_provider, delete_provider
 from tests.app.test_services_participants import pnr12
-
 
 # --- courses ----------------------------------------------------------------------------------
 

@@ -18,8 +18,8 @@ from app.services.certificate_settings import CertificateSettings, save_certific
 from app.signing import key as keys
 from app.signing import revocations, statement
 from app.signing.scan import text_from_file
-from app.validation import birth_date_from_personal_number
 from app.sync.crypto import ProgrammeKey, remember_key
+from app.validation import birth_date_from_personal_number
 from tests.app.test_certificate_pdf import decode_qr
 from tests.app.test_certificates import TODAY, make_course
 

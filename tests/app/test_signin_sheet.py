@@ -9,8 +9,8 @@ import pytest
 from pypdf import PdfReader
 
 from app.errors import UserError, ValidationError
-from app.services.signin_sheets import write_signin_sheet
 from app.services.settings import OrganisationSettings, save_settings
+from app.services.signin_sheets import write_signin_sheet
 from tests.app.attendance_builders import NAMES, build_course, enrol
 
 SESSIONS = (

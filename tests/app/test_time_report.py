@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
-from app.services.time_reports import write_time_reports
 from app.progress import Cancelled
 from app.services.settings import get_settings, save_settings
+from app.services.time_reports import write_time_reports
 from tests.fixtures.report_month import TODAY, build
 
 

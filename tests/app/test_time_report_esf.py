@@ -11,8 +11,8 @@ from html import unescape
 
 import pytest
 
-from app.services.time_reports import write_time_reports
 from app.services.settings import get_project_settings, save_project_settings
+from app.services.time_reports import write_time_reports
 from tests.fixtures.report_month import EVIL_NAME, TODAY, build
 
 HEAD = [

@@ -14,9 +14,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-import pytest
-
 import build_installer as bi
+import pytest
 
 ROOT = Path(bi.__file__).resolve().parent
 

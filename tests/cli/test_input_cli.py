@@ -82,7 +82,7 @@ def test_accept_known_enrols_the_registered_person(tmp_path, capsys):
     other.write_text(HEADER + "Sven;Nilsson;700405-1129;Kalmar Plåt AB\n", encoding="utf-8")
     db = Database(path)
     try:
-        from app.services.courses import create_course, CourseData
+        from app.services.courses import CourseData, create_course
 
         create_course(db, CourseData(code="PLC-02", title="PLC"))
     finally:

@@ -21,6 +21,7 @@ from app.cli import main
 from app.db import Database
 from app.models import Attendance, CourseSession, Enrollment, attendance_id
 
+
 def fuzz(examples: int):
     """Bounded (the two tests take ~25 s together); KURSDESK_FUZZ=N runs N examples each, to hunt."""
     return settings(

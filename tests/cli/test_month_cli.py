@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -59,7 +59,7 @@ def test_close_writes_the_files_records_their_checksums_and_status_follows_a_cha
     status = _status(capsys, path)
     march = status["2026-03"]
     assert (march["state"], march["resend"], march["differences"]) == ("closed", False, [])
-    assert march["closed_on"] == datetime.now(timezone.utc).date().isoformat()  # the close's UTC date
+    assert march["closed_on"] == datetime.now(UTC).date().isoformat()  # the close's UTC date
     assert status["2026-04"]["state"] == "open" and status["2026-04"]["closed_on"] is None
 
     db = Database(path)

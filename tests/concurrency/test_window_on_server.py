@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app import i18n
+from tests.ui.pages import load
 from ui.context import AppContext
 from ui.pages import sync as sync_page
-from tests.ui.pages import load
 
 pytestmark = pytest.mark.postgresql_only
 

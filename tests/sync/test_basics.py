@@ -193,9 +193,9 @@ def test_mass_deletion_waits_for_confirmation(lab):
 
 
 def test_applying_the_same_batch_twice_changes_nothing(lab):
-    from app.sync.engine import _apply
-    from app.sync.crypto import remembered_key
     from app.sync import folder as share
+    from app.sync.crypto import remembered_key
+    from app.sync.engine import _apply
 
     a, b, _c = lab.laptops
     add_participant(a)

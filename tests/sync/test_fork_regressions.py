@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from app.sync.capture import open_app_database
 from app.sync import sync
-from app.sync.capture import state_of
+from app.sync.capture import open_app_database, state_of
 from tests.sync.conftest import add_company, add_course_with_session, add_participant, dump
 from tests.sync.test_heal_regressions import SeededWorld
 

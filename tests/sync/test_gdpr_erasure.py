@@ -12,7 +12,17 @@ from sqlalchemy import select
 from app import config
 from app.gdpr import erasure
 from app.models import (
-    Attendance, Company, Course, CourseSession, Enrollment, Erasure, ErasedRecord, Participant, SyncRestoreRow, attendance_id, enrollment_id,
+    Attendance,
+    Company,
+    Course,
+    CourseSession,
+    Enrollment,
+    ErasedRecord,
+    Erasure,
+    Participant,
+    SyncRestoreRow,
+    attendance_id,
+    enrollment_id,
 )
 from app.sync import sync
 from app.sync.restore import restore_before_last_sync

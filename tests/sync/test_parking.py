@@ -3,7 +3,6 @@ from which laptop and batch), the rest goes on, and it is applied once what it n
 
 from __future__ import annotations
 
-
 from sqlalchemy import select, text
 
 from app.models import Company, Enrollment, Participant, SyncParked

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.sync.capture import open_app_database
 from app.models import Attendance, Participant, SyncConflict, SyncParked, attendance_id, utcnow
 from app.sync import sync
+from app.sync.capture import open_app_database
 from tests.sync.conftest import Lab, add_company, add_course_with_session, add_participant, dump, edit
 
 ROOT = Path(__file__).resolve().parents[2]

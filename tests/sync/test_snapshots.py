@@ -11,12 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Participant, Setting, SyncChange
+from app.models import Participant, Setting, SyncChange, utcnow
 from app.sync import folder as share
 from app.sync import snapshot, sync
 from app.sync.capture import LOCAL_ONLY_FIELDS, state_of
 from app.sync.crypto import read_key_file
-from app.models import utcnow
 from tests.sync.conftest import add_company, add_participant, dump, edit, fresh_db
 from tests.sync.test_basics import sync_all
 
@@ -395,7 +394,8 @@ def raw_rows(db) -> dict:
 
 
 def test_a_snapshot_loads_every_value_exactly_as_the_writer_stores_it(lab, monkeypatch):
-    from datetime import date, time as dtime
+    from datetime import date
+    from datetime import time as dtime
 
     from app.models import Attendance, Certificate, CourseSession, Enrollment
     from tests.sync.conftest import add_course_with_session

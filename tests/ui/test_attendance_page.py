@@ -203,8 +203,9 @@ def test_english_letters(db, qtbot, monkeypatch):
 
 def test_sheet_open_preview_print(setup, qtbot, monkeypatch):
     page, built, _minutes = setup
-    import ui.pdf
     from pypdf import PdfReader
+
+    import ui.pdf
 
     opened, printed, previewed = [], [], []
     monkeypatch.setattr(ui.pdf, "open_pdf", lambda path, parent=None: opened.append(path) or True)

@@ -15,10 +15,10 @@ from app.services import certificates as svc
 from app.sync import setup_folder, sync
 from tests.app.test_certificates import make_course
 from tests.sync.conftest import fresh_db
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages import certificates as cert_page
 from ui.pages import sync as sync_page
-from tests.ui.pages import load, settle
 
 SHOTS = Path("/tmp/kursdesk-shots")
 

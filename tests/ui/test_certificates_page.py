@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from app.services import certificates as svc
 from tests.app.test_certificates import make_course
+from tests.ui.pages import settle
 from ui.context import AppContext
 from ui.pages import certificates as page_module
-from tests.ui.pages import settle
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.services.companies import CompanyData, create_company, list_companies
 from app.services.courses import CourseData, create_course
 from app.services.participants import ParticipantData, create_participant
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages.companies import Page
 from ui.undo import undo_stack
-from tests.ui.pages import load, settle
 
 VALID_ORG = "556036-0793"  # Volvo Personvagnar AB (valid check digit)
 INVALID_ORG = "556036-0794"

@@ -15,10 +15,10 @@ from app.services.courses import CourseData, course_overview, create_course, lis
 from app.services.enrollments import list_enrollments
 from app.services.participants import ParticipantData, create_participant
 from app.services.providers import create_provider
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages.courses import Page
 from ui.undo import undo_stack
-from tests.ui.pages import load, settle
 
 PNRS = ["19800501-1237", "19750101-2343", "19900102-3457", "19660707-4561"]
 

@@ -7,11 +7,11 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 
 from app.i18n import current_language
+from tests.ui.pages import settle
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.pages import PAGE_KEYS
 from ui.undo import undo_stack
-from tests.ui.pages import settle
 
 
 @pytest.fixture

@@ -125,9 +125,9 @@ def test_the_panel_renders(qtbot, db, tmp_path):
 
 
 def test_an_original_whose_signed_hours_differ_shows_both(qtbot, db):
+    from app.models import CourseSession
     from app.services.originals import mark_original_received
     from tests.fixtures.report_month import TODAY
-    from app.models import CourseSession
 
     ids = build(db)
     mark_original_received(db, ids["anna"], "2026-03", TODAY)

@@ -11,10 +11,10 @@ from app.services.companies import CompanyData, create_company
 from app.services.courses import CourseData, SessionData, add_session, create_course
 from app.services.enrollments import enroll
 from app.services.participants import ParticipantData, create_participant, get_participant, list_participants
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages.participants import Page
 from ui.undo import undo_stack
-from tests.ui.pages import load, settle
 
 PNR_ASA = "19800501-1237"
 PNR_BO = "19750101-2343"

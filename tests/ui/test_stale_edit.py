@@ -10,13 +10,13 @@ from PySide6.QtWidgets import QApplication
 
 from app.db import Database
 from app.services.companies import CompanyData, create_company, get_company, update_company
-from app.services.providers import create_provider
 from app.services.courses import CourseData, create_course, get_course, update_course
+from app.services.providers import create_provider
+from tests.ui.pages import load, settle
 from ui.context import AppContext
 from ui.pages.companies import Page
 from ui.pages.courses import Page as CoursesPage
 from ui.stale_edit import StaleEditDialog
-from tests.ui.pages import load, settle
 
 ORG = "556036-0793"
 

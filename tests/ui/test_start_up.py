@@ -8,7 +8,6 @@ import shutil
 import weakref
 
 import pytest
-
 from PySide6.QtWidgets import QApplication
 
 from ui import collector

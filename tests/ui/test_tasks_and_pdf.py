@@ -3,9 +3,9 @@
 import threading
 from pathlib import Path
 
+from pypdf import PdfReader
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QMessageBox
-from pypdf import PdfReader
 
 from app.documents.common import new_canvas
 from app.errors import UserError

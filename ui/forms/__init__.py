@@ -7,7 +7,7 @@ Also small helpers every page uses: `confirm()` before a destructive action and 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (

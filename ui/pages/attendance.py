@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import initiated_by
 from app.errors import UserError
 from app.i18n import _, format_date
 from app.services import attendance as service
-from app.services.attendance import Mark, SessionRow
-from app.changes import initiated_by
 from app.services import month_close
+from app.services.attendance import Mark, SessionRow
 from ui.context import AppContext
 from ui.month_panel import confirm_closed_change
 from ui.pages.base import DataPage
@@ -51,6 +51,7 @@ from ui.register_model import (
     status_name,
 )
 from ui.widgets import heading
+
 
 class MarkDialog(QDialog):
     """Status, minutes and note of one mark."""

@@ -34,9 +34,9 @@ from app.services.needs import NeedData, NeedRow
 from app.services.project_data import ORGANISATION_TYPE_LABELS
 from app.validation import MUNICIPALITIES, OTHER_MUNICIPALITY
 from ui.context import AppContext
-from ui.pages.base import DataPage
 from ui.forms import FieldForm, confirm, line_edit, show_error, text_edit
 from ui.month_panel import confirm_closed_change
+from ui.pages.base import DataPage
 from ui.stale_edit import settle_stale_edit
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack

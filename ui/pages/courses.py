@@ -36,9 +36,6 @@ from app.services.courses import CourseData, CourseRow, SessionData, SessionRow
 from app.services.participants import list_participants
 from app.services.providers import list_providers
 from ui.context import AppContext
-from ui.month_panel import confirm_closed_change
-from ui.stale_edit import settle_stale_edit
-from ui.pages.base import DataPage
 from ui.forms import (
     FieldForm,
     combo,
@@ -49,7 +46,10 @@ from ui.forms import (
     spin_box,
     text_edit,
 )
+from ui.month_panel import confirm_closed_change
+from ui.pages.base import DataPage
 from ui.pages.participants import status_name
+from ui.stale_edit import settle_stale_edit
 from ui.table_models import Column, RowTableModel
 from ui.undo import undo_stack
 from ui.widgets import (

@@ -8,7 +8,7 @@ that could not be applied. The data comes from app/services/overview.py in one r
 
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import UTC, date
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -109,7 +109,7 @@ class Page(DataPage):
                 state = _("Sync: {partners} partners · {conflicts} conflicts · {pending} changes not yet shared").format(
                     partners=sync.partners, conflicts=sync.open_conflicts, pending=sync.pending_changes)
                 if sync.last_sync is not None:
-                    local = sync.last_sync.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
+                    local = sync.last_sync.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
                     state += " · " + _("last sync {when}").format(when=format_datetime(local))
             self._line(state, ("sync", ""))
             if sync.duplicates:

@@ -7,6 +7,10 @@ save only the changed participant's row is fetched again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -20,25 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
-
 from app.concurrency import StaleEdit
 from app.errors import NotFound, UserError, ValidationError
 from app.gdpr import notice
 from app.i18n import N_, _, format_attendance
+from app.services import month_close
 from app.services import participants as participant_service
 from app.services.companies import list_companies
-from app.services import month_close
 from app.services.participants import ParticipantData, ParticipantDetail, ParticipantRow
-from ui.context import AppContext
 from app.services.project_data import proposed_dates
+from ui.context import AppContext
+from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.forms.participant_project import ProjectFields
 from ui.gdpr_participant import ParticipantPrivacy
-from ui.pages.base import DataPage
-from ui.forms import FieldForm, combo, confirm, line_edit, set_combo_data, show_error
 from ui.month_panel import confirm_closed_change
+from ui.pages.base import DataPage
 from ui.stale_edit import settle_stale_edit
 from ui.table_models import Column, RowTableModel
 from ui.tasks import run_read

@@ -34,14 +34,13 @@ from ui.pages.base import DataPage
 from ui.tasks import run_read, run_task
 from ui.widgets import heading
 
-
 ORIGINAL_COLUMNS = (N_("Received"), N_("Participant"), N_("Personal identity number"), N_("Employer"), N_("Hours"), N_("Received on"))
 
 
 class OriginalsModel(QAbstractTableModel):
     """The month's participants with a time report; the first column ticks the original off."""
 
-    def __init__(self, page: "Page"):
+    def __init__(self, page: Page):
         super().__init__(page)
         self.page = page
         self.rows: list[originals.OriginalStatus] = []

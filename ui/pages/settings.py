@@ -36,11 +36,11 @@ from app.services.settings import (
 from ui.certificate_widgets import CertificateSettingsBox
 from ui.context import AppContext
 from ui.edits import Values, reshow, typed
-from ui.month_panel import confirm_closed_change
-from ui.gdpr_settings import PrivacySettings
-from ui.pages.base import DataPage
 from ui.forms import FieldForm, combo, line_edit, set_combo_data, spin_box
 from ui.forms.project_settings import ProjectSettingsFields
+from ui.gdpr_settings import PrivacySettings
+from ui.month_panel import confirm_closed_change
+from ui.pages.base import DataPage
 from ui.widgets import heading
 
 LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name

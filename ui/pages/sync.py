@@ -5,6 +5,7 @@ changes that could not be applied (parked); and the last report."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -32,18 +33,18 @@ from app.sync.snapshot import inactive_partners
 from app.sync.status import list_conflicts, overview, parked_changes, use_other_value
 from ui.context import AppContext
 from ui.pages.base import DataPage
-from ui.tasks import TaskHandle, run_write
 from ui.pages.certificates import DuplicatePanel
+from ui.tasks import TaskHandle, run_write
 from ui.widgets import heading
+
 
 # why a partner's change was parked (app/sync: SyncParked.reason); other reasons are shown as they are
 def _local(value) -> str:
     """A stored UTC time in this computer's time zone."""
     if value is None:
         return ""
-    from datetime import timezone
 
-    return format_datetime(value.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None))
+    return format_datetime(value.replace(tzinfo=UTC).astimezone().replace(tzinfo=None))
 
 
 class Page(DataPage):
