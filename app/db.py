@@ -368,6 +368,7 @@ class Database:
         to a missing one raises ForeignKeyViolation and nothing is written."""
         if not self.is_sqlite:
             with self.bulk_write() as session:
+                session.info[BULK_LOAD] = True  # for app/services/month_stamps.py
                 yield session
             return
         with self._write_lock:

@@ -92,7 +92,7 @@ def _before_commit(db, session: Session) -> None:
         return
     session.flush()  # so that the collector knows every row of the transaction
     months, pids, sessions = session.info.pop(_BEFORE, (set(), set(), set()))
-    if collector is None:  # a snapshot's bulk load: which rows changed is not known
+    if collector is None or bulk:  # a snapshot's bulk load: which rows changed is not known
         found = {EVERY}
     else:
         found = {EVERY} if EVERY in months else touched(session, collector.tables, pids, sessions) | months
