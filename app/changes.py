@@ -197,7 +197,7 @@ def _statement_ids(params: Any) -> list[Any] | None:
     return ids or None
 
 
-def _by_primary_key(orm_state: Any) -> tuple[str, list[Any]] | None:
+def by_primary_key(orm_state: Any) -> tuple[str, list[Any]] | None:
     """(table, ids) of an ORM bulk UPDATE by primary key (`update(Model)` without WHERE criteria,
     with a list of rows that each hold the primary key): it changes those rows and no others."""
     mapper = orm_state.bind_mapper
@@ -217,7 +217,7 @@ def _by_primary_key(orm_state: Any) -> tuple[str, list[Any]] | None:
 
 def _do_orm_execute(orm_state: Any, feed: ChangeFeed) -> Any:
     collector = feed.current()
-    named = _by_primary_key(orm_state) if collector is not None else None
+    named = by_primary_key(orm_state) if collector is not None else None
     if named is None:
         return None  # the Core statement's after_execute reports it
     conn = orm_state.session.connection()
