@@ -6,14 +6,15 @@ for the ORM's bulk UPDATE by primary key, whose Core statement does not show its
 engine's `after_execute` for the other bulk and Core statements), and when the outermost
 transaction commits it hands one ChangeSet to the database's listeners (`db.changes.listen(fn)`,
 called on the committing thread with the set and its initiator). Sync imports, bundle imports and
-undo are plain writes, so they report theirs the same way; a restore of the whole file reports `ChangeSet.everything()`.
+undo are plain writes, so they report theirs the same way; a restore of the whole file reports
+`ChangeSet.everything()`.
 
     with initiated_by(page):          # the listeners learn who started these writes
         with batched(db):             # several transactions, one ChangeSet at the end
             ...
 
-Ids are known for ORM objects, for INSERTs whose rows carry an "id" and for ORM bulk UPDATEs by
-primary key (`session.execute(update(Model), [{"id": ..., ...}, ...])`, as a sync applies changes);
+Ids are known for ORM objects, for INSERTs whose rows carry an "id", for ORM bulk UPDATEs by
+primary key (`session.execute(update(Model), [{"id": ..., ...}, ...])`, as a sync applies changes)
 and for Core statements that name their rows (execution option ROWS); otherwise (a Core UPDATE or
 DELETE, one with a WHERE clause, more than MAX_IDS rows) the table is marked as changed as a whole
 (None).
