@@ -1,18 +1,23 @@
 """What each committed write changed: a ChangeSet of table -> ids, derived from the write path.
 
 `Database.write()` collects, on its thread, the rows every statement of the transaction touched
-(`track(db)` hooks the sessions' `after_flush`, the hook sync capture uses, and the engine's
-`after_execute` for bulk and Core statements), and when the outermost transaction commits it hands
-one ChangeSet to the database's listeners (`db.changes.listen(fn)`, called on the committing
-thread with the set and its initiator). Sync imports, bundle imports and undo are plain writes, so
-they report theirs the same way; a restore of the whole file reports `ChangeSet.everything()`.
+(`track(db)` hooks the sessions' `after_flush`, the hook sync capture uses, their `do_orm_execute`
+for the ORM's bulk UPDATE by primary key, whose Core statement does not show its ids, and the
+engine's `after_execute` for the other bulk and Core statements), and when the outermost
+transaction commits it hands one ChangeSet to the database's listeners (`db.changes.listen(fn)`,
+called on the committing thread with the set and its initiator). Sync imports, bundle imports and
+undo are plain writes, so they report theirs the same way; a restore of the whole file reports
+`ChangeSet.everything()`.
 
     with initiated_by(page):          # the listeners learn who started these writes
         with batched(db):             # several transactions, one ChangeSet at the end
             ...
 
-Ids are known for ORM objects and for statements whose rows carry an "id"; otherwise (an UPDATE
-with a WHERE clause, more than MAX_IDS rows) the table is marked as changed as a whole (None).
+Ids are known for ORM objects, for INSERTs whose rows carry an "id", for ORM bulk UPDATEs by
+primary key (`session.execute(update(Model), [{"id": ..., ...}, ...])`, as a sync applies changes)
+and for Core statements that name their rows (execution option ROWS); otherwise (a Core UPDATE or
+DELETE, one with a WHERE clause, more than MAX_IDS rows) the table is marked as changed as a whole
+(None).
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.sql.dml import Insert, Update, UpdateBase
 
 log = logging.getLogger(__name__)
 
 MAX_IDS = 5_000  # beyond this a table is reported as changed as a whole
+# a Core statement that knows which rows it writes can say so: stmt.execution_options(**{ROWS: ids})
+ROWS = "kursdesk_rows"
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,39 @@ def _statement_ids(params: Any) -> list[Any] | None:
     return ids or None
 
 
+def by_primary_key(orm_state: Any) -> tuple[str, list[Any]] | None:
+    """(table, ids) of an ORM bulk UPDATE by primary key (`update(Model)` without WHERE criteria,
+    with a list of rows that each hold the primary key): it changes those rows and no others."""
+    mapper = orm_state.bind_mapper
+    rows = orm_state.parameters
+    if not (orm_state.is_update and mapper is not None and isinstance(rows, list) and rows):
+        return None
+    if orm_state.statement.whereclause is not None or len(mapper.primary_key) != 1:
+        return None
+    if orm_state.execution_options.get("dml_strategy", "auto") not in ("auto", "bulk"):
+        return None  # run as Core, each row's values would go to every row
+    key = mapper.get_property_by_column(mapper.primary_key[0]).key
+    ids = [row.get(key) if isinstance(row, Mapping) else None for row in rows]
+    if any(i is None for i in ids):
+        return None
+    return mapper.local_table.name, ids
+
+
+def _do_orm_execute(orm_state: Any, feed: ChangeFeed) -> Any:
+    collector = feed.current()
+    named = by_primary_key(orm_state) if collector is not None else None
+    if named is None:
+        return None  # the Core statement's after_execute reports it
+    conn = orm_state.session.connection()
+    conn.info[_BY_PK] = named[0]  # so that the Core UPDATEs it runs do not report the whole table
+    try:
+        result = orm_state.invoke_statement()
+    finally:
+        conn.info.pop(_BY_PK, None)
+    collector.add(*named)
+    return result
+
+
 def _after_execute(conn: Any, statement: Any, multiparams: Any, params: Any, _options: Any, _result: Any,
                    feed: ChangeFeed) -> None:
     if not isinstance(statement, UpdateBase):
@@ -201,12 +241,18 @@ def _after_execute(conn: Any, statement: Any, multiparams: Any, params: Any, _op
         return
     if conn.info.get(_FLUSHING):
         return  # the flush's own statements: after_flush names their rows
+    if isinstance(statement, Update) and conn.info.get(_BY_PK) == table:
+        return  # an ORM bulk UPDATE by primary key: _do_orm_execute names its rows
     # only an INSERT's rows say which ids it wrote; an UPDATE or DELETE counts for the whole table
-    ids = _statement_ids(multiparams or params) if isinstance(statement, Insert) else None
+    # unless the statement names its rows itself
+    ids = _options.get(ROWS)
+    if ids is None and isinstance(statement, Insert):
+        ids = _statement_ids(multiparams or params)
     collector.add(table, ids)
 
 
 _FLUSHING = "kursdesk_flushing"
+_BY_PK = "kursdesk_update_by_primary_key"  # the table of the ORM bulk UPDATE running on this connection
 
 
 def track(db: Any) -> None:
@@ -222,5 +268,6 @@ def track(db: Any) -> None:
 
     event.listen(db.Session, "before_flush", before_flush)
     event.listen(db.Session, "after_flush_postexec", after_flush_postexec)
+    event.listen(db.Session, "do_orm_execute", lambda orm_state: _do_orm_execute(orm_state, feed))
     event.listen(db.engine, "after_execute",
                  lambda conn, st, mp, p, o, r: _after_execute(conn, st, mp, p, o, r, feed))

@@ -13,8 +13,12 @@ the transaction changed (app/changes.py collects it for every Database.write(): 
   same first months of the participants marked on them;
 - a participant, or a company: every month in which that participant (its staff) has hours;
 - the rounding rule (in the organisation's settings), a project setting, a merge of duplicates
-  (sync aliases), an erasure, or a change whose rows are not known (a bulk UPDATE, a snapshot
+  (sync aliases), an erasure, or a change whose rows are not known (a Core UPDATE, a snapshot
   loaded whole): "*".
+
+An ORM bulk UPDATE by primary key (a sync applying changes, a bundle import, a restore) names its
+rows; what a flush would forget (an old session date, the old session or participant of a mark) is
+read before it runs.
 
 Being too wide costs a recomputation; being too narrow would show a changed month as unchanged,
 so anything not understood counts as "*".
@@ -30,6 +34,7 @@ from typing import cast
 from sqlalchemy import Table, and_, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.changes import by_primary_key
 from app.models import Attendance, Course, CourseSession, MonthStamp, Participant, Setting
 
 EVERY = "*"
@@ -49,6 +54,7 @@ def month_key(day: date) -> str:
 def install(db) -> None:
     """Bump the stamps in every write transaction of this database, just before it commits."""
     event.listen(db.Session, "before_flush", _remember_before)
+    event.listen(db.Session, "do_orm_execute", _remember_before_bulk)
     event.listen(db.Session, "before_commit", lambda session: _before_commit(db, session))
 
 
@@ -73,6 +79,27 @@ def _remember_before(session: Session, _ctx, _instances) -> None:
             for name, into in (("participant_id", pids), ("session_id", sessions)):
                 state = inspect(obj).attrs[name]
                 into.update(v for v in (*state.history.deleted, *([state.value] if gone else [])) if v is not None)
+
+
+def _remember_before_bulk(orm_state) -> None:
+    """The same for the ORM's bulk UPDATE by primary key (a sync, a bundle import, a restore),
+    whose rows the change set names: their old session dates, and the old session and participant
+    of the marks it moves, read before it runs."""
+    named = by_primary_key(orm_state)
+    if named is None:
+        return  # a statement whose rows are not known counts for every month anyway
+    table, ids = named
+    keys = {k for row in orm_state.parameters for k in row}
+    s = orm_state.session
+    months, pids, sessions = s.info.setdefault(_BEFORE, (set(), set(), set()))
+    a, se = Attendance.__table__, CourseSession.__table__
+    if table == se.name and "date" in keys:
+        months.update(month_key(d) for d in _column(s, select(se.c.date), se.c.id, ids) if d is not None)
+    elif table == a.name and keys & {"session_id", "participant_id"}:
+        sessions.update(_column(s, select(a.c.session_id), a.c.id, ids))
+        pids.update(_column(s, select(a.c.participant_id), a.c.id, ids))
+    elif table == Setting.__tablename__ and ROUNDING_KEY in ids:
+        months.add(EVERY)
 
 
 def _rounding(value: str | None) -> str:

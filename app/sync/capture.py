@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app import models
+from app.changes import ROWS
 from app.models import SYNCED_MODELS, Setting, SyncChange, SyncClock, utcnow
 from app.sync.clock import HLC
 
@@ -195,7 +196,7 @@ class SyncState:
             import uuid
 
             device = str(uuid.uuid4())
-            conn.execute(t.insert().values(key="device_id", value=device))
+            conn.execute(t.insert().values(key="device_id", value=device).execution_options(**{ROWS: ["device_id"]}))
         last = values.get(self.HLC_KEY) or ""
         if self.clock is None or self.clock.device != device:  # first use, or this laptop forked
             kwargs = {"wall": self._wall} if self._wall else {}
@@ -215,9 +216,10 @@ class SyncState:
         assert self.clock is not None
         t = Setting.__table__
         stamp = self.clock.last
-        done = conn.execute(update(t).where(t.c.key == self.HLC_KEY).values(value=stamp)).rowcount
+        named = {ROWS: [self.HLC_KEY]}  # not "the whole settings table" (app/changes.py)
+        done = conn.execute(update(t).where(t.c.key == self.HLC_KEY).values(value=stamp).execution_options(**named)).rowcount
         if not done:
-            conn.execute(t.insert().values(key=self.HLC_KEY, value=stamp))
+            conn.execute(t.insert().values(key=self.HLC_KEY, value=stamp).execution_options(**named))
 
 
 def state_of(db) -> SyncState:

@@ -90,3 +90,81 @@ def test_a_sync_import_reports_what_it_applied(tmp_path):
         assert got[0].touches(["companies"])
     finally:
         lab.close()
+
+
+def test_a_bulk_update_by_primary_key_reports_exactly_those_ids(db, feed):
+    rows = [{"id": f"c-{i}", "code": f"A{i}", "title": "A"} for i in range(3)]
+    with db.write() as s:
+        s.execute(insert(Course), rows)
+    with db.write() as s:  # the ORM's bulk UPDATE by primary key (as a sync applies changes)
+        s.execute(update(Course), [{"id": "c-0", "location": "Kalmar"}, {"id": "c-2", "title": "B"}])
+    assert feed[-1][0].ids("courses") == {"c-0", "c-2"}
+    with db.read() as s:
+        assert {c.id: (c.location, c.title) for c in s.query(Course)} == {
+            "c-0": ("Kalmar", "A"), "c-1": ("", "A"), "c-2": ("", "B")}
+
+
+def test_core_updates_still_report_the_whole_table(db, feed):
+    from sqlalchemy import bindparam
+
+    courses = Course.__table__
+    with db.write() as s:
+        s.execute(insert(Course), [{"id": "c-1", "code": "A1", "title": "A"}])
+    with db.write() as s:  # a Core UPDATE with a WHERE clause
+        s.execute(courses.update().where(courses.c.code == "A1").values(location="Kalmar"))
+    with db.write() as s:  # a Core executemany: its WHERE clause is not read for ids
+        s.connection().execute(courses.update().where(courses.c.id == bindparam("b_id")), [{"b_id": "c-1", "title": "B"}])
+    with db.write() as s:  # the ORM statement run as plain Core: each row's values go to every row
+        s.execute(update(Course), [{"title": "C"}], execution_options={"dml_strategy": "core_only"})
+    assert [changes.ids("courses") for changes, _initiator in feed[1:]] == [None, None, None]
+
+
+def test_a_sync_applying_a_changed_mark_reports_its_id_and_bumps_only_its_month(tmp_path, monkeypatch):
+    from datetime import date
+
+    from sqlalchemy import delete, select
+
+    from app.models import Attendance, CourseSession, MonthCheck
+    from app.services import month_close as mc
+    from app.services import month_stamps
+    from app.sync import sync
+    from tests.fixtures.report_month import build
+    from tests.sync.conftest import Lab
+
+    later = date(2026, 6, 1)
+    lab = Lab(tmp_path, n=2)
+    try:
+        a, b = lab.laptops
+        ids = build(a)
+        for _ in range(2):
+            for laptop in (a, b):
+                sync(laptop, lab.share, key_file=lab.key)
+        mc.month_status(b, today=later)  # B keeps its computation of March and April
+        with a.read() as s:
+            day = s.execute(select(CourseSession.id).where(CourseSession.course_id == ids["plc"],
+                                                           CourseSession.date == date(2026, 3, 23))).scalar_one()
+        A.set_mark(a, day, ids["bertil"], "absent")  # Bertil has marks in March only
+        with a.read() as s:
+            mark = s.execute(select(Attendance.id).where(Attendance.session_id == day,
+                                                         Attendance.participant_id == ids["bertil"])).scalar_one()
+        sync(a, lab.share)
+        got: list[ChangeSet] = []
+        b.changes.listen(lambda changes, _initiator: got.append(changes))
+        with b.read() as s:
+            before = month_stamps.stamps(s)
+        with b.changes.batched():
+            sync(b, lab.share)
+        assert len(got) == 1 and got[0].ids("attendance") == {mark}
+        with b.read() as s:
+            after = month_stamps.stamps(s)
+        assert {m for m in after if after[m] != before.get(m, 0)} == {"2026-03"}
+        computed: list[list[str]] = []
+        real = mc.current
+        monkeypatch.setattr(mc, "current", lambda s, months, *args: computed.append([m.key for m in months]) or real(s, months, *args))
+        kept = [st.as_json() for st in mc.month_status(b, today=later)]
+        assert computed == [["2026-03"]]
+        with b.write() as s:
+            s.execute(delete(MonthCheck))
+        assert kept == [st.as_json() for st in mc.month_status(b, today=later)]
+    finally:
+        lab.close()

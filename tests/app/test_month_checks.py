@@ -144,6 +144,22 @@ def _bulk_update(db, ids):
         s.execute(update(Attendance).where(Attendance.participant_id == ids["fatima"]).values(status="absent"))
 
 
+def _bulk_update_by_key(db, ids):
+    with db.write() as s:  # the ORM's bulk UPDATE by primary key (a sync applying a mark): its rows are known
+        mark = s.execute(select(Attendance.id).where(Attendance.participant_id == ids["fatima"])).scalars().first()
+        s.execute(update(Attendance), [{"id": mark, "status": "absent"}])
+
+
+def _rounding_by_key(db, ids):
+    from app.models import Setting
+    from app.services.settings import get_settings, save_settings
+
+    save_settings(db, replace(get_settings(db), signatory_name="Karin Berg"))  # the row (no month changes)
+    with db.write() as s:
+        value = json.loads(s.get(Setting, "organisation").value)
+        s.execute(update(Setting), [{"key": "organisation", "value": json.dumps({**value, "hours_rounding": "floor"})}])
+
+
 def _cancel(db, ids):
     from app.services.courses import cancel_session
 
@@ -176,6 +192,8 @@ PATHS = {
     "company type": lambda db, ids, tmp: _company_type(db, ids),
     "project data": lambda db, ids, tmp: _project_end(db, ids),
     "bulk update": lambda db, ids, tmp: _bulk_update(db, ids),
+    "bulk update by primary key": lambda db, ids, tmp: _bulk_update_by_key(db, ids),
+    "rounding rule by primary key": lambda db, ids, tmp: _rounding_by_key(db, ids),
 }
 
 
@@ -318,3 +336,41 @@ def test_only_a_change_of_the_rounding_rule_in_the_settings_touches_every_month(
     save_settings(db, replace(get_settings(db), hours_rounding="floor"))
     assert [st["state"] for st in _status(db)] == ["changed", "changed"]
     assert calls == [["2026-03", "2026-04"]]
+
+
+@pytest.mark.parametrize("move", ["session date", "mark to another session", "mark to another person"])
+def test_a_bulk_update_by_primary_key_that_moves_a_session_or_a_mark_leaves_the_old_months_changed(db, closed, move):
+    """A sync, a bundle import or a restore writes with the ORM's bulk UPDATE by primary key: the
+    rows it names are known, and what they were before it too (the month a session leaves, the
+    session and the person a mark leaves). Gustav's only March hours are on TRU-01 on 25 March, his
+    next on 6 April: moving them out of March changes March, and his start moves to April."""
+    from app.models import Course
+
+    ids = closed
+    with db.write() as s:
+        gus = Participant(first_name="Gustav", last_name="Gran", personal_number="198001012383", company_id=ids["verk"])
+        hans = Participant(first_name="Hans", last_name="Holm", personal_number="198202022396", company_id=ids["verk"])
+        course = Course(code="TRU-01", title="Truck")
+        s.add_all([gus, hans, course])
+        s.flush()
+        march = CourseSession(course_id=course.id, date=date(2026, 3, 25), start_time=time(8), end_time=time(12))
+        may = CourseSession(course_id=course.id, date=date(2026, 5, 6), start_time=time(8), end_time=time(12))
+        s.add_all([march, may] + [Enrollment(id=enrollment_id(c, p.id), course_id=c, participant_id=p.id)
+                                  for c in (course.id, ids["sve"]) for p in (gus, hans)])
+        s.flush()
+        gus_id, hans_id, march_id, may_id = gus.id, hans.id, march.id, may.id
+    set_mark(db, march_id, gus_id, "present")
+    set_mark(db, _session(db, ids["sve"], date(2026, 4, 6)), gus_id, "present")
+    for month in ("2026-03", "2026-04"):
+        mc.close_month(db, month, today=LATER)
+    assert [st["state"] for st in _status(db)] == ["closed", "closed", "open"]  # May: TRU-01's second session
+    with db.read() as s:
+        mark_id = s.execute(select(Attendance.id).where(Attendance.session_id == march_id)).scalar_one()
+    row = {"session date": {"id": march_id, "date": date(2026, 5, 6)},
+           "mark to another session": {"id": mark_id, "session_id": may_id},
+           "mark to another person": {"id": mark_id, "participant_id": hans_id}}[move]
+    with db.write() as s:
+        s.execute(update(CourseSession if move == "session date" else Attendance), [row])
+    kept = _status(db)
+    assert [st["state"] for st in kept[:2]] == ["changed", "changed"]
+    assert kept == _from_nothing(db)
