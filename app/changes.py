@@ -219,7 +219,7 @@ def by_primary_key(orm_state: Any) -> tuple[str, list[Any]] | None:
 def _do_orm_execute(orm_state: Any, feed: ChangeFeed) -> Any:
     collector = feed.current()
     named = by_primary_key(orm_state) if collector is not None else None
-    if named is None:
+    if collector is None or named is None:
         return None  # the Core statement's after_execute reports it
     conn = orm_state.session.connection()
     conn.info[_BY_PK] = named[0]  # so that the Core UPDATEs it runs do not report the whole table

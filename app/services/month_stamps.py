@@ -93,9 +93,9 @@ def _remember_before_bulk(orm_state) -> None:
     s = orm_state.session
     months, pids, sessions = s.info.setdefault(_BEFORE, (set(), set(), set()))
     a, se = Attendance.__table__, CourseSession.__table__
-    if table == se.name and "date" in keys:
+    if table == CourseSession.__tablename__ and "date" in keys:
         months.update(month_key(d) for d in _column(s, select(se.c.date), se.c.id, ids) if d is not None)
-    elif table == a.name and keys & {"session_id", "participant_id"}:
+    elif table == Attendance.__tablename__ and keys & {"session_id", "participant_id"}:
         sessions.update(_column(s, select(a.c.session_id), a.c.id, ids))
         pids.update(_column(s, select(a.c.participant_id), a.c.id, ids))
     elif table == Setting.__tablename__ and ROUNDING_KEY in ids:
