@@ -11,18 +11,14 @@ The saved Hypothesis example is replayed with seeded UUIDs, as in test_heal_regr
 
 from __future__ import annotations
 
-import random
 import shutil
-import tempfile
-import uuid
-from pathlib import Path
 
 import pytest
 
 from app.sync import sync
 from app.sync.capture import open_app_database, state_of
-from tests.sync.conftest import add_company, add_course_with_session, add_participant, dump
-from tests.sync.test_heal_regressions import SeededWorld
+from tests.sync.conftest import add_company, add_participant, dump
+from tests.sync.test_heal_regressions import replay
 
 SAVED_EXAMPLE = [
     ("clone", 2), ("sync", 2), ("write_during_sync", 0, 56, "v"), ("delete_file", 36), ("mark", 3, 0, "present"),
@@ -34,21 +30,7 @@ SAVED_EXAMPLE = [
 
 @pytest.mark.parametrize("seed", ["0", "1"])
 def test_saved_example_converges(seed, monkeypatch):
-    uuids = random.Random(seed)
-    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=uuids.getrandbits(128), version=4))
-    monkeypatch.setenv("KURSDESK_TEST_UUID_SEED", "")
-    root = Path(tempfile.mkdtemp())
-    world = SeededWorld(root, seed)
-    try:
-        _course, ses = add_course_with_session(world.laptops[0])
-        for db in world.laptops:
-            sync(db, world.lab.share)
-        for step in SAVED_EXAMPLE:
-            world.step(step, ses)
-        world.check()
-    finally:
-        world.lab.close()
-        shutil.rmtree(root, ignore_errors=True)
+    replay(SAVED_EXAMPLE, seed, monkeypatch)
 
 
 def test_copy_that_wrote_a_lost_batch_number_again_still_gets_the_originals_batches(lab):
