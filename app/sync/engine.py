@@ -27,7 +27,7 @@ from app import config
 from app.db import Database
 from app.errors import UserError
 from app.i18n import _, ngettext
-from app.models import Setting, SyncAlias, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
+from app.models import SyncAlias, SyncAudit, SyncChange, SyncFork, SyncOutBatch, SyncPeer, utcnow
 from app.progress import Cancelled, Progress
 from app.sync import folder as share
 from app.sync import restore, snapshot
@@ -36,6 +36,8 @@ from app.sync.capture import APPLYING, MODELS_BY_TABLE, state_of
 from app.sync.clock import stamp_ms
 from app.sync.crypto import ProgrammeKey, read_key_file, remember_key, remembered_key, write_key_file
 from app.sync.merge import Merger
+from app.sync.stored import get_setting as _get
+from app.sync.stored import put_setting as _set
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +104,6 @@ class SyncReport:
 
 
 # --- small helpers ------------------------------------------------------------------------------
-
-def _get(s, key: str, default: str = "") -> str:
-    row = s.get(Setting, key)
-    return row.value if row is not None else default
-
-
-def _set(s, key: str, value: str) -> None:
-    row = s.get(Setting, key)
-    if row is None:
-        s.add(Setting(key=key, value=value))
-    else:
-        row.value = value
-
 
 def _audit(s, event: str, device: str = "", seq: int | None = None, detail: str = "") -> None:
     s.add(SyncAudit(event=event, device_id=device, seq=seq, detail=detail))

@@ -55,7 +55,6 @@ from app.db import ForeignKeyViolation
 from app.i18n import _
 from app.models import (
     SYNCED_MODELS,
-    Setting,
     SyncAlias,
     SyncAudit,
     SyncChange,
@@ -70,6 +69,8 @@ from app.sync import folder as share
 from app.sync import snapshot_db
 from app.sync.capture import APPLYING, CHUNK, FIELDS, KINDS, LOCAL_ONLY_FIELDS, _insert_many, decode, state_of
 from app.sync.crypto import InvalidTag, ProgrammeKey
+from app.sync.stored import get_setting as _get
+from app.sync.stored import put_setting as _set
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +141,6 @@ class InactivePartner:
 
 
 # --- small helpers ------------------------------------------------------------------------------
-
-def _get(s, key: str, default: str = "") -> str:
-    row = s.get(Setting, key)
-    return row.value if row is not None else default
-
-
-def _set(s, key: str, value: str) -> None:
-    row = s.get(Setting, key)
-    if row is None:
-        s.add(Setting(key=key, value=value))
-    else:
-        row.value = value
-
 
 def _json(s, key: str, default):
     text = _get(s, key)
