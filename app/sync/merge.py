@@ -802,7 +802,12 @@ class Merger:
         rec = rows.get(rid)
         if rec is None:  # a record new to this laptop
             rec = rows[rid] = {"id": rid, **fields}
-            clocks[rid] = c = {"*": [h, ""]}
+            if any(k in FIELDS_SET[table] for k in base):
+                # an edit or a deletion that came before the record's creation (a batch lost or
+                # forked): only its own fields are known; the creation, older, fills in the rest
+                clocks[rid] = c = {"*": ["", ""], **{k: [h, base.get(k, "")] for k in fields}}
+            else:  # its creation: one clock for every field
+                clocks[rid] = c = {"*": [h, ""]}
             if fields.get("deleted_at"):
                 c["~d"] = [fields["deleted_at"], base.get("~seen") or h]
             rec["deleted_at"] = fields.get("deleted_at") if is_deleted(c) else None
