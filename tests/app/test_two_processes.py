@@ -155,7 +155,7 @@ def test_two_processes_on_one_database(tmp_path, migrated_template):
     started = time.monotonic()
     rounds = 0
     next_person = 0
-    while time.monotonic() - started < DURATION_S:
+    while rounds < 4 or time.monotonic() - started < DURATION_S:  # every kind at least once, however slow the machine
         kind = rounds % 4
         if kind == 0:  # the same new people imported twice at once
             people = _list(tmp_path / f"list{rounds}.csv", next_person, 300)
@@ -180,7 +180,6 @@ def test_two_processes_on_one_database(tmp_path, migrated_template):
                 cmd = lab.app_cmd("certificates", "SMALL-1", "--out", str(out))
                 lab.pair("certificates+certificates", cmd, cmd)
         rounds += 1
-    assert rounds >= 4, "the machine was too slow for one full cycle"
     print(f"{rounds} rounds, {len(lab.results)} processes; exit codes:",
           {rc: sum(1 for r in lab.results if r[1] == rc) for rc in {r[1] for r in lab.results}})
     for name, rc, err in lab.results:
