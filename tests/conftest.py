@@ -33,9 +33,17 @@ def pytest_configure(config):
         raise pytest.UsageError("KURSDESK_TEST_BACKEND=postgresql needs KURSDESK_TEST_PG_URL (a role that may CREATE DATABASE)")
 
 
+# A test that asks for none of these never meets the run's back end: on PostgreSQL it would only
+# repeat the SQLite pass, so it is left out there (counted at the end, not listed).
+BACKEND_FIXTURES = {"database_url", "pg_database_url", "pg_server", "pg_or_none"}
+NOT_ON_THE_BACK_END = "never opens the run's database (the SQLite pass runs it)"
+
+
 def _why_deselected(item) -> str | None:
     if ON_POSTGRESQL and item.get_closest_marker("sqlite_only"):
         return "SQLite only"
+    if ON_POSTGRESQL and not BACKEND_FIXTURES.intersection(item.fixturenames):
+        return NOT_ON_THE_BACK_END
     if not PG_URL and item.get_closest_marker("postgresql_only"):
         return "PostgreSQL only (no KURSDESK_TEST_PG_URL)"
     if not os.environ.get("KURSDESK_TEST_PG_PASSWORD_URL") and "password_role_url" in item.fixturenames:
@@ -61,10 +69,23 @@ def pytest_report_header(config):
     return f"kursdesk back end: {'postgresql' if ON_POSTGRESQL else 'sqlite'}"
 
 
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller lists what was left out
+        workeroutput["kursdesk_deselected"] = _deselected
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: every worker collects (and leaves out) the same tests."""
+    for why, nodeids in getattr(node, "workeroutput", {}).get("kursdesk_deselected", {}).items():
+        _deselected.setdefault(why, nodeids)
+
+
 def pytest_terminal_summary(terminalreporter):
     for why, nodeids in _deselected.items():
         terminalreporter.section(f"deselected: {why} ({len(nodeids)})")
-        for nodeid in nodeids:
+        for nodeid in nodeids if why != NOT_ON_THE_BACK_END else ():
             terminalreporter.write_line(nodeid)
 
 
