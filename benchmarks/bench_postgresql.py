@@ -100,6 +100,8 @@ def _copy_rows(large_db: Path, db) -> None:
     raw = db.engine.raw_connection()
     try:
         pg = raw.driver_connection
+        for table in reversed(Base.metadata.sorted_tables):  # what opening the new database wrote (schema.written_by)
+            pg.execute(f'DELETE FROM "{table.name}"')
         with source.connect() as src:
             for table in Base.metadata.sorted_tables:
                 have = {r[1] for r in src.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}

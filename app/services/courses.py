@@ -68,6 +68,7 @@ class SessionRow:
     location: str
     teacher: str
     cancelled: bool
+    version: int = 0  # what a form opened (update_session's `version`)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def _session_row(x: CourseSession) -> SessionRow:
         location=x.location,
         teacher=x.teacher,
         cancelled=bool(x.cancelled),
+        version=x.version,
     )
 
 
@@ -508,10 +510,12 @@ def add_session(db: Database, course_id: str, data: SessionData) -> str:
         return x.id
 
 
-def update_session(db: Database, session_id: str, data: SessionData) -> None:
+def update_session(db: Database, session_id: str, data: SessionData, version: int | None = None) -> None:
+    """`version` (SessionRow.version): StaleEdit when a colleague saved other values since."""
     values = _validated_session(data, session_id)
     with db.write() as s:
         x = _live_session(s, session_id)
+        check_version(x, version, values, "session")
         if not x.cancelled:
             _refuse_overlaps(
                 s, x.course_id, [(values["date"], values["start_time"], values["end_time"])], session_id
