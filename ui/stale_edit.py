@@ -5,7 +5,7 @@ saved values), cancel (the form keeps what was typed, nothing is saved)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from enum import Enum
 
 from PySide6.QtWidgets import (
@@ -52,6 +52,8 @@ def shown_value(form: FieldForm | None, field: str, value: object) -> str:
         return _("Yes") if value else _("No")
     if isinstance(value, date):
         return format_date(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     if field == "personal_number" and isinstance(value, str) and value[:8].isdigit():
         return mask_personal_number(value)
     return str(value)
