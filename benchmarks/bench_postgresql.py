@@ -162,8 +162,8 @@ def _server_ms(db, fn, repeat: int = 5) -> float:
     sent: list[tuple[str, object]] = []
 
     def note(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().upper().startswith("SELECT") and "pg_advisory" not in statement:
-            sent.append((statement, parameters))
+        if statement.lstrip().upper().startswith(("SELECT", "SET LOCAL")) and "pg_advisory" not in statement:
+            sent.append((statement, parameters))  # a SET LOCAL (a planner setting) is replayed as it was
 
     event.listen(db.engine, "before_cursor_execute", note)
     try:
@@ -177,13 +177,28 @@ def _server_ms(db, fn, repeat: int = 5) -> float:
             for _ in range(repeat):
                 total = 0.0
                 for statement, parameters in sent:
+                    if statement.lstrip().upper().startswith("SET"):
+                        cur.execute(statement, parameters)
+                        continue
                     cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
                     total += cur.fetchone()[0][0]["Execution Time"]
                 totals.append(total)
-        raw.driver_connection.rollback()
+                raw.driver_connection.rollback()  # one transaction per repetition, as fn's
     finally:
         raw.close()
     return statistics.median(totals)
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time (user + system) the processes have used so far, from /proc (Linux; else None)."""
+    try:
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _write_lock_cost(db, course: str, repeat: int = 300) -> list[tuple[str, float, str, str]]:
@@ -240,6 +255,7 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
             p.start()
         time.sleep(5)  # the clients are writing
         load_before = os.getloadavg()[0]
+        started, clients_cpu = time.perf_counter(), _cpu_seconds([p.pid for p in clients])
         calls = {
             "course list (course_overview, 3,000 courses)": [lambda: course_overview(db)],
             "register of a 300-participant course (20 sessions)": [lambda: register(db, course)],
@@ -255,12 +271,17 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
                 wall, cpu = wall + w, cpu + c
             figures[label] = (wall, cpu, statistics.median(_server_ms(db, fn) for fn in fns))
         alive = sum(p.is_alive() for p in clients)
+        used = _cpu_seconds([p.pid for p in clients])
         for label, (wall, cpu, server) in figures.items():
             rows.append((f"{label}, median", statistics.median(wall) * 1000, "ms", GOAL))
             rows.append((f"{label}, max", max(wall) * 1000, "ms", GOAL))
             rows.append((f"{label}, CPU median", statistics.median(cpu) * 1000, "ms", ""))
             rows.append((f"{label}, server median (EXPLAIN ANALYZE)", server, "ms", ""))
         rows.append(("clients writing during the measurements", alive, "", f"{CLIENTS}"))
+        if used is not None and clients_cpu is not None:
+            # what the writers take of the machine's CPUs (their server backends come on top)
+            rows.append(("the clients' own CPU while measuring, share of one CPU",
+                         (used - clients_cpu) / (time.perf_counter() - started), "", ""))
         rows.append(("load average (1 min) before / after the measurements",
                      f"{load_before:.2f} / {os.getloadavg()[0]:.2f}", "", ""))
     finally:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import gc
 import operator
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from contextlib import contextmanager
 from itertools import repeat
 
 from sqlalchemy import func, or_, select
@@ -150,7 +150,7 @@ def _sorted(rows: list[ParticipantRow]) -> list[ParticipantRow]:
     lasts = list(map(sort_key, [r.last_name for r in rows]))
     sep = b"\0" if isinstance(lasts[0], bytes) else "\0"
     names = list(map(operator.add, map(operator.add, lasts, repeat(sep)), map(sort_key, [r.first_name for r in rows])))
-    births = [r.birth_date or date.max for r in rows]
+    births = [r.birth_date for r in rows]
     order = sorted(range(len(rows)), key=births.__getitem__)
     order.sort(key=names.__getitem__)
     return [rows[i] for i in order]

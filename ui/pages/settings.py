@@ -262,8 +262,9 @@ class Page(DataPage):
             if project_problems(project):
                 raise ValidationError(project_problems(project))
             with initiated_by(self):
-                save_settings(self.ctx.db, values)
+                # first the one that may meet a colleague's save (StaleEdit: nothing saved yet)
                 save_project_settings(self.ctx.db, project, self.opened_version)
+                save_settings(self.ctx.db, values)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
