@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from functools import cache
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -119,9 +120,9 @@ def course_status(first: date | None, last: date | None, today: date | None = No
     return "running"
 
 
-def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
-    """Every course with its dates, status and counts, by code. Counts skip deleted records:
-    sessions not cancelled, enrollments of participants that exist, certificates not revoked.
+@cache
+def _overview_query():
+    """course_overview's statement, built once (a few milliseconds of SQLAlchemy per call otherwise).
     Each count is one grouped subquery over the live rows' index (migration 0010), joined once."""
     sessions = (
         select(
@@ -161,7 +162,7 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
         .group_by(Certificate.course_id)
         .subquery()
     )
-    q = (
+    return (
         select(
             Course.id,
             Course.code,
@@ -183,6 +184,11 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
         .outerjoin(certificates, certificates.c.course_id == Course.id)
         .where(alive(Course))
     )
+
+
+def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
+    """Every course with its dates, status and counts, by code. Counts skip deleted records:
+    sessions not cancelled, enrollments of participants that exist, certificates not revoked."""
     today = today or date.today()
     with db.read() as s:
         conn = s.connection()
@@ -190,7 +196,7 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
             # for this transaction only: the indexes' pages are in memory, not on a spinning disk
             # (the default 4 makes the planner read every row rather than the indexes in order)
             conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
-        found = conn.execute(q).all()  # Core rows: no ORM loading
+        found = conn.execute(_overview_query()).all()  # Core rows: no ORM loading
     rows = [
         frozen_row(
             CourseRow,
