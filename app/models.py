@@ -57,13 +57,19 @@ class Base(DeclarativeBase):
 LIVE = "deleted_at IS NULL"
 
 
+def _live_where(where: str, pg_where: str) -> dict:
+    """The partial-index conditions over rows that are not tombstoned, narrowed by `where`
+    (`pg_where`: the same for PostgreSQL, when its SQL differs)."""
+    lite = f"{LIVE} AND {where}" if where else LIVE
+    pg = f"{LIVE} AND {pg_where or where}" if (pg_where or where) else LIVE
+    return {"sqlite_where": text(lite), "postgresql_where": text(pg)}
+
+
 def unique_live(name: str, *columns: str, where: str = "", pg_where: str = "") -> Index:
     """One live record per value: a partial unique index over rows that are not tombstoned, so a
     deleted record and its live successor (or a merged duplicate) may share the value. `where`
     narrows it further (`pg_where`: the same for PostgreSQL, when its SQL differs)."""
-    lite = f"{LIVE} AND {where}" if where else LIVE
-    pg = f"{LIVE} AND {pg_where or where}" if (pg_where or where) else LIVE
-    return Index(name, *columns, unique=True, sqlite_where=text(lite), postgresql_where=text(pg))
+    return Index(name, *columns, unique=True, **_live_where(where, pg_where))
 
 
 def deleted_pairs(name: str, *columns: str) -> Index:
@@ -75,9 +81,7 @@ def deleted_pairs(name: str, *columns: str) -> Index:
 def live_index(name: str, *columns: str, where: str = "", pg_where: str = "") -> Index:
     """An index over the rows that are not tombstoned (`where`/`pg_where` narrow it, as in
     unique_live): the course list's counts read it without visiting the rows (migration 0010)."""
-    lite = f"{LIVE} AND {where}" if where else LIVE
-    pg = f"{LIVE} AND {pg_where or where}" if (pg_where or where) else LIVE
-    return Index(name, *columns, sqlite_where=text(lite), postgresql_where=text(pg))
+    return Index(name, *columns, **_live_where(where, pg_where))
 
 
 # an identity (app/sync/identity.py): one live company per organisation number, one live participant
@@ -161,6 +165,7 @@ class NeedCourse(Record):
 
 class Participant(Record):
     __tablename__ = "participants"
+    # the deleted ones (few): the course list's anti-join reads them only (migration 0010)
     __table_args__ = (PARTICIPANT_IDENTITY, deleted_pairs("ix_participants_deleted", "id"))
 
     first_name: Mapped[str] = mapped_column(String(100))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from functools import cache
 from datetime import date, time, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import case, func, select
