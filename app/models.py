@@ -57,19 +57,31 @@ class Base(DeclarativeBase):
 LIVE = "deleted_at IS NULL"
 
 
+def _live_where(where: str, pg_where: str) -> dict:
+    """The partial-index conditions over rows that are not tombstoned, narrowed by `where`
+    (`pg_where`: the same for PostgreSQL, when its SQL differs)."""
+    lite = f"{LIVE} AND {where}" if where else LIVE
+    pg = f"{LIVE} AND {pg_where or where}" if (pg_where or where) else LIVE
+    return {"sqlite_where": text(lite), "postgresql_where": text(pg)}
+
+
 def unique_live(name: str, *columns: str, where: str = "", pg_where: str = "") -> Index:
     """One live record per value: a partial unique index over rows that are not tombstoned, so a
     deleted record and its live successor (or a merged duplicate) may share the value. `where`
     narrows it further (`pg_where`: the same for PostgreSQL, when its SQL differs)."""
-    lite = f"{LIVE} AND {where}" if where else LIVE
-    pg = f"{LIVE} AND {pg_where or where}" if (pg_where or where) else LIVE
-    return Index(name, *columns, unique=True, sqlite_where=text(lite), postgresql_where=text(pg))
+    return Index(name, *columns, unique=True, **_live_where(where, pg_where))
 
 
 def deleted_pairs(name: str, *columns: str) -> Index:
     """The pair values of tombstoned rows (few), for sync's identity lookups (app/sync/merge.py)."""
     gone = "deleted_at IS NOT NULL"
     return Index(name, *columns, sqlite_where=text(gone), postgresql_where=text(gone))
+
+
+def live_index(name: str, *columns: str, where: str = "", pg_where: str = "") -> Index:
+    """An index over the rows that are not tombstoned (`where`/`pg_where` narrow it, as in
+    unique_live): the course list's counts read it without visiting the rows (migration 0010)."""
+    return Index(name, *columns, **_live_where(where, pg_where))
 
 
 # an identity (app/sync/identity.py): one live company per organisation number, one live participant
@@ -153,7 +165,8 @@ class NeedCourse(Record):
 
 class Participant(Record):
     __tablename__ = "participants"
-    __table_args__ = (PARTICIPANT_IDENTITY,)
+    # the deleted ones (few): the course list's anti-join reads them only (migration 0010)
+    __table_args__ = (PARTICIPANT_IDENTITY, deleted_pairs("ix_participants_deleted", "id"))
 
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), index=True)
@@ -208,7 +221,10 @@ class CourseSession(Record):
     """A kurstillfälle. (Named so to keep it apart from SQLAlchemy's Session.)"""
 
     __tablename__ = "sessions"
-    __table_args__ = (CheckConstraint("end_time > start_time", name="ends_after_start"),)
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="ends_after_start"),
+        live_index("ix_sessions_course_live", "course_id", "date", where="cancelled IS 0", pg_where="cancelled IS false"),
+    )
 
     course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
     date: Mapped[date] = mapped_column(Date, index=True)
@@ -229,6 +245,7 @@ class Enrollment(Record):
     __tablename__ = "enrollments"
     __table_args__ = (
         unique_live("uq_enrollments_live", "course_id", "participant_id"), deleted_pairs("ix_enrollments_deleted", "course_id", "participant_id"),
+        live_index("ix_enrollments_course_live", "course_id", "status", "participant_id"),
         CheckConstraint("status IN ('enrolled', 'waitlisted', 'completed', 'withdrawn')", name="status"),
     )
 
@@ -261,6 +278,7 @@ class Attendance(Record):
 
 class Certificate(Record):
     __tablename__ = "certificates"
+    __table_args__ = (live_index("ix_certificates_course_live", "course_id", where="revoked_on IS NULL"),)
 
     number: Mapped[str] = mapped_column(String(40), unique=True)
     verification_code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -100,6 +100,8 @@ def _copy_rows(large_db: Path, db) -> None:
     raw = db.engine.raw_connection()
     try:
         pg = raw.driver_connection
+        for table in reversed(Base.metadata.sorted_tables):  # what opening the new database wrote (schema.written_by)
+            pg.execute(f'DELETE FROM "{table.name}"')
         with source.connect() as src:
             for table in Base.metadata.sorted_tables:
                 have = {r[1] for r in src.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
@@ -112,7 +114,7 @@ def _copy_rows(large_db: Path, db) -> None:
                         copy.write_row(tuple(row))
         pg.commit()
         pg.autocommit = True
-        pg.execute("ANALYZE")
+        pg.execute("VACUUM ANALYZE")  # as autovacuum leaves a live server: visibility map set, statistics read
         pg.autocommit = False
     finally:
         raw.close()
@@ -149,6 +151,54 @@ def _timed(fn, repeat: int = REPEAT) -> tuple[list[float], list[float]]:
         wall.append(time.perf_counter() - started)
         cpu.append(time.process_time() - used)
     return wall, cpu
+
+
+def _server_ms(db, fn, repeat: int = 5) -> float:
+    """The server's own time for what `fn` asks of it, median of `repeat` runs: each SELECT it sent
+    run again under EXPLAIN (ANALYZE, TIMING OFF: no clock read per row), their execution times summed (the rest of the wall time is
+    this process's CPU and the wait for a CPU of a loaded machine)."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def note(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith(("SELECT", "SET LOCAL")) and "pg_advisory" not in statement:
+            sent.append((statement, parameters))  # a SET LOCAL (a planner setting) is replayed as it was
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    totals = []
+    raw = db.engine.raw_connection()
+    try:
+        with raw.driver_connection.cursor() as cur:
+            for _ in range(repeat):
+                total = 0.0
+                for statement, parameters in sent:
+                    if statement.lstrip().upper().startswith("SET"):
+                        cur.execute(statement, parameters)
+                        continue
+                    cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + statement, parameters)
+                    total += cur.fetchone()[0][0]["Execution Time"]
+                totals.append(total)
+                raw.driver_connection.rollback()  # one transaction per repetition, as fn's
+    finally:
+        raw.close()
+    return statistics.median(totals)
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time (user + system) the processes have used so far, from /proc (Linux; else None)."""
+    try:
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _write_lock_cost(db, course: str, repeat: int = 300) -> list[tuple[str, float, str, str]]:
@@ -204,22 +254,36 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
         for p in clients:
             p.start()
         time.sleep(5)  # the clients are writing
-        figures = {
-            "course list (course_overview, 3,000 courses)": _timed(lambda: course_overview(db)),
-            "register of a 300-participant course (20 sessions)": _timed(lambda: register(db, course)),
-            "all 20,000 participants (list_participants)": _timed(lambda: list_participants(db)),
+        load_before = os.getloadavg()[0]
+        started, clients_cpu = time.perf_counter(), _cpu_seconds([p.pid for p in clients])
+        calls = {
+            "course list (course_overview, 3,000 courses)": [lambda: course_overview(db)],
+            "register of a 300-participant course (20 sessions)": [lambda: register(db, course)],
+            "all 20,000 participants (list_participants)": [lambda: list_participants(db)],
+            "filter 20,000 participants (list_participants search, 5 words)":
+                [lambda word=word: list_participants(db, search=word) for word in SEARCHES],
         }
-        wall, cpu = [], []
-        for word in SEARCHES:
-            w, c = _timed(lambda: list_participants(db, search=word), 3)
-            wall, cpu = wall + w, cpu + c
-        figures["filter 20,000 participants (list_participants search, 5 words)"] = (wall, cpu)
+        figures = {}
+        for label, fns in calls.items():
+            wall, cpu = [], []
+            for fn in fns:
+                w, c = _timed(fn, REPEAT if len(fns) == 1 else 3)
+                wall, cpu = wall + w, cpu + c
+            figures[label] = (wall, cpu, statistics.median(_server_ms(db, fn) for fn in fns))
         alive = sum(p.is_alive() for p in clients)
-        for label, (wall, cpu) in figures.items():
+        used = _cpu_seconds([p.pid for p in clients])
+        for label, (wall, cpu, server) in figures.items():
             rows.append((f"{label}, median", statistics.median(wall) * 1000, "ms", GOAL))
             rows.append((f"{label}, max", max(wall) * 1000, "ms", GOAL))
             rows.append((f"{label}, CPU median", statistics.median(cpu) * 1000, "ms", ""))
+            rows.append((f"{label}, server median (EXPLAIN ANALYZE)", server, "ms", ""))
         rows.append(("clients writing during the measurements", alive, "", f"{CLIENTS}"))
+        if used is not None and clients_cpu is not None:
+            # what the writers take of the machine's CPUs (their server backends come on top)
+            rows.append(("the clients' own CPU while measuring, share of one CPU",
+                         (used - clients_cpu) / (time.perf_counter() - started), "", ""))
+        rows.append(("load average (1 min) before / after the measurements",
+                     f"{load_before:.2f} / {os.getloadavg()[0]:.2f}", "", ""))
     finally:
         for p in clients:
             p.terminate()

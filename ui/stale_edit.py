@@ -5,7 +5,7 @@ saved values), cancel (the form keeps what was typed, nothing is saved)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from enum import Enum
 
 from PySide6.QtWidgets import (
@@ -34,11 +34,16 @@ class Choice(Enum):
     CANCEL = "cancel"
 
 
+def _input_of(form: FieldForm | None, field: str) -> str:
+    """The form's input for a record's field (FieldForm.add's aliases: 'start_time' -> 'start')."""
+    return getattr(form, "_aliases", {}).get(field, field)
+
+
 def shown_value(form: FieldForm | None, field: str, value: object) -> str:
     """A value as the form shows it: a picker's text for an id, a masked personnummer."""
     if value is None or value == "":
         return _("(empty)")
-    widget = getattr(form, "widgets", {}).get(field)
+    widget = getattr(form, "widgets", {}).get(_input_of(form, field))
     if widget is not None and not isinstance(widget, QComboBox):
         widget = widget.findChild(QComboBox)  # a picker with buttons beside it
     if isinstance(widget, QComboBox) and (pos := widget.findData(value)) >= 0:
@@ -47,13 +52,15 @@ def shown_value(form: FieldForm | None, field: str, value: object) -> str:
         return _("Yes") if value else _("No")
     if isinstance(value, date):
         return format_date(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     if field == "personal_number" and isinstance(value, str) and value[:8].isdigit():
         return mask_personal_number(value)
     return str(value)
 
 
 def field_label(form: FieldForm | None, field: str) -> str:
-    label = getattr(form, "labels", {}).get(field)
+    label = getattr(form, "labels", {}).get(_input_of(form, field))
     return label.text().rstrip(":").replace("&", "") if label is not None else field
 
 
@@ -117,7 +124,8 @@ def ask_stale_edit(parent: QWidget, error: StaleEdit, form: FieldForm | None) ->
 def settle_stale_edit(page, error: StaleEdit) -> bool:
     """A page's save() that met a StaleEdit: ask, then keep mine (save again over the version the
     question showed), take theirs (the form shows the saved record) or cancel (the form keeps what
-    was typed). `page` has `form`, `opened_version`, `save()` and `_reload_detail()`."""
+    was typed). `page` (a page or a FormDialog) has `form`, `opened_version`, `save()` and
+    `_reload_detail()`; returns what `save()` returned, or False."""
     choice = ask_stale_edit(page, error, page.form)
     if choice is Choice.KEEP_MINE:
         page.opened_version = error.version

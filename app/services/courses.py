@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, time, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -28,7 +29,7 @@ from app.models import (
     utcnow,
 )
 from app.rules import session_minutes
-from app.services._checks import Checker, alive, clean, identity_net, one_line
+from app.services._checks import Checker, alive, clean, frozen_row, identity_net, one_line
 from app.services.enrollments import promote_waitlisted
 from app.validation import check_time_range, parse_date, parse_time, percent
 
@@ -68,6 +69,7 @@ class SessionRow:
     location: str
     teacher: str
     cancelled: bool
+    version: int = 0  # what a form opened (update_session's `version`)
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,10 @@ def course_status(first: date | None, last: date | None, today: date | None = No
     return "running"
 
 
-def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
-    """Every course with its dates, status and counts, by code. Counts skip deleted records:
-    sessions not cancelled, enrollments of participants that exist, certificates not revoked."""
+@cache
+def _overview_query():
+    """course_overview's statement, built once (a few milliseconds of SQLAlchemy per call otherwise).
+    Each count is one grouped subquery over the live rows' index (migration 0010), joined once."""
     sessions = (
         select(
             CourseSession.course_id,
@@ -136,6 +139,12 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
     def status_count(status: str):
         return func.sum(case((Enrollment.status == status, 1), else_=0))
 
+    # a participant's tombstone is rare: an anti-join on the few deleted ones, not a join on all
+    deleted_participant = (
+        select(Participant.id)
+        .where(Participant.id == Enrollment.participant_id, Participant.deleted_at.is_not(None))
+        .exists()
+    )
     enrollments = (
         select(
             Enrollment.course_id,
@@ -143,8 +152,7 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
             status_count("waitlisted").label("waitlisted"),
             status_count("completed").label("completed"),
         )
-        .join(Participant, Participant.id == Enrollment.participant_id)
-        .where(alive(Enrollment), alive(Participant))
+        .where(alive(Enrollment), Enrollment.status.in_(("enrolled", "waitlisted", "completed")), ~deleted_participant)
         .group_by(Enrollment.course_id)
         .subquery()
     )
@@ -154,7 +162,7 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
         .group_by(Certificate.course_id)
         .subquery()
     )
-    q = (
+    return (
         select(
             Course.id,
             Course.code,
@@ -176,29 +184,42 @@ def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
         .outerjoin(certificates, certificates.c.course_id == Course.id)
         .where(alive(Course))
     )
+
+
+def course_overview(db: Database, today: date | None = None) -> list[CourseRow]:
+    """Every course with its dates, status and counts, by code. Counts skip deleted records:
+    sessions not cancelled, enrollments of participants that exist, certificates not revoked."""
     today = today or date.today()
     with db.read() as s:
-        found = s.execute(q).all()
-    rows = []
-    for cid, code, title, first, last, provider, location, enr, wait, done, cap, n_sessions, n_certs in found:
-        rows.append(
-            CourseRow(
-                id=cid,
-                code=code,
-                title=title,
-                status=course_status(first, last, today),
-                first_date=first,
-                last_date=last,
-                provider_name=provider,
-                location=location,
-                enrolled=int(enr),
-                waitlisted=int(wait),
-                capacity=cap,
-                sessions=int(n_sessions),
-                participants=int(enr) + int(done),
-                certificates=int(n_certs),
-            )
+        conn = s.connection()
+        if not db.is_sqlite:
+            # for this transaction only: the indexes' pages are in memory, not on a spinning disk
+            # (the default 4 makes the planner read every row rather than the indexes in order),
+            # and counting each course's run of the index in order beats hashing 90,000 rows
+            # (measured on the large programme: a third less server time)
+            conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
+            conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
+        found = conn.execute(_overview_query()).all()  # Core rows: no ORM loading
+    rows = [
+        frozen_row(
+            CourseRow,
+            id=cid,
+            code=code,
+            title=title,
+            status=course_status(first, last, today),
+            first_date=first,
+            last_date=last,
+            provider_name=provider,
+            location=location,
+            enrolled=int(enr),
+            waitlisted=int(wait),
+            capacity=cap,
+            sessions=int(n_sessions),
+            participants=int(enr) + int(done),
+            certificates=int(n_certs),
         )
+        for cid, code, title, first, last, provider, location, enr, wait, done, cap, n_sessions, n_certs in found
+    ]
     rows.sort(key=lambda r: r.code.casefold())
     return rows
 
@@ -214,6 +235,7 @@ def _session_row(x: CourseSession) -> SessionRow:
         location=x.location,
         teacher=x.teacher,
         cancelled=bool(x.cancelled),
+        version=x.version,
     )
 
 
@@ -508,10 +530,12 @@ def add_session(db: Database, course_id: str, data: SessionData) -> str:
         return x.id
 
 
-def update_session(db: Database, session_id: str, data: SessionData) -> None:
+def update_session(db: Database, session_id: str, data: SessionData, version: int | None = None) -> None:
+    """`version` (SessionRow.version): StaleEdit when a colleague saved other values since."""
     values = _validated_session(data, session_id)
     with db.write() as s:
         x = _live_session(s, session_id)
+        check_version(x, version, values, "session")
         if not x.cancelled:
             _refuse_overlaps(
                 s, x.course_id, [(values["date"], values["start_time"], values["end_time"])], session_id

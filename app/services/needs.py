@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
@@ -36,6 +37,7 @@ class NeedRow:
     target_groups: str
     course_ids: tuple[str, ...]
     course_codes: tuple[str, ...]
+    version: int = 0  # what a form opened (update_need's `version`)
 
 
 def list_needs(db: Database, company_id: str) -> list[NeedRow]:
@@ -64,6 +66,7 @@ def list_needs(db: Database, company_id: str) -> list[NeedRow]:
             target_groups=n.target_groups,
             course_ids=tuple(c for c, _code in by_need.get(n.id, ())),
             course_codes=tuple(code for _c, code in by_need.get(n.id, ())),
+            version=n.version,
         )
         for n in needs
     ]
@@ -131,13 +134,16 @@ def create_need(db: Database, data: NeedData) -> str:
         return need.id
 
 
-def update_need(db: Database, need_id: str, data: NeedData) -> None:
+def update_need(db: Database, need_id: str, data: NeedData, version: int | None = None) -> None:
+    """`version` (NeedRow.version): StaleEdit when a colleague saved other values since (the
+    linked courses are records of their own and not compared)."""
     with db.write() as s:
         values = _validated(s, data, need_id)
         course_ids = values.pop("course_ids")
         need = s.get(NeedsAnalysis, need_id)
         if need is None or need.deleted_at is not None:
             raise NotFound(_("The needs analysis was not found."))
+        check_version(need, version, values, "need")
         for key, value in values.items():
             if getattr(need, key) != value:
                 setattr(need, key, value)

@@ -6,9 +6,13 @@ personnummer masked; only ParticipantDetail.data carries the full number, for th
 
 from __future__ import annotations
 
+import gc
+import operator
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -20,7 +24,7 @@ from app.i18n import _
 from app.limits import check_into
 from app.models import Company, Participant, utcnow
 from app.services import project_data
-from app.services._checks import Checker, alive, frozen_row, identity_net, sort_key
+from app.services._checks import Checker, alive, identity_net, sort_key
 from app.services.enrollments import EnrollmentRow, participant_enrollments
 from app.validation import (
     FieldError,
@@ -97,19 +101,59 @@ _COLUMNS = (
 
 
 def _row(r) -> ParticipantRow:
-    pid, first, last, pnr, company_id, company_name, email = r
-    return frozen_row(
-        ParticipantRow,
-        id=pid,
-        first_name=first,
-        last_name=last,
-        full_name=f"{first} {last}",
-        masked_personal_number=mask_personal_number(pnr),
-        birth_date=birth_date_from_personal_number(pnr),
-        company_id=company_id,
-        company_name=company_name,
-        email=email,
-    )
+    return _rows([r])[0]
+
+
+def _rows(found) -> list[ParticipantRow]:
+    """The rows of _COLUMNS' tuples, for lists of 20,000: a stored number is 12 characters, so the
+    mask and the birth date are read off it by slicing (the validation functions for anything
+    else, and for a samordningsnummer's day + 60)."""
+    new, cls, set_dict, from_iso = object.__new__, ParticipantRow, object.__setattr__, date.fromisoformat
+    rows = []
+    append = rows.append
+    for pid, first, last, pnr, company_id, company_name, email in found:
+        try:
+            if len(pnr) != 12 or pnr[6] >= "6" or not pnr[:8].isdigit():
+                raise ValueError(pnr)
+            born = from_iso(pnr[:8])  # YYYYMMDD
+        except ValueError:
+            born = birth_date_from_personal_number(pnr)
+        row = new(cls)  # frozen_row, inlined
+        set_dict(row, "__dict__", {
+            "id": pid, "first_name": first, "last_name": last, "full_name": f"{first} {last}",
+            "masked_personal_number": pnr[:8] + "-****" if len(pnr) == 12 else mask_personal_number(pnr),
+            "birth_date": born, "company_id": company_id, "company_name": company_name, "email": email,
+        })
+        append(row)
+    return rows
+
+
+@contextmanager
+def _collector_paused():
+    """Python's garbage collector would walk every object of the process many times over while
+    20,000 rows (and their 200,000 values) pile up; none of them can form a cycle."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _sorted(rows: list[ParticipantRow]) -> list[ParticipantRow]:
+    """By last name, first name (the Swedish way), then birth date: two stable sorts on one key
+    each (the birth date, then the names), cheaper than one on tuples. A name's key joined to the
+    next with NUL, which no name holds and which sorts before every character, orders as the pair."""
+    if not rows:
+        return rows
+    lasts = list(map(sort_key, [r.last_name for r in rows]))
+    sep = b"\0" if isinstance(lasts[0], bytes) else "\0"
+    names = list(map(operator.add, map(operator.add, lasts, repeat(sep)), map(sort_key, [r.first_name for r in rows])))
+    births = [r.birth_date for r in rows]
+    order = sorted(range(len(rows)), key=births.__getitem__)
+    order.sort(key=names.__getitem__)
+    return [rows[i] for i in order]
 
 
 def _base_query():
@@ -174,22 +218,16 @@ def list_participants(db: Database, search: str = "", company_id: str | None = N
                     )
                 )
             )
-    with db.read() as s:
-        found = s.connection().execute(q).all()  # Core rows: no ORM loading for 20,000 people
-    rows = [_row(r) for r in found]
-    if other_words:
-        rows = [row for row in rows if _matches(row, other_words)]
-    # one key per row (the cached Swedish keys of last and first name, the birth date) built by
-    # map(): no Python key function per row (20,000 rows)
-    births = [r.birth_date for r in rows]
-    keys = list(
-        zip(
-            map(sort_key, [r.last_name for r in rows]),
-            map(sort_key, [r.first_name for r in rows]),
-            map(date.isoformat, births) if None not in births else (b.isoformat() if b else "~" for b in births),
-        )
-    )
-    return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+    with _collector_paused():
+        with db.read() as s:
+            result = s.connection().execute(q)
+            # the driver's own tuples (every column a plain value: nothing for SQLAlchemy to convert)
+            found = result.cursor.fetchall()
+            result.close()
+        rows = _rows(found)
+        if other_words:
+            rows = [row for row in rows if _matches(row, other_words)]
+        return _sorted(rows)
 
 
 def _matches(row: ParticipantRow, words: list[str]) -> bool:

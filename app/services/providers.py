@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.concurrency import check_version
 from app.db import Database
 from app.errors import NotFound
 from app.i18n import _
@@ -21,12 +22,13 @@ class ProviderRow:
     id: str
     name: str
     org_number: str
+    version: int = 0  # what a form opened (update_provider's `version`)
 
 
 def list_providers(db: Database) -> list[ProviderRow]:
     with db.read() as s:
         rows = s.execute(
-            select(Provider.id, Provider.name, Provider.org_number)
+            select(Provider.id, Provider.name, Provider.org_number, Provider.version)
             .where(alive(Provider))
         ).all()
     return sorted((ProviderRow(*row) for row in rows), key=lambda r: sort_key(r.name))
@@ -60,14 +62,16 @@ def create_provider(db: Database, name: str, org_number: str = "") -> str:
         return provider.id
 
 
-def update_provider(db: Database, provider_id: str, name: str, org_number: str = "") -> None:
+def update_provider(db: Database, provider_id: str, name: str, org_number: str = "", version: int | None = None) -> None:
+    """`version` (ProviderRow.version): StaleEdit when a colleague saved other values since."""
     with db.write() as s:
         name, org = _validated(s, name, org_number, provider_id)
         provider = s.get(Provider, provider_id)
         if provider is None or provider.deleted_at is not None:
             raise NotFound(_("The provider was not found."))
-        provider.name = name
-        provider.org_number = org
+        check_version(provider, version, {"name": name, "org_number": org}, "provider")
+        if (provider.name, provider.org_number) != (name, org):
+            provider.name, provider.org_number = name, org
 
 
 def delete_provider(db: Database, provider_id: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.concurrency import check_version
 from app.db import Database
 from app.errors import Problem, UserError, ValidationError
 from app.i18n import LANGUAGES, N_, _
@@ -179,10 +180,41 @@ def _project_key(attr: str) -> str:
     return next(spec.name for spec in SETTINGS if spec.scope == "project" and spec.attr == attr)
 
 
+@dataclass(frozen=True)
+class _StoredProject:
+    """The project's settings as one record for check_version: the sum of their records' versions
+    (every write of one of them, a save, a sync or a delete, moves one record's version on, so the
+    sum moves on with any of them) and who wrote the newest."""
+
+    settings: ProjectSettings
+    version: int
+    changed_by: str
+    id: str = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.settings, name)
+
+
 def get_project_settings(db: Database) -> ProjectSettings:
+    return opened_project_settings(db)[0]
+
+
+def opened_project_settings(db: Database) -> tuple[ProjectSettings, int]:
+    """The project's settings and their version (for a form: save_project_settings' `version`),
+    read in one transaction."""
     with db.read() as s:
-        rows = s.execute(select(ProjectSetting.key, ProjectSetting.value).where(ProjectSetting.deleted_at.is_(None)))
-        stored = {key: value for key, value in rows}
+        stored = _stored_project(s)
+    return stored.settings, stored.version
+
+
+def _stored_project(s) -> _StoredProject:
+    rows = s.execute(select(ProjectSetting.key, ProjectSetting.value, ProjectSetting.deleted_at, ProjectSetting.version,
+                            ProjectSetting.changed_by).order_by(ProjectSetting.updated_at))
+    stored, version, writer = {}, 0, ""
+    for key, value, deleted_at, row_version, changed_by in rows:
+        version, writer = version + row_version, changed_by
+        if deleted_at is None:
+            stored[key] = value
     values = {}
     for attr, parse in _PROJECT_PARSERS.items():
         text = stored.get(_project_key(attr))
@@ -192,7 +224,7 @@ def get_project_settings(db: Database) -> ProjectSettings:
             values[attr] = parse(text)
         except FieldError:
             continue  # a value a newer laptop wrote that this one cannot read: the default
-    return ProjectSettings(**values)
+    return _StoredProject(ProjectSettings(**values), version, writer)
 
 
 def project_problems(settings: ProjectSettings) -> list[Problem]:
@@ -221,12 +253,16 @@ def parse_project(texts: dict[str, str]) -> ProjectSettings:
     return ProjectSettings(**values)
 
 
-def save_project_settings(db: Database, settings: ProjectSettings) -> ProjectSettings:
-    """Store the project's settings (synced records; only changed values are written)."""
+def save_project_settings(db: Database, settings: ProjectSettings, version: int | None = None) -> ProjectSettings:
+    """Store the project's settings (synced records; only changed values are written). `version`
+    (opened_project_settings'): StaleEdit when a colleague saved other values since."""
     problems = project_problems(settings)
     if problems:
         raise ValidationError(problems)
     with db.write() as s:
+        if version is not None:
+            check_version(_stored_project(s), version, {attr: getattr(settings, attr) for attr in _PROJECT_PARSERS},
+                          "project_settings")
         for attr in _PROJECT_PARSERS:
             key = _project_key(attr)
             text = _show(getattr(settings, attr))

@@ -81,6 +81,7 @@ class NeedDialog(FormDialog):
         self.ctx = ctx
         self.company_id = company_id
         self.need = need
+        self.opened_version = need.version if need is not None else None  # app/concurrency.py
         f = self.form
         self.date = QDateEdit()
         self.date.setDisplayFormat("yyyy-MM-dd")
@@ -143,11 +144,22 @@ class NeedDialog(FormDialog):
             course_ids=self.checked_course_ids(),
         )
         if self.need is None:
-            need_id = need_service.create_need(self.ctx.db, data)
-        else:
-            need_id = self.need.id
-            need_service.update_need(self.ctx.db, need_id, data)
-        return need_id
+            return need_service.create_need(self.ctx.db, data)
+        try:
+            need_service.update_need(self.ctx.db, self.need.id, data, self.opened_version)
+        except StaleEdit as exc:
+            return settle_stale_edit(self, exc)
+        return self.need.id
+
+    save = submit  # settle_stale_edit's "keep mine"
+
+    def _reload_detail(self) -> None:
+        """"Take theirs": the saved analysis in the inputs (the linked courses as they are)."""
+        saved = need_service.get_need(self.ctx.db, self.need.id)
+        self.date.setDate(QDate(saved.date.year, saved.date.month, saved.date.day))
+        self.description.setPlainText(saved.description)
+        self.target_groups.setPlainText(saved.target_groups)
+        self.opened_version = saved.version
 
 
 class CompanyForm(FieldForm):

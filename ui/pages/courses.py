@@ -134,24 +134,42 @@ class SessionDialog(FormDialog):
                  parent: QWidget | None = None):
         super().__init__(_("Session") if session is None else _("Edit session"), parent)
         self.ctx, self.course_id, self.session = ctx, course_id, session
+        self.opened_version = session.version if session else None  # app/concurrency.py
         f = self.form
         self.date = f.add("date", _("Date:"), line_edit(session.date.isoformat() if session else "", _("YYYY-MM-DD")))
-        self.start = f.add("start", _("Start:"), line_edit(session.start.strftime("%H:%M") if session else "08:00", _("HH:MM")))
-        self.end = f.add("end", _("End:"), line_edit(session.end.strftime("%H:%M") if session else "12:00", _("HH:MM")))
+        # the record's names of the times (a StaleEdit's fields) belong to these inputs
+        self.start = f.add("start", _("Start:"), line_edit(session.start.strftime("%H:%M") if session else "08:00", _("HH:MM")),
+                           aliases=("start_time",))
+        self.end = f.add("end", _("End:"), line_edit(session.end.strftime("%H:%M") if session else "12:00", _("HH:MM")),
+                         aliases=("end_time",))
         self.location = f.add("location", _("Location:"), line_edit(session.location if session else defaults.location))
         self.teacher = f.add("teacher", _("Teacher:"), line_edit(session.teacher if session else defaults.teacher))
 
     def submit(self):
         data = SessionData(self.date.text(), self.start.text(), self.end.text(), self.location.text(), self.teacher.text())
         if self.session is None:
-            session_id = course_service.add_session(self.ctx.db, self.course_id, data)
-        else:
-            session_id = self.session.id
-            impact = month_close.impact_of_session(self.ctx.db, session_id, day=data.date, start=data.start, end=data.end)
-            if not confirm_closed_change(self, impact):
-                return False
-            course_service.update_session(self.ctx.db, session_id, data)
+            return course_service.add_session(self.ctx.db, self.course_id, data)
+        session_id = self.session.id
+        impact = month_close.impact_of_session(self.ctx.db, session_id, day=data.date, start=data.start, end=data.end)
+        if not confirm_closed_change(self, impact):
+            return False
+        try:
+            course_service.update_session(self.ctx.db, session_id, data, self.opened_version)
+        except StaleEdit as exc:
+            return settle_stale_edit(self, exc)
         return session_id
+
+    save = submit  # settle_stale_edit's "keep mine"
+
+    def _reload_detail(self) -> None:
+        """"Take theirs": the saved session in the inputs."""
+        saved = course_service.get_session(self.ctx.db, self.session.id)
+        self.date.setText(saved.date.isoformat())
+        self.start.setText(saved.start.strftime("%H:%M"))
+        self.end.setText(saved.end.strftime("%H:%M"))
+        self.location.setText(saved.location)
+        self.teacher.setText(saved.teacher)
+        self.opened_version = saved.version
 
 
 class SeriesDialog(FormDialog):

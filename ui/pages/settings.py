@@ -21,13 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.changes import initiated_by
+from app.concurrency import StaleEdit
 from app.errors import ValidationError
 from app.i18n import _
 from app.services import month_close
 from app.services.settings import (
     OrganisationSettings,
-    get_project_settings,
     get_settings,
+    opened_project_settings,
     parse_project,
     project_problems,
     save_project_settings,
@@ -41,6 +42,7 @@ from ui.forms.project_settings import ProjectSettingsFields
 from ui.gdpr_settings import PrivacySettings
 from ui.month_panel import confirm_closed_change
 from ui.pages.base import DataPage
+from ui.stale_edit import settle_stale_edit
 from ui.widgets import heading
 
 LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in its own name
@@ -48,6 +50,7 @@ LANGUAGE_CHOICES = (("Svenska", "sv"), ("English", "en"))  # each language in it
 
 class Page(DataPage):
     tables = frozenset({"settings", "project_settings", "gdpr_audit"})  # the audit log is shown here
+    opened_version: int | None = None  # of the project's settings in the form (app/concurrency.py)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(ctx, parent)
@@ -157,7 +160,7 @@ class Page(DataPage):
 
     def query(self):
         db = self.ctx.db
-        return lambda: (get_settings(db), get_project_settings(db), PrivacySettings.load(db),
+        return lambda: (get_settings(db), opened_project_settings(db), PrivacySettings.load(db),
                         CertificateSettingsBox.load(db))
 
     def show_data(self, data) -> None:
@@ -167,12 +170,14 @@ class Page(DataPage):
             self._show_stored(data)
             self._shown = typed(self)
             return
+        opened = self.opened_version
         self._shown, changed = reshow(self, self._shown, lambda: self._show_stored(data))
         if changed:
+            self.opened_version = opened  # an edit sits on a project value changed elsewhere: Save asks
             self.status.setText(_("Settings you are editing were changed elsewhere (by a sync or another window). Your edits are kept: Save stores them, Revert shows the stored values."))
 
     def _show_stored(self, data) -> None:
-        settings, project, privacy, certificates = data
+        settings, (project, self.opened_version), privacy, certificates = data
         self._stored = settings
         self.privacy.show_data(privacy)
         self.form.clear_problems()
@@ -188,6 +193,17 @@ class Page(DataPage):
         set_combo_data(self.language, settings.language)
         self.project.set_data(project)
         self.certificates.show_data(certificates)
+
+    def _reload_detail(self) -> None:
+        """"Take theirs" of the project's settings: the saved values in its fields (the other
+        fields keep their edits)."""
+        project, self.opened_version = opened_project_settings(self.ctx.db)
+        self.project.set_data(project)
+        now = typed(self)
+        for attr in self.project.values():
+            widget = self.form.widgets[attr]
+            if widget in now:
+                self._shown[widget] = now[widget]
 
     def values(self) -> OrganisationSettings:
         base = self._stored or OrganisationSettings()
@@ -246,11 +262,14 @@ class Page(DataPage):
             if project_problems(project):
                 raise ValidationError(project_problems(project))
             with initiated_by(self):
+                # first the one that may meet a colleague's save (StaleEdit: nothing saved yet)
+                save_project_settings(self.ctx.db, project, self.opened_version)
                 save_settings(self.ctx.db, values)
-                save_project_settings(self.ctx.db, project)
         except ValidationError as exc:
             self.form.show_problems(exc)
             return False
+        except StaleEdit as exc:
+            return settle_stale_edit(self, exc)
         with initiated_by(self):
             self.certificates.save(certificates)
         self._stored = values
