@@ -45,7 +45,11 @@ def current_writer(context) -> str:
     """Who writes (the column default of Record.changed_by, given the statement's execution
     context): the database role (current_user) on PostgreSQL, read once per engine; the laptop's
     user name on SQLite."""
-    connection = getattr(context, "root_connection", None)
+    return writer_of(getattr(context, "root_connection", None))
+
+
+def writer_of(connection) -> str:
+    """Who writes through `connection` (a SQLAlchemy Connection, or None): see current_writer."""
     if connection is None or connection.dialect.name == "sqlite":
         return laptop_user()[:100]
     engine = connection.engine

@@ -455,6 +455,8 @@ class SyncChange(Base):
     base: Mapped[str] = mapped_column(Text, default="")  # JSON {field: hlc seen before} or ""
     hlc: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[str] = mapped_column(String(36))
+    # who made it (app/concurrency.writer_of): the partner that applies it records them
+    changed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     # the SyncOutBatch (local id) this change was reserved for; None = not yet in a batch
     batch_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.changes import ROWS
+from app.concurrency import writer_of
 from app.models import SYNCED_MODELS, Setting, SyncChange, SyncClock, utcnow
 from app.sync.clock import HLC
 
@@ -245,6 +246,7 @@ def record_local(conn: Connection, state: SyncState, table: str, changes: list[t
     existing = set(clocks)
     rows = []
     fresh = _dumps({"*": [stamp, ""]})
+    writer = writer_of(conn)
     for rid, values, _is_insert in changes:
         enc = encode_row(table, values)
         if not enc:
@@ -253,7 +255,7 @@ def record_local(conn: Connection, state: SyncState, table: str, changes: list[t
         if data is None and enc.get("deleted_at") is None:  # a new record: the common bulk case
             clocks[rid] = fresh
             rows.append({"table_name": table, "record_id": rid, "op": "upsert", "fields": _dumps(enc),
-                         "base": "", "hlc": stamp, "device_id": state.device})
+                         "base": "", "hlc": stamp, "device_id": state.device, "changed_by": writer})
             continue
         base: dict[str, Any] = {}
         if data is None:
@@ -281,6 +283,7 @@ def record_local(conn: Connection, state: SyncState, table: str, changes: list[t
             "base": _dumps(base) if base else "",
             "hlc": stamp,
             "device_id": state.device,
+            "changed_by": writer,
         })
     if rows:
         _insert_many(conn, SyncChange.__table__, rows)

@@ -197,12 +197,16 @@ def _own_batches(s, device: str) -> list[SyncOutBatch]:
 
 
 _LINE_COLUMNS = (SyncChange.table_name, SyncChange.record_id, SyncChange.op, SyncChange.hlc, SyncChange.fields,
-                 SyncChange.base)
+                 SyncChange.base, SyncChange.changed_by)
 
 
-def _line(t: str, rid: str, op: str, h: str, f: str, b: str) -> dict:
-    """A change line of a batch, from a sync_changes row (_LINE_COLUMNS)."""
-    return {"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
+def _line(t: str, rid: str, op: str, h: str, f: str, b: str, w: str = "") -> dict:
+    """A change line of a batch, from a sync_changes row (_LINE_COLUMNS); "w" names who made it
+    (lines of older versions have none: the partner then records its own writer)."""
+    line = {"t": t, "id": rid, "op": op, "h": h, "f": json.loads(f), "b": json.loads(b) if b else {}}
+    if w:
+        line["w"] = w
+    return line
 
 
 def _change_lines(s, batch_id: int) -> list[dict]:

@@ -530,8 +530,12 @@ class Merger:
                 if rid in rows and rows[rid].get(col) != survivor:
                     rows[rid][col] = survivor
                     touched.setdefault(rid, set()).add(col)
+        writers: dict[str, tuple[str, str]] = {}  # record -> (clock, who) of its newest change here
         for it in ok:
             self._merge_one(table, it.work, rows, clocks, touched)
+            w, h, rid = it.work.get("w"), it.work["h"], it.work["id"]
+            if isinstance(w, str) and w and h >= writers.get(rid, ("", ""))[0]:
+                writers[rid] = (h, w[:100])
         self.applied += len(ok)
         renames = self._unique_collisions(table, rows, touched, existing)
         if table in IDENTITY:
@@ -539,10 +543,13 @@ class Merger:
         # write: tombstones first (a merged-away record frees its identity), then new records, then the rest
         tombs, inserts, updates = [], [], []
         for rid, fields in touched.items():
+            # the person who made the change, when its line names them (else the column's default:
+            # whoever runs this sync)
+            who = {"changed_by": writers[rid][1]} if rid in writers else {}
             if rid not in existing:
-                inserts.append((rid, decode_row(table, rows[rid])))
+                inserts.append((rid, {**decode_row(table, rows[rid]), **who}))
             elif fields:
-                row = {"id": rid, **decode_row(table, {k: rows[rid][k] for k in fields})}
+                row = {"id": rid, **decode_row(table, {k: rows[rid][k] for k in fields}), **who}
                 (tombs if "deleted_at" in fields and rows[rid].get("deleted_at") else updates).append((rid, row))
         for rid, (field, value) in renames.items():  # a local record gives way before the insert
             if rid in existing or rid not in touched:
