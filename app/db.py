@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import config, server
 from app.changes import ChangeFeed, ChangeSet, track
 from app.concurrency import LOCK_TIMEOUT, WRITE_LOCK_KEY
+from app.db_peek import file_url
 from app.errors import UserError
 from app.i18n import _
 from app.migrations import HEAD
@@ -196,7 +197,7 @@ def make_url(path_or_url: str | Path) -> str:
     value = str(path_or_url)
     if server.is_server_url(value):
         return server.sqlalchemy_url(value).render_as_string(hide_password=True)
-    return value if "://" in value else f"sqlite:///{Path(value).expanduser().resolve()}"
+    return value if "://" in value else file_url(value)
 
 
 class ServerUnavailable(UserError):

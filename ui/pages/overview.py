@@ -9,6 +9,7 @@ that could not be applied. The data comes from app/services/overview.py in one r
 from __future__ import annotations
 
 from datetime import UTC, date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
 
 from app.changes import ChangeSet
 from app.i18n import _, format_date, format_datetime, ngettext
-from app.services import overview as service
 from ui.context import AppContext
 from ui.pages.base import DataPage
 from ui.widgets import heading
+
+if TYPE_CHECKING:  # imported when the page loads: the window shows before the services load
+    from app.services import overview as service
 
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 1  # (page key, course id or "") a line opens
 
@@ -70,8 +73,10 @@ class Page(DataPage):
         return bool(changes)  # everything due is counted from nearly every table
 
     def query(self):
+        from app.services.overview import due
+
         db, today = self.ctx.db, self.today
-        return lambda: service.due(db, today)
+        return lambda: due(db, today)
 
     def show_data(self, data: service.Overview) -> None:
         self.data = data
