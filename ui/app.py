@@ -197,7 +197,13 @@ def smoke_test(app: QApplication, window) -> int:
     failures = []
     for key in window.pages:
         try:
-            window.show_page(key).refresh()
+            page = window.show_page(key)
+            page.refresh()
+            # its load finishes before the next page hides it (a hidden page's load is cancelled)
+            deadline = time.monotonic() + 30
+            while getattr(page, "loading", False) and time.monotonic() < deadline:
+                app.processEvents()
+                time.sleep(0.005)
             app.processEvents()
         except Exception as exc:  # noqa: BLE001 - reported as the smoke result
             failures.append(f"{key}: {type(exc).__name__}")
