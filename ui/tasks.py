@@ -83,11 +83,11 @@ class _Runner(QRunnable):
                 else:
                     result = self.work(self.handle.report)
             except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
-                if self.stoppable and self.handle.cancelled:  # stopped from outside, however it surfaced
-                    exc = Cancelled()
-                elif not isinstance(exc, (UserError, Cancelled)):
+                # a read stopped from outside, however it surfaced (Cancelled, SQLite's "interrupted")
+                failure = Cancelled() if self.stoppable and self.handle.cancelled else exc
+                if not isinstance(failure, (UserError, Cancelled)):
                     log.error("background task failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-                self.handle.failed.emit(exc)
+                self.handle.failed.emit(failure)
             else:
                 self.handle.succeeded.emit(result)
         except RuntimeError:  # the handle went with its window (closed while this ran): nobody to tell
