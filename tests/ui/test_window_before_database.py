@@ -86,10 +86,12 @@ def test_the_window_opens_its_database_after_the_first_paint_with_capture(qtbot,
         assert window.windowTitle() == "Kursdesk – demo database (not your data)"
         assert str(path.resolve()) in window.db_label.text()
         overview = window.pages["overview"]
+        assert overview.tree.topLevelItem(0).text(0) == "Loading…" and not overview.print_button.isEnabled()
         window.show()
         with qtbot.waitSignal(overview.loaded, timeout=20_000):
             qtbot.waitExposed(window)
         assert ctx.is_open and overview.data is not None
+        assert overview.tree.topLevelItem(0).text(0) == "0 sessions in the next 7 days"
         assert getattr(ctx.db, "_sync_capture_installed", False)
         before = _sync_changes(ctx.db)
         with qtbot.waitSignal(ctx.bus.changed, timeout=5_000):  # the window hears of the write
