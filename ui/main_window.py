@@ -182,8 +182,8 @@ class MainWindow(QMainWindow):
         self.sync_label.setObjectName("sync_state")
         self.sync_label.setAccessibleName(_("Sync state"))
         # a file's full path; a server's host and database only (never a user or password)
-        facts, db = self.ctx.facts, self.ctx.db if self.ctx.facts is None else None
-        name = facts.path if facts is not None else (db.path or db.display_name)
+        facts = self.ctx.facts  # the file, before it is opened
+        name = facts.path if facts is not None else (self.ctx.db.path or self.ctx.db.display_name)
         self.db_label = QLabel(_("Database: {path}").format(path=str(name)))
         self.db_label.setObjectName("database_path")
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -11,10 +11,11 @@ the work should then stop (raising `Cancelled`, or returning what it has). `on_d
 run on the UI thread. A UserError is shown as a warning with its message; anything else as a
 short error (details go to the log, without personal data); `Cancelled` shows nothing.
 
-A read's handle can be cancelled (`handle.cancel()`): it stops at its next SQL statement
-(app/progress.py `stopped_by`) and neither its result nor its failure is handed on. A page that
-is hidden cancels its read (ui/pages/base.py): the worker gives up the interpreter lock that the
-UI thread needs while the user works on another page, and the page loads again when shown.
+A read's handle can be cancelled (`handle.cancel()`): it stops at its next SQL statement, or
+inside a long one on SQLite (app/progress.py `stopped_by`), and neither its result nor its failure
+is handed on. A page that is hidden cancels its read (ui/pages/base.py): the worker gives up the
+interpreter lock that the UI thread needs while the user works on another page, and the page
+loads again when shown.
 
 A write's commits are published as one ChangeSet with its initiator (the page, unless told
 otherwise) through `AppContext.bus.changed`, before `on_done` runs, so the page that wrote can
