@@ -32,7 +32,7 @@ def _database(template: Path, folder: Path, **settings: str) -> Path:
     path = folder / "kursdesk.db"
     shutil.copyfile(template, path)
     with sqlite3.connect(path) as conn:
-        conn.executemany("INSERT INTO settings (key, value) VALUES (?, ?)", settings.items())
+        conn.executemany("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", settings.items())
     conn.close()
     return path
 
@@ -151,3 +151,18 @@ def test_kursdesk_shows_its_window_before_sqlalchemy_and_the_models_load(tmp_pat
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"sqlalchemy": False, "models": False, "loaded": True, "capture": True}
+
+
+def test_kursdesk_on_a_newer_kursdesks_database_still_says_update_and_opens_no_window(tmp_path, migrated_template,
+                                                                                    kursdesk_home):
+    written_by = json.dumps({"revision": "9999", "version": "3.0"})
+    path = _database(migrated_template, tmp_path, **{"schema.written_by": written_by})
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.close()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "KURSDESK_HOME": str(kursdesk_home)}
+    done = subprocess.run([sys.executable, "-m", "ui", "--db", str(path), "--lang", "en"], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "kursdesk: This database was updated by a newer Kursdesk: update Kursdesk to version 3.0 or later. Nothing was changed."]
