@@ -29,9 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.sql.dml import Insert, Update, UpdateBase
-
 log = logging.getLogger(__name__)
 
 MAX_IDS = 5_000  # beyond this a table is reported as changed as a whole
@@ -233,6 +230,8 @@ def _do_orm_execute(orm_state: Any, feed: ChangeFeed) -> Any:
 
 def _after_execute(conn: Any, statement: Any, multiparams: Any, params: Any, _options: Any, _result: Any,
                    feed: ChangeFeed) -> None:
+    from sqlalchemy.sql.dml import Insert, Update, UpdateBase
+
     if not isinstance(statement, UpdateBase):
         return
     collector = feed.current()
@@ -256,7 +255,11 @@ _BY_PK = "kursdesk_update_by_primary_key"  # the table of the ORM bulk UPDATE ru
 
 
 def track(db: Any) -> None:
-    """Hook change collection onto this database's sessions and engine (Database does it)."""
+    """Hook change collection onto this database's sessions and engine (Database does it).
+    SQLAlchemy is imported here, not with the module: the window uses ChangeSet before it has
+    loaded SQLAlchemy (ui/app.py)."""
+    from sqlalchemy import event
+
     feed: ChangeFeed = db.changes
     event.listen(db.Session, "after_flush", lambda s, c: _after_flush(s, c, feed))
 

@@ -38,9 +38,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import config, server
 from app.changes import ChangeFeed, ChangeSet, track
 from app.concurrency import LOCK_TIMEOUT, WRITE_LOCK_KEY
+from app.db_peek import file_url
 from app.errors import UserError
 from app.i18n import _
 from app.migrations import HEAD
+from app.progress import STOP_CHECK_STEPS, interrupt_if_cancelled, stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+    dbapi_conn.set_progress_handler(interrupt_if_cancelled, STOP_CHECK_STEPS)  # app/progress.py
 
 
 def _sqlite_begin(conn) -> None:
@@ -196,7 +199,7 @@ def make_url(path_or_url: str | Path) -> str:
     value = str(path_or_url)
     if server.is_server_url(value):
         return server.sqlalchemy_url(value).render_as_string(hide_password=True)
-    return value if "://" in value else f"sqlite:///{Path(value).expanduser().resolve()}"
+    return value if "://" in value else file_url(value)
 
 
 class ServerUnavailable(UserError):
@@ -246,6 +249,8 @@ class Database:
             self.engine: Engine = create_engine(server_url, pool_pre_ping=True, connect_args=server.connect_args(server_url))
         else:
             self.engine = create_engine(self.url)
+        # a read in the window's worker stops at its next statement once it is cancelled
+        event.listen(self.engine, "before_cursor_execute", stop_if_cancelled)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)

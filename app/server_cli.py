@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from app import config, server
+from app import config
 from app.i18n import _
 
 
@@ -34,6 +34,8 @@ def database_argument(value):
     """--db as the database to open: a server URL without any password gets one from a prompt
     when nothing else supplies it (credential store, PGPASSWORD, ~/.pgpass) and a terminal is
     there to ask; kept in the credential store when there is one, else for this run only."""
+    from app import server  # here: the window's start does not load SQLAlchemy (ui/app.py)
+
     if value is None:
         value = config.server_url() or None
     if not server.is_server_url(value):

@@ -19,7 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs in a fresh interpreter: process start -> QApplication -> MainWindow shown -> events processed.
+# Runs in a fresh interpreter: process start -> QApplication -> MainWindow shown -> events processed
+# (the window figure), then on until the first page's data is on screen (the database opened in a
+# worker after the first paint, the overview's read). Prints seconds since the process started and
+# the process's CPU seconds at both points.
 WINDOW_SCRIPT = r"""
 import time
 _t0 = time.perf_counter()
@@ -35,12 +38,25 @@ def since_process_start():
     except (OSError, ValueError, IndexError):
         return None
 
+def elapsed():
+    from_start = since_process_start()
+    return from_start if from_start is not None else time.perf_counter() - _t0
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from ui.launch import open_window  # the path `kursdesk` takes to the window
 
 def shown():
-    from_start = since_process_start()
-    print(f"{from_start if from_start is not None else -1:.3f} {time.perf_counter() - _t0:.3f}", flush=True)
+    window_at, window_cpu = elapsed(), time.process_time()
+    from PySide6.QtWidgets import QApplication
+    from ui.main_window import MainWindow
+
+    page = MainWindow.current.pages["overview"]
+    deadline = time.monotonic() + 120
+    while (page.loading or not page.fresh) and time.monotonic() < deadline:
+        QApplication.instance().processEvents()
+        time.sleep(0.002)
+    QApplication.instance().processEvents()
+    print(f"{window_at:.3f} {window_cpu:.3f} {elapsed():.3f} {time.process_time():.3f}", flush=True)
     os._exit(0)
 
 open_window(db_path=sys.argv[1], on_shown=shown)
@@ -97,20 +113,27 @@ def _scale_of(large_db: Path) -> float:
     return participants / 20_000
 
 
-def window_start(db_path: Path, workdir: Path, runs: int = 3) -> float:
-    """Median seconds from process start to the main window shown (offscreen)."""
-    times = []
-    for _ in range(runs):
-        started = time.time()
-        done = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(db_path)], cwd=ROOT, env=_env(workdir),
+def window_start(db_path: Path, workdir: Path, runs: int = 3) -> dict[str, list[float]]:
+    """Seconds from process start to the main window shown (offscreen) and to the first page's
+    data on screen, with the process's CPU seconds at both points and the child's CPU time in all
+    (getrusage), per run, sorted. One run before them is not counted: it reads the database file
+    into the page cache and writes the sources' bytecode, as an installed Kursdesk has it."""
+    env = _env(workdir)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    figures: dict[str, list[float]] = {"window": [], "window cpu": [], "data": [], "data cpu": [], "child cpu": []}
+    for run in range(runs + 1):
+        cpu = _children_cpu()
+        done = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(db_path)], cwd=ROOT, env=env,
                               capture_output=True, text=True)
-        outside = time.time() - started
         if done.returncode != 0:
             tail = done.stderr.strip().splitlines()[-3:]
             raise RuntimeError("window did not start: " + " | ".join(tail))
-        from_start = float(done.stdout.split()[0])
-        times.append(from_start if from_start >= 0 else outside)
-    return statistics.median(times)
+        if run == 0:
+            continue
+        window, window_cpu, data, data_cpu = (float(v) for v in done.stdout.split()[-4:])
+        for key, value in zip(figures, (window, window_cpu, data, data_cpu, _children_cpu() - cpu)):
+            figures[key].append(value)
+    return {key: sorted(values) for key, values in figures.items()}
 
 
 def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
@@ -146,7 +169,14 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{empty}{suffix}").unlink(missing_ok=True)
 
-    rows.append(("process start to main window shown (median of 3)", window_start(source, workdir), "s", "<= 1.0 s"))
+    start = window_start(source, workdir)
+    median = statistics.median
+    rows.append(("process start to main window shown (median of 3)", median(start["window"]), "s", "<= 1.0 s"))
+    rows.append(("  the same, fastest of 3", start["window"][0], "s", ""))
+    rows.append(("  CPU time of the process until shown, median", median(start["window cpu"]), "s CPU", "<= 0.7 s"))
+    rows.append(("process start to the overview's data on screen (median)", median(start["data"]), "s", ""))
+    rows.append(("  CPU time of the process until then, median", median(start["data cpu"]), "s CPU", ""))
+    rows.append(("  child CPU time of the whole run (getrusage), median", median(start["child cpu"]), "s CPU", ""))
     return rows
 
 

@@ -88,8 +88,10 @@ def measure(large_db: Path, workdir: Path) -> list[tuple[str, float, str, str]]:
         ("attendance mark, every page opened once, slowest of 40", max(wall) * 1000, "ms", "< 60 ms"),
         ("  UI thread's CPU time per mark, median", statistics.median(ui_cpu) * 1000, "ms", ""),
         ("  UI thread's CPU time per mark, slowest", max(ui_cpu) * 1000, "ms", ""),
-        ("  marks while the pages still load (month status), median", statistics.median(m[0] for m in busy) * 1000, "ms", ""),
-        ("  marks while the pages still load (month status), slowest", max(m[0] for m in busy) * 1000, "ms", ""),
+        ("attendance mark while the pages still load, median of 20", statistics.median(m[0] for m in busy) * 1000, "ms", "< 60 ms"),
+        ("attendance mark while the pages still load, slowest of 20", max(m[0] for m in busy) * 1000, "ms", "< 60 ms"),
+        ("  UI thread's CPU time per mark, median", statistics.median(m[1] for m in busy) * 1000, "ms", ""),
+        ("  UI thread's CPU time per mark, slowest", max(m[1] for m in busy) * 1000, "ms", ""),
     ]
 
 
@@ -106,8 +108,9 @@ def _marks_with_every_page_open(app, ctx) -> tuple[list[tuple[float, float]], li
     """Open every page of the window once (the window as `kursdesk` opens it: ui/app.py), then mark
     cells of a course's register from the keyboard path (AttendancePage.mark): (wall, UI thread
     CPU) seconds per mark until the events it caused (the change signal to every page) are
-    processed. Twenty marks at once, while the pages' loads still run in workers (the Reports
-    page's month status takes seconds on the large programme), then 40 once they have finished."""
+    processed. Twenty marks at once, while the reads the pages started are still under way or
+    being cancelled (a hidden page cancels its read: ui/pages/base.py; the Reports page's month
+    status takes seconds on the large programme), then 40 once every task has finished."""
     from ui.app import open_window, window_shown
     from ui.pages import PAGE_KEYS
     from ui.register_model import FIRST_SESSION_COLUMN

@@ -9,9 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication
 
-from app.i18n import locale_name, set_language
-from app.services.settings import get_settings
-from app.sync.capture import open_app_database
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, locale_name, set_language
 from ui import collector
 from ui.context import AppContext
 
@@ -44,15 +42,33 @@ def open_window(db, lang: str | None = None):
     """The main window on an opened database as `kursdesk` shows it: in the language of its
     settings (unless `lang`), Qt's own strings translated, garbage collected on the UI thread
     (ui/collector.py). The caller shows it; the first page loads its data after that."""
+    from app.services.settings import get_settings
+
+    return _window(AppContext(db=db), get_settings(db).language, lang)
+
+
+def open_window_before_database(facts, lang: str | None = None):
+    """The same window on a database file not opened yet (app/db_peek.py: a file at this
+    program's schema). After the first paint the main window opens it in a worker, with sync
+    capture (app/sync/capture.py) installed before anything can write."""
+
+    def open_db():
+        from app.sync.capture import open_app_database
+
+        return open_app_database(facts.path)
+
+    stored = facts.language if facts.language in LANGUAGES else DEFAULT_LANGUAGE
+    return _window(AppContext.opening(facts, open_db), stored, lang)
+
+
+def _window(ctx: AppContext, stored: str, lang: str | None):
     from ui.main_window import MainWindow
 
-    app = QApplication.instance()
-    stored = get_settings(db).language
     lang = lang or stored
     set_language(lang)
     install_qt_translations(lang)
-    collector.take_over(app)
-    window = MainWindow(AppContext(db=db), stored)
+    collector.take_over(QApplication.instance())
+    window = MainWindow(ctx, stored)
     MainWindow.current = window
     return window
 
@@ -79,17 +95,23 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
         guard = SingleInstance(instance_key(db_path))
         if not guard.acquire():
             return _second_start(guard)
-    db = None
+    db = ctx = None
     try:
         previews.start()
-        db = _open_or_fix(db_path, smoke)
-        if db is None:
-            return 2
-        if demo_if_empty:
-            from app.demo import fill_demo_if_empty
+        # a file at this program's schema: the window first, the database after its first paint
+        facts = None if demo_if_empty else _peek(db_path)
+        if facts is not None:
+            window = open_window_before_database(facts, lang)
+            ctx = window.ctx
+        else:
+            db = _open_or_fix(db_path, smoke)
+            if db is None:
+                return 2
+            if demo_if_empty:
+                from app.demo import fill_demo_if_empty
 
-            fill_demo_if_empty(db)
-        window = open_window(db, lang)
+                fill_demo_if_empty(db)
+            window = open_window(db, lang)
         if guard is not None:
             guard.activated.connect(lambda: bring_forward(window))
         window.show()
@@ -101,13 +123,21 @@ def run(db_path=None, lang: str | None = None, smoke: bool = False, demo_if_empt
             return smoke_test(app, window)
         return app.exec()
     finally:
-        close_down(db, guard)
+        close_down(lambda: db or (ctx.opened_db if ctx is not None else None), guard)
+
+
+def _peek(db_path):
+    from app import config
+    from app.db_peek import peek
+
+    return peek(db_path or config.server_url() or config.default_db_path())
 
 
 def _open_or_fix(db_path, smoke: bool):
     """The database; when its server cannot be used, a dialog says why and offers the connection
     settings, and the saved ones are tried (None: the user gave up; the reason is on stderr)."""
     from app.db import ServerUnavailable
+    from app.sync.capture import open_app_database
 
     while True:
         try:
@@ -134,9 +164,10 @@ def _second_start(guard) -> int:
     return 2
 
 
-def close_down(db, guard=None) -> None:
-    """After the window closed: let background work finish (bounded), dispose the database,
-    remove the previews, let the next start have the database."""
+def close_down(database: Callable[[], object], guard=None) -> None:
+    """After the window closed: let background work finish (bounded; the database's own open
+    among it), dispose the database (`database()`, None when it was never opened), remove the
+    previews, let the next start have the database."""
     from ui import previews
     from ui.tasks import running_tasks
 
@@ -146,6 +177,7 @@ def close_down(db, guard=None) -> None:
         if app is not None:
             app.processEvents()
         time.sleep(0.02)
+    db = database()
     if db is not None:
         db.dispose()
     previews.remove()
@@ -165,7 +197,13 @@ def smoke_test(app: QApplication, window) -> int:
     failures = []
     for key in window.pages:
         try:
-            window.show_page(key).refresh()
+            page = window.show_page(key)
+            page.refresh()
+            # its load finishes before the next page hides it (a hidden page's load is cancelled)
+            deadline = time.monotonic() + 30
+            while getattr(page, "loading", False) and time.monotonic() < deadline:
+                app.processEvents()
+                time.sleep(0.005)
             app.processEvents()
         except Exception as exc:  # noqa: BLE001 - reported as the smoke result
             failures.append(f"{key}: {type(exc).__name__}")

@@ -3,13 +3,18 @@ Pages receive this; nothing reaches for a global main window."""
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from app.changes import ChangeSet
-from app.db import Database
+
+if TYPE_CHECKING:  # not imported at start: the window shows before SQLAlchemy loads (ui/app.py)
+    from app.db import Database
+    from app.db_peek import StartFacts
 
 
 class ChangeBus(QObject):
@@ -25,21 +30,61 @@ class ChangeBus(QObject):
         super().__init__()
         self._arrived.connect(self._relay)  # queued when emitted from a worker thread
         if db is not None:
-            stop = db.changes.listen(self._arrived.emit)
-            self.destroyed.connect(lambda *_: stop())
+            self.follow(db)
+
+    def follow(self, db: Database) -> None:
+        """Relay the changes of `db` (any thread may call this)."""
+        stop = db.changes.listen(self._arrived.emit)
+        self.destroyed.connect(lambda *_: stop())
 
     def _relay(self, changes: ChangeSet, initiator: object) -> None:
         ChangeBus.last_change = time.monotonic()
         self.changed.emit(changes, initiator)
 
 
-@dataclass
 class AppContext:
-    db: Database
-    bus: ChangeBus = field(init=False)
-    # False while the main window waits for its first paint: pages shown meanwhile load after it
-    # (ui/main_window.py), so that the window is on screen before any data is read
-    on_screen: bool = True
+    """The database and the change bus of one window.
 
-    def __post_init__(self) -> None:
-        self.bus = ChangeBus(self.db)
+    `AppContext(db)` holds an open database. `AppContext.opening(facts, open_db)` is the window's
+    before its database is open (ui/app.py): `facts` (app/db_peek.py) say what it shows meanwhile,
+    `open_database()` opens it (the main window calls it in a worker after its first paint), and
+    `db` is the open database, waiting for that open or making it."""
+
+    def __init__(self, db: Database | None = None):
+        self._db = db
+        self._open_db: Callable[[], Database] | None = None
+        self._opening = threading.Lock()
+        self.facts: StartFacts | None = None
+        self.bus = ChangeBus(db)
+        # False while the main window waits for its first paint (and its database): pages shown
+        # meanwhile load after it (ui/main_window.py), so that the window is on screen first
+        self.on_screen = True
+
+    @classmethod
+    def opening(cls, facts: StartFacts, open_db: Callable[[], Database]) -> AppContext:
+        ctx = cls()
+        ctx.facts = facts
+        ctx._open_db = open_db
+        return ctx
+
+    @property
+    def db(self) -> Database:
+        return self._db if self._db is not None else self.open_database()
+
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
+
+    @property
+    def opened_db(self) -> Database | None:
+        """The database when it has been opened (closing down disposes it), else None."""
+        return self._db
+
+    def open_database(self) -> Database:
+        with self._opening:  # one open; a second caller waits for it
+            if self._db is None:
+                assert self._open_db is not None
+                db = self._open_db()
+                self.bus.follow(db)
+                self._db = db
+        return self._db

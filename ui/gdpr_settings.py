@@ -19,7 +19,7 @@ from app.i18n import N_, _, format_datetime, ngettext
 from ui.context import AppContext
 from ui.forms import FieldForm, confirm, line_edit, spin_box, text_edit
 from ui.table_models import Column, RowTableModel
-from ui.tasks import run_task
+from ui.tasks import run_read, run_task
 from ui.widgets import EntityTable
 
 AUDIT_COLUMNS = [
@@ -48,6 +48,7 @@ def _detail(detail: str) -> str:
 class PrivacySettings(QGroupBox):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(_("Data protection (GDPR)"), parent)
+        self._due_stale = False  # hidden while it counted who is due: counted again when shown
         self.setObjectName("privacy_settings")
         self.ctx = ctx
         self._loaded: GdprSettings | None = None
@@ -125,8 +126,17 @@ class PrivacySettings(QGroupBox):
         db = self.ctx.db
         self.purge_button.setEnabled(False)
         self.due_label.setText(_("Counting who is due for erasure…"))
-        run_task(self, lambda _progress: len(retention.due_for_erasure(db)), self._show_due,
-                 lambda _exc: None, show_progress=False, cancellable=False)  # a count that failed shows nothing
+        self._due_stale = False
+        run_read(self, lambda: len(retention.due_for_erasure(db)), self._show_due,
+                 lambda _exc: None, on_hidden=self._due_hidden)  # a count that failed shows nothing
+
+    def _due_hidden(self) -> None:
+        self._due_stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._due_stale:
+            self._refresh_due()
 
     def _show_due(self, n: int) -> None:
         if not isValid(self.due_label):  # the page closed meanwhile

@@ -12,13 +12,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def open_window(**options) -> int:
-    """ui/app.py's run(). The core's libraries load before Qt's: PySide6 hooks every import made
-    after it, which makes SQLAlchemy's (the largest) a third slower. No collection of reference
-    cycles while the modules load (the window's collector takes over: ui/collector.py)."""
+    """ui/app.py's run(). No collection of reference cycles while the modules load (the window's
+    collector takes over: ui/collector.py). SQLAlchemy and the models load after the window's
+    first paint, when its database opens (ui/app.py)."""
     import gc
 
     gc.disable()
-    import app.sync.capture  # noqa: F401 - SQLAlchemy, the models: see above
     from ui.app import run
 
     return run(**options)

@@ -144,10 +144,14 @@ class MainWindow(QMainWindow):
     # --- construction -----------------------------------------------------------------------
 
     def _set_title(self) -> None:
-        from app.demo import DEMO_KEY
-        from app.services.settings import get_value
+        facts = self.ctx.facts  # read before the database is opened (app/db_peek.py)
+        if facts is not None:
+            demo = facts.demo
+        else:
+            from app.demo import DEMO_KEY
+            from app.services.settings import get_value
 
-        demo = get_value(self.ctx.db, DEMO_KEY) == "1"
+            demo = get_value(self.ctx.db, DEMO_KEY) == "1"
         self.setWindowTitle(_("Kursdesk – demo database (not your data)") if demo else "Kursdesk")
 
     def _build_menus(self) -> None:
@@ -178,7 +182,9 @@ class MainWindow(QMainWindow):
         self.sync_label.setObjectName("sync_state")
         self.sync_label.setAccessibleName(_("Sync state"))
         # a file's full path; a server's host and database only (never a user or password)
-        self.db_label = QLabel(_("Database: {path}").format(path=str(self.ctx.db.path or self.ctx.db.display_name)))
+        facts = self.ctx.facts  # the file, before it is opened
+        name = facts.path if facts is not None else (self.ctx.db.path or self.ctx.db.display_name)
+        self.db_label = QLabel(_("Database: {path}").format(path=str(name)))
         self.db_label.setObjectName("database_path")
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status.addWidget(self.undo_label)
@@ -189,6 +195,10 @@ class MainWindow(QMainWindow):
     # --- pages ------------------------------------------------------------------------------
 
     def _build_page(self, key: str) -> QWidget:
+        if key != PAGE_KEYS[0]:
+            # only the first page is built before the database is open: the others' modules load
+            # the services, so the open (in a worker, importing the same modules) comes first
+            self.ctx.open_database()
         module = importlib.import_module(f"ui.pages.{key}")
         page = module.Page(self.ctx)
         page.setObjectName(f"page_{key}")
@@ -332,12 +342,24 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._start_reading)
 
     def _start_reading(self) -> None:
-        """After the first paint: the sync state and the page on screen load."""
+        """After the first paint: the database opens (in a worker) unless it is, then the sync
+        state and the page on screen load."""
+        if not self.ctx.is_open:
+            run_read(self, self.ctx.open_database, lambda _db: self._start_reading(), self._not_opened)
+            return
         self.ctx.on_screen = True
         self._update_sync_state()
         page = self.stack.currentWidget()
         if page is not None and page.isVisible() and not getattr(page, "fresh", True):
             page.refresh()
+
+    def _not_opened(self, exc: BaseException) -> None:
+        """The database could not be opened after all (another program changed it meanwhile):
+        say why, and close the window, which has nothing to show."""
+        from ui.tasks import show_error
+
+        show_error(self, exc)
+        self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not getattr(self, "_saving_disabled", False):

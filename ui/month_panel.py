@@ -29,7 +29,7 @@ from app.i18n import N_, _, format_date, format_datetime
 from app.services import month_close
 from app.services.control_report import control_report
 from ui.context import AppContext
-from ui.tasks import run_task
+from ui.tasks import TaskHandle, run_read, run_task
 
 
 def confirm_closed_change(parent: QWidget, impact: month_close.Impact) -> bool:
@@ -98,6 +98,7 @@ class MonthPanel(QGroupBox):
         self.month_key = month_key
         self.statuses: dict[str, month_close.MonthStatus] = {}
         self._stale = True
+        self._reading: TaskHandle | None = None
         layout = QHBoxLayout(self)
 
         left = QVBoxLayout()
@@ -140,8 +141,15 @@ class MonthPanel(QGroupBox):
             self._stale = True
             return
         self._stale = False
+        if self._reading is not None:  # the one under way started before whatever asked again
+            self._reading.cancel()
         db = self.ctx.db
-        run_task(self, lambda _p: month_close.month_status(db), self._loaded, show_progress=False)
+        self._reading = run_read(self, lambda: month_close.month_status(db), self._loaded, on_hidden=self._hidden)
+
+    def _hidden(self) -> None:
+        """Hidden while it read: read again when shown (ui/tasks.py run_read)."""
+        self._reading = None
+        self._stale = True
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
@@ -149,6 +157,7 @@ class MonthPanel(QGroupBox):
             self.refresh()
 
     def _loaded(self, rows) -> None:
+        self._reading = None
         self.statuses = {st.month: st for st in rows}
         self.deadlines.set_rows(rows)
         self.show_month()

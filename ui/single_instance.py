@@ -25,7 +25,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QWidget
 
 from app import config
-from app.db import make_url
+from app.db_peek import file_url
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,13 @@ ACTIVATE = b"kursdesk-activate\n"
 
 def instance_key(db_path: str | Path | None) -> str:
     """A hash of the database's resolved path (or URL): the same for every way of naming it."""
-    url = make_url(db_path or config.default_db_path())
+    target = db_path or config.default_db_path()
+    if "://" in str(target):  # a server's URL (app/db.py, which loads SQLAlchemy, knows its form)
+        from app.db import make_url
+
+        url = make_url(target)
+    else:
+        url = file_url(target)
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
 
 

@@ -1,6 +1,7 @@
 """Work off the UI thread: one helper to read, one to write, on one task runner.
 
     run_read(page, query, show)                      # query() in a worker, show(result) on the UI thread
+    run_read(panel, query, show, on_hidden=stale)    # ... cancelled when the panel is hidden
     run_write(page, db, work, on_done, title=...)    # work(progress) in the write worker
     run_task(parent, work, on_done, title=_("Issuing certificates"))   # what both are made of
 
@@ -9,6 +10,12 @@
 the work should then stop (raising `Cancelled`, or returning what it has). `on_done(result)` and `on_error(exc)`
 run on the UI thread. A UserError is shown as a warning with its message; anything else as a
 short error (details go to the log, without personal data); `Cancelled` shows nothing.
+
+A read's handle can be cancelled (`handle.cancel()`): it stops at its next SQL statement, or
+inside a long one on SQLite (app/progress.py `stopped_by`), and neither its result nor its failure
+is handed on. A page that is hidden cancels its read (ui/pages/base.py): the worker gives up the
+interpreter lock that the UI thread needs while the user works on another page, and the page
+loads again when shown.
 
 A write's commits are published as one ChangeSet with its initiator (the page, unless told
 otherwise) through `AppContext.bus.changed`, before `on_done` runs, so the page that wrote can
@@ -23,14 +30,14 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 from shiboken6 import isValid
 
 from app.changes import initiated_by
 from app.errors import UserError
 from app.i18n import _
-from app.progress import Cancelled, Progress
+from app.progress import Cancelled, Progress, stopped_by
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +69,26 @@ class TaskHandle(QObject):
 
 
 class _Runner(QRunnable):
-    def __init__(self, handle: TaskHandle, work: Callable[[Progress], Any]):
+    def __init__(self, handle: TaskHandle, work: Callable[[Progress], Any], stoppable: bool = False):
         super().__init__()
         self.handle = handle
         self.work = work
+        self.stoppable = stoppable
 
     def run(self) -> None:
         try:
             try:
-                result = self.work(self.handle.report)
+                if self.stoppable:
+                    with stopped_by(self.handle._cancel):
+                        result = self.work(self.handle.report)
+                else:
+                    result = self.work(self.handle.report)
             except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
-                if not isinstance(exc, (UserError, Cancelled)):
+                # a read stopped from outside, however it surfaced (Cancelled, SQLite's "interrupted")
+                failure = Cancelled() if self.stoppable and self.handle.cancelled else exc
+                if not isinstance(failure, (UserError, Cancelled)):
                     log.error("background task failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-                self.handle.failed.emit(exc)
+                self.handle.failed.emit(failure)
             else:
                 self.handle.succeeded.emit(result)
         except RuntimeError:  # the handle went with its window (closed while this ran): nobody to tell
@@ -123,6 +137,7 @@ def run_task(
     cancellable: bool = True,
     show_progress: bool = True,
     pool: str = "read",
+    stoppable: bool = False,
 ) -> TaskHandle:
     handle = TaskHandle()
     dialog: QProgressDialog | None = None
@@ -165,7 +180,7 @@ def run_task(
     handle.succeeded.connect(_ok)
     handle.failed.connect(_failed)
     _running.add(handle)
-    _thread_pool(pool).start(_Runner(handle, work))
+    _thread_pool(pool).start(_Runner(handle, work, stoppable))
     return handle
 
 
@@ -174,10 +189,49 @@ def run_read(
     query: Callable[[], Any],
     on_done: Callable[[Any], None],
     on_error: Callable[[BaseException], None] | None = None,
+    *,
+    on_hidden: Callable[[], None] | None = None,
 ) -> TaskHandle:
     """`query()` in a worker (it gets data, never widgets), `on_done(result)` on the UI thread;
-    no progress dialog (reads are short)."""
-    return run_task(parent, lambda _progress: query(), on_done, on_error, cancellable=False, show_progress=False)
+    no progress dialog (reads are short). Once the handle is cancelled nothing more is heard of
+    the read. With `on_hidden`, it is cancelled when `parent` is hidden, and `on_hidden()` is
+    called (the widget reads again when it is shown)."""
+
+    def done(result: Any) -> None:
+        if not handle.cancelled:
+            on_done(result)
+
+    def failed(exc: BaseException) -> None:
+        if not handle.cancelled:
+            (on_error or (lambda e: show_error(parent, e)))(exc)
+
+    handle = run_task(parent, lambda _progress: query(), done, failed, cancellable=False, show_progress=False,
+                      stoppable=True)
+    if on_hidden is not None:
+        _CancelWhenHidden(parent, handle, on_hidden)
+    return handle
+
+
+class _CancelWhenHidden(QObject):
+    """Cancels a read when its widget is hidden (its page too: Qt hides the children with it)."""
+
+    def __init__(self, widget: QWidget, handle: TaskHandle, on_hidden: Callable[[], None]):
+        super().__init__(handle)
+        self._widget, self._handle, self._on_hidden = widget, handle, on_hidden
+        widget.installEventFilter(self)
+        handle.succeeded.connect(self._stop)
+        handle.failed.connect(self._stop)
+
+    def _stop(self, *_args: object) -> None:
+        if isValid(self._widget):
+            self._widget.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.Hide and not self._handle.done and not self._handle.cancelled:
+            self._handle.cancel()
+            self._stop()
+            self._on_hidden()
+        return False
 
 
 def run_write(

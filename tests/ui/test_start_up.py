@@ -96,6 +96,6 @@ def test_the_collector_waits_while_the_user_is_at_work(qtbot):
 def test_a_write_just_made_counts_as_the_user_at_work(qtbot, db):
     from app.services.settings import set_value
 
-    AppContext(db=db)  # its bus relays the change on the UI thread
+    ctx = AppContext(db=db)  # its bus relays the change on the UI thread (kept: a window holds it)
     set_value(db, "window_test", "1")
-    assert collector._user_at_work()
+    assert collector._user_at_work() and ctx.bus is not None

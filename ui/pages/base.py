@@ -8,6 +8,10 @@ returning a function that runs in a worker with data only) and shows the result
 - a change touching its tables refreshes it when it is visible (`apply_changes`, a full reload
   unless the page knows better), and only marks it stale when hidden: it reloads when shown.
 
+A page that is hidden while it loads cancels the load (it stops at its next SQL statement, and
+what it read is never shown: ui/tasks.py) and loads again when shown: a long read in a worker
+holds the interpreter lock the UI thread needs while the user works on another page.
+
 A page loads the first time it is shown (the first page once the window has been painted:
 ui/main_window.py). `loaded` is emitted each time new data is on screen.
 Its splitter positions and table column widths are kept in the window settings (per page) when
@@ -104,6 +108,11 @@ class DataPage(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt name
         super().hideEvent(event)
         self._due = False
+        if self._loading is not None:  # see the module's docstring
+            self._loading.cancel()
+            self._loading = None
+            self._again = False
+            self.fresh = False
         self._save_layout()
 
     # --- splitters and column widths, per page --------------------------------------------------

@@ -9,6 +9,7 @@ that could not be applied. The data comes from app/services/overview.py in one r
 from __future__ import annotations
 
 from datetime import UTC, date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
 
 from app.changes import ChangeSet
 from app.i18n import _, format_date, format_datetime, ngettext
-from app.services import overview as service
 from ui.context import AppContext
 from ui.pages.base import DataPage
 from ui.widgets import heading
+
+if TYPE_CHECKING:  # imported when the page loads: the window shows before the services load
+    from app.services import overview as service
 
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 1  # (page key, course id or "") a line opens
 
@@ -46,12 +49,15 @@ class Page(DataPage):
         self.tree.setAccessibleName(_("What is due"))
         self.tree.setUniformRowHeights(True)
         self.tree.itemActivated.connect(self._activated)
+        # until the first load is on screen (the window shows before its database opens: ui/app.py)
+        self.tree.addTopLevelItem(QTreeWidgetItem([_("Loading…")]))
         layout.addWidget(self.tree, 1)
         row = QHBoxLayout()
         self.print_button = QPushButton(_("Print all sign-in sheets…"))
         self.print_button.setObjectName("print_all_sheets")
         self.print_button.setToolTip(_("The sign-in sheets of every session in the next 7 days, in one file"))
         self.print_button.clicked.connect(self.print_sheets)
+        self.print_button.setEnabled(False)  # until the sessions of the next 7 days are known
         self.open_button = QPushButton(_("Open"))
         self.open_button.setToolTip(_("Open the place where this is done (Enter)"))
         self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem()))
@@ -70,8 +76,10 @@ class Page(DataPage):
         return bool(changes)  # everything due is counted from nearly every table
 
     def query(self):
+        from app.services.overview import due
+
         db, today = self.ctx.db, self.today
-        return lambda: service.due(db, today)
+        return lambda: due(db, today)
 
     def show_data(self, data: service.Overview) -> None:
         self.data = data
