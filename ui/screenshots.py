@@ -102,6 +102,19 @@ def take(outdir: Path, lang: str = "sv", size: tuple[int, int] = (1366, 768)) ->
             path = outdir / f"{lang}-{name}.png"
             _grab(dialog, path)
             written.append(path)
+            # the question when a colleague saved the session after the dialog opened it
+            from datetime import time
+
+            from app.concurrency import FieldClash, StaleEdit
+            from ui.stale_edit import StaleEditDialog
+
+            clashes = (FieldClash("start_time", time(9, 0), time(8, 30)),
+                       FieldClash("location", "Campus Västervik, sal 3", "Verkstadshallen, Gamlebyvägen 12"))
+            stale = StaleEditDialog(StaleEdit("session", "", clashes, 2, "anna.lindqvist"), dialog.form, window)
+            path = outdir / f"{lang}-stale-edit-dialog.png"
+            _grab(stale, path)
+            written.append(path)
+            stale.reject()
             dialog.reject()
     companies = window.show_page("companies")
     _grab(window, outdir / "_")
