@@ -23,7 +23,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.models import Attendance, Certificate, Course, CourseSession, Enrollment, SyncAudit
+from app.models import Attendance, Certificate, Course, CourseSession, Enrollment, OriginalReceived, SyncAudit
 from app.rules import attended_minutes, is_eligible, session_minutes
 
 UPCOMING_DAYS = 7
@@ -144,13 +144,14 @@ def _unmarked_where(today: date) -> tuple[Any, ...]:
 
 def _uncertified(s: Session, today: date) -> list[CourseDue]:
     since = today - timedelta(days=RECENT_DAYS)
+    run = s.connection().execute  # plain rows: this reads every mark of the recent courses
     last = (
         select(CourseSession.course_id, func.max(CourseSession.date).label("last"))
         .where(CourseSession.deleted_at.is_(None), ~CourseSession.cancelled)
         .group_by(CourseSession.course_id)
         .subquery()
     )
-    courses = s.execute(
+    courses = run(
         select(Course.id, Course.code, Course.title, Course.min_attendance_percent, last.c.last)
         .join(last, last.c.course_id == Course.id)
         .where(Course.deleted_at.is_(None), last.c.last < today, last.c.last >= since)
@@ -158,7 +159,7 @@ def _uncertified(s: Session, today: date) -> list[CourseDue]:
     if not courses:
         return []
     ids = [c[0] for c in courses]
-    sessions = s.execute(
+    sessions = run(
         select(CourseSession.id, CourseSession.course_id, CourseSession.start_time, CourseSession.end_time)
         .where(CourseSession.course_id.in_(ids), CourseSession.deleted_at.is_(None), ~CourseSession.cancelled)
     ).all()
@@ -168,19 +169,19 @@ def _uncertified(s: Session, today: date) -> list[CourseDue]:
     for sid, cid in course_of.items():
         scheduled[cid] += minutes[sid]
     attended: dict[tuple[str, str], int] = defaultdict(int)
-    for sid, pid, status, mins in s.execute(
+    for sid, pid, status, mins in run(
         select(Attendance.session_id, Attendance.participant_id, Attendance.status, Attendance.minutes)
         .join(CourseSession, CourseSession.id == Attendance.session_id)
         .where(CourseSession.course_id.in_(ids), Attendance.deleted_at.is_(None))
     ):
         if sid in course_of:
             attended[(course_of[sid], pid)] += attended_minutes(status, mins, minutes[sid])
-    certified = {(cid, pid) for cid, pid in s.execute(
+    certified = {(cid, pid) for cid, pid in run(
         select(Certificate.course_id, Certificate.participant_id)
         .where(Certificate.course_id.in_(ids), Certificate.revoked_on.is_(None), Certificate.deleted_at.is_(None))
     )}
     people: dict[str, list[str]] = defaultdict(list)
-    for cid, pid in s.execute(
+    for cid, pid in run(
         select(Enrollment.course_id, Enrollment.participant_id)
         .where(Enrollment.course_id.in_(ids), Enrollment.status.in_(ATTENDING), Enrollment.deleted_at.is_(None))
     ):
@@ -214,10 +215,25 @@ def _sync(db: Database) -> SyncDue:
     )
 
 
+def _originals_missing(s, months: list[str], rounding: str) -> list[MonthDue]:
+    """Per month, the participants with a time report whose signed original has not come back (as
+    originals.missing_originals counts them), from one reading of the months' marks."""
+    from app.services.month_close import month_totals
+    from app.services.reports import to_month
+
+    totals = month_totals(s, [to_month(m) for m in months], rounding)
+    received: dict[str, set[str]] = defaultdict(set)
+    for pid, month in s.execute(select(OriginalReceived.participant_id, OriginalReceived.month)
+                                .where(OriginalReceived.month.in_(months), OriginalReceived.deleted_at.is_(None))):
+        received[month].add(pid)
+    return [MonthDue(m, sum(1 for pid in totals.get(m, {}) if pid not in received[m])) for m in months]
+
+
 def due(db: Database, today: date | None = None) -> Overview:
-    from app.services.originals import missing_originals
+    from app.services.month_close import current_rounding
 
     today = today or date.today()
+    rounding = current_rounding(db)
     with db.read() as s:
         upcoming = _session_rows(s, (CourseSession.date >= today, CourseSession.date < today + timedelta(days=UPCOMING_DAYS)), None)
         where = _unmarked_where(today)
@@ -227,9 +243,9 @@ def due(db: Database, today: date | None = None) -> Overview:
             .where(CourseSession.deleted_at.is_(None), Course.deleted_at.is_(None), ~CourseSession.cancelled, *where)
         ) or 0
         uncertified = _uncertified(s, today)
+        originals = _originals_missing(s, previous_months(today, ORIGINALS_MONTHS), rounding)
     # the latest first: the sessions most likely still to be typed in
     unmarked.sort(key=lambda r: (r.date, r.start), reverse=True)
-    originals = [MonthDue(m, len(missing_originals(db, m, today=today))) for m in previous_months(today, ORIGINALS_MONTHS)]
     scb_month, scb_deadline = next_scb_deadline(today)
     return Overview(
         today=today,

@@ -48,3 +48,23 @@ def test_upcoming_unmarked_and_uncertified(db):
     assert (overview.scb_month, overview.scb_deadline) == ("2026-02", date(2026, 3, 28))
     assert overview.sync is not None and not overview.sync.set_up and overview.sync.duplicates == 0
     assert soon.course_id  # built
+
+
+def test_missing_originals_per_month_are_those_the_checklist_misses(db):
+    from app.services.originals import mark_original_received, missing_originals
+
+    feb = build_course(db, code="FEB", people=PEOPLE,
+                       sessions=((date(2026, 2, 2), time(8, 0), time(12, 0), False),
+                                 (date(2026, 1, 26), time(8, 0), time(12, 0), False)))
+    for pid in feb.participant_ids[:2]:
+        A.set_mark(db, feb.session_ids[0], pid, "present")
+    A.set_mark(db, feb.session_ids[0], feb.participant_ids[2], "absent")  # no hours: no time report
+    A.set_mark(db, feb.session_ids[1], feb.participant_ids[2], "late", minutes=30)
+    mark_original_received(db, feb.participant_ids[0], "2026-02", date(2026, 3, 3))
+
+    overview = due(db, TODAY)
+    assert [(o.month, o.missing) for o in overview.originals] == [("2026-02", 1), ("2026-01", 1)]
+    for o in overview.originals:
+        assert o.missing == len(missing_originals(db, o.month, today=TODAY))
+    mark_original_received(db, feb.participant_ids[2], "2026-01", date(2026, 3, 3))
+    assert [(o.month, o.missing) for o in due(db, TODAY).originals] == [("2026-02", 1)]
