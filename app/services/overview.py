@@ -215,7 +215,7 @@ def _sync(db: Database) -> SyncDue:
     )
 
 
-def _originals_missing(s, months: list[str], rounding: str) -> list[MonthDue]:
+def _originals_missing(s: Session, months: list[str], rounding: str) -> list[MonthDue]:
     """Per month, the participants with a time report whose signed original has not come back (as
     originals.missing_originals counts them), from one reading of the months' marks."""
     from app.services.month_close import month_totals
