@@ -12,9 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from app import i18n
 from app.concurrency import StaleEdit
-from app.db import Database
 from app.services.companies import CompanyData, create_company
 from app.services.courses import CourseData, SessionData, add_session, create_course, get_session, update_session
 from app.services.needs import NeedData, create_need, get_need, update_need
@@ -26,17 +24,7 @@ from app.services.settings import (
     save_project_settings,
 )
 
-
-@pytest.fixture(autouse=True)
-def english():
-    i18n.set_language("en")
-
-
-@pytest.fixture
-def colleague(database_url):
-    other = Database(database_url)
-    yield other
-    other.dispose()
+pytestmark = pytest.mark.usefixtures("english")  # the messages compared are English
 
 
 def _provider(db, pid):

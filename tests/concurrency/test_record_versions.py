@@ -9,7 +9,6 @@ import getpass
 import pytest
 from sqlalchemy import select
 
-from app import i18n
 from app.concurrency import StaleEdit, laptop_user
 from app.db import Database
 from app.models import Company
@@ -17,17 +16,7 @@ from app.services.companies import CompanyData, create_company, get_company, upd
 from app.services.courses import CourseData, create_course, get_course, update_course
 from app.services.participants import ParticipantData, create_participant, get_participant, update_participant
 
-
-@pytest.fixture(autouse=True)
-def english():
-    i18n.set_language("en")
-
-
-@pytest.fixture
-def colleague(database_url):
-    other = Database(database_url)
-    yield other
-    other.dispose()
+pytestmark = pytest.mark.usefixtures("english")  # the messages compared are English
 
 
 def test_a_record_starts_at_version_1_and_every_save_moves_it_on(db):
