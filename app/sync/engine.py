@@ -590,6 +590,9 @@ def import_batches(db: Database, folder: Path, key: ProgrammeKey, report: SyncRe
         fork = forks.get(dev)
         if fork is not None and fork.upto_seq < nxt and nxt > rewound.get(dev, 0):
             ended.add(dev)
+            # asked for all the same: when a copy forked, the original still writes as `dev` and
+            # republishes it (a laptop that forked away itself has no such batch and stays silent)
+            wants.setdefault(dev, []).append(nxt)
             _stop(pr, "ended", _("Partner {device} continues as {new}; its earlier identity ends at batch {seq}.").format(device=dev[:8], new=fork.new_device[:8], seq=fork.upto_seq))
         else:
             wants.setdefault(dev, []).append(nxt)
