@@ -310,6 +310,16 @@ def _file_state(path: Path, key: ProgrammeKey, out: SyncOutBatch) -> str:
     return "same" if same else "foreign"
 
 
+def _holds_another_batch(path: Path, key: ProgrammeKey, out: SyncOutBatch) -> bool:
+    """The file of this laptop's written batch `out` now holds another laptop's batch. A damaged or
+    unreadable file does not count: a partner asks for it again and it is healed."""
+    try:
+        share.decode_batch(path.read_bytes(), key, device=out.device_id, seq=out.seq)
+    except (OSError, share.BatchError):
+        return False
+    return _file_state(path, key, out) == "foreign"
+
+
 def _fork(db: Database, device: str, seq: int, reason: str) -> str:
     """This laptop stops using `device` at `seq` (a foreign file holds that number: a copied
     database, a restored backup, a file a sync tool put there) and goes on as a new identity.
@@ -461,6 +471,11 @@ def publish(db: Database, folder: Path, key: ProgrammeKey, wanted: set[tuple[str
             unwritten = [b.seq for b in own if b.written_at is None]
             at = _diverged_at(own, files, min(unwritten + [top + 1]))
             _note_fork(report, _fork(db, device, at, "foreign-file"))
+            continue
+        newest = max((b for b in own if b.written_at is not None), key=lambda b: b.seq, default=None)
+        if newest is not None and newest.seq in files and _holds_another_batch(files[newest.seq], key, newest):
+            # a copy of this laptop (same identity) wrote that number after this laptop's file was lost
+            _note_fork(report, _fork(db, device, _diverged_at(own, files, newest.seq), "foreign-file"))
             continue
         _heal_own(db, key, device, files, wanted or set())
         _settle_local(db)
